@@ -1,0 +1,256 @@
+"""The one error hierarchy of arcaflow-steps.
+
+Every error we raise derives from :class:`ArcaflowStepsError`, so one ``except`` catches all of
+ours. Subclasses are split by what the caller can do about them. Each error keeps its context as
+attributes and builds its message from them in ``__init__``, so the wording stays consistent and
+tests can inspect the data::
+
+    ArcaflowStepsError
+    ├── SchemaError
+    │   ├── InvalidSchemaError            a schema itself is malformed (cannot be read)
+    │   └── SchemaValidationError         a value does not match a schema (ValueError)
+    ├── StepDefinitionError               a step file or definition is unusable (ValueError)
+    ├── RegistryError
+    │   ├── UnknownKindError              no provider for a kind (LookupError)
+    │   ├── DuplicateKindError            two distributions provide one kind
+    │   ├── ProviderLoadError             a provider package failed to import or register
+    │   └── InvalidProviderError          keywords collide, or the provider is malformed
+    │       └── InvalidLifecycleError     the lifecycle is not a valid DAG
+    ├── StageInputError                   a stage input is invalid or not accepted (ValueError)
+    ├── IllegalStageTransitionError       a provider reported a move its lifecycle forbids
+    ├── DeploymentError                   a deployer could not start or stop a plugin
+    │   └── UnknownDeployerError          no deployer of that name/type (LookupError)
+    └── PluginProtocolError               the ATP conversation failed
+        ├── LocalProtocolError            we broke the protocol
+        └── RemoteProtocolError           the plugin process broke it
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Final
+
+import attrs
+
+__all__ = [
+    "ArcaflowStepsError",
+    "DeploymentError",
+    "DuplicateKindError",
+    "IllegalStageTransitionError",
+    "InvalidLifecycleError",
+    "InvalidProviderError",
+    "InvalidSchemaError",
+    "KindSource",
+    "LocalProtocolError",
+    "PluginProtocolError",
+    "ProviderLoadError",
+    "RegistryError",
+    "RemoteProtocolError",
+    "SchemaError",
+    "SchemaValidationError",
+    "StageInputError",
+    "StepDefinitionError",
+    "UnknownDeployerError",
+    "UnknownKindError",
+    "ValidationProblem",
+]
+
+_PUBLIC_MODULE: Final = "arcaflow_steps"
+
+
+def quote_sorted(values: Iterable[object]) -> str:
+    """Return the values quoted with ``!r``, sorted and comma-separated ('none' when empty)."""
+    items = sorted(repr(str(value)) for value in values)
+    return ", ".join(items) if items else "none"
+
+
+class ArcaflowStepsError(Exception):
+    """The base of every error arcaflow-steps raises."""
+
+
+class SchemaError(ArcaflowStepsError):
+    """A schema, or a value checked against one, is wrong."""
+
+
+class InvalidSchemaError(SchemaError, ValueError):
+    """A schema itself is malformed: it cannot be read or does not make sense."""
+
+    def __init__(self, reason: str, *, path: str = "$") -> None:
+        self.reason = reason
+        self.path = path
+        super().__init__(f"invalid schema: {reason} @ {path}")
+
+
+@attrs.frozen(kw_only=True)
+class ValidationProblem:
+    """One problem found while validating a value: what was wrong and where."""
+
+    #: JSONPath-like location of the problem, e.g. ``$.input.count``.
+    path: str
+    #: What was wrong and what is valid, e.g. ``expected an integer, got 'ten'``.
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.message} @ {self.path}"
+
+
+class SchemaValidationError(SchemaError, ValueError):
+    """A value does not match its schema; ``problems`` lists every problem found."""
+
+    def __init__(self, problems: Sequence[ValidationProblem]) -> None:
+        self.problems: tuple[ValidationProblem, ...] = tuple(problems)
+        super().__init__("\n".join(str(problem) for problem in self.problems))
+
+
+class StepDefinitionError(ArcaflowStepsError, ValueError):
+    """A step definition or step file cannot be used; the message says where and why."""
+
+    def __init__(self, message: str, *, source: str | None = None) -> None:
+        self.source = source
+        self.detail = message
+        super().__init__(f"{source}: {message}" if source else message)
+
+
+class RegistryError(ArcaflowStepsError):
+    """Finding, loading or validating providers failed."""
+
+
+class UnknownKindError(RegistryError, LookupError):
+    """No installed provider implements the requested kind."""
+
+    def __init__(self, kind: str, valid_kinds: Iterable[str], *, step_id: str | None = None) -> None:
+        self.kind = kind
+        self.valid_kinds = tuple(sorted(valid_kinds))
+        self.step_id = step_id
+        where = f" in step {step_id!r}" if step_id is not None else ""
+        super().__init__(
+            f"unknown provider kind {kind!r}{where}; valid kinds: {quote_sorted(self.valid_kinds)}"
+        )
+
+    def __str__(self) -> str:  # LookupError would otherwise repr() the message
+        return str(self.args[0])
+
+
+@attrs.frozen(kw_only=True)
+class KindSource:
+    """Where a kind comes from: the distribution, its version and the entry point name."""
+
+    distribution: str
+    version: str
+    entry_point: str
+    module: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.distribution} {self.version} (entry point {self.entry_point!r})"
+
+
+class DuplicateKindError(RegistryError):
+    """Two or more installed distributions declare the same kind."""
+
+    def __init__(self, kind: str, sources: Sequence[KindSource]) -> None:
+        self.kind = kind
+        self.sources = tuple(sources)
+        by = " and by ".join(str(source) for source in self.sources)
+        super().__init__(f"kind {kind!r} is provided {len(self.sources)} times: by {by}")
+
+
+class ProviderLoadError(RegistryError):
+    """A provider package failed to import, register or validate."""
+
+    def __init__(self, kind: str, source: KindSource | None, cause: str) -> None:
+        self.kind = kind
+        self.source = source
+        self.cause = cause
+        origin = f" from {source}" if source is not None else ""
+        super().__init__(f"provider for kind {kind!r}{origin} failed to load: {cause}")
+
+
+class InvalidProviderError(RegistryError):
+    """A provider is malformed: colliding keywords, bad schema or similar."""
+
+    def __init__(self, kind: str, reason: str) -> None:
+        self.kind = kind
+        self.reason = reason
+        super().__init__(f"provider {kind!r} is invalid: {reason}")
+
+
+class InvalidLifecycleError(InvalidProviderError):
+    """A provider's lifecycle is not a valid DAG with one initial stage."""
+
+
+class StageInputError(ArcaflowStepsError, ValueError):
+    """A stage input was refused: unknown stage, unknown field, given twice or invalid."""
+
+    def __init__(self, step_id: str, stage: str, reason: str) -> None:
+        self.step_id = step_id
+        self.stage = stage
+        self.reason = reason
+        super().__init__(f"step {step_id!r} stage {stage!r}: {reason}")
+
+
+class IllegalStageTransitionError(ArcaflowStepsError):
+    """A provider reported something its lifecycle does not allow; the report was refused."""
+
+    def __init__(self, step_id: str, stage: str | None, what: str, allowed: Iterable[str]) -> None:
+        self.step_id = step_id
+        self.stage = stage
+        self.what = what
+        self.allowed = tuple(sorted(allowed))
+        where = f"in stage {stage!r}" if stage is not None else "before its first stage"
+        super().__init__(
+            f"step {step_id!r} {where}: {what}; allowed: {quote_sorted(self.allowed)}"
+        )
+
+
+class DeploymentError(ArcaflowStepsError):
+    """A deployer failed to start, talk to or stop a plugin."""
+
+
+class UnknownDeployerError(DeploymentError, LookupError):
+    """No deployer matches the requested name or deployment type."""
+
+    def __init__(self, what: str, requested: str, valid: Iterable[str]) -> None:
+        self.what = what
+        self.requested = requested
+        self.valid = tuple(sorted(valid))
+        super().__init__(f"unknown {what} {requested!r}; valid: {quote_sorted(self.valid)}")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class PluginProtocolError(ArcaflowStepsError):
+    """The ATP conversation with a plugin failed."""
+
+
+class LocalProtocolError(PluginProtocolError):
+    """We broke the protocol (for example sent an undeclared step id)."""
+
+
+class RemoteProtocolError(PluginProtocolError):
+    """The plugin process broke the protocol: garbage, EOF, wrong version, bad message."""
+
+
+for _error in (
+    ArcaflowStepsError,
+    SchemaError,
+    InvalidSchemaError,
+    ValidationProblem,
+    SchemaValidationError,
+    StepDefinitionError,
+    RegistryError,
+    UnknownKindError,
+    KindSource,
+    DuplicateKindError,
+    ProviderLoadError,
+    InvalidProviderError,
+    InvalidLifecycleError,
+    StageInputError,
+    IllegalStageTransitionError,
+    DeploymentError,
+    UnknownDeployerError,
+    PluginProtocolError,
+    LocalProtocolError,
+    RemoteProtocolError,
+):
+    _error.__module__ = _PUBLIC_MODULE
