@@ -1,0 +1,61 @@
+"""The Arcaflow schema model: records, validation, the serialized form and JSON Schema.
+
+Public names are re-exported from :mod:`arcaflow_steps`.
+"""
+
+from ._records import (
+    AnySchema,
+    BoolSchema,
+    DisplayValue,
+    FloatSchema,
+    IntEnumSchema,
+    IntSchema,
+    ListSchema,
+    MapSchema,
+    ObjectSchema,
+    OneOfIntSchema,
+    OneOfStringSchema,
+    PatternSchema,
+    PluginSchema,
+    PropertySchema,
+    RefSchema,
+    ScopeSchema,
+    SignalSchema,
+    StepOutputSchema,
+    StepSchema,
+    StringEnumSchema,
+    StringSchema,
+    TypeSchema,
+    Unit,
+    Units,
+)
+from ._validate import validate, validate_properties
+
+__all__ = [
+    "AnySchema",
+    "BoolSchema",
+    "DisplayValue",
+    "FloatSchema",
+    "IntEnumSchema",
+    "IntSchema",
+    "ListSchema",
+    "MapSchema",
+    "ObjectSchema",
+    "OneOfIntSchema",
+    "OneOfStringSchema",
+    "PatternSchema",
+    "PluginSchema",
+    "PropertySchema",
+    "RefSchema",
+    "ScopeSchema",
+    "SignalSchema",
+    "StepOutputSchema",
+    "StepSchema",
+    "StringEnumSchema",
+    "StringSchema",
+    "TypeSchema",
+    "Unit",
+    "Units",
+    "validate",
+    "validate_properties",
+]

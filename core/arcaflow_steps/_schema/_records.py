@@ -1,0 +1,531 @@
+"""Frozen records of the Arcaflow schema model.
+
+The records mirror the Arcaflow serialized schema form field by field (see
+:mod:`arcaflow_steps._schema._serialize`), so a schema sent by a plugin over ATP reads into these
+records and writes back to the same data. Mappings are stored as :class:`FrozenDict` and lists as
+tuples, so every record is immutable and hashable and can be shared between threads.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, ClassVar, Final, NoReturn, TypeAlias, TypeVar
+
+import attrs
+
+from .._errors import InvalidSchemaError
+
+__all__ = [
+    "AnySchema",
+    "BoolSchema",
+    "DisplayValue",
+    "FloatSchema",
+    "FrozenDict",
+    "IntEnumSchema",
+    "IntSchema",
+    "ListSchema",
+    "MapSchema",
+    "ObjectLikeSchema",
+    "ObjectSchema",
+    "OneOfIntSchema",
+    "OneOfStringSchema",
+    "PatternSchema",
+    "PluginSchema",
+    "PropertySchema",
+    "RefSchema",
+    "ScopeSchema",
+    "SignalSchema",
+    "StepOutputSchema",
+    "StepSchema",
+    "StringEnumSchema",
+    "StringSchema",
+    "TypeSchema",
+    "Unit",
+    "Units",
+]
+
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+
+
+class FrozenDict(dict[_K, _V]):
+    """A read-only, hashable ``dict``: lookups cost what a ``dict`` lookup costs.
+
+    Thread safety: safe to share (immutable).
+    """
+
+    __slots__ = ()
+
+    def _readonly(self, *args: object, **kwargs: object) -> NoReturn:
+        raise TypeError("schema mappings are read-only")
+
+    __setitem__ = _readonly
+    __delitem__ = _readonly
+    clear = _readonly
+    pop = _readonly
+    popitem = _readonly
+    setdefault = _readonly
+    update = _readonly
+    __ior__ = _readonly
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(frozenset(self.items()))
+
+    def __repr__(self) -> str:
+        return f"FrozenDict({dict.__repr__(self)})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (FrozenDict, (dict(self),))
+
+
+def _frozen_map(value: Mapping[Any, Any] | None) -> FrozenDict[Any, Any]:
+    if isinstance(value, FrozenDict):
+        return value
+    return FrozenDict(value or {})
+
+
+def _optional_frozen_map(value: Mapping[Any, Any] | None) -> FrozenDict[Any, Any] | None:
+    return None if value is None else _frozen_map(value)
+
+
+def _str_tuple(values: Iterable[str] | None) -> tuple[str, ...]:
+    if values is None:
+        return ()
+    if isinstance(values, str):
+        return (values,)
+    return tuple(values)
+
+
+@attrs.frozen(kw_only=True)
+class DisplayValue:
+    """Name, description and icon of an item, for user interfaces.
+
+    Thread safety: safe to share (immutable).
+    """
+
+    name: str | None = None
+    description: str | None = None
+    #: SVG icon (64x64).
+    icon: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Unit:
+    """One scale of measurement, such as a second.
+
+    Thread safety: safe to share (immutable).
+    """
+
+    name_short_singular: str
+    name_short_plural: str
+    name_long_singular: str
+    name_long_plural: str
+
+
+@attrs.frozen(kw_only=True)
+class Units:
+    """Several scales of the same unit: the base unit and multiples of it (5m30s).
+
+    Thread safety: safe to share (immutable).
+    """
+
+    base_unit: Unit
+    #: multiplier of the base unit -> unit; ``None`` when the form omits it.
+    multipliers: Mapping[int, Unit] | None = attrs.field(
+        default=None, converter=_optional_frozen_map
+    )
+
+
+@attrs.frozen(kw_only=True)
+class StringSchema:
+    """A string with optional length bounds (inclusive) and a regular expression it must match.
+
+    Thread safety: safe to share (immutable).
+    """
+
+    TYPE_ID: ClassVar[str] = "string"
+
+    min: int | None = None
+    max: int | None = None
+    #: Regular expression (Python ``re.search`` semantics, as in the SDK).
+    pattern: str | None = None
+    _compiled: re.Pattern[str] | None = attrs.field(
+        init=False, eq=False, hash=False, repr=False, default=None
+    )
+
+    def __attrs_post_init__(self) -> None:
+        if self.pattern is not None:
+            try:
+                compiled = re.compile(self.pattern)
+            except re.error as exc:
+                raise InvalidSchemaError(
+                    f"invalid pattern {self.pattern!r}: {exc}", path="$.pattern"
+                ) from None
+            object.__setattr__(self, "_compiled", compiled)
+
+    @property
+    def compiled_pattern(self) -> re.Pattern[str] | None:
+        """Return the compiled ``pattern``, or ``None``."""
+        return self._compiled
+
+
+@attrs.frozen(kw_only=True)
+class PatternSchema:
+    """A string that is itself a regular expression.
+
+    Thread safety: safe to share (immutable).
+    """
+
+    TYPE_ID: ClassVar[str] = "pattern"
+
+
+@attrs.frozen(kw_only=True)
+class IntSchema:
+    """A 64-bit integer with optional bounds (inclusive) and units.
+
+    Thread safety: safe to share (immutable).
+    """
+
+    TYPE_ID: ClassVar[str] = "integer"
+
+    min: int | None = None
+    max: int | None = None
+    units: Units | None = None
+
+
+@attrs.frozen(kw_only=True)
+class FloatSchema:
+    """A 64-bit float with optional bounds (inclusive) and units; integers are accepted.
+
+    Thread safety: safe to share (immutable).
+    """
+
+    TYPE_ID: ClassVar[str] = "float"
+
+    min: float | None = None
+    max: float | None = None
+    units: Units | None = None
+
+
+@attrs.frozen(kw_only=True)
+class BoolSchema:
+    """A boolean (``true``/``false`` only; no strings, no integers).
+
+    Thread safety: safe to share (immutable).
+    """
+
+    TYPE_ID: ClassVar[str] = "bool"
+
+
+@attrs.frozen(kw_only=True)
+class StringEnumSchema:
+    """One of a fixed set of strings, each with display information.
+
+    Thread safety: safe to share (immutable).
+    """
+
+    TYPE_ID: ClassVar[str] = "enum_string"
+
+    values: Mapping[str, DisplayValue] = attrs.field(converter=_frozen_map)
+
+
+@attrs.frozen(kw_only=True)
+class IntEnumSchema:
+    """One of a fixed set of integers, each with display information.
+
+    Thread safety: safe to share (immutable).
+    """
+
+    TYPE_ID: ClassVar[str] = "enum_integer"
+
+    values: Mapping[int, DisplayValue] = attrs.field(converter=_frozen_map)
+    units: Units | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ListSchema:
+    """A list of items of one type, with optional bounds on its length.
+
+    Thread safety: safe to share (immutable).
+    """
+
+    TYPE_ID: ClassVar[str] = "list"
+
+    items: TypeSchema
+    min: int | None = None
+    max: int | None = None
+
+
+#: The key types a map may have.
+MapKeySchema: TypeAlias = "StringSchema | IntSchema | StringEnumSchema | IntEnumSchema"
+
+
+@attrs.frozen(kw_only=True)
+class MapSchema:
+    """A mapping from keys of one type to values of another, with optional size bounds.
+
+    Thread safety: safe to share (immutable).
+    """
+
+    TYPE_ID: ClassVar[str] = "map"
+
+    keys: MapKeySchema
+    values: TypeSchema
+    min: int | None = None
+    max: int | None = None
+
+
+_MISSING: Final = object()
+_IMMUTABLE_DEFAULTS: Final = (str, int, float, bool, type(None))
+
+
+@attrs.frozen(kw_only=True)
+class PropertySchema:
+    """One named property of an object (or a provider keyword, or a stage input field).
+
+    ``default`` is JSON-encoded, as in the Arcaflow form (``'"red"'``, ``'3'``, ``'[]'``); it is
+    applied when an optional property is missing. ``required_if`` makes the property required
+    when any listed property is set, ``required_if_not`` when none of them is, and ``conflicts``
+    forbids it when any listed property is set.
+
+    Thread safety: safe to share (immutable).
+    """
+
+    type: TypeSchema
+    display: DisplayValue | None = None
+    required: bool = False
+    required_if: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
+    required_if_not: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
+    conflicts: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
+    #: JSON-encoded default value, or ``None``.
+    default: str | None = None
+    #: JSON-encoded example values.
+    examples: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
+    _default_value: Any = attrs.field(
+        init=False, eq=False, hash=False, repr=False, default=_MISSING
+    )
+
+    def __attrs_post_init__(self) -> None:
+        if self.default is not None:
+            try:
+                decoded = json.loads(self.default)
+            except ValueError as exc:
+                raise InvalidSchemaError(
+                    f"default {self.default!r} is not valid JSON: {exc}", path="$.default"
+                ) from None
+            object.__setattr__(self, "_default_value", decoded)
+
+    @property
+    def has_default(self) -> bool:
+        """Return whether the property has a default value."""
+        return self.default is not None
+
+    def default_value(self) -> Any:
+        """Return a fresh copy of the decoded default value (``None`` when there is none)."""
+        value = self._default_value
+        if value is _MISSING:
+            return None
+        if isinstance(value, _IMMUTABLE_DEFAULTS):
+            return value
+        return json.loads(self.default)  # type: ignore[arg-type]
+
+
+@attrs.frozen(kw_only=True)
+class ObjectSchema:
+    """An object with named properties; ``id`` is unique within its scope.
+
+    Thread safety: safe to share (immutable).
+    """
+
+    TYPE_ID: ClassVar[str] = "object"
+
+    id: str
+    properties: Mapping[str, PropertySchema] = attrs.field(converter=_frozen_map)
+    #: Arcaflow's ``id_unenforced`` (``None`` when the form omits it).
+    id_unenforced: bool | None = None
+
+
+@attrs.frozen(kw_only=True)
+class RefSchema:
+    """A reference to an object of the enclosing scope, by id.
+
+    Thread safety: safe to share (immutable).
+    """
+
+    TYPE_ID: ClassVar[str] = "ref"
+
+    id: str
+    display: DisplayValue | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ScopeSchema:
+    """A set of objects refs can point to, and the root object the scope stands for.
+
+    Thread safety: safe to share (immutable).
+    """
+
+    TYPE_ID: ClassVar[str] = "scope"
+
+    root: str
+    objects: Mapping[str, ObjectSchema] = attrs.field(converter=_frozen_map)
+
+    @property
+    def root_object(self) -> ObjectSchema:
+        """Return the root object (raises ``InvalidSchemaError`` when it is not declared)."""
+        try:
+            return self.objects[self.root]
+        except KeyError:
+            raise InvalidSchemaError(
+                f"root object {self.root!r} is not declared; declared objects: "
+                + (", ".join(repr(key) for key in sorted(self.objects)) or "none"),
+                path="$.root",
+            ) from None
+
+
+ObjectLikeSchema: TypeAlias = "RefSchema | ScopeSchema | ObjectSchema"
+
+
+@attrs.frozen(kw_only=True)
+class OneOfStringSchema:
+    """One of several object types, selected by a string discriminator field.
+
+    When ``discriminator_inlined`` is false the discriminator is not a property of the member
+    objects; it is added to (and removed from) the value around them.
+
+    Thread safety: safe to share (immutable).
+    """
+
+    TYPE_ID: ClassVar[str] = "one_of_string"
+
+    types: Mapping[str, ObjectLikeSchema] = attrs.field(converter=_frozen_map)
+    discriminator_field_name: str = "_type"
+    discriminator_inlined: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class OneOfIntSchema:
+    """One of several object types, selected by an integer discriminator field.
+
+    Thread safety: safe to share (immutable).
+    """
+
+    TYPE_ID: ClassVar[str] = "one_of_int"
+
+    types: Mapping[int, ObjectLikeSchema] = attrs.field(converter=_frozen_map)
+    discriminator_field_name: str = "_type"
+    discriminator_inlined: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class AnySchema:
+    """Any JSON-like value: mappings, lists, strings, integers, floats, booleans.
+
+    Thread safety: safe to share (immutable).
+    """
+
+    TYPE_ID: ClassVar[str] = "any"
+
+
+#: The union of all type records (what a property's ``type`` can be).
+TypeSchema: TypeAlias = (
+    "StringSchema | PatternSchema | IntSchema | FloatSchema | BoolSchema | StringEnumSchema"
+    " | IntEnumSchema | ListSchema | MapSchema | ObjectSchema | RefSchema | ScopeSchema"
+    " | OneOfStringSchema | OneOfIntSchema | AnySchema"
+)
+
+
+@attrs.frozen(kw_only=True)
+class StepOutputSchema:
+    """One possible output of a step: its data schema and whether it is an error output.
+
+    Thread safety: safe to share (immutable).
+    """
+
+    schema: ScopeSchema
+    display: DisplayValue | None = None
+    error: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class SignalSchema:
+    """A signal a step accepts (handler) or sends (emitter), with its data schema.
+
+    Thread safety: safe to share (immutable).
+    """
+
+    id: str
+    data_schema: ScopeSchema
+    display: DisplayValue | None = None
+
+
+@attrs.frozen(kw_only=True)
+class StepSchema:
+    """One step of a plugin: its input scope, possible outputs and signals.
+
+    Thread safety: safe to share (immutable).
+    """
+
+    id: str
+    input: ScopeSchema
+    outputs: Mapping[str, StepOutputSchema] = attrs.field(converter=_frozen_map)
+    signal_handlers: Mapping[str, SignalSchema] = attrs.field(
+        factory=FrozenDict, converter=_frozen_map
+    )
+    signal_emitters: Mapping[str, SignalSchema] = attrs.field(
+        factory=FrozenDict, converter=_frozen_map
+    )
+    display: DisplayValue | None = None
+
+
+@attrs.frozen(kw_only=True)
+class PluginSchema:
+    """The schema a plugin declares: its steps by id.
+
+    Thread safety: safe to share (immutable).
+    """
+
+    steps: Mapping[str, StepSchema] = attrs.field(converter=_frozen_map)
+
+
+#: Type records by their ``type_id`` in the serialized form.
+TYPES_BY_ID: Final[Mapping[str, type[Any]]] = {
+    cls.TYPE_ID: cls
+    for cls in (
+        StringSchema,
+        PatternSchema,
+        IntSchema,
+        FloatSchema,
+        BoolSchema,
+        StringEnumSchema,
+        IntEnumSchema,
+        ListSchema,
+        MapSchema,
+        ObjectSchema,
+        RefSchema,
+        ScopeSchema,
+        OneOfStringSchema,
+        OneOfIntSchema,
+        AnySchema,
+    )
+}
+
+
+def _iter_public() -> Iterator[type[Any]]:
+    yield from (
+        DisplayValue,
+        Unit,
+        Units,
+        PropertySchema,
+        StepOutputSchema,
+        SignalSchema,
+        StepSchema,
+        PluginSchema,
+        *TYPES_BY_ID.values(),
+    )
+
+
+for _cls in _iter_public():
+    _cls.__module__ = "arcaflow_steps"

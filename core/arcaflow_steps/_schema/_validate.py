@@ -1,0 +1,546 @@
+"""Validation of values against schema records.
+
+Theory of operation: :func:`validate` walks the schema and the value together, appending a
+:class:`~arcaflow_steps.ValidationProblem` (message + path) for everything wrong instead of
+stopping at the first problem, and builds the validated value on the way: defaults are applied
+to missing optional properties, integers given for floats become floats, and the discriminator
+of a one-of is kept. When the walk ends with problems, one :class:`SchemaValidationError` lists
+them all.
+
+Typing is strict: a string is never turned into a number, a boolean is not an integer (YAML
+``true`` stays a boolean), only an integer is accepted where a float is expected. A property
+whose value is ``None`` counts as not set (a YAML key without a value), as in the SDK.
+
+Refs resolve in the innermost enclosing scope. Paths look like ``$.input.count``,
+``$.items[2]`` and ``$.map['key']``.
+
+Differences from ``arcaflow-plugin-sdk`` 0.14.3 are listed in ``docs/schema-differences.md``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Any, Final
+
+from .._errors import SchemaValidationError, ValidationProblem
+from ._records import (
+    AnySchema,
+    BoolSchema,
+    FloatSchema,
+    IntEnumSchema,
+    IntSchema,
+    ListSchema,
+    MapSchema,
+    ObjectSchema,
+    OneOfIntSchema,
+    OneOfStringSchema,
+    PatternSchema,
+    PropertySchema,
+    RefSchema,
+    ScopeSchema,
+    StringEnumSchema,
+    StringSchema,
+    TypeSchema,
+)
+
+__all__ = ["describe_value", "validate", "validate_properties"]
+
+_Problems = list[ValidationProblem]
+_Checker = Callable[[Any, Any, str, "ScopeSchema | None", _Problems], Any]
+
+_MAX_SHOWN: Final = 60
+
+
+def describe_value(value: Any) -> str:
+    """Return a short description of a value for messages (``'ten'``, ``a list``)."""
+    if value is None or isinstance(value, bool | int | float | str):
+        text = repr(value)
+        return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 4] + "...'"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, list | tuple):
+        return "a list"
+    return f"a value of type {type(value).__name__}"
+
+
+def _quote_sorted(values: Any) -> str:
+    items = sorted(values, key=lambda value: (isinstance(value, str), value))
+    return ", ".join(repr(item) for item in items) if items else "none"
+
+
+def _key_path(path: str, key: Any) -> str:
+    return f"{path}[{key!r}]"
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def _check_string(
+    schema: StringSchema, value: Any, path: str, scope: ScopeSchema | None, problems: _Problems
+) -> Any:
+    if not isinstance(value, str):
+        problems.append(
+            ValidationProblem(path=path, message=f"expected a string, got {describe_value(value)}")
+        )
+        return value
+    if schema.min is not None and len(value) < schema.min:
+        problems.append(
+            ValidationProblem(
+                path=path,
+                message=f"expected at least {_plural(schema.min, 'character')}, got {len(value)}",
+            )
+        )
+    if schema.max is not None and len(value) > schema.max:
+        problems.append(
+            ValidationProblem(
+                path=path,
+                message=f"expected at most {_plural(schema.max, 'character')}, got {len(value)}",
+            )
+        )
+    compiled = schema.compiled_pattern
+    if compiled is not None and compiled.search(value) is None:
+        problems.append(
+            ValidationProblem(
+                path=path,
+                message=f"{describe_value(value)} does not match the pattern {schema.pattern!r}",
+            )
+        )
+    return value
+
+
+def _check_pattern(
+    schema: PatternSchema, value: Any, path: str, scope: ScopeSchema | None, problems: _Problems
+) -> Any:
+    if not isinstance(value, str):
+        problems.append(
+            ValidationProblem(
+                path=path,
+                message=f"expected a regular expression string, got {describe_value(value)}",
+            )
+        )
+        return value
+    try:
+        re.compile(value)
+    except re.error as exc:
+        problems.append(
+            ValidationProblem(
+                path=path,
+                message=f"{describe_value(value)} is not a valid regular expression: {exc}",
+            )
+        )
+    return value
+
+
+def _check_bounds(
+    schema: IntSchema | FloatSchema, value: float, path: str, problems: _Problems
+) -> None:
+    if schema.min is not None and value < schema.min:
+        problems.append(
+            ValidationProblem(path=path, message=f"expected at least {schema.min}, got {value!r}")
+        )
+    if schema.max is not None and value > schema.max:
+        problems.append(
+            ValidationProblem(path=path, message=f"expected at most {schema.max}, got {value!r}")
+        )
+
+
+def _check_int(
+    schema: IntSchema, value: Any, path: str, scope: ScopeSchema | None, problems: _Problems
+) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int):
+        problems.append(
+            ValidationProblem(
+                path=path, message=f"expected an integer, got {describe_value(value)}"
+            )
+        )
+        return value
+    _check_bounds(schema, value, path, problems)
+    return value
+
+
+def _check_float(
+    schema: FloatSchema, value: Any, path: str, scope: ScopeSchema | None, problems: _Problems
+) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        problems.append(
+            ValidationProblem(path=path, message=f"expected a number, got {describe_value(value)}")
+        )
+        return value
+    value = float(value)
+    _check_bounds(schema, value, path, problems)
+    return value
+
+
+def _check_bool(
+    schema: BoolSchema, value: Any, path: str, scope: ScopeSchema | None, problems: _Problems
+) -> Any:
+    if not isinstance(value, bool):
+        problems.append(
+            ValidationProblem(path=path, message=f"expected a boolean, got {describe_value(value)}")
+        )
+    return value
+
+
+def _check_string_enum(
+    schema: StringEnumSchema,
+    value: Any,
+    path: str,
+    scope: ScopeSchema | None,
+    problems: _Problems,
+) -> Any:
+    if not isinstance(value, str) or value not in schema.values:
+        problems.append(
+            ValidationProblem(
+                path=path,
+                message=f"expected one of {_quote_sorted(schema.values)}, "
+                f"got {describe_value(value)}",
+            )
+        )
+    return value
+
+
+def _check_int_enum(
+    schema: IntEnumSchema, value: Any, path: str, scope: ScopeSchema | None, problems: _Problems
+) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int) or value not in schema.values:
+        problems.append(
+            ValidationProblem(
+                path=path,
+                message=f"expected one of {_quote_sorted(schema.values)}, "
+                f"got {describe_value(value)}",
+            )
+        )
+    return value
+
+
+def _check_size(
+    schema: ListSchema | MapSchema, size: int, word: str, path: str, problems: _Problems
+) -> None:
+    if schema.min is not None and size < schema.min:
+        problems.append(
+            ValidationProblem(
+                path=path, message=f"expected at least {_plural(schema.min, word)}, got {size}"
+            )
+        )
+    if schema.max is not None and size > schema.max:
+        problems.append(
+            ValidationProblem(
+                path=path, message=f"expected at most {_plural(schema.max, word)}, got {size}"
+            )
+        )
+
+
+def _check_list(
+    schema: ListSchema, value: Any, path: str, scope: ScopeSchema | None, problems: _Problems
+) -> Any:
+    if not isinstance(value, list | tuple):
+        problems.append(
+            ValidationProblem(path=path, message=f"expected a list, got {describe_value(value)}")
+        )
+        return value
+    _check_size(schema, len(value), "item", path, problems)
+    items = schema.items
+    check = _CHECKERS[type(items)]
+    return [
+        check(items, item, f"{path}[{index}]", scope, problems) for index, item in enumerate(value)
+    ]
+
+
+def _check_map(
+    schema: MapSchema, value: Any, path: str, scope: ScopeSchema | None, problems: _Problems
+) -> Any:
+    if not isinstance(value, Mapping):
+        problems.append(
+            ValidationProblem(path=path, message=f"expected a mapping, got {describe_value(value)}")
+        )
+        return value
+    _check_size(schema, len(value), "item", path, problems)
+    keys, values = schema.keys, schema.values
+    check_key = _CHECKERS[type(keys)]
+    check_value = _CHECKERS[type(values)]
+    result: dict[Any, Any] = {}
+    for key, item in value.items():
+        item_path = _key_path(path, key)
+        before = len(problems)
+        check_key(keys, key, item_path, scope, problems)
+        if len(problems) > before:
+            problems[before:] = [
+                ValidationProblem(path=problem.path, message=f"invalid key: {problem.message}")
+                for problem in problems[before:]
+            ]
+        result[key] = check_value(values, item, item_path, scope, problems)
+    return result
+
+
+def _is_set(value: Mapping[str, Any], name: str) -> bool:
+    return value.get(name) is not None
+
+
+def _check_properties(
+    properties: Mapping[str, PropertySchema],
+    value: Any,
+    path: str,
+    scope: ScopeSchema | None,
+    problems: _Problems,
+) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        problems.append(
+            ValidationProblem(path=path, message=f"expected a mapping, got {describe_value(value)}")
+        )
+        return {}
+    result: dict[str, Any] = {}
+    unknown = [key for key in value if key not in properties]
+    for key in unknown:
+        problems.append(
+            ValidationProblem(
+                path=path,
+                message=f"unknown field {describe_value(key)}; valid fields: "
+                f"{_quote_sorted(properties)}",
+            )
+        )
+    for name, prop in properties.items():
+        item = value.get(name)
+        if item is not None:
+            item_type = prop.type
+            result[name] = _CHECKERS[type(item_type)](
+                item_type, item, f"{path}.{name}", scope, problems
+            )
+            for other in prop.conflicts:
+                if _is_set(value, other):
+                    problems.append(
+                        ValidationProblem(
+                            path=path,
+                            message=f"field {name!r} conflicts with {other!r}; set one of the "
+                            "two, not both",
+                        )
+                    )
+            continue
+        if prop.required:
+            problems.append(
+                ValidationProblem(path=path, message=f"missing required field {name!r}")
+            )
+            continue
+        missing_reason = _conditionally_required(prop, value)
+        if missing_reason is not None:
+            problems.append(
+                ValidationProblem(
+                    path=path, message=f"missing field {name!r}, required {missing_reason}"
+                )
+            )
+        elif prop.default is not None:
+            item_type = prop.type
+            result[name] = _CHECKERS[type(item_type)](
+                item_type, prop.default_value(), f"{path}.{name}", scope, problems
+            )
+    return result
+
+
+def _conditionally_required(prop: PropertySchema, value: Mapping[str, Any]) -> str | None:
+    for other in prop.required_if:
+        if _is_set(value, other):
+            return f"because {other!r} is set"
+    if prop.required_if_not and not any(_is_set(value, other) for other in prop.required_if_not):
+        if len(prop.required_if_not) == 1:
+            return f"because {prop.required_if_not[0]!r} is not set"
+        return f"because none of {_quote_sorted(prop.required_if_not)} is set"
+    return None
+
+
+def _check_object(
+    schema: ObjectSchema, value: Any, path: str, scope: ScopeSchema | None, problems: _Problems
+) -> Any:
+    return _check_properties(schema.properties, value, path, scope, problems)
+
+
+def _check_scope(
+    schema: ScopeSchema, value: Any, path: str, scope: ScopeSchema | None, problems: _Problems
+) -> Any:
+    root = schema.objects.get(schema.root)
+    if root is None:
+        problems.append(
+            ValidationProblem(
+                path=path,
+                message=f"schema error: scope root {schema.root!r} is not declared; declared "
+                f"objects: {_quote_sorted(schema.objects)}",
+            )
+        )
+        return value
+    return _check_properties(root.properties, value, path, schema, problems)
+
+
+def _check_ref(
+    schema: RefSchema, value: Any, path: str, scope: ScopeSchema | None, problems: _Problems
+) -> Any:
+    target = scope.objects.get(schema.id) if scope is not None else None
+    if target is None:
+        declared = _quote_sorted(scope.objects) if scope is not None else "none (no scope)"
+        problems.append(
+            ValidationProblem(
+                path=path,
+                message=f"schema error: ref {schema.id!r} does not name an object of the "
+                f"enclosing scope; declared objects: {declared}",
+            )
+        )
+        return value
+    return _check_properties(target.properties, value, path, scope, problems)
+
+
+def _check_one_of(
+    schema: OneOfStringSchema | OneOfIntSchema,
+    value: Any,
+    path: str,
+    scope: ScopeSchema | None,
+    problems: _Problems,
+) -> Any:
+    if not isinstance(value, Mapping):
+        problems.append(
+            ValidationProblem(path=path, message=f"expected a mapping, got {describe_value(value)}")
+        )
+        return value
+    field = schema.discriminator_field_name
+    valid = _quote_sorted(schema.types)
+    if field not in value or value[field] is None:
+        problems.append(
+            ValidationProblem(
+                path=path,
+                message=f"missing discriminator field {field!r}; valid values: {valid}",
+            )
+        )
+        return value
+    discriminator = value[field]
+    expected_type = str if isinstance(schema, OneOfStringSchema) else int
+    types: Mapping[Any, ObjectSchema | RefSchema | ScopeSchema] = schema.types
+    member = (
+        types.get(discriminator)
+        if isinstance(discriminator, expected_type) and not isinstance(discriminator, bool)
+        else None
+    )
+    if member is None:
+        problems.append(
+            ValidationProblem(
+                path=f"{path}.{field}",
+                message=f"invalid discriminator {describe_value(discriminator)}; "
+                f"valid values: {valid}",
+            )
+        )
+        return value
+    properties, member_scope = _object_properties(member, path, scope, problems)
+    if properties is None:
+        return value
+    if field in properties:
+        return _check_properties(properties, value, path, member_scope, problems)
+    rest = {key: item for key, item in value.items() if key != field}
+    result = {field: discriminator}
+    result.update(_check_properties(properties, rest, path, member_scope, problems))
+    return result
+
+
+def _object_properties(
+    member: ObjectSchema | RefSchema | ScopeSchema,
+    path: str,
+    scope: ScopeSchema | None,
+    problems: _Problems,
+) -> tuple[Mapping[str, PropertySchema] | None, ScopeSchema | None]:
+    if isinstance(member, ObjectSchema):
+        return member.properties, scope
+    if isinstance(member, ScopeSchema):
+        root = member.objects.get(member.root)
+        return (None if root is None else root.properties), member
+    target = scope.objects.get(member.id) if scope is not None else None
+    if target is None:
+        problems.append(
+            ValidationProblem(
+                path=path,
+                message=f"schema error: ref {member.id!r} does not name an object of the "
+                "enclosing scope",
+            )
+        )
+        return None, scope
+    return target.properties, scope
+
+
+def _check_any(
+    schema: AnySchema, value: Any, path: str, scope: ScopeSchema | None, problems: _Problems
+) -> Any:
+    if value is None or isinstance(value, str | bool | int | float):
+        return value
+    if isinstance(value, list | tuple):
+        return [
+            _check_any(schema, item, f"{path}[{index}]", scope, problems)
+            for index, item in enumerate(value)
+        ]
+    if isinstance(value, Mapping):
+        result = {}
+        for key, item in value.items():
+            if not isinstance(key, str | int | float | bool):
+                problems.append(
+                    ValidationProblem(
+                        path=path,
+                        message=f"expected a string or number key, got {describe_value(key)}",
+                    )
+                )
+            result[key] = _check_any(schema, item, _key_path(path, key), scope, problems)
+        return result
+    problems.append(
+        ValidationProblem(
+            path=path,
+            message="expected a mapping, list, string, number, boolean or null, got "
+            f"{describe_value(value)}",
+        )
+    )
+    return value
+
+
+_CHECKERS: Final[dict[type[Any], _Checker]] = {
+    StringSchema: _check_string,
+    PatternSchema: _check_pattern,
+    IntSchema: _check_int,
+    FloatSchema: _check_float,
+    BoolSchema: _check_bool,
+    StringEnumSchema: _check_string_enum,
+    IntEnumSchema: _check_int_enum,
+    ListSchema: _check_list,
+    MapSchema: _check_map,
+    ObjectSchema: _check_object,
+    ScopeSchema: _check_scope,
+    RefSchema: _check_ref,
+    OneOfStringSchema: _check_one_of,
+    OneOfIntSchema: _check_one_of,
+    AnySchema: _check_any,
+}
+
+
+def validate(schema: TypeSchema, value: Any, *, path: str = "$") -> Any:
+    """Return ``value`` validated against ``schema``, with defaults applied.
+
+    Raises:
+        SchemaValidationError: listing every problem found, each with its path.
+    """
+    problems: _Problems = []
+    try:
+        check = _CHECKERS[type(schema)]
+    except KeyError:
+        raise TypeError(f"not a schema type record: {schema!r}") from None
+    result = check(schema, value, path, schema if type(schema) is ScopeSchema else None, problems)
+    if problems:
+        raise SchemaValidationError(problems)
+    return result
+
+
+def validate_properties(
+    properties: Mapping[str, PropertySchema], value: Mapping[str, Any], *, path: str = "$"
+) -> dict[str, Any]:
+    """Return ``value`` validated as a mapping of the named ``properties``, defaults applied.
+
+    Unknown keys, missing required properties and invalid values are all reported.
+
+    Raises:
+        SchemaValidationError: listing every problem found, each with its path.
+    """
+    problems: _Problems = []
+    result = _check_properties(properties, value, path, None, problems)
+    if problems:
+        raise SchemaValidationError(problems)
+    return result

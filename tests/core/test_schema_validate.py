@@ -1,0 +1,199 @@
+"""Validation of values against schema records: strict types, every problem, with paths."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from arcaflow_steps import (
+    AnySchema,
+    BoolSchema,
+    DisplayValue,
+    FloatSchema,
+    IntEnumSchema,
+    IntSchema,
+    ListSchema,
+    MapSchema,
+    ObjectSchema,
+    OneOfIntSchema,
+    OneOfStringSchema,
+    PatternSchema,
+    PropertySchema,
+    RefSchema,
+    SchemaValidationError,
+    ScopeSchema,
+    StringEnumSchema,
+    StringSchema,
+    validate,
+    validate_properties,
+)
+
+
+def problems_of(schema: Any, value: Any, **kwargs: Any) -> list[str]:
+    with pytest.raises(SchemaValidationError) as excinfo:
+        validate(schema, value, **kwargs)
+    return [str(problem) for problem in excinfo.value.problems]
+
+
+INPUT = ScopeSchema(
+    root="Input",
+    objects={
+        "Input": ObjectSchema(
+            id="Input",
+            properties={
+                "name": PropertySchema(type=StringSchema(min=1), required=True),
+                "nickname": PropertySchema(type=StringSchema()),
+                "count": PropertySchema(type=IntSchema(min=1, max=10), default="3"),
+                "ratio": PropertySchema(type=FloatSchema()),
+                "flag": PropertySchema(type=BoolSchema(), default="false"),
+                "inner": PropertySchema(type=RefSchema(id="Inner")),
+                "items": PropertySchema(type=ListSchema(items=RefSchema(id="Inner"))),
+                "labels": PropertySchema(type=MapSchema(keys=StringSchema(), values=IntSchema())),
+            },
+        ),
+        "Inner": ObjectSchema(
+            id="Inner",
+            properties={
+                "x": PropertySchema(type=IntSchema(), required=True),
+                "y": PropertySchema(type=StringSchema(), default='"why"'),
+            },
+        ),
+    },
+)
+
+
+def test_valid_value_gets_defaults() -> None:
+    """Missing optional properties with a default get it; nested refs get theirs too."""
+    expected = {
+        "name": "a",
+        "count": 3,
+        "flag": False,
+        "ratio": 2.0,
+        "items": [{"x": 1, "y": "why"}],
+    }
+    assert expected == validate(INPUT, {"name": "a", "ratio": 2, "items": [{"x": 1}]})
+
+
+def test_every_problem_is_reported_with_its_path() -> None:
+    """All problems are collected, each with what, where and what is valid."""
+    value = {
+        "count": "ten",
+        "flag": 1,
+        "extra": True,
+        "items": [{"x": 1}, {"x": True, "z": 1}],
+        "labels": {"a": 1, "b": "2"},
+    }
+    expected = [
+        "unknown field 'extra'; valid fields: 'count', 'flag', 'inner', 'items', 'labels', "
+        "'name', 'nickname', 'ratio' @ $",
+        "missing required field 'name' @ $",
+        "expected an integer, got 'ten' @ $.count",
+        "expected a boolean, got 1 @ $.flag",
+        "unknown field 'z'; valid fields: 'x', 'y' @ $.items[1]",
+        "expected an integer, got True @ $.items[1].x",
+        "expected an integer, got '2' @ $.labels['b']",
+    ]
+    assert expected == problems_of(INPUT, value)
+
+
+@pytest.mark.parametrize(
+    ("schema", "value", "message"),
+    [
+        (StringSchema(max=2), "abc", "expected at most 2 characters, got 3"),
+        (StringSchema(pattern="^[a-z]+$"), "A", "'A' does not match the pattern '^[a-z]+$'"),
+        (IntSchema(min=5), 4, "expected at least 5, got 4"),
+        (FloatSchema(max=1.5), 2, "expected at most 1.5, got 2.0"),
+        (FloatSchema(), True, "expected a number, got True"),
+        (BoolSchema(), "true", "expected a boolean, got 'true'"),
+        (
+            PatternSchema(),
+            "(",
+            "'(' is not a valid regular expression: missing ), unterminated"
+            " subpattern at position 0",
+        ),
+        (
+            StringEnumSchema(values={"red": DisplayValue(), "blue": DisplayValue()}),
+            "green",
+            "expected one of 'blue', 'red', got 'green'",
+        ),
+        (
+            IntEnumSchema(values={2: DisplayValue(), 1: DisplayValue()}),
+            True,
+            "expected one of 1, 2, got True",
+        ),
+        (ListSchema(items=AnySchema(), min=1), [], "expected at least 1 item, got 0"),
+        (
+            MapSchema(keys=IntSchema(), values=AnySchema()),
+            {"a": 1},
+            "invalid key: expected an integer, got 'a'",
+        ),
+    ],
+    ids=[
+        "str-max",
+        "pattern",
+        "int-min",
+        "float-max",
+        "float-bool",
+        "bool-str",
+        "regex",
+        "enum",
+        "int-enum-bool",
+        "list-min",
+        "map-key",
+    ],
+)
+def test_constraint_messages(schema: Any, value: Any, message: str) -> None:
+    """Each constraint names the bound and the value."""
+    assert [message] == [problem.split(" @ ")[0] for problem in problems_of(schema, value)]
+
+
+def test_one_of_selects_by_discriminator() -> None:
+    """The discriminator selects the member type; it is kept in the result."""
+    scope = ScopeSchema(
+        root="Root",
+        objects={
+            "Root": ObjectSchema(
+                id="Root",
+                properties={
+                    "choice": PropertySchema(
+                        type=OneOfStringSchema(
+                            types={"a": RefSchema(id="A"), "b": RefSchema(id="B")},
+                            discriminator_field_name="kind",
+                        ),
+                        required=True,
+                    )
+                },
+            ),
+            "A": ObjectSchema(id="A", properties={"a": PropertySchema(type=StringSchema())}),
+            "B": ObjectSchema(id="B", properties={"b": PropertySchema(type=IntSchema())}),
+        },
+    )
+    assert validate(scope, {"choice": {"kind": "b", "b": 1}}) == {"choice": {"kind": "b", "b": 1}}
+    assert problems_of(
+        scope, {"choice": {"kind": "c"}}
+    ) == ["invalid discriminator 'c'; valid values: 'a', 'b' @ $.choice.kind"]
+    assert (
+        problems_of(scope, {"choice": {}})
+    ) == ["missing discriminator field 'kind'; valid values: 'a', 'b' @ $.choice"]
+    int_one_of = OneOfIntSchema(types={1: ObjectSchema(id="A", properties={})})
+    assert validate(int_one_of, {"_type": 1}) == {"_type": 1}
+
+
+def test_conditional_requirements() -> None:
+    """required_if, required_if_not and conflicts are enforced."""
+    properties = {
+        "a": PropertySchema(type=StringSchema()),
+        "b": PropertySchema(type=StringSchema(), required_if=("a",)),
+        "c": PropertySchema(type=StringSchema(), required_if_not=("a",)),
+        "d": PropertySchema(type=StringSchema(), conflicts=("a",)),
+    }
+    with pytest.raises(SchemaValidationError) as excinfo:
+        validate_properties(properties, {"a": "x", "d": "y"}, path="$.input")
+    assert [str(problem) for problem in excinfo.value.problems] == [
+        "missing field 'b', required because 'a' is set @ $.input",
+        "field 'd' conflicts with 'a'; set one of the two, not both @ $.input",
+    ]
+    with pytest.raises(SchemaValidationError) as excinfo:
+        validate_properties(properties, {})
+    assert str(excinfo.value) == "missing field 'c', required because 'a' is not set @ $"
