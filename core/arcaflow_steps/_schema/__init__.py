@@ -3,6 +3,7 @@
 Public names are re-exported from :mod:`arcaflow_steps`.
 """
 
+from ._parse import parse_plugin_schema, parse_property, parse_schema, parse_scope, parse_step
 from ._records import (
     AnySchema,
     BoolSchema,
@@ -28,6 +29,13 @@ from ._records import (
     TypeSchema,
     Unit,
     Units,
+)
+from ._serialize import (
+    serialize_plugin_schema,
+    serialize_property,
+    serialize_schema,
+    serialize_scope,
+    serialize_step,
 )
 from ._validate import validate, validate_properties
 
@@ -56,6 +64,16 @@ __all__ = [
     "TypeSchema",
     "Unit",
     "Units",
+    "parse_plugin_schema",
+    "parse_property",
+    "parse_schema",
+    "parse_scope",
+    "parse_step",
+    "serialize_plugin_schema",
+    "serialize_property",
+    "serialize_schema",
+    "serialize_scope",
+    "serialize_step",
     "validate",
     "validate_properties",
 ]

@@ -90,6 +90,10 @@ def _optional_frozen_map(value: Mapping[Any, Any] | None) -> FrozenDict[Any, Any
     return None if value is None else _frozen_map(value)
 
 
+def _frozen_strs(values: Iterable[str]) -> frozenset[str]:
+    return frozenset(values)
+
+
 def _str_tuple(values: Iterable[str] | None) -> tuple[str, ...]:
     if values is None:
         return ()
@@ -149,7 +153,7 @@ class StringSchema:
 
     min: int | None = None
     max: int | None = None
-    #: Regular expression (Python ``re.search`` semantics, as in the SDK).
+    #: Regular expression the string must match from its start (``re.match``, as in the SDK).
     pattern: str | None = None
     _compiled: re.Pattern[str] | None = attrs.field(
         init=False, eq=False, hash=False, repr=False, default=None
@@ -303,6 +307,11 @@ class PropertySchema:
     default: str | None = None
     #: JSON-encoded example values.
     examples: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
+    #: Keys of optional empty collections that the serialized form had anyway (``[]``/``{}``
+    #: rather than absent), so the form round-trips exactly; not part of equality.
+    present_empty: frozenset[str] = attrs.field(
+        default=frozenset(), eq=False, hash=False, repr=False, converter=_frozen_strs
+    )
     _default_value: Any = attrs.field(
         init=False, eq=False, hash=False, repr=False, default=_MISSING
     )
@@ -478,6 +487,11 @@ class StepSchema:
         factory=FrozenDict, converter=_frozen_map
     )
     display: DisplayValue | None = None
+    #: Keys of optional empty collections that the serialized form had anyway (``[]``/``{}``
+    #: rather than absent), so the form round-trips exactly; not part of equality.
+    present_empty: frozenset[str] = attrs.field(
+        default=frozenset(), eq=False, hash=False, repr=False, converter=_frozen_strs
+    )
 
 
 @attrs.frozen(kw_only=True)

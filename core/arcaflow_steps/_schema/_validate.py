@@ -7,6 +7,9 @@ to missing optional properties, integers given for floats become floats, and the
 of a one-of is kept. When the walk ends with problems, one :class:`SchemaValidationError` lists
 them all.
 
+String patterns must match at the start of the string (``re.match``), as in the SDK. Lists
+given for ``any`` must hold items of one type, as the SDK requires.
+
 Typing is strict: a string is never turned into a number, a boolean is not an integer (YAML
 ``true`` stays a boolean), only an integer is accepted where a float is expected. A property
 whose value is ``None`` counts as not set (a YAML key without a value), as in the SDK.
@@ -24,6 +27,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from .._errors import SchemaValidationError, ValidationProblem
+from ._defaults import default_value
 from ._records import (
     AnySchema,
     BoolSchema,
@@ -44,7 +48,12 @@ from ._records import (
     TypeSchema,
 )
 
-__all__ = ["describe_value", "validate", "validate_properties"]
+__all__ = [
+    "check_value",
+    "describe_value",
+    "validate",
+    "validate_properties",
+]
 
 _Problems = list[ValidationProblem]
 _Checker = Callable[[Any, Any, str, "ScopeSchema | None", _Problems], Any]
@@ -100,7 +109,7 @@ def _check_string(
             )
         )
     compiled = schema.compiled_pattern
-    if compiled is not None and compiled.search(value) is None:
+    if compiled is not None and compiled.match(value) is None:
         problems.append(
             ValidationProblem(
                 path=path,
@@ -332,7 +341,7 @@ def _check_properties(
         elif prop.default is not None:
             item_type = prop.type
             result[name] = _CHECKERS[type(item_type)](
-                item_type, prop.default_value(), f"{path}.{name}", scope, problems
+                item_type, default_value(prop, scope), f"{path}.{name}", scope, problems
             )
     return result
 
@@ -461,12 +470,35 @@ def _object_properties(
     return target.properties, scope
 
 
+_TYPE_NAMES: Final[dict[type[Any], str]] = {
+    str: "string",
+    int: "integer",
+    float: "float",
+    bool: "boolean",
+    dict: "mapping",
+    list: "list",
+    type(None): "null",
+}
+
+
 def _check_any(
     schema: AnySchema, value: Any, path: str, scope: ScopeSchema | None, problems: _Problems
 ) -> Any:
     if value is None or isinstance(value, str | bool | int | float):
         return value
     if isinstance(value, list | tuple):
+        if value:
+            first = type(value[0])
+            first_name = _TYPE_NAMES.get(first, first.__name__)
+            for index, item in enumerate(value):
+                if type(item) is not first:
+                    problems.append(
+                        ValidationProblem(
+                            path=f"{path}[{index}]",
+                            message=f"expected list items of one type ({first_name} like item 0), "
+                            f"got {describe_value(item)}",
+                        )
+                    )
         return [
             _check_any(schema, item, f"{path}[{index}]", scope, problems)
             for index, item in enumerate(value)
@@ -544,3 +576,12 @@ def validate_properties(
     if problems:
         raise SchemaValidationError(problems)
     return result
+
+
+def check_value(
+    schema: TypeSchema, value: Any, scope: ScopeSchema | None, *, path: str = "$"
+) -> list[ValidationProblem]:
+    """Return the problems of ``value`` against ``schema``, refs resolving in ``scope``."""
+    problems: _Problems = []
+    _CHECKERS[type(schema)](schema, value, path, scope, problems)
+    return problems
