@@ -74,6 +74,7 @@ from ._schema import (
     validate,
     validate_properties,
 )
+from .hookspecs import ProviderContext, hookimpl
 
 __all__ = [
     "AnyProvider",
@@ -108,6 +109,7 @@ __all__ = [
     "PluginSchema",
     "PropertySchema",
     "Provider",
+    "ProviderContext",
     "ProviderLoadError",
     "RefSchema",
     "RegistryError",
@@ -133,6 +135,7 @@ __all__ = [
     "UnknownDeployerError",
     "UnknownKindError",
     "ValidationProblem",
+    "hookimpl",
     "parse_plugin_schema",
     "parse_property",
     "parse_schema",

@@ -1,0 +1,143 @@
+"""The hooks a provider package implements: how arcaflow-steps finds providers and deployers.
+
+A provider package declares one entry point per kind it provides, named after the kind, in the
+group ``arcaflow.step_providers``; the entry point names a module implementing some of these
+hooks with :data:`hookimpl`::
+
+    # pyproject.toml
+    [project.entry-points."arcaflow.step_providers"]
+    shell = "shell_steps"
+
+    # shell_steps/__init__.py
+    from arcaflow_steps import hookimpl
+
+    @hookimpl
+    def arcaflow_steps_providers(context):
+        return [ShellProvider()]
+
+A package that only adds deployers for the ``plugin`` provider (no kind of its own) declares its
+entry points in the group ``arcaflow.step_deployers``, one per deployer, named after the
+``deployer_name``; the module implements :func:`arcaflow_steps_deployers`. A provider package
+may also implement ``arcaflow_steps_deployers`` from its kind entry point.
+
+Observer hooks (:func:`arcaflow_steps_stage_changed`, :func:`arcaflow_steps_step_completed`) let
+a package add metrics, audit logs or notifications without touching providers. Any module
+loaded through either group may implement them.
+
+Hook implementations are validated against these specifications when the registry registers
+them (pluggy ``check_pending()``): a misspelled hook name or an unknown argument is a load
+failure naming the distribution and entry point.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Final, final
+
+import pluggy
+
+if TYPE_CHECKING:
+    from ._deployment import DeployerFactory
+    from ._protocols import AnyProvider, Provider
+
+__all__ = [
+    "PROJECT_NAME",
+    "ProviderContext",
+    "arcaflow_steps_deployers",
+    "arcaflow_steps_providers",
+    "arcaflow_steps_stage_changed",
+    "arcaflow_steps_step_completed",
+    "hookimpl",
+    "hookspec",
+]
+
+#: The pluggy project name of arcaflow-steps hooks.
+PROJECT_NAME: Final = "arcaflow_steps"
+
+#: Marks a function as the specification of an arcaflow-steps hook (used by this module).
+hookspec: Final = pluggy.HookspecMarker(PROJECT_NAME)
+#: Marks a function in a provider package as the implementation of an arcaflow-steps hook.
+hookimpl: Final = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+@final
+class ProviderContext:
+    """What a provider gets from the registry when it is created.
+
+    ``deployer_factories()`` is lazy: the deployer packages are loaded the first time a provider
+    asks (the ``plugin`` provider does, when it needs a deployer), never when providers are
+    merely listed.
+
+    Thread safety: safe to share; the first call loads the deployers under a lock.
+    """
+
+    def __init__(self, deployer_factories: Callable[[], Sequence[DeployerFactory]]) -> None:
+        self._load = deployer_factories
+        # Guards _factories (loaded once).
+        self._lock = threading.Lock()
+        self._factories: tuple[DeployerFactory, ...] | None = None
+
+    def deployer_factories(self) -> tuple[DeployerFactory, ...]:
+        """Return every installed deployer factory, sorted by deployment type, then name.
+
+        Deployer packages that failed to load are left out (``arcaflow-steps check`` reports
+        them).
+        """
+        with self._lock:
+            if self._factories is None:
+                self._factories = tuple(self._load())
+            return self._factories
+
+
+@hookspec
+def arcaflow_steps_providers(context: ProviderContext) -> Sequence[Provider[Any] | AnyProvider]:
+    """Return the providers this package offers.
+
+    Called once per registry, when a kind of this package is first described, checked or run
+    (never for ``arcaflow-steps list``), on the thread that asked for the kind. The module is
+    loaded through an entry point named after a kind, and the registry verifies that the
+    returned providers include that kind. An implementation may omit ``context``.
+
+    A provider typed in its configuration (``Provider``) is adapted with its ``any()``; an
+    untyped one (``AnyProvider``) is used as is. The provider keyword, run keyword and stage
+    input fields must be distinct and none may be ``kind``; the lifecycle must be a DAG with one
+    initial stage from which every stage is reachable.
+    """
+    raise NotImplementedError  # pragma: no cover - a specification, never called
+
+
+@hookspec
+def arcaflow_steps_deployers() -> Sequence[DeployerFactory]:
+    """Return the deployer factories this package offers to the ``plugin`` provider.
+
+    Called once per registry, the first time a provider calls
+    ``ProviderContext.deployer_factories()`` or ``arcaflow-steps check``/``describe plugin``
+    lists deployers, on that thread. ``deployer_name`` must be unique per deployment type.
+    """
+    raise NotImplementedError  # pragma: no cover - a specification, never called
+
+
+@hookspec
+def arcaflow_steps_stage_changed(event: Any) -> None:
+    """Observe one stage event of a running step (an ``arcaflow_steps.StepEvent``).
+
+    Called for every event the runner records — stage changed, stage unreachable, step
+    completed, report refused — in each step's sequence order, on the thread that reported the
+    change (a provider thread), after the runner released its locks. Keep it quick; an exception
+    is logged and does not affect the step.
+    """
+
+
+@hookspec
+def arcaflow_steps_step_completed(result: Any) -> None:
+    """Observe the final result of a step (an ``arcaflow_steps.StepResult``).
+
+    Called once per step run by ``arcaflow-steps run`` (or an application that wires the
+    registry's observer), after the step reached its terminal stage, on the thread waiting for
+    the result. An exception is logged and does not affect the step.
+    """
+
+
+for _obj in (ProviderContext,):
+    _obj.__module__ = "arcaflow_steps"
