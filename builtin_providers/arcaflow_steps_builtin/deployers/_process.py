@@ -1,0 +1,318 @@
+"""Local plugin processes: the :class:`~arcaflow_steps.PluginConnection` of local deployers.
+
+Theory of operation: a plugin runs as a child process in **its own process group** (a new
+session), so stopping it also stops anything it started. Its stdin and stdout are the ATP
+stream; its stderr is never part of the protocol and is drained by a daemon thread into a
+bounded tail buffer, so a noisy plugin can neither block on a full pipe nor grow our memory.
+
+``close()`` is the only way a connection ends, and it is idempotent and bounded in time:
+
+1. close the plugin's stdin (the ATP client has already sent CLIENT_DONE, so a well-behaved
+   plugin is already on its way out),
+2. wait up to a grace period for it to exit on its own,
+3. ``SIGTERM`` the process group, wait a little, then ``SIGKILL`` it,
+4. once the leader has exited (but before it is reaped, so its process group id cannot be
+   reused), ``SIGKILL`` whatever is left in its group, then reap it,
+5. remove the temporary directory it ran in.
+
+Waiting uses a pidfd, so a plugin that exits after 3 ms is noticed after 3 ms (no polling).
+Every live connection is recorded in a module-level set; an ``atexit`` hook kills what is left
+when the interpreter ends, so nothing outlives the CLI even on an unexpected exit path.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import select
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import IO, Final, final
+
+from arcaflow_steps import DeploymentError
+
+__all__ = [
+    "DEFAULT_STDERR_LIMIT",
+    "ProcessConnection",
+    "StderrTail",
+    "describe_returncode",
+    "kill_all_connections",
+    "live_connection_count",
+    "spawn",
+]
+
+#: How many bytes of a plugin's stderr we keep (the tail).
+DEFAULT_STDERR_LIMIT: Final = 16 * 1024
+#: Share of the close timeout granted to a plugin to exit by itself after CLIENT_DONE.
+_GRACE_SHARE: Final = 0.5
+#: How long to wait after SIGTERM before SIGKILL (at most).
+_TERM_WAIT: Final = 1.0
+
+
+def describe_returncode(returncode: int) -> str:
+    """Return ``exit status N`` or ``killed by SIGNAME`` for a Popen-style return code."""
+    if returncode >= 0:
+        return f"exit status {returncode}"
+    try:
+        name = signal.Signals(-returncode).name
+    except ValueError:
+        name = f"signal {-returncode}"
+    return f"killed by {name}"
+
+
+@final
+class StderrTail:
+    """Drain a pipe on a daemon thread, keeping only the last ``limit`` bytes.
+
+    Thread safety: safe to share; ``text()`` may be called from any thread.
+    """
+
+    def __init__(self, pipe: IO[bytes], *, limit: int = DEFAULT_STDERR_LIMIT, name: str) -> None:
+        self._pipe = pipe
+        self._limit = limit
+        # Guards _buffer and _dropped.
+        self._lock = threading.Lock()
+        self._buffer = bytearray()
+        self._dropped = 0
+        self._thread = threading.Thread(target=self._drain, name=name, daemon=True)
+        self._thread.start()
+
+    def _drain(self) -> None:
+        read = getattr(self._pipe, "read1", self._pipe.read)
+        try:
+            while True:
+                chunk = read(65536)
+                if not chunk:
+                    return
+                with self._lock:
+                    self._buffer += chunk
+                    excess = len(self._buffer) - self._limit
+                    if excess > 0:
+                        del self._buffer[:excess]
+                        self._dropped += excess
+        except (OSError, ValueError):  # pipe closed under us during close()
+            return
+
+    def join(self, timeout: float) -> None:
+        """Wait (bounded) until the pipe reached EOF."""
+        self._thread.join(timeout)
+
+    def text(self) -> str:
+        """Return the kept tail, decoded leniently, with a marker when bytes were dropped."""
+        with self._lock:
+            data = bytes(self._buffer)
+            dropped = self._dropped
+        text = data.decode("utf-8", errors="replace")
+        return f"[{dropped} earlier bytes dropped]\n{text}" if dropped else text
+
+
+_LIVE_LOCK: Final = threading.Lock()
+_LIVE: set[ProcessConnection] = set()  # guarded by _LIVE_LOCK
+
+
+def live_connection_count() -> int:
+    """Return how many local plugin processes are currently running (for tests)."""
+    with _LIVE_LOCK:
+        return len(_LIVE)
+
+
+def kill_all_connections() -> None:
+    """Kill every live plugin process at once and remove its directory (exit-time safety net)."""
+    with _LIVE_LOCK:
+        live = list(_LIVE)
+    for connection in live:
+        connection.kill()
+
+
+atexit.register(kill_all_connections)
+
+
+@final
+class ProcessConnection:
+    """A plugin running as a local child process in its own process group.
+
+    Thread safety: safe to share; ``stdin`` has one writer and ``stdout`` one reader (the ATP
+    client guarantees both); ``close()`` and ``kill()`` may be called from any thread.
+    """
+
+    def __init__(
+        self,
+        popen: subprocess.Popen[bytes],
+        *,
+        description: str,
+        temp_dir: str | None = None,
+        stderr_limit: int = DEFAULT_STDERR_LIMIT,
+        on_close: Callable[[], None] | None = None,
+    ) -> None:
+        assert popen.stdin is not None
+        assert popen.stdout is not None
+        assert popen.stderr is not None
+        self._popen = popen
+        self._description = f"{description} (pid {popen.pid})"
+        self._temp_dir = temp_dir
+        self._on_close = on_close
+        self._stderr = StderrTail(popen.stderr, limit=stderr_limit, name=f"stderr-{popen.pid}")
+        self._pidfd: int | None
+        try:
+            self._pidfd = os.pidfd_open(popen.pid)
+        except OSError:  # pragma: no cover - kernels before 5.3
+            self._pidfd = None
+        # Guards _closed and _returncode; close() holds it for its whole (bounded) duration so
+        # a second caller waits for the first to finish.
+        self._close_lock = threading.Lock()
+        self._closed = False
+        self._returncode: int | None = None
+        with _LIVE_LOCK:
+            _LIVE.add(self)
+
+    @property
+    def pid(self) -> int:
+        """The plugin's process id (also its process group id)."""
+        return self._popen.pid
+
+    @property
+    def stdin(self) -> IO[bytes]:
+        """The plugin's stdin (buffered: flush after every message)."""
+        stdin = self._popen.stdin
+        assert stdin is not None
+        return stdin
+
+    @property
+    def stdout(self) -> IO[bytes]:
+        """The plugin's stdout (buffered reader)."""
+        stdout = self._popen.stdout
+        assert stdout is not None
+        return stdout
+
+    @property
+    def description(self) -> str:
+        """Say what runs, e.g. ``python -m arcaflow_plugin_hello (pid 123)``."""
+        return self._description
+
+    def stderr_tail(self) -> str:
+        """Return the last bytes the plugin wrote to stderr."""
+        return self._stderr.text()
+
+    def exit_status(self) -> str | None:
+        """Return how the plugin ended, or None while it runs."""
+        returncode = self._returncode
+        if returncode is None:
+            returncode = self._peek_returncode()
+        return None if returncode is None else describe_returncode(returncode)
+
+    def _peek_returncode(self) -> int | None:
+        """Return the exit code without reaping (the group id stays ours until we reap)."""
+        if self._popen.returncode is not None:
+            return self._popen.returncode
+        try:
+            info = os.waitid(os.P_PID, self._popen.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:  # reaped by someone else meanwhile
+            return self._popen.returncode
+        if info is None:
+            return None
+        if info.si_code == os.CLD_EXITED:
+            return info.si_status
+        return -info.si_status
+
+    def wait_exited(self, timeout: float) -> bool:
+        """Wait (bounded) until the process has exited, without reaping it."""
+        if self._popen.returncode is not None:
+            return True
+        if self._pidfd is None:  # pragma: no cover - kernels before 5.3
+            try:
+                self._popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                return False
+            return True
+        with contextlib.suppress(OSError, ValueError):
+            readable, _, _ = select.select([self._pidfd], [], [], max(timeout, 0.0))
+            return bool(readable)
+        return self._popen.poll() is not None
+
+    def _signal_group(self, signum: int) -> None:
+        # The leader is not reaped yet (we reap only in _reap), so its pid still names our group.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self._popen.pid, signum)
+
+    def _reap(self) -> None:
+        self._signal_group(signal.SIGKILL)  # leftovers in the group, if any
+        self._returncode = self._popen.wait()
+        if self._pidfd is not None:
+            os.close(self._pidfd)
+            self._pidfd = None
+        self._stderr.join(1.0)
+        for pipe in (self._popen.stdin, self._popen.stdout, self._popen.stderr):
+            if pipe is not None:
+                with contextlib.suppress(OSError, ValueError):
+                    pipe.close()
+        if self._temp_dir is not None:
+            shutil.rmtree(self._temp_dir, ignore_errors=True)
+        with _LIVE_LOCK:
+            _LIVE.discard(self)
+        if self._on_close is not None:
+            self._on_close()
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Let the plugin exit (grace), then SIGTERM, then SIGKILL; reap it; idempotent."""
+        with self._close_lock:
+            if self._closed:
+                return
+            self._closed = True
+            deadline = time.monotonic() + max(timeout, 0.1)
+            with contextlib.suppress(OSError, ValueError):
+                self.stdin.close()
+            if not self.wait_exited(timeout * _GRACE_SHARE):
+                self._signal_group(signal.SIGTERM)
+                remaining = deadline - time.monotonic()
+                if not self.wait_exited(min(_TERM_WAIT, max(remaining, 0.05))):
+                    self._signal_group(signal.SIGKILL)
+            self._reap()
+
+    def kill(self) -> None:
+        """SIGKILL the process group at once, reap it and remove its directory; idempotent."""
+        with self._close_lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._signal_group(signal.SIGKILL)
+            with contextlib.suppress(OSError, ValueError):
+                self.stdin.close()
+            self._reap()
+
+
+def spawn(
+    argv: Sequence[str],
+    *,
+    description: str,
+    cwd: str | None = None,
+    env: Mapping[str, str] | None = None,
+    temp_dir: str | None = None,
+    stderr_limit: int = DEFAULT_STDERR_LIMIT,
+) -> ProcessConnection:
+    """Start ``argv`` in its own process group with piped stdio; raise ``DeploymentError``.
+
+    ``temp_dir``, if given, is removed when the connection closes (also when spawning fails).
+    """
+    try:
+        popen = subprocess.Popen(
+            list(argv),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=cwd,
+            env=dict(env) if env is not None else None,
+            start_new_session=True,
+            close_fds=True,
+        )
+    except OSError as exc:
+        if temp_dir is not None:
+            shutil.rmtree(temp_dir, ignore_errors=True)
+        raise DeploymentError(f"cannot start {description}: {exc.strerror or exc}") from exc
+    return ProcessConnection(
+        popen, description=description, temp_dir=temp_dir, stderr_limit=stderr_limit
+    )

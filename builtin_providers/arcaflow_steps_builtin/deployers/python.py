@@ -1,0 +1,361 @@
+"""The ``python`` deployer: runs Python ATP plugins as local processes, no container needed.
+
+Deployment type ``python``, deployer name ``python``. Configuration keys follow Arcaflow's
+python deployer (``pythonPath``, ``workdir``, ``modulePullPolicy``, ``pythonSemver``).
+
+Plugin sources (``plugin.src``), recognised in this order:
+
+``module@git+URL[@rev]``
+    Arcaflow's form. ``git+URL[@rev]`` is pip-installed into a virtual environment cached under
+    ``workdir`` and the plugin runs as ``<venv>/bin/python -m <module> --atp`` (``-`` in the
+    module name becomes ``_``), in a fresh temporary directory.
+``module@file:///path/to/project-or-wheel``
+    The offline form: the same, installing a local project directory or wheel.
+a path (contains ``/`` or ends in ``.py``), relative to the current directory
+    A plugin file runs as ``python FILE --atp``. A directory with ``__init__.py`` is a package:
+    it runs as ``python -m <dirname> --atp`` with its parent directory on ``PYTHONPATH``. Any
+    other directory with a ``__main__.py`` runs as ``python DIR --atp``.
+a dotted module name
+    A module importable by the configured interpreter: ``python -m <module> --atp``.
+
+Virtual environments live in ``<workdir>/venvs/<module>-<hash of source and interpreter>``.
+Creating or refreshing one holds an exclusive ``flock`` on ``<that directory>.lock``, so
+concurrent steps of one source (threads or processes) never race; the lock is released as soon
+as the environment is ready, and the kernel releases it if we die. ``modulePullPolicy:
+Always`` re-installs once per deployer instance (Arcaflow: once per connector), ``IfNotPresent``
+(default) only when the environment is missing or incomplete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import importlib.util
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any, Final, final
+
+import attrs
+
+from arcaflow_steps import (
+    DeploymentError,
+    DisplayValue,
+    ObjectSchema,
+    PropertySchema,
+    ScopeSchema,
+    StringEnumSchema,
+    StringSchema,
+)
+
+from ._process import ProcessConnection, spawn
+
+__all__ = [
+    "PythonDeployer",
+    "PythonDeployerConfig",
+    "PythonDeployerFactory",
+    "PythonSource",
+    "parse_python_source",
+]
+
+DEPLOYER_NAME: Final = "python"
+DEPLOYMENT_TYPE: Final = "python"
+
+_MODULE_RE: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+_PIP_SOURCE_RE: Final = re.compile(
+    r"^(?P<module>[A-Za-z0-9_.-]+)@(?P<requirement>(git\+|file:).+)$"
+)
+_PIP_TIMEOUT: Final = 600.0
+
+
+def _prop(type_: Any, description: str, *, default: str | None = None) -> PropertySchema:
+    return PropertySchema(
+        type=type_,
+        display=DisplayValue(description=description),
+        default=default,
+    )
+
+
+CONFIG_SCHEMA: Final = ScopeSchema(
+    root="PythonDeployerConfig",
+    objects={
+        "PythonDeployerConfig": ObjectSchema(
+            id="PythonDeployerConfig",
+            properties={
+                "pythonPath": _prop(
+                    StringSchema(min=1),
+                    "Python interpreter used to run local plugins and to create virtual "
+                    "environments. Default: the interpreter running arcaflow-steps.",
+                ),
+                "workdir": _prop(
+                    StringSchema(min=1),
+                    "Directory holding the cached virtual environments of pip-installed "
+                    "plugins. Default: $XDG_CACHE_HOME/arcaflow-steps/python "
+                    "(~/.cache/arcaflow-steps/python).",
+                ),
+                "modulePullPolicy": _prop(
+                    StringEnumSchema(
+                        values={
+                            "Always": DisplayValue(name="Always re-install"),
+                            "IfNotPresent": DisplayValue(name="Install when missing"),
+                        }
+                    ),
+                    "When to pip-install a git+/file: plugin source.",
+                    default='"IfNotPresent"',
+                ),
+                "pythonSemver": _prop(
+                    StringSchema(pattern=r"^\d+\.\d+\.\d+$"),
+                    "Python version; accepted for Arcaflow compatibility, it only keys the "
+                    "environment cache.",
+                ),
+            },
+        )
+    },
+)
+
+
+@attrs.frozen(kw_only=True)
+class PythonDeployerConfig:
+    """The validated python deployer configuration.
+
+    Thread safety: safe to share (immutable).
+    """
+
+    python_path: str = attrs.field(factory=lambda: sys.executable)
+    workdir: str | None = None
+    module_pull_policy: str = "IfNotPresent"
+    python_semver: str | None = None
+
+    @classmethod
+    def from_mapping(cls, config: Mapping[str, Any]) -> PythonDeployerConfig:
+        """Build from the validated ``deploy`` mapping (Arcaflow key names)."""
+        return cls(
+            python_path=config.get("pythonPath") or sys.executable,
+            workdir=config.get("workdir"),
+            module_pull_policy=config.get("modulePullPolicy") or "IfNotPresent",
+            python_semver=config.get("pythonSemver"),
+        )
+
+    def resolved_workdir(self) -> Path:
+        """Return the cache directory for virtual environments."""
+        if self.workdir:
+            return Path(self.workdir).absolute()
+        cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache")
+        return Path(cache) / "arcaflow-steps" / "python"
+
+
+@attrs.frozen(kw_only=True)
+class PythonSource:
+    """A parsed ``plugin.src`` for the python deployer.
+
+    ``form`` is ``pip`` (git+/file: requirement), ``path_file``, ``path_package``,
+    ``path_directory`` or ``module``.
+
+    Thread safety: safe to share (immutable).
+    """
+
+    source: str
+    form: str
+    #: The module run with ``-m`` (pip and package and module forms).
+    module: str | None = None
+    #: The pip requirement (``git+URL@rev`` or ``file:///…``).
+    requirement: str | None = None
+    #: The file or directory (path forms), absolute.
+    path: str | None = None
+
+
+def parse_python_source(source: str) -> PythonSource:
+    """Parse a ``plugin.src`` for the python deployer; raise ``DeploymentError`` if unusable."""
+    match = _PIP_SOURCE_RE.match(source)
+    if match:
+        module = match["module"].replace("-", "_")
+        return PythonSource(
+            source=source, form="pip", module=module, requirement=match["requirement"]
+        )
+    if "/" in source or os.sep in source or source.endswith(".py"):
+        path = Path(source).expanduser().absolute()
+        if path.is_file():
+            return PythonSource(source=source, form="path_file", path=str(path))
+        if path.is_dir():
+            if (path / "__init__.py").is_file() and _MODULE_RE.match(path.name):
+                return PythonSource(
+                    source=source, form="path_package", module=path.name, path=str(path)
+                )
+            if (path / "__main__.py").is_file():
+                return PythonSource(source=source, form="path_directory", path=str(path))
+            raise DeploymentError(
+                f"python plugin directory {source!r} is neither a package (with __init__.py) "
+                "nor runnable (with __main__.py)"
+            )
+        raise DeploymentError(f"python plugin path {source!r} does not exist ({path})")
+    if _MODULE_RE.match(source):
+        return PythonSource(source=source, form="module", module=source)
+    raise DeploymentError(
+        f"invalid python plugin source {source!r}; valid forms: 'module@git+URL[@rev]', "
+        "'module@file:///path', a path to a plugin file or directory, or an importable "
+        "module name"
+    )
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive flock on ``path`` (created if missing) for the block."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+def _tail(text: str, limit: int = 4000) -> str:
+    text = text.strip()
+    return text if len(text) <= limit else "…" + text[-limit:]
+
+
+@final
+class PythonDeployer:
+    """Deploys Python plugin sources with one configuration.
+
+    Thread safety: safe to share; environment creation is serialised per source by a file lock.
+    """
+
+    def __init__(self, config: PythonDeployerConfig) -> None:
+        self.config = config
+        # Guards _pulled (sources installed by this instance, for modulePullPolicy: Always).
+        self._lock = threading.Lock()
+        self._pulled: set[str] = set()
+
+    def venv_dir(self, source: PythonSource) -> Path:
+        """Return the cached virtual environment directory of a pip source."""
+        key = "\0".join((source.source, self.config.python_path, self.config.python_semver or ""))
+        digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+        return self.config.resolved_workdir() / "venvs" / f"{source.module}-{digest}"
+
+    def ensure_venv(self, source: PythonSource) -> Path:
+        """Return the venv's interpreter, installing the source first when needed."""
+        directory = self.venv_dir(source)
+        python = directory / "venv" / "bin" / "python"
+        ready = directory / ".ready"
+        with self._lock:
+            pull = self.config.module_pull_policy == "Always" and source.source not in self._pulled
+        if not pull and ready.is_file():
+            return python
+        with _file_lock(directory.with_name(directory.name + ".lock")):
+            with self._lock:
+                pull = (
+                    self.config.module_pull_policy == "Always" and source.source not in self._pulled
+                )
+            if pull or not ready.is_file():
+                self._install(source, directory)
+                with self._lock:
+                    self._pulled.add(source.source)
+        return python
+
+    def _install(self, source: PythonSource, directory: Path) -> None:
+        assert source.requirement is not None
+        ready = directory / ".ready"
+        ready.unlink(missing_ok=True)
+        directory.mkdir(parents=True, exist_ok=True)
+        venv = directory / "venv"
+        env = dict(os.environ, GIT_TERMINAL_PROMPT="0", PIP_DISABLE_PIP_VERSION_CHECK="1")
+        # A venv without pip, filled by the pip of the interpreter running us, skips ensurepip
+        # (seconds); fall back to the venv's own pip when we have none.
+        own_pip = importlib.util.find_spec("pip") is not None
+        venv_cmd = [self.config.python_path, "-m", "venv", "--clear"]
+        if own_pip:
+            venv_cmd.append("--without-pip")
+        self._run([*venv_cmd, str(venv)], source, "creating a virtual environment", env)
+        python = venv / "bin" / "python"
+        pip = (
+            [sys.executable, "-m", "pip", "--python", str(python)]
+            if own_pip
+            else [str(python), "-m", "pip"]
+        )
+        self._run([*pip, "install", "--quiet", source.requirement], source, "pip installing", env)
+        ready.write_text(source.source + "\n")
+
+    def _run(self, argv: list[str], source: PythonSource, what: str, env: dict[str, str]) -> None:
+        try:
+            completed = subprocess.run(
+                argv,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                env=env,
+                timeout=_PIP_TIMEOUT,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise DeploymentError(
+                f"error in {what} for python plugin {source.source!r}: {exc}"
+            ) from exc
+        if completed.returncode != 0:
+            output = _tail(completed.stderr or completed.stdout)
+            raise DeploymentError(
+                f"error in {what} for python plugin {source.source!r} "
+                f"(exit status {completed.returncode}): {output}"
+            )
+
+    def command(self, source: PythonSource) -> tuple[list[str], dict[str, str] | None]:
+        """Return the argv (and environment, when it must change) that starts the plugin."""
+        python = self.config.python_path
+        if source.form == "pip":
+            assert source.module is not None
+            return [str(self.ensure_venv(source)), "-m", source.module, "--atp"], None
+        if source.form == "module":
+            assert source.module is not None
+            return [python, "-m", source.module, "--atp"], None
+        assert source.path is not None
+        if source.form == "path_package":
+            assert source.module is not None
+            parent = str(Path(source.path).parent)
+            existing = os.environ.get("PYTHONPATH")
+            env = dict(
+                os.environ,
+                PYTHONPATH=parent + (os.pathsep + existing if existing else ""),
+            )
+            return [python, "-m", source.module, "--atp"], env
+        return [python, source.path, "--atp"], None
+
+    def deploy(self, source: str) -> ProcessConnection:
+        """Start the plugin ``source``; raise ``DeploymentError`` when it cannot start."""
+        parsed = parse_python_source(source)
+        argv, env = self.command(parsed)
+        if not os.path.exists(argv[0]) and shutil.which(argv[0]) is None:
+            raise DeploymentError(
+                f"python interpreter {argv[0]!r} for plugin {source!r} not found "
+                "(deploy.pythonPath)"
+            )
+        temp_dir = tempfile.mkdtemp(prefix="arcaflow-steps-python-")
+        description = " ".join(
+            os.path.basename(argv[0]) if i == 0 else part for i, part in enumerate(argv[:-1])
+        )
+        return spawn(argv, description=description, cwd=temp_dir, env=env, temp_dir=temp_dir)
+
+
+@final
+class PythonDeployerFactory:
+    """Creates :class:`PythonDeployer` instances (deployer name and type ``python``).
+
+    Thread safety: safe to share (stateless).
+    """
+
+    deployer_name: Final = DEPLOYER_NAME
+    deployment_type: Final = DEPLOYMENT_TYPE
+
+    def configuration_schema(self) -> ScopeSchema:
+        """Return the schema of the ``deploy`` configuration."""
+        return CONFIG_SCHEMA
+
+    def create(self, config: Mapping[str, Any]) -> PythonDeployer:
+        """Create a deployer from a validated configuration."""
+        return PythonDeployer(PythonDeployerConfig.from_mapping(config))

@@ -1,0 +1,157 @@
+"""A deployed plugin with its ATP conversation open: what a step runs on.
+
+:func:`open_plugin` deploys a source with a deployer, performs the ATP handshake and parses the
+schema the plugin sends. A :class:`PluginProcess` then carries runs (one per step by default,
+several when processes are shared) until it is closed: gracefully (CLIENT_DONE, then the
+deployer's close: grace, SIGTERM, SIGKILL) or at once (:meth:`PluginProcess.terminate`).
+
+Failures are translated here, at the boundary: a plugin that cannot be started or does not
+greet raises :class:`~arcaflow_steps.DeploymentError` carrying its exit status and the tail of
+its stderr, so a user sees *why* (``ModuleNotFoundError …``), not just ``EOF``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import threading
+from collections.abc import Mapping
+from typing import Any, Final, final
+
+from arcaflow_steps import (
+    ArcaflowStepsError,
+    Deployer,
+    DeploymentError,
+    PluginConnection,
+    PluginSchema,
+    parse_plugin_schema,
+)
+
+from ._atp import ATPClient, RunHandle
+
+__all__ = ["HANDSHAKE_TIMEOUT", "PluginProcess", "describe_death", "open_plugin"]
+
+#: Seconds a freshly deployed plugin has to send its hello.
+HANDSHAKE_TIMEOUT: Final = 60.0
+#: Seconds a graceful close may take (CLIENT_DONE, drain, then the deployer's close).
+CLOSE_TIMEOUT: Final = 5.0
+_STDERR_IN_MESSAGES: Final = 2000
+
+
+def describe_death(connection: PluginConnection, *, already: str = "") -> str:
+    """Return ``; plugin exit status 1; stderr: …`` — what ``already`` does not say yet."""
+    parts = []
+    status = connection.exit_status()
+    if status and status not in already:
+        parts.append(f"plugin {status}")
+    tail = connection.stderr_tail().strip()
+    if tail and "stderr" not in already:
+        if len(tail) > _STDERR_IN_MESSAGES:
+            tail = "…" + tail[-_STDERR_IN_MESSAGES:]
+        parts.append(f"stderr:\n{tail}")
+    return "".join(f"; {part}" for part in parts)
+
+
+@final
+class PluginProcess:
+    """A deployed plugin after a successful ATP handshake.
+
+    Thread safety: safe to share; runs are multiplexed by run id, and closing is idempotent.
+    """
+
+    def __init__(
+        self, *, source: str, connection: PluginConnection, client: ATPClient, schema: PluginSchema
+    ) -> None:
+        self.source = source
+        self.connection = connection
+        self.client = client
+        self.schema = schema
+        # Guards _run_ids (run ids in use on this connection) and _closed.
+        self._lock = threading.Lock()
+        self._run_ids: set[str] = set()
+        self._counter = itertools.count(2)
+        self._closed = False
+
+    @property
+    def is_closed(self) -> bool:
+        """Return whether the process was closed (or its connection failed)."""
+        with self._lock:
+            return self._closed
+
+    def reserve_run_id(self, wanted: str) -> str:
+        """Return a run id unique on this connection, ``wanted`` when it is free."""
+        with self._lock:
+            run_id = wanted
+            while run_id in self._run_ids:
+                run_id = f"{wanted}#{next(self._counter)}"
+            self._run_ids.add(run_id)
+            return run_id
+
+    def release_run_id(self, run_id: str) -> None:
+        """Free a run id reserved with :meth:`reserve_run_id`."""
+        with self._lock:
+            self._run_ids.discard(run_id)
+
+    def start_run(self, run_id: str, step_id: str, config: Mapping[str, Any]) -> RunHandle:
+        """Send WORK_START for one run; raise ``PluginProtocolError`` when that fails."""
+        return self.client.start_run(run_id, step_id, config)
+
+    def send_cancel(self, run_id: str) -> None:
+        """Send the predefined ``cancel`` signal to a run (errors are ignored: best effort)."""
+        with contextlib.suppress(ArcaflowStepsError, OSError):
+            self.client.send_signal(run_id, "cancel", {})
+
+    def _mark_closed(self) -> bool:
+        with self._lock:
+            if self._closed:
+                return False
+            self._closed = True
+            return True
+
+    def close(self, timeout: float = CLOSE_TIMEOUT) -> None:
+        """Send CLIENT_DONE, let the plugin finish, then close the deployment; idempotent."""
+        if not self._mark_closed():
+            return
+        try:
+            with contextlib.suppress(ArcaflowStepsError, OSError):
+                self.client.close(timeout)
+        finally:
+            self.connection.close(timeout)
+
+    def terminate(self) -> None:
+        """Stop the plugin now (SIGTERM its group, then SIGKILL); idempotent."""
+        if not self._mark_closed():
+            return
+        try:
+            self.connection.close(0.0)
+        finally:
+            with contextlib.suppress(ArcaflowStepsError, OSError):
+                self.client.close(1.0)
+
+
+def open_plugin(
+    deployer: Deployer, source: str, *, timeout: float = HANDSHAKE_TIMEOUT
+) -> PluginProcess:
+    """Deploy ``source``, greet it over ATP and read its schema.
+
+    Raises:
+        DeploymentError: the deployer failed, or the plugin died, sent garbage or no hello.
+    """
+    connection = deployer.deploy(source)
+    client: ATPClient | None = None
+    try:
+        client = ATPClient(connection)
+        hello = client.handshake(timeout)
+        schema = parse_plugin_schema(hello.schema_data)
+    except ArcaflowStepsError as exc:
+        if client is not None:
+            with contextlib.suppress(ArcaflowStepsError, OSError):
+                client.close(0.5)
+        connection.close(1.0)
+        raise DeploymentError(
+            f"plugin {source!r} did not start: {exc}" + describe_death(connection, already=str(exc))
+        ) from exc
+    except BaseException:
+        connection.close(1.0)
+        raise
+    return PluginProcess(source=source, connection=connection, client=client, schema=schema)

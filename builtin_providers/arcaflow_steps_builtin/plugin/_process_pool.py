@@ -1,0 +1,161 @@
+"""Schema once per source, the probe process handed to the first run, and shared processes.
+
+Theory of operation. Loading a step's schema needs a running plugin (the schema arrives in the
+ATP hello). The reference engine deploys a probe process for every step, closes it, then
+deploys again to run. Here:
+
+* **Schema cache.** The schema is read once per (deployment type, source, deployer name and
+  configuration) for the life of the pool (one per provider, so one per registry). Concurrent
+  loads of one key wait for the first (a per-key lock), so a source is never probed twice.
+* **Probe reuse.** The probe process is not closed: it is parked *idle*, and the first run
+  deployed with the same deployer configuration takes it (:meth:`ProcessPool.take_idle`),
+  so a one-step run starts exactly one plugin process. An idle probe nobody takes is closed
+  after ``idle_timeout`` seconds, when the pool closes, or at interpreter exit.
+* **Shared processes** (opt-in, ``plugin.multiplex: true``). Steps of one key run as
+  concurrent ATP runs on one process (:meth:`ProcessPool.acquire_shared`), reference-counted
+  and closed when the last run releases it. A process whose connection failed is replaced.
+  The Python SDK then accumulates ``debug_logs`` across runs, and one crash ends every run on
+  that process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable, Hashable
+from typing import Final, final
+
+from arcaflow_steps import PluginSchema
+
+from ._plugin_process import PluginProcess
+
+__all__ = ["DEFAULT_IDLE_TIMEOUT", "ProcessPool"]
+
+#: Seconds an unused probe process stays parked before it is closed.
+DEFAULT_IDLE_TIMEOUT: Final = 30.0
+
+PoolKey = Hashable
+
+
+@final
+class _Shared:
+    def __init__(self, process: PluginProcess) -> None:
+        self.process = process
+        self.users = 0
+
+
+@final
+class ProcessPool:
+    """Schemas by key, parked probe processes and shared processes.
+
+    Thread safety: safe to share. Deploying happens outside the pool lock, under a per-key lock.
+    """
+
+    def __init__(self, *, idle_timeout: float = DEFAULT_IDLE_TIMEOUT) -> None:
+        self._idle_timeout = idle_timeout
+        # Guards every dict below and _closed; never held while deploying or closing a process.
+        self._lock = threading.Lock()
+        self._key_locks: dict[PoolKey, threading.Lock] = {}
+        self._schemas: dict[PoolKey, PluginSchema] = {}
+        self._idle: dict[PoolKey, tuple[PluginProcess, threading.Timer]] = {}
+        self._shared: dict[PoolKey, _Shared] = {}
+        self._closed = False
+        #: How many processes were deployed to read a schema (for tests and benchmarks).
+        self.probe_count = 0
+
+    def _key_lock(self, key: PoolKey) -> threading.Lock:
+        with self._lock:
+            return self._key_locks.setdefault(key, threading.Lock())
+
+    def schema(self, key: PoolKey, opener: Callable[[], PluginProcess]) -> PluginSchema:
+        """Return the schema of ``key``, probing once with ``opener`` (the probe is parked)."""
+        with self._lock:
+            cached = self._schemas.get(key)
+        if cached is not None:
+            return cached
+        with self._key_lock(key):
+            with self._lock:
+                cached = self._schemas.get(key)
+            if cached is not None:
+                return cached
+            process = opener()
+            with self._lock:
+                self.probe_count += 1
+                self._schemas[key] = process.schema
+            self._park(key, process)
+            return process.schema
+
+    def _park(self, key: PoolKey, process: PluginProcess) -> None:
+        timer = threading.Timer(self._idle_timeout, self._expire, args=(key, process))
+        timer.daemon = True
+        with self._lock:
+            previous = None if self._closed else self._idle.pop(key, None)
+            if not self._closed:
+                self._idle[key] = (process, timer)
+                timer.start()
+        if previous is not None:
+            previous[1].cancel()
+            previous[0].close()
+        if self._closed:
+            process.close()
+
+    def _expire(self, key: PoolKey, process: PluginProcess) -> None:
+        with self._lock:
+            entry = self._idle.get(key)
+            if entry is None or entry[0] is not process:
+                return
+            del self._idle[key]
+        process.close()
+
+    def take_idle(self, key: PoolKey) -> PluginProcess | None:
+        """Return the parked probe process of ``key`` (still healthy), or None; it is yours."""
+        with self._lock:
+            entry = self._idle.pop(key, None)
+        if entry is None:
+            return None
+        process, timer = entry
+        timer.cancel()
+        if process.is_closed or process.connection.exit_status() is not None:
+            process.close()
+            return None
+        return process
+
+    def acquire_shared(self, key: PoolKey, opener: Callable[[], PluginProcess]) -> PluginProcess:
+        """Return the shared process of ``key`` (deploying it if needed) and count one user."""
+        with self._key_lock(key):
+            with self._lock:
+                shared = self._shared.get(key)
+                if shared is not None and not shared.process.is_closed:
+                    shared.users += 1
+                    return shared.process
+            process = self.take_idle(key) or opener()
+            with self._lock:
+                shared = _Shared(process)
+                shared.users = 1
+                self._shared[key] = shared
+            return process
+
+    def release_shared(self, key: PoolKey, process: PluginProcess) -> None:
+        """Drop one user of a shared process; close it when it was the last."""
+        with self._lock:
+            shared = self._shared.get(key)
+            if shared is None or shared.process is not process:
+                last = True
+            else:
+                shared.users -= 1
+                last = shared.users <= 0
+                if last:
+                    del self._shared[key]
+        if last:
+            process.close()
+
+    def close(self) -> None:
+        """Close every parked probe (shared processes close with their last run)."""
+        with self._lock:
+            self._closed = True
+            idle = list(self._idle.values())
+            self._idle.clear()
+        for process, timer in idle:
+            timer.cancel()
+            with contextlib.suppress(Exception):
+                process.close()

@@ -1,0 +1,178 @@
+"""The ``plugin`` provider: runs Arcaflow plugins over ATP through pluggable deployers.
+
+A step definition::
+
+    kind: plugin                      # the default kind
+    plugin:
+      src: examples/plugins/greeter/arcaflow_plugin_greeter
+      deployment_type: python         # python | command | image (docker, podman) | …
+      multiplex: false                # opt-in: share one plugin process between steps
+    step: greet                       # optional when the plugin has exactly one step
+    input: {name: Arca}               # validated against the plugin step's input schema
+    deploy: {deployer_name: python, pythonPath: /usr/bin/python3}   # optional
+    enabled: true                     # optional
+    wait_for: …                       # optional, value unused
+    closure_wait_timeout: 5000        # optional, ms
+    stop_if: false                    # optional; anything but false/null cancels
+
+Outputs: the plugin step's own outputs in stage ``outputs``; ``deploy_failed`` → ``error``
+``{error}``, ``crashed`` → ``error`` ``{output}``, ``disabled`` → ``output`` ``{message}``,
+``closed`` → ``result`` ``{cancelled, close_requested}``. An output is an *error output* when
+its schema says ``error: true`` or, because the Python SDK never sets that flag, when its id is
+``error`` (:func:`is_error_output`); the CLI then exits 2.
+
+``multiplex: true`` runs every step of one source (with one deployer configuration) as
+concurrent ATP runs in a single plugin process, which is much cheaper for many short steps.
+Trade-offs: the steps share the process's memory and fate (an ``os._exit`` ends them all), a
+step that ignores cancel is only stopped when the last step finishes, and the Python SDK's
+``debug_logs`` accumulate across the runs of a process.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Final, final
+
+from arcaflow_steps import (
+    BoolSchema,
+    DeployerFactory,
+    DisplayValue,
+    Lifecycle,
+    LifecycleStage,
+    ObjectSchema,
+    PropertySchema,
+    StringSchema,
+)
+
+from ._deploy_config import DeployerCatalog
+from ._plugin_process import PluginProcess, open_plugin
+from ._process_pool import DEFAULT_IDLE_TIMEOUT, ProcessPool
+from ._runnable import RUN_KEYWORD, PluginRunnableStep
+from ._stages import PLUGIN_LIFECYCLE
+
+__all__ = ["PluginProvider"]
+
+KIND: Final = "plugin"
+PROVIDER_KEYWORD: Final = "plugin"
+
+PROVIDER_SCHEMA: Final = {
+    PROVIDER_KEYWORD: PropertySchema(
+        type=ObjectSchema(
+            id="plugin_fields",
+            properties={
+                "src": PropertySchema(
+                    type=StringSchema(min=1),
+                    required=True,
+                    display=DisplayValue(
+                        name="Source",
+                        description="What to run: an image, a python 'module@git+URL', a "
+                        "plugin path or module, a command line; depends on deployment_type.",
+                    ),
+                ),
+                "deployment_type": PropertySchema(
+                    type=StringSchema(min=1),
+                    required=True,
+                    display=DisplayValue(
+                        name="Deployment type",
+                        description="Which deployers may run the source: python, command, "
+                        "image, … (see `arcaflow-steps describe plugin`).",
+                    ),
+                ),
+                "multiplex": PropertySchema(
+                    type=BoolSchema(),
+                    default="false",
+                    display=DisplayValue(
+                        name="Multiplex",
+                        description="Run all steps of this source in one plugin process, as "
+                        "concurrent ATP runs (faster for many steps; they share its fate).",
+                    ),
+                ),
+            },
+        ),
+        required=True,
+        display=DisplayValue(name="Plugin", description="The plugin to run and how to deploy it."),
+    )
+}
+
+
+@final
+class PluginProvider:
+    """The ``plugin`` step provider.
+
+    Thread safety: safe to share; schemas and probe processes are cached per source.
+    """
+
+    kind: Final = KIND
+    provider_keyword: Final = PROVIDER_KEYWORD
+    run_keyword: Final = RUN_KEYWORD
+
+    def __init__(
+        self,
+        deployer_factories: Callable[[], Iterable[DeployerFactory]],
+        *,
+        idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
+    ) -> None:
+        self._deployer_factories = deployer_factories
+        self.pool = ProcessPool(idle_timeout=idle_timeout)
+        # Guards _catalog and _runnables.
+        self._lock = threading.Lock()
+        self._catalog: DeployerCatalog | None = None
+        self._runnables: dict[tuple[str, str, bool], PluginRunnableStep] = {}
+
+    def catalog(self) -> DeployerCatalog:
+        """Return the installed deployers (collected on first use)."""
+        with self._lock:
+            if self._catalog is None:
+                self._catalog = DeployerCatalog(self._deployer_factories())
+            return self._catalog
+
+    def lifecycle(self) -> Lifecycle[LifecycleStage]:
+        """Return the lifecycle without schemas."""
+        return PLUGIN_LIFECYCLE
+
+    def provider_schema(self) -> Mapping[str, PropertySchema]:
+        """Return ``{plugin: {src, deployment_type, multiplex}}``."""
+        return PROVIDER_SCHEMA
+
+    def load_schema(self, provider_input: Mapping[str, Any]) -> PluginRunnableStep:
+        """Read the plugin's schema (once per source and deployer configuration).
+
+        Raises:
+            UnknownDeployerError: no deployer serves the deployment type.
+            DeploymentError: the plugin could not be deployed or did not greet.
+        """
+        fields = provider_input[PROVIDER_KEYWORD]
+        source = str(fields["src"])
+        deployment_type = str(fields["deployment_type"])
+        multiplex = bool(fields.get("multiplex", False))
+        catalog = self.catalog()
+        choice = catalog.resolve(deployment_type, None)
+        key = (deployment_type, source, choice.key)
+
+        def opener() -> PluginProcess:
+            return open_plugin(catalog.deployer(choice), source)
+
+        schema = self.pool.schema(key, opener)
+        runnable_key = (deployment_type, source, multiplex)
+        with self._lock:
+            runnable = self._runnables.get(runnable_key)
+            if runnable is None or runnable.schema is not schema:
+                runnable = PluginRunnableStep(
+                    source=source,
+                    deployment_type=deployment_type,
+                    multiplex=multiplex,
+                    schema=schema,
+                    catalog=catalog,
+                    pool=self.pool,
+                )
+                self._runnables[runnable_key] = runnable
+            return runnable
+
+    def any(self) -> PluginProvider:
+        """Return self: the provider is already untyped (it takes the raw mapping)."""
+        return self
+
+    def close(self) -> None:
+        """Close parked probe processes (running steps close their own)."""
+        self.pool.close()

@@ -1,0 +1,219 @@
+"""A plugin source with its schema loaded: run schema, lifecycle with schemas, ``start``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, final
+
+from arcaflow_steps import (
+    DisplayValue,
+    Lifecycle,
+    LifecycleStageWithSchema,
+    PluginSchema,
+    PropertySchema,
+    StageChangeHandler,
+    StepDefinitionError,
+    StepOutputSchema,
+    StepSchema,
+    StringEnumSchema,
+)
+from arcaflow_steps._errors import quote_sorted
+
+from ._plugin_process import PluginProcess, open_plugin
+from ._running import PluginRunningStep
+from ._stages import (
+    CLOSED_OUTPUT,
+    CLOSURE_WAIT_TIMEOUT_PROPERTY,
+    CRASHED_OUTPUT,
+    DEPLOY_FAILED_OUTPUT,
+    DISABLED_OUTPUT,
+    ENABLED_OUTPUT,
+    ENABLED_PROPERTY,
+    PLUGIN_LIFECYCLE,
+    STARTED_OUTPUT,
+    STOP_IF_PROPERTY,
+    WAIT_FOR_PROPERTY,
+    InputField,
+    PluginStage,
+)
+
+if TYPE_CHECKING:
+    from ._deploy_config import DeployerCatalog
+    from ._process_pool import ProcessPool
+
+__all__ = ["PluginRunnableStep", "is_error_output"]
+
+S = PluginStage
+RUN_KEYWORD = "step"
+
+
+def is_error_output(output_id: str, output: StepOutputSchema) -> bool:
+    """Return whether an output is an error output: flagged by its schema, or named ``error``.
+
+    The Python SDK marks every output ``error: false``, even one named ``error``, so the id
+    counts too (the reference engine infers the same from the id).
+    """
+    return output.error or output_id == "error"
+
+
+def _input_property(step: StepSchema) -> PropertySchema:
+    root = step.input.objects.get(step.input.root)
+    needs_input = root is None or any(prop.required for prop in root.properties.values())
+    return PropertySchema(
+        type=step.input,
+        required=needs_input,
+        default=None if needs_input else "{}",
+        display=DisplayValue(name="Input", description=f"Input of plugin step {step.id!r}."),
+    )
+
+
+@final
+class PluginRunnableStep:
+    """A plugin source with its schema loaded, ready to start steps.
+
+    Thread safety: safe to share (immutable apart from the shared pool and catalog).
+    """
+
+    def __init__(
+        self,
+        *,
+        source: str,
+        deployment_type: str,
+        multiplex: bool,
+        schema: PluginSchema,
+        catalog: DeployerCatalog,
+        pool: ProcessPool,
+    ) -> None:
+        self.source = source
+        self.deployment_type = deployment_type
+        self.multiplex = multiplex
+        self.schema = schema
+        self._catalog = catalog
+        self._pool = pool
+        self._lifecycles: dict[str, Lifecycle[LifecycleStageWithSchema]] = {}
+
+    def pool_key(self, choice_key: str) -> tuple[str, str, str]:
+        """Return the pool key of this source with a deployer configuration."""
+        return (self.deployment_type, self.source, choice_key)
+
+    def run_schema(self) -> Mapping[str, PropertySchema]:
+        """Return ``{step: …}``: an enum of the plugin's step ids, optional with one step."""
+        steps = self.schema.steps
+        only = next(iter(steps)) if len(steps) == 1 else None
+        values = {
+            step_id: step.display or DisplayValue(name=step_id) for step_id, step in steps.items()
+        }
+        return {
+            RUN_KEYWORD: PropertySchema(
+                type=StringEnumSchema(values=values),
+                required=only is None,
+                default=None if only is None else json.dumps(only),
+                display=DisplayValue(
+                    name="Step",
+                    description="The plugin step to run; optional when the plugin has one step.",
+                ),
+            )
+        }
+
+    def step_schema(self, run_input: Mapping[str, Any]) -> StepSchema:
+        """Return the plugin step ``run_input`` selects, with a clear error when it cannot."""
+        steps = self.schema.steps
+        step_id = run_input.get(RUN_KEYWORD)
+        if step_id is None:
+            if len(steps) == 1:
+                return next(iter(steps.values()))
+            raise StepDefinitionError(
+                f"the {RUN_KEYWORD!r} field is required for plugin {self.source!r}, which has "
+                f"{len(steps)} steps: {quote_sorted(steps)}"
+            )
+        step = steps.get(step_id)
+        if step is None:
+            raise StepDefinitionError(
+                f"plugin {self.source!r} has no step {step_id!r}; valid steps: "
+                f"{quote_sorted(steps)}"
+            )
+        return step
+
+    def lifecycle(self, run_input: Mapping[str, Any]) -> Lifecycle[LifecycleStageWithSchema]:
+        """Return the lifecycle with the stage input schemas and outputs of the chosen step."""
+        return self.lifecycle_for(self.step_schema(run_input))
+
+    def lifecycle_for(self, step: StepSchema) -> Lifecycle[LifecycleStageWithSchema]:
+        """Return the lifecycle with schemas of one plugin step (cached)."""
+        cached = self._lifecycles.get(step.id)
+        if cached is not None:
+            return cached
+        inputs: dict[str, dict[str, PropertySchema]] = {
+            S.DEPLOY: {InputField.DEPLOY: self._catalog.deploy_property(self.deployment_type)},
+            S.ENABLING: {InputField.ENABLED: ENABLED_PROPERTY},
+            S.STARTING: {
+                InputField.INPUT: _input_property(step),
+                InputField.WAIT_FOR: WAIT_FOR_PROPERTY,
+                InputField.CLOSURE_WAIT_TIMEOUT: CLOSURE_WAIT_TIMEOUT_PROPERTY,
+            },
+            S.CANCELLED: {InputField.STOP_IF: STOP_IF_PROPERTY},
+        }
+        step_outputs = {
+            output_id: StepOutputSchema(
+                schema=output.schema,
+                display=output.display,
+                error=is_error_output(output_id, output),
+            )
+            for output_id, output in step.outputs.items()
+        }
+        outputs: dict[str, Mapping[str, StepOutputSchema]] = {
+            S.DEPLOY_FAILED: {"error": DEPLOY_FAILED_OUTPUT},
+            S.ENABLING: {"resolved": ENABLED_OUTPUT},
+            S.STARTING: {"started": STARTED_OUTPUT},
+            S.DISABLED: {"output": DISABLED_OUTPUT},
+            S.OUTPUTS: step_outputs,
+            S.CRASHED: {"error": CRASHED_OUTPUT},
+            S.CLOSED: {"result": CLOSED_OUTPUT},
+        }
+        lifecycle = Lifecycle(
+            initial_stage=PLUGIN_LIFECYCLE.initial_stage,
+            stages=tuple(
+                LifecycleStageWithSchema(
+                    stage=stage,
+                    input_schema=inputs.get(stage.id, {}),
+                    outputs=outputs.get(stage.id, {}),
+                )
+                for stage in PLUGIN_LIFECYCLE.stages
+            ),
+        )
+        self._lifecycles[step.id] = lifecycle
+        return lifecycle
+
+    def start(
+        self, run_input: Mapping[str, Any], handler: StageChangeHandler, run_id: str
+    ) -> PluginRunningStep:
+        """Start one execution of the chosen plugin step; returns at once."""
+        running = PluginRunningStep(self, self.step_schema(run_input), handler, run_id)
+        running.start()
+        return running
+
+    # -- used by the running step ----------------------------------------------------------
+
+    def obtain_process(
+        self, deploy_input: Mapping[str, Any] | None
+    ) -> tuple[PluginProcess, tuple[str, str, str]]:
+        """Return a plugin process for one run (the parked probe, the shared one, or a new
+        one) and its pool key.
+
+        Raises:
+            DeploymentError: the deployer failed or the plugin did not greet.
+        """
+        choice = self._catalog.resolve(self.deployment_type, deploy_input)
+        key = self.pool_key(choice.key)
+
+        def opener() -> PluginProcess:
+            return open_plugin(self._catalog.deployer(choice), self.source)
+
+        if self.multiplex:
+            return self._pool.acquire_shared(key, opener), key
+        return self._pool.take_idle(key) or opener(), key
+
+    def release_shared(self, key: tuple[str, str, str], process: PluginProcess) -> None:
+        """Release a process obtained in multiplex mode."""
+        self._pool.release_shared(key, process)
