@@ -3,6 +3,8 @@
 Public names are re-exported from :mod:`arcaflow_steps`.
 """
 
+from ._attrs import scope_from_attrs
+from ._json_schema import to_json_schema
 from ._parse import parse_plugin_schema, parse_property, parse_schema, parse_scope, parse_step
 from ._records import (
     AnySchema,
@@ -29,6 +31,7 @@ from ._records import (
     TypeSchema,
     Unit,
     Units,
+    object_scope,
 )
 from ._serialize import (
     serialize_plugin_schema,
@@ -64,16 +67,19 @@ __all__ = [
     "TypeSchema",
     "Unit",
     "Units",
+    "object_scope",
     "parse_plugin_schema",
     "parse_property",
     "parse_schema",
     "parse_scope",
     "parse_step",
+    "scope_from_attrs",
     "serialize_plugin_schema",
     "serialize_property",
     "serialize_schema",
     "serialize_scope",
     "serialize_step",
+    "to_json_schema",
     "validate",
     "validate_properties",
 ]

@@ -44,6 +44,7 @@ __all__ = [
     "TypeSchema",
     "Unit",
     "Units",
+    "object_scope",
 ]
 
 _K = TypeVar("_K")
@@ -502,6 +503,16 @@ class PluginSchema:
     """
 
     steps: Mapping[str, StepSchema] = attrs.field(converter=_frozen_map)
+
+
+def object_scope(object_id: str, /, **properties: PropertySchema) -> ScopeSchema:
+    """Return a scope holding one object with the given properties (a convenience builder).
+
+    ``object_scope("Greeting", text=PropertySchema(type=StringSchema(), required=True))``
+    """
+    return ScopeSchema(
+        root=object_id, objects={object_id: ObjectSchema(id=object_id, properties=properties)}
+    )
 
 
 #: Type records by their ``type_id`` in the serialized form.
