@@ -17,7 +17,18 @@ whose value is ``None`` counts as not set (a YAML key without a value), as in th
 Refs resolve in the innermost enclosing scope. Paths look like ``$.input.count``,
 ``$.items[2]`` and ``$.map['key']``.
 
-Differences from ``arcaflow-plugin-sdk`` 0.14.3 are listed in ``docs/schema-differences.md``.
+Differences from ``arcaflow-plugin-sdk`` 0.14.3 (details in ``docs/schema-differences.md``):
+
+- the SDK silently coerces, and we reject: integers to strings; strings (also with units, such
+  as ``"2kB"``) to integers and floats; booleans to integers and floats; ``0``/``1`` and words
+  like ``"yes"``/``"off"`` to booleans; ``true``/``2.0`` to integer enum members; map keys
+  through the same rules;
+- the SDK's ``conflicts`` counts a key whose value is ``null`` as set; we count it as unset;
+- for ``any`` lists the SDK accepts items of a subclass of the first item's type (``[1, true]``),
+  we require one exact type;
+- the SDK stops at the first problem, we report all; an unknown ``one_of_int`` discriminator
+  makes the SDK fail with ``TypeError``, we report it;
+- we return plain data with defaults applied, the SDK returns dataclasses.
 """
 
 from __future__ import annotations
