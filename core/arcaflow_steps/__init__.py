@@ -5,6 +5,7 @@ Provider authors import only from here (protocols, records, errors, ``hookimpl``
 """
 
 from ._deployment import Deployer, DeployerFactory, PluginConnection
+from ._entry_points import EntryPointInfo
 from ._errors import (
     ArcaflowStepsError,
     DeploymentError,
@@ -36,6 +37,7 @@ from ._protocols import (
     RunningStepState,
     StageChangeHandler,
 )
+from ._registry import DeployerLoadError, DuplicateDeployerError, LoadFailure, Registry
 from ._schema import (
     AnySchema,
     BoolSchema,
@@ -86,9 +88,12 @@ __all__ = [
     "BoolSchema",
     "Deployer",
     "DeployerFactory",
+    "DeployerLoadError",
     "DeploymentError",
     "DisplayValue",
+    "DuplicateDeployerError",
     "DuplicateKindError",
+    "EntryPointInfo",
     "FloatSchema",
     "IllegalStageTransitionError",
     "IntEnumSchema",
@@ -101,6 +106,7 @@ __all__ = [
     "LifecycleStage",
     "LifecycleStageWithSchema",
     "ListSchema",
+    "LoadFailure",
     "LocalProtocolError",
     "MapSchema",
     "ObjectSchema",
@@ -115,6 +121,7 @@ __all__ = [
     "ProviderContext",
     "ProviderLoadError",
     "RefSchema",
+    "Registry",
     "RegistryError",
     "RemoteProtocolError",
     "RunnableStep",

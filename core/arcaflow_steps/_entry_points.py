@@ -1,0 +1,133 @@
+"""Entry-point metadata: which kinds and deployers are installed, read without importing them.
+
+Theory of operation: a provider package declares one entry point per kind in the group
+``arcaflow.step_providers``, named after the kind; a deployer package declares one per deployer
+in ``arcaflow.step_deployers``, named after the ``deployer_name``; an observer-only package uses
+``arcaflow.step_observers`` (any name). Because the names carry the meaning, this module can
+list kinds, spot a kind declared by two distributions and honour blocked names from the
+installed metadata alone. Nothing here imports a provider module; :mod:`._registry` does that on
+demand and then verifies that the module really provides what its entry point promised.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Iterable, Mapping
+from importlib import metadata
+from typing import Any, Final
+
+import attrs
+
+from ._errors import KindSource
+
+__all__ = [
+    "DEPLOYER_GROUP",
+    "DISABLE_ENV",
+    "OBSERVER_GROUP",
+    "PROVIDER_GROUP",
+    "EntryPointInfo",
+    "is_valid_name",
+    "parse_blocked",
+    "scan",
+]
+
+#: Entry-point group of provider packages; entry points are named after the kind.
+PROVIDER_GROUP: Final = "arcaflow.step_providers"
+#: Entry-point group of deployer packages; entry points are named after the ``deployer_name``.
+DEPLOYER_GROUP: Final = "arcaflow.step_deployers"
+#: Entry-point group of packages that only observe stage events (any name).
+OBSERVER_GROUP: Final = "arcaflow.step_observers"
+#: Comma-separated entry-point names that are not loaded, like pytest's ``-p no:NAME``.
+DISABLE_ENV: Final = "ARCAFLOW_STEPS_DISABLE_PLUGINS"
+
+_NAME: Final = re.compile(r"[a-z][a-z0-9_-]*\Z")
+
+
+def is_valid_name(name: str) -> bool:
+    """Return whether ``name`` is usable as a kind or deployer name (``[a-z][a-z0-9_-]*``)."""
+    return _NAME.match(name) is not None
+
+
+@attrs.frozen(kw_only=True)
+class EntryPointInfo:
+    """One installed entry point with the distribution that declares it.
+
+    Thread safety: safe to share (immutable); :meth:`load` imports under Python's import lock.
+    """
+
+    group: str
+    #: The entry point name: the kind, or the deployer name.
+    name: str
+    #: What it points at, ``module`` or ``module:attribute``.
+    value: str
+    distribution: str
+    version: str
+
+    @property
+    def source(self) -> KindSource:
+        """Return where this entry point comes from, for messages."""
+        return KindSource(
+            distribution=self.distribution,
+            version=self.version,
+            entry_point=self.name,
+            module=self.value,
+        )
+
+    def load(self) -> Any:
+        """Import and return the module (or attribute) the entry point names."""
+        module_name, _, attribute = self.value.partition(":")
+        loaded: Any = importlib.import_module(module_name.strip())
+        for part in filter(None, attribute.strip().split(".")):
+            loaded = getattr(loaded, part)
+        return loaded
+
+
+def _distribution_of(entry_point: metadata.EntryPoint) -> tuple[str, str]:
+    dist = entry_point.dist
+    if dist is None:  # pragma: no cover - entry_points() always sets it
+        return "<unknown distribution>", "?"
+    meta = dist.metadata
+    return str(meta["Name"] or dist.name), str(meta["Version"] or dist.version)
+
+
+def scan(group: str, *, blocked: Iterable[str] = ()) -> tuple[EntryPointInfo, ...]:
+    """Return the entry points of ``group``, blocked names left out, sorted by name and source.
+
+    Reads installed metadata only; imports nothing. A distribution found twice on ``sys.path``
+    counts once (the first, as ``importlib.metadata`` resolves it).
+    """
+    skip = frozenset(blocked)
+    found: list[EntryPointInfo] = []
+    for entry_point in metadata.entry_points(group=group):
+        if entry_point.name in skip:
+            continue
+        distribution, version = _distribution_of(entry_point)
+        found.append(
+            EntryPointInfo(
+                group=group,
+                name=entry_point.name,
+                value=entry_point.value,
+                distribution=distribution,
+                version=version,
+            )
+        )
+    found.sort(key=lambda info: (info.name, info.distribution.lower(), info.version, info.value))
+    return tuple(found)
+
+
+def parse_blocked(
+    environ: Mapping[str, str] | None = None, extra: Iterable[str] = ()
+) -> frozenset[str]:
+    """Return the blocked entry-point names: ``ARCAFLOW_STEPS_DISABLE_PLUGINS`` plus ``extra``.
+
+    Both accept comma-separated lists; blanks are ignored.
+    """
+    import os
+
+    env = os.environ if environ is None else environ
+    names = [*env.get(DISABLE_ENV, "").split(","), *(n for item in extra for n in item.split(","))]
+    return frozenset(name.strip() for name in names if name.strip())
+
+
+EntryPointInfo.__module__ = "arcaflow_steps"

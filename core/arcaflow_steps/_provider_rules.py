@@ -1,0 +1,105 @@
+"""The rules a provider must follow before the registry hands it out.
+
+A step definition is one flat mapping: ``kind``, the provider keyword, the run keyword and the
+stage input fields share its keys. So they must all be distinct and none may be ``kind``, or a
+definition could not say which value goes where. The lifecycle must be a valid DAG
+(:meth:`Lifecycle.validate`). The conformance kit calls :func:`validate_provider` too, so the
+rules live in one place.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from ._entry_points import is_valid_name
+from ._errors import InvalidProviderError
+from ._lifecycle import Lifecycle, LifecycleStage
+from ._protocols import AnyProvider
+
+__all__ = ["KIND_KEY", "REQUIRED_MEMBERS", "adapt_provider", "validate_provider"]
+
+#: The step-definition key that selects the provider.
+KIND_KEY: Final = "kind"
+#: What every provider (typed or untyped) must have.
+REQUIRED_MEMBERS: Final = (
+    "kind",
+    "lifecycle",
+    "load_schema",
+    "provider_keyword",
+    "provider_schema",
+    "run_keyword",
+)
+
+_KEYWORD_RULE: Final = (
+    "the provider keyword, the run keyword and every stage input field must be distinct "
+    "and none may be 'kind'"
+)
+
+
+def adapt_provider(provider: Any) -> AnyProvider:
+    """Return the untyped face of a provider: ``provider.any()`` if it has one, else itself.
+
+    Raises:
+        InvalidProviderError: a required member is missing.
+    """
+    adapted: Any = provider.any() if callable(getattr(provider, "any", None)) else provider
+    missing = [name for name in REQUIRED_MEMBERS if not hasattr(adapted, name)]
+    if missing:
+        kind = getattr(adapted, "kind", None)
+        raise InvalidProviderError(
+            str(kind) if isinstance(kind, str) else type(provider).__name__,
+            f"{type(adapted).__name__} lacks {', '.join(repr(name) for name in missing)}; "
+            f"a provider needs {', '.join(repr(name) for name in REQUIRED_MEMBERS)}",
+        )
+    result: AnyProvider = adapted
+    return result
+
+
+def validate_provider(provider: AnyProvider) -> None:
+    """Raise unless the provider's kind, keywords and lifecycle follow the registry's rules.
+
+    Raises:
+        InvalidProviderError: bad kind, keyword or a collision between keywords.
+        InvalidLifecycleError: the lifecycle is not a DAG with one initial stage from which
+            every stage is reachable.
+    """
+    kind = provider.kind
+    if not isinstance(kind, str) or not is_valid_name(kind):
+        raise InvalidProviderError(
+            str(kind), f"kind {kind!r} is not a valid name; use lowercase [a-z][a-z0-9_-]*"
+        )
+    lifecycle = provider.lifecycle()
+    if not isinstance(lifecycle, Lifecycle):
+        raise InvalidProviderError(
+            kind,
+            f"lifecycle() returned {type(lifecycle).__name__}, expected arcaflow_steps.Lifecycle",
+        )
+    _check_keywords(kind, provider.provider_keyword, provider.run_keyword, lifecycle)
+    lifecycle.validate(kind)
+
+
+def _check_keywords(
+    kind: str, provider_keyword: Any, run_keyword: Any, lifecycle: Lifecycle[LifecycleStage]
+) -> None:
+    owners: dict[str, str] = {}
+
+    def claim(key: Any, role: str, stage: str | None = None) -> None:
+        where = f" of stage {stage!r}" if stage is not None else ""
+        if not isinstance(key, str) or not key:
+            raise InvalidProviderError(kind, f"{role}{where} {key!r} must be a non-empty string")
+        if key == KIND_KEY:
+            raise InvalidProviderError(
+                kind, f"{role} 'kind'{where} is reserved for the step kind; {_KEYWORD_RULE}"
+            )
+        owner = owners.get(key)
+        if owner is not None:
+            raise InvalidProviderError(
+                kind, f"{role} {key!r}{where} is also the {owner}; {_KEYWORD_RULE}"
+            )
+        owners[key] = role + where
+
+    claim(provider_keyword, "provider keyword")
+    claim(run_keyword, "run keyword")
+    for stage in sorted(lifecycle.stages, key=lambda stage: str(stage.id)):
+        for field in sorted(stage.input_fields):
+            claim(field, "input field", str(stage.id))
