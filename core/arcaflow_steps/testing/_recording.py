@@ -1,0 +1,400 @@
+"""A recording :class:`~arcaflow_steps.StageChangeHandler` that checks every report it receives.
+
+Theory of operation: the kit passes one :class:`RecordingStageChangeHandler` to
+``RunnableStep.start``. Every callback is appended, with the time and thread it arrived on, to
+one history that the kit's own actions (stage input, ``close()``) are interleaved with, so a
+failure message can show exactly what happened in which order. When the handler knows the
+lifecycle, it checks each report against the lifecycle's :class:`~arcaflow_steps.TransitionTable`
+(the same table the runner consults) and records a :class:`Violation` instead of raising, so the
+provider's behaviour after a bad report is observed as well.
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, Final
+
+import attrs
+
+from .._errors import SchemaValidationError, quote_sorted
+from .._lifecycle import Lifecycle, LifecycleStageWithSchema, TransitionTable
+from .._protocols import RunningStep
+from .._schema import validate
+
+__all__ = ["RecordKind", "RecordingStageChangeHandler", "Rule", "StepRecord", "Violation"]
+
+_MAX_VALUE_CHARS: Final = 120
+
+
+class Rule(enum.StrEnum):
+    """The rules the conformance kit checks; the value is how messages name the rule."""
+
+    KIND_AND_KEYWORDS = "kind and keywords are valid and distinct"
+    LIFECYCLE = "the lifecycle is a valid DAG"
+    SCHEMAS = "schemas are valid"
+    INITIAL_STAGE = "the first stage is the initial stage"
+    DECLARED_TRANSITIONS = "only declared transitions and outputs"
+    ONE_TERMINAL_STAGE = "exactly one terminal stage"
+    WAITING_FOR_INPUT = "waiting_for_input is reported while blocked on input"
+    CLOSE = "close() is idempotent and bounded from any stage and thread"
+    FORCE_CLOSE = "force_close() is idempotent and bounded from any stage and thread"
+    NO_THREAD_LEFT = "no thread is left running after close"
+    CASE = "the conformance case itself is usable"
+
+
+@attrs.frozen(kw_only=True)
+class Violation:
+    """One broken rule: which rule and what exactly happened.
+
+    Thread safety: safe to share (immutable).
+    """
+
+    rule: Rule
+    message: str
+
+    def __str__(self) -> str:
+        return f"[{self.rule.value}] {self.message}"
+
+
+class RecordKind(enum.StrEnum):
+    """What a :class:`StepRecord` records."""
+
+    #: ``on_stage_change`` arrived.
+    STAGE_CHANGE = "stage_change"
+    #: ``on_step_complete`` arrived.
+    COMPLETE = "complete"
+    #: ``on_stage_failure`` arrived.
+    STAGE_FAILURE = "stage_failure"
+    #: Something the test did to the step (stage input, close, force close).
+    ACTION = "action"
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    if len(text) > _MAX_VALUE_CHARS:
+        return text[: _MAX_VALUE_CHARS - 3] + "..."
+    return text
+
+
+@attrs.frozen(kw_only=True)
+class StepRecord:
+    """One entry of a step's history.
+
+    Thread safety: safe to share (immutable; ``output`` is whatever the provider reported).
+    """
+
+    #: Position in the history, from 1.
+    sequence: int
+    kind: RecordKind
+    #: Seconds since the handler was created.
+    elapsed: float
+    #: Name of the thread the callback (or action) ran on.
+    thread: str
+    #: The new stage (stage change), the terminal stage (complete) or the failed stage.
+    stage: str | None = None
+    #: The stage before a stage change.
+    previous_stage: str | None = None
+    #: The output id of the previous stage (stage change) or of the terminal stage (complete).
+    output_id: str | None = None
+    output: Any = attrs.field(default=None, eq=False, hash=False)
+    waiting_for_input: bool = False
+    error: BaseException | None = attrs.field(default=None, eq=False, hash=False)
+    #: For actions: what was done.
+    detail: str = ""
+
+    def describe(self) -> str:
+        """Return this record as one line of a history."""
+        if self.kind is RecordKind.STAGE_CHANGE:
+            origin = "(start)" if self.previous_stage is None else repr(self.previous_stage)
+            text = f"{origin} -> {self.stage!r}"
+            if self.output_id is not None:
+                text += f" with output {self.output_id!r} of {self.previous_stage!r}: "
+                text += _short(self.output)
+            if self.waiting_for_input:
+                text += " (waiting for input)"
+        elif self.kind is RecordKind.COMPLETE:
+            text = f"completed in {self.stage!r}"
+            if self.output_id is not None:
+                text += f" with output {self.output_id!r}: {_short(self.output)}"
+        elif self.kind is RecordKind.STAGE_FAILURE:
+            text = f"stage {self.stage!r} will not produce output"
+            if self.error is not None:
+                text += f": {self.error}"
+        else:
+            text = f"test: {self.detail}"
+        return f"{self.sequence:3d}. +{self.elapsed:.3f}s  {text}  [{self.thread}]"
+
+
+class RecordingStageChangeHandler:
+    """A :class:`~arcaflow_steps.StageChangeHandler` that records and checks every report.
+
+    Pass it to ``RunnableStep.start``; with ``lifecycle`` given it checks every report against
+    the lifecycle's transition table and output schemas and collects :meth:`violations`.
+    Without a lifecycle it only records.
+
+    Example::
+
+        handler = RecordingStageChangeHandler(lifecycle=runnable.lifecycle(run_input))
+        step = runnable.start(run_input, handler, "run-1")
+        assert handler.wait_for_completion(timeout=5), handler.format_history()
+
+    Thread safety: safe to share; callbacks may arrive on any thread.
+    """
+
+    def __init__(
+        self,
+        *,
+        lifecycle: Lifecycle[LifecycleStageWithSchema] | None = None,
+        step_id: str = "step",
+    ) -> None:
+        self.step_id: Final = step_id
+        self._lifecycle: Final = lifecycle
+        self._table: Final = TransitionTable.of(lifecycle) if lifecycle is not None else None
+        self._started: Final = time.monotonic()
+        # Guards _records, _violations, _current, _completion; waiters wait on it.
+        self._condition = threading.Condition()
+        self._records: list[StepRecord] = []
+        self._violations: list[Violation] = []
+        self._current: str | None = None
+        self._completion: StepRecord | None = None
+
+    # -- StageChangeHandler -------------------------------------------------------------------
+
+    def on_stage_change(  # noqa: PLR0917 - the StageChangeHandler protocol's signature
+        self,
+        step: RunningStep,
+        previous_stage: str | None,
+        previous_output_id: str | None,
+        previous_output: Any,
+        new_stage: str,
+        waiting_for_input: bool,
+    ) -> None:
+        """Record a stage change and check it against the transition table."""
+        with self._condition:
+            record = self._append(
+                kind=RecordKind.STAGE_CHANGE,
+                stage=_plain(new_stage),
+                previous_stage=_plain(previous_stage),
+                output_id=_plain(previous_output_id),
+                output=previous_output,
+                waiting_for_input=bool(waiting_for_input),
+            )
+            self._check_stage_change(record)
+            self._current = record.stage
+
+    def on_step_complete(
+        self,
+        step: RunningStep,
+        previous_stage: str,
+        output_id: str | None,
+        output: Any,
+    ) -> None:
+        """Record the completion and check it happens once, from a terminal stage."""
+        with self._condition:
+            record = self._append(
+                kind=RecordKind.COMPLETE,
+                stage=_plain(previous_stage),
+                output_id=_plain(output_id),
+                output=output,
+            )
+            self._check_completion(record)
+            if self._completion is None:
+                self._completion = record
+
+    def on_stage_failure(self, step: RunningStep, stage: str, error: Exception | None) -> None:
+        """Record that a stage will never produce output."""
+        with self._condition:
+            record = self._append(kind=RecordKind.STAGE_FAILURE, stage=_plain(stage), error=error)
+            if self._table is not None and not self._table.accepts_input(str(record.stage)):
+                self._violate(
+                    Rule.DECLARED_TRANSITIONS,
+                    f"reported a failure of undeclared stage {record.stage!r}; declared stages: "
+                    f"{quote_sorted(self._table.input_fields)}",
+                )
+
+    # -- what the test does -------------------------------------------------------------------
+
+    def record_action(self, detail: str) -> None:
+        """Add something the test did to the history (shown between the step's reports)."""
+        with self._condition:
+            self._append(kind=RecordKind.ACTION, detail=detail)
+
+    def add_violation(self, rule: Rule, message: str) -> None:
+        """Record a violation found outside the callbacks (e.g. by a check on the step)."""
+        with self._condition:
+            self._violate(rule, message)
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def records(self) -> tuple[StepRecord, ...]:
+        """Return the history so far."""
+        with self._condition:
+            return tuple(self._records)
+
+    def violations(self) -> tuple[Violation, ...]:
+        """Return every violation found so far, in order."""
+        with self._condition:
+            return tuple(self._violations)
+
+    def current_stage(self) -> str | None:
+        """Return the stage of the last stage change (None before the first)."""
+        with self._condition:
+            return self._current
+
+    def completion(self) -> StepRecord | None:
+        """Return the first completion record, or None while the step has not completed."""
+        with self._condition:
+            return self._completion
+
+    def stages_entered(self) -> tuple[str, ...]:
+        """Return the stages the step entered, in order."""
+        return tuple(
+            str(record.stage) for record in self.records() if record.kind is RecordKind.STAGE_CHANGE
+        )
+
+    def wait_for(self, predicate: Callable[[], bool], timeout: float) -> bool:
+        """Wait until ``predicate()`` (called under the handler's lock) holds; False on timeout."""
+        with self._condition:
+            return self._condition.wait_for(predicate, timeout)
+
+    def wait_for_completion(self, timeout: float) -> bool:
+        """Wait until the step completed; return False on timeout."""
+        return self.wait_for(lambda: self._completion is not None, timeout)
+
+    def wait_for_stage(self, stage: str, timeout: float) -> bool:
+        """Wait until the step entered ``stage`` (or completed); return whether it entered it."""
+
+        def entered_or_done() -> bool:
+            return self._entered(stage) or self._completion is not None
+
+        self.wait_for(entered_or_done, timeout)
+        with self._condition:
+            return self._entered(stage)
+
+    def format_history(self) -> str:
+        """Return the history as text, one record a line."""
+        records = self.records()
+        if not records:
+            return f"stage history of {self.step_id!r}: (nothing reported)"
+        lines = [f"stage history of {self.step_id!r}:"]
+        lines.extend("  " + record.describe() for record in records)
+        return "\n".join(lines)
+
+    # -- internals (called with the lock held) ------------------------------------------------
+
+    def _entered(self, stage: str) -> bool:
+        return any(
+            record.kind is RecordKind.STAGE_CHANGE and record.stage == stage
+            for record in self._records
+        )
+
+    def _append(self, **fields: Any) -> StepRecord:
+        record = StepRecord(
+            sequence=len(self._records) + 1,
+            elapsed=time.monotonic() - self._started,
+            thread=threading.current_thread().name,
+            **fields,
+        )
+        self._records.append(record)
+        self._condition.notify_all()
+        return record
+
+    def _violate(self, rule: Rule, message: str) -> None:
+        self._violations.append(Violation(rule=rule, message=message))
+
+    def _check_stage_change(self, record: StepRecord) -> None:
+        table = self._table
+        if table is None:
+            return
+        new_stage = str(record.stage)
+        if self._completion is not None:
+            self._violate(
+                Rule.ONE_TERMINAL_STAGE,
+                f"reported a move to {new_stage!r} after completing in "
+                f"{self._completion.stage!r} (record {record.sequence})",
+            )
+            return
+        if record.previous_stage != self._current:
+            self._violate(
+                Rule.DECLARED_TRANSITIONS,
+                f"reported previous stage {record.previous_stage!r} while in {self._current!r} "
+                f"(record {record.sequence})",
+            )
+        if not table.allows(self._current, new_stage):
+            allowed = quote_sorted(table.allowed_next(self._current))
+            if self._current is None:
+                self._violate(
+                    Rule.INITIAL_STAGE,
+                    f"first stage is {new_stage!r}, but the initial stage is "
+                    f"{str(table.initial_stage)!r} (record {record.sequence})",
+                )
+            else:
+                self._violate(
+                    Rule.DECLARED_TRANSITIONS,
+                    f"moved from {self._current!r} to {new_stage!r}; allowed next: {allowed} "
+                    f"(record {record.sequence})",
+                )
+        if record.output_id is not None and record.previous_stage is not None:
+            self._check_output(record.previous_stage, record)
+
+    def _check_completion(self, record: StepRecord) -> None:
+        table = self._table
+        if table is None:
+            return
+        stage = str(record.stage)
+        if self._completion is not None:
+            self._violate(
+                Rule.ONE_TERMINAL_STAGE,
+                f"completed a second time, in {stage!r} (record {record.sequence}); it already "
+                f"completed in {self._completion.stage!r} (record {self._completion.sequence})",
+            )
+            return
+        if stage != self._current:
+            self._violate(
+                Rule.ONE_TERMINAL_STAGE,
+                f"completed in {stage!r} while in stage {self._current!r} "
+                f"(record {record.sequence}); move to the terminal stage first",
+            )
+        if not table.is_terminal(stage):
+            self._violate(
+                Rule.ONE_TERMINAL_STAGE,
+                f"completed in {stage!r}, which is not a terminal stage; terminal stages: "
+                f"{quote_sorted(table.terminal_stages())} (record {record.sequence})",
+            )
+        if record.output_id is not None:
+            self._check_output(stage, record)
+
+    def _check_output(self, stage: str, record: StepRecord) -> None:
+        if self._table is None or self._lifecycle is None:
+            return
+        declared = self._table.output_ids.get(stage, frozenset())
+        if record.output_id not in declared:
+            self._violate(
+                Rule.DECLARED_TRANSITIONS,
+                f"stage {stage!r} produced undeclared output {record.output_id!r}; declared "
+                f"outputs: {quote_sorted(declared)} (record {record.sequence})",
+            )
+            return
+        outputs: Mapping[str, Any] = self._lifecycle.stage(stage).outputs
+        output_schema = outputs[str(record.output_id)]
+        try:
+            validate(output_schema.schema, record.output, path=f"$.{stage}.{record.output_id}")
+        except SchemaValidationError as exc:
+            problems = "; ".join(str(problem) for problem in exc.problems)
+            self._violate(
+                Rule.DECLARED_TRANSITIONS,
+                f"output {record.output_id!r} of stage {stage!r} does not match its schema: "
+                f"{problems} (record {record.sequence})",
+            )
+
+
+def _plain(value: str | None) -> str | None:
+    """Return a StrEnum member as its plain string value (history shows 'x', not <X.x>)."""
+    return None if value is None else str(value)
+
+
+for _cls in (Rule, Violation, RecordKind, StepRecord, RecordingStageChangeHandler):
+    _cls.__module__ = "arcaflow_steps.testing"
