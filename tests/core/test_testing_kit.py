@@ -64,10 +64,15 @@ class TestToyConformance(ProviderConformance):
 
 #: flaw -> (the rule it breaks, a regex the message must match, the case that exposes it)
 BROKEN = {
-    Flaw.BAD_KIND: (Rule.KIND_AND_KEYWORDS, r"kind 'Toy Steps' is not valid; a kind matches", OK),
+    Flaw.BAD_KIND: (
+        Rule.KIND_AND_KEYWORDS,
+        r"kind 'Toy Steps' is not a valid name; use lowercase \[a-z\]\[a-z0-9_-\]\*",
+        OK,
+    ),
     Flaw.RUN_KEYWORD_IS_KIND: (
         Rule.KIND_AND_KEYWORDS,
-        r"run keyword 'kind' is also the 'kind' key",
+        r"run keyword 'kind' is reserved for the step kind; the provider keyword, the run "
+        r"keyword and every stage input field must be distinct and none may be 'kind'",
         OK,
     ),
     Flaw.FIELD_IS_PROVIDER_KEYWORD: (

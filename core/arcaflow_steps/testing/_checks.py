@@ -9,15 +9,20 @@ the runner use; the kit does not re-encode them.
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any, Final
 
-from .._errors import ArcaflowStepsError, quote_sorted
+from .._errors import (
+    ArcaflowStepsError,
+    InvalidLifecycleError,
+    InvalidProviderError,
+    quote_sorted,
+)
 from .._lifecycle import Lifecycle, LifecycleStage
 from .._protocols import AnyProvider, Provider, RunningStepState
+from .._provider_rules import adapt_provider, validate_provider
 from .._schema import PropertySchema, ScopeSchema, StepOutputSchema
 from ._harness import (
     KIT_THREAD_PREFIX,
@@ -41,8 +46,6 @@ __all__ = [
     "run_case",
 ]
 
-#: A kind is what users type after ``kind:`` and the name of the entry point.
-KIND_PATTERN: Final = re.compile(r"[a-z][a-z0-9_-]*")
 #: How long a step blocked on input must stay blocked before the kit gives it the input.
 BLOCKED_FOR: Final = 0.2
 
@@ -58,49 +61,19 @@ def check_kind_and_keywords(provider: ProviderLike) -> None:
     """Check the kind's syntax and that keywords and stage input fields are distinct.
 
     The provider keyword, the run keyword and every stage input field must be different from
-    each other and from ``kind``; a field belongs to one stage only.
+    each other and from ``kind``. The registry's own rules decide
+    (``arcaflow_steps._provider_rules.validate_provider``), so the kit and ``arcaflow-steps
+    check`` never disagree; lifecycle problems are left to :func:`check_lifecycle`.
     """
-    any_provider = as_any_provider(provider)
-    kind = any_provider.kind
-    rule = Rule.KIND_AND_KEYWORDS
-    problems: list[Violation] = []
-    if not isinstance(kind, str) or not KIND_PATTERN.fullmatch(kind):
-        problems.append(
-            Violation(
-                rule=rule,
-                message=f"kind {kind!r} is not valid; a kind matches {KIND_PATTERN.pattern!r} "
-                "(lower-case letters, digits, '_' and '-', starting with a letter)",
-            )
-        )
-    owners: dict[str, str] = {"kind": "the 'kind' key"}
-    for role, keyword in (
-        ("provider keyword", any_provider.provider_keyword),
-        ("run keyword", any_provider.run_keyword),
-    ):
-        if not isinstance(keyword, str) or not keyword:
-            problems.append(Violation(rule=rule, message=f"{role} {keyword!r} is not a name"))
-            continue
-        if keyword in owners:
-            problems.append(
-                Violation(
-                    rule=rule,
-                    message=f"{role} {keyword!r} is also {owners[keyword]}; every key of a step "
-                    "definition must have one meaning",
-                )
-            )
-        owners.setdefault(keyword, f"the {role}")
-    for stage in any_provider.lifecycle().stages:
-        for field in sorted(stage.input_fields):
-            if field in owners:
-                problems.append(
-                    Violation(
-                        rule=rule,
-                        message=f"input field {field!r} of stage {str(stage.id)!r} is also "
-                        f"{owners[field]}; every key of a step definition must have one meaning",
-                    )
-                )
-            owners.setdefault(field, f"an input field of stage {str(stage.id)!r}")
-    _raise_if(str(kind), problems)
+    try:
+        any_provider = adapt_provider(provider)
+        validate_provider(any_provider)
+    except InvalidLifecycleError:
+        return
+    except InvalidProviderError as exc:
+        raise ConformanceError(
+            exc.kind, [Violation(rule=Rule.KIND_AND_KEYWORDS, message=exc.reason)]
+        ) from exc
 
 
 def check_lifecycle(provider: ProviderLike) -> None:
