@@ -170,12 +170,12 @@ def test_one_of_selects_by_discriminator() -> None:
         },
     )
     assert validate(scope, {"choice": {"kind": "b", "b": 1}}) == {"choice": {"kind": "b", "b": 1}}
-    assert problems_of(
-        scope, {"choice": {"kind": "c"}}
-    ) == ["invalid discriminator 'c'; valid values: 'a', 'b' @ $.choice.kind"]
-    assert (
-        problems_of(scope, {"choice": {}})
-    ) == ["missing discriminator field 'kind'; valid values: 'a', 'b' @ $.choice"]
+    assert problems_of(scope, {"choice": {"kind": "c"}}) == [
+        "invalid discriminator 'c'; valid values: 'a', 'b' @ $.choice.kind"
+    ]
+    assert (problems_of(scope, {"choice": {}})) == [
+        "missing discriminator field 'kind'; valid values: 'a', 'b' @ $.choice"
+    ]
     int_one_of = OneOfIntSchema(types={1: ObjectSchema(id="A", properties={})})
     assert validate(int_one_of, {"_type": 1}) == {"_type": 1}
 
@@ -197,3 +197,115 @@ def test_conditional_requirements() -> None:
     with pytest.raises(SchemaValidationError) as excinfo:
         validate_properties(properties, {})
     assert str(excinfo.value) == "missing field 'c', required because 'a' is not set @ $"
+
+
+def test_one_of_members_may_be_objects_and_scopes() -> None:
+    """Inline objects and scopes work as one-of members; refs resolve in the member scope."""
+    inner = ScopeSchema(
+        root="Cfg",
+        objects={
+            "Cfg": ObjectSchema(
+                id="Cfg", properties={"port": PropertySchema(type=RefSchema(id="Port"))}
+            ),
+            "Port": ObjectSchema(
+                id="Port", properties={"n": PropertySchema(type=IntSchema(), default="80")}
+            ),
+        },
+    )
+    one_of = OneOfStringSchema(
+        types={"docker": inner, "local": ObjectSchema(id="L", properties={})},
+        discriminator_field_name="deployer_name",
+    )
+    assert {"deployer_name": "docker", "port": {"n": 80}} == validate(
+        one_of, {"deployer_name": "docker", "port": {}}
+    )
+    assert {"deployer_name": "local"} == validate(one_of, {"deployer_name": "local"})
+    assert ["expected an integer, got 'x' @ $.deploy.port.n"] == problems_of(
+        one_of, {"deployer_name": "docker", "port": {"n": "x"}}, path="$.deploy"
+    )
+
+
+def test_inlined_discriminator_is_validated_by_the_member() -> None:
+    """When the member declares the discriminator field, it validates it like any property."""
+    member = ObjectSchema(
+        id="Cat",
+        properties={
+            "kind": PropertySchema(type=StringSchema(), required=True),
+            "lives": PropertySchema(type=IntSchema(), default="9"),
+        },
+    )
+    one_of = OneOfStringSchema(
+        types={"cat": member}, discriminator_field_name="kind", discriminator_inlined=True
+    )
+    assert {"kind": "cat", "lives": 9} == validate(one_of, {"kind": "cat"})
+    assert ["invalid discriminator 1; valid values: 'cat' @ $.kind"] == problems_of(
+        one_of, {"kind": 1}
+    )
+
+
+def test_paths_for_maps_lists_and_nested_objects() -> None:
+    """Paths name map keys with their repr, list indexes and property names."""
+    schema = MapSchema(
+        keys=IntSchema(),
+        values=ListSchema(items=MapSchema(keys=StringSchema(), values=BoolSchema())),
+    )
+    assert ["expected a boolean, got 'no' @ $[3][1]['ok']"] == problems_of(
+        schema, {3: [{}, {"ok": "no"}]}
+    )
+    assert ["expected a mapping, got a list @ $.input"] == problems_of(INPUT, [], path="$.input")
+
+
+def test_refs_outside_a_scope_are_reported() -> None:
+    """A ref with no enclosing scope is a schema error, reported like a problem."""
+    assert [
+        "schema error: ref 'X' does not name an object of the enclosing scope; declared "
+        "objects: none (no scope) @ $"
+    ] == problems_of(RefSchema(id="X"), {})
+
+
+def test_null_counts_as_unset() -> None:
+    """A null property value is like a missing key: required fails, defaults apply."""
+    assert {"name": "a", "count": 3, "flag": False} == validate(
+        INPUT, {"name": "a", "count": None, "nickname": None}
+    )
+    assert ["missing required field 'name' @ $"] == problems_of(INPUT, {"name": None})
+
+
+def test_values_are_not_coerced() -> None:
+    """Strict typing: no string->int, bool is not an int, int widens to float."""
+    assert ["expected an integer, got '3' @ $"] == problems_of(IntSchema(), "3")
+    assert ["expected an integer, got False @ $"] == problems_of(IntSchema(), False)
+    assert ["expected a string, got 3 @ $"] == problems_of(StringSchema(), 3)
+    assert 2.0 == validate(FloatSchema(), 2)
+    assert isinstance(validate(FloatSchema(), 2), float)
+    assert validate(BoolSchema(), True) is True
+
+
+def test_any_accepts_json_like_data() -> None:
+    """Any takes mappings, lists of one item type, strings, numbers, booleans and null."""
+    value = {"a": [1, 2], "b": {"c": None}, "d": 1.5, "e": [[1], [2, 3]]}
+    assert value == validate(AnySchema(), value)
+    assert [
+        "expected list items of one type (integer like item 0), got 'x' @ $['a'][1]",
+        "expected a mapping, list, string, number, boolean or null, got a value of type "
+        "object @ $['b']",
+    ] == problems_of(AnySchema(), {"a": [1, "x"], "b": object()})
+
+
+def test_long_values_are_shortened() -> None:
+    """A long string in a message is cut so the message stays readable."""
+    (message,) = problems_of(IntSchema(), "x" * 200)
+    assert message == f"expected an integer, got '{'x' * 55}...' @ $"
+
+
+def test_validate_properties_reports_non_mappings() -> None:
+    """validate_properties refuses a non-mapping with its path."""
+    with pytest.raises(SchemaValidationError, match=r"expected a mapping, got 'x' @ \$\.steps"):
+        validate_properties({}, "x", path="$.steps")  # type: ignore[arg-type]
+
+
+def test_validate_does_not_mutate_its_input() -> None:
+    """Defaults go into the returned value, never into the caller's data."""
+    value: dict[str, Any] = {"name": "a", "items": [{"x": 1}]}
+    validate(INPUT, value)
+    assert {"name": "a", "items": [{"x": 1}]} == value

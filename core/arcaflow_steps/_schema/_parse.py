@@ -517,6 +517,11 @@ def _check_property_meaning(prop: PropertySchema, scope: ScopeSchema | None, pat
         if problems:
             raise InvalidSchemaError(
                 f"default {prop.default!r} is not a valid value: "
-                + "; ".join(str(problem) for problem in problems),
+                + "; ".join(
+                    problem.message
+                    if problem.path == "$"
+                    else f"{problem.message} (at {problem.path.replace('$', 'default', 1)})"
+                    for problem in problems
+                ),
                 path=f"{path}.default",
             )
