@@ -31,14 +31,16 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
-from typing import IO, Final, final
+from collections.abc import Mapping, Sequence
+from typing import IO, Final, Protocol, final
 
 from arcaflow_steps import DeploymentError
 
 __all__ = [
     "DEFAULT_STDERR_LIMIT",
+    "PopenHandle",
     "ProcessConnection",
+    "ProcessHandle",
     "StderrTail",
     "describe_returncode",
     "kill_all_connections",
@@ -132,86 +134,53 @@ def kill_all_connections() -> None:
 atexit.register(kill_all_connections)
 
 
-@final
-class ProcessConnection:
-    """A plugin running as a local child process in its own process group.
+class ProcessHandle(Protocol):
+    """How a :class:`ProcessConnection` waits for, signals and reaps its process."""
 
-    Thread safety: safe to share; ``stdin`` has one writer and ``stdout`` one reader (the ATP
-    client guarantees both); ``close()`` and ``kill()`` may be called from any thread.
+    @property
+    def pid(self) -> int:
+        """The process id (also its process group id: it leads its own session)."""
+
+    def peek_returncode(self) -> int | None:
+        """Return the return code if the process has exited (without reaping), else None."""
+
+    def wait_exited(self, timeout: float) -> bool:
+        """Wait (bounded) until the process has exited; return whether it has."""
+
+    def signal_group(self, signum: int) -> None:
+        """Send ``signum`` to the process group, unless the process is already reaped."""
+
+    def reap(self, timeout: float) -> int | None:
+        """Reap the exited process and return its return code (None if it cannot be)."""
+
+
+@final
+class PopenHandle:
+    """A child process we started with ``subprocess.Popen``; waits use a pidfd.
+
+    Thread safety: not thread-safe; confine to the owning connection (which locks).
     """
 
-    def __init__(
-        self,
-        popen: subprocess.Popen[bytes],
-        *,
-        description: str,
-        temp_dir: str | None = None,
-        stderr_limit: int = DEFAULT_STDERR_LIMIT,
-        on_close: Callable[[], None] | None = None,
-    ) -> None:
-        assert popen.stdin is not None
-        assert popen.stdout is not None
-        assert popen.stderr is not None
+    def __init__(self, popen: subprocess.Popen[bytes]) -> None:
         self._popen = popen
-        self._description = f"{description} (pid {popen.pid})"
-        self._temp_dir = temp_dir
-        self._on_close = on_close
-        self._stderr = StderrTail(popen.stderr, limit=stderr_limit, name=f"stderr-{popen.pid}")
         self._pidfd: int | None
         try:
             self._pidfd = os.pidfd_open(popen.pid)
         except OSError:  # pragma: no cover - kernels before 5.3
             self._pidfd = None
-        # Guards _closed and _returncode; close() holds it for its whole (bounded) duration so
-        # a second caller waits for the first to finish.
-        self._close_lock = threading.Lock()
-        self._closed = False
-        self._returncode: int | None = None
-        with _LIVE_LOCK:
-            _LIVE.add(self)
 
     @property
     def pid(self) -> int:
-        """The plugin's process id (also its process group id)."""
+        """The child's pid."""
         return self._popen.pid
 
-    @property
-    def stdin(self) -> IO[bytes]:
-        """The plugin's stdin (buffered: flush after every message)."""
-        stdin = self._popen.stdin
-        assert stdin is not None
-        return stdin
-
-    @property
-    def stdout(self) -> IO[bytes]:
-        """The plugin's stdout (buffered reader)."""
-        stdout = self._popen.stdout
-        assert stdout is not None
-        return stdout
-
-    @property
-    def description(self) -> str:
-        """Say what runs, e.g. ``python -m arcaflow_plugin_hello (pid 123)``."""
-        return self._description
-
-    def stderr_tail(self) -> str:
-        """Return the last bytes the plugin wrote to stderr."""
-        return self._stderr.text()
-
-    def exit_status(self) -> str | None:
-        """Return how the plugin ended, or None while it runs."""
-        returncode = self._returncode
-        if returncode is None:
-            returncode = self._peek_returncode()
-        return None if returncode is None else describe_returncode(returncode)
-
-    def _peek_returncode(self) -> int | None:
+    def peek_returncode(self) -> int | None:
         """Return the exit code without reaping (the group id stays ours until we reap)."""
         if self._popen.returncode is not None:
             return self._popen.returncode
         try:
             info = os.waitid(os.P_PID, self._popen.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
-        except ChildProcessError:  # reaped by someone else meanwhile
+        except ChildProcessError:  # reaped meanwhile
             return self._popen.returncode
         if info is None:
             return None
@@ -220,7 +189,7 @@ class ProcessConnection:
         return -info.si_status
 
     def wait_exited(self, timeout: float) -> bool:
-        """Wait (bounded) until the process has exited, without reaping it."""
+        """Wait on the pidfd (no polling) until the child has exited."""
         if self._popen.returncode is not None:
             return True
         if self._pidfd is None:  # pragma: no cover - kernels before 5.3
@@ -232,30 +201,107 @@ class ProcessConnection:
         with contextlib.suppress(OSError, ValueError):
             readable, _, _ = select.select([self._pidfd], [], [], max(timeout, 0.0))
             return bool(readable)
-        return self._popen.poll() is not None
+        return self.peek_returncode() is not None
 
-    def _signal_group(self, signum: int) -> None:
-        # The leader is not reaped yet (we reap only in _reap), so its pid still names our group.
+    def signal_group(self, signum: int) -> None:
+        """Signal the group while the leader is not reaped (its pid still names our group)."""
+        if self._popen.returncode is not None:
+            return
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self._popen.pid, signum)
 
-    def _reap(self) -> None:
-        self._signal_group(signal.SIGKILL)  # leftovers in the group, if any
-        self._returncode = self._popen.wait()
+    def reap(self, timeout: float) -> int | None:
+        """Reap the child (it has exited or was SIGKILLed)."""
+        try:
+            returncode: int | None = self._popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            returncode = None
         if self._pidfd is not None:
             os.close(self._pidfd)
             self._pidfd = None
+        return returncode
+
+
+@final
+class ProcessConnection:
+    """A plugin running as a local process in its own process group, stdio piped.
+
+    Thread safety: safe to share; ``stdin`` has one writer and ``stdout`` one reader (the ATP
+    client guarantees both); ``close()`` and ``kill()`` may be called from any thread.
+    """
+
+    def __init__(
+        self,
+        handle: ProcessHandle,
+        *,
+        stdin: IO[bytes],
+        stdout: IO[bytes],
+        stderr: IO[bytes],
+        description: str,
+        temp_dir: str | None = None,
+        stderr_limit: int = DEFAULT_STDERR_LIMIT,
+    ) -> None:
+        self._handle = handle
+        self._stdin = stdin
+        self._stdout = stdout
+        self._stderr_pipe = stderr
+        self._description = f"{description} (pid {handle.pid})"
+        self._temp_dir = temp_dir
+        self._stderr = StderrTail(stderr, limit=stderr_limit, name=f"stderr-{handle.pid}")
+        # Guards _closed and _returncode; close() holds it for its whole (bounded) duration so
+        # a second caller waits for the first to finish.
+        self._close_lock = threading.Lock()
+        self._closed = False
+        self._returncode: int | None = None
+        with _LIVE_LOCK:
+            _LIVE.add(self)
+
+    @property
+    def pid(self) -> int:
+        """The plugin's process id (also its process group id)."""
+        return self._handle.pid
+
+    @property
+    def stdin(self) -> IO[bytes]:
+        """The plugin's stdin (buffered: flush after every message)."""
+        return self._stdin
+
+    @property
+    def stdout(self) -> IO[bytes]:
+        """The plugin's stdout (buffered reader)."""
+        return self._stdout
+
+    @property
+    def description(self) -> str:
+        """Say what runs, e.g. ``python -m arcaflow_plugin_hello (pid 123)``."""
+        return self._description
+
+    def stderr_tail(self) -> str:
+        """Return the last bytes the plugin wrote to stderr."""
+        return self._stderr.text()
+
+    def exit_status(self) -> str | None:
+        """Return how the plugin ended, or None while it runs (never reaps)."""
+        returncode = self._returncode
+        if returncode is None:
+            returncode = self._handle.peek_returncode()
+        return None if returncode is None else describe_returncode(returncode)
+
+    def wait_exited(self, timeout: float) -> bool:
+        """Wait (bounded) until the process has exited, without reaping it."""
+        return self._handle.wait_exited(timeout)
+
+    def _reap(self) -> None:
+        self._handle.signal_group(signal.SIGKILL)  # leftovers in the group, if any
+        self._returncode = self._handle.reap(_TERM_WAIT * 5)
         self._stderr.join(1.0)
-        for pipe in (self._popen.stdin, self._popen.stdout, self._popen.stderr):
-            if pipe is not None:
-                with contextlib.suppress(OSError, ValueError):
-                    pipe.close()
+        for pipe in (self._stdin, self._stdout, self._stderr_pipe):
+            with contextlib.suppress(OSError, ValueError):
+                pipe.close()
         if self._temp_dir is not None:
             shutil.rmtree(self._temp_dir, ignore_errors=True)
         with _LIVE_LOCK:
             _LIVE.discard(self)
-        if self._on_close is not None:
-            self._on_close()
 
     def close(self, timeout: float = 5.0) -> None:
         """Let the plugin exit (grace), then SIGTERM, then SIGKILL; reap it; idempotent."""
@@ -265,12 +311,12 @@ class ProcessConnection:
             self._closed = True
             deadline = time.monotonic() + max(timeout, 0.1)
             with contextlib.suppress(OSError, ValueError):
-                self.stdin.close()
-            if not self.wait_exited(timeout * _GRACE_SHARE):
-                self._signal_group(signal.SIGTERM)
+                self._stdin.close()
+            if not self._handle.wait_exited(timeout * _GRACE_SHARE):
+                self._handle.signal_group(signal.SIGTERM)
                 remaining = deadline - time.monotonic()
-                if not self.wait_exited(min(_TERM_WAIT, max(remaining, 0.05))):
-                    self._signal_group(signal.SIGKILL)
+                if not self._handle.wait_exited(min(_TERM_WAIT, max(remaining, 0.05))):
+                    self._handle.signal_group(signal.SIGKILL)
             self._reap()
 
     def kill(self) -> None:
@@ -279,9 +325,9 @@ class ProcessConnection:
             if self._closed:
                 return
             self._closed = True
-            self._signal_group(signal.SIGKILL)
+            self._handle.signal_group(signal.SIGKILL)
             with contextlib.suppress(OSError, ValueError):
-                self.stdin.close()
+                self._stdin.close()
             self._reap()
 
 
@@ -313,6 +359,15 @@ def spawn(
         if temp_dir is not None:
             shutil.rmtree(temp_dir, ignore_errors=True)
         raise DeploymentError(f"cannot start {description}: {exc.strerror or exc}") from exc
+    assert popen.stdin is not None
+    assert popen.stdout is not None
+    assert popen.stderr is not None
     return ProcessConnection(
-        popen, description=description, temp_dir=temp_dir, stderr_limit=stderr_limit
+        PopenHandle(popen),
+        stdin=popen.stdin,
+        stdout=popen.stdout,
+        stderr=popen.stderr,
+        description=description,
+        temp_dir=temp_dir,
+        stderr_limit=stderr_limit,
     )

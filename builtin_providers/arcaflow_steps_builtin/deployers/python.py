@@ -46,6 +46,7 @@ from typing import Any, Final, final
 import attrs
 
 from arcaflow_steps import (
+    BoolSchema,
     DeploymentError,
     DisplayValue,
     ObjectSchema,
@@ -55,6 +56,7 @@ from arcaflow_steps import (
     StringSchema,
 )
 
+from ._forkserver import ForkServer
 from ._process import ProcessConnection, spawn
 
 __all__ = [
@@ -110,6 +112,13 @@ CONFIG_SCHEMA: Final = ScopeSchema(
                     "When to pip-install a git+/file: plugin source.",
                     default='"IfNotPresent"',
                 ),
+                "forkServer": _prop(
+                    BoolSchema(),
+                    "Start plugins by forking an interpreter that has already imported "
+                    "arcaflow-plugin-sdk (a few ms instead of ~100 ms per plugin). false: "
+                    "start a fresh interpreter for every plugin, as Arcaflow does.",
+                    default="true",
+                ),
                 "pythonSemver": _prop(
                     StringSchema(pattern=r"^\d+\.\d+\.\d+$"),
                     "Python version; accepted for Arcaflow compatibility, it only keys the "
@@ -132,6 +141,7 @@ class PythonDeployerConfig:
     workdir: str | None = None
     module_pull_policy: str = "IfNotPresent"
     python_semver: str | None = None
+    fork_server: bool = True
 
     @classmethod
     def from_mapping(cls, config: Mapping[str, Any]) -> PythonDeployerConfig:
@@ -141,6 +151,7 @@ class PythonDeployerConfig:
             workdir=config.get("workdir"),
             module_pull_policy=config.get("modulePullPolicy") or "IfNotPresent",
             python_semver=config.get("pythonSemver"),
+            fork_server=config.get("forkServer", True) is not False,
         )
 
     def resolved_workdir(self) -> Path:
@@ -230,9 +241,11 @@ class PythonDeployer:
 
     def __init__(self, config: PythonDeployerConfig) -> None:
         self.config = config
-        # Guards _pulled (sources installed by this instance, for modulePullPolicy: Always).
+        # Guards _pulled (sources installed by this instance, for modulePullPolicy: Always)
+        # and _fork_servers (interpreter -> its fork server).
         self._lock = threading.Lock()
         self._pulled: set[str] = set()
+        self._fork_servers: dict[str, ForkServer] = {}
 
     def venv_dir(self, source: PythonSource) -> Path:
         """Return the cached virtual environment directory of a pip source."""
@@ -305,15 +318,22 @@ class PythonDeployer:
                 f"(exit status {completed.returncode}): {output}"
             )
 
-    def command(self, source: PythonSource) -> tuple[list[str], dict[str, str] | None]:
-        """Return the argv (and environment, when it must change) that starts the plugin."""
+    def launch_spec(self, source: PythonSource) -> _LaunchSpec:
+        """Return how to start the plugin: interpreter, argv, module or path, sys.path, env."""
         python = self.config.python_path
         if source.form == "pip":
             assert source.module is not None
-            return [str(self.ensure_venv(source)), "-m", source.module, "--atp"], None
+            venv_python = str(self.ensure_venv(source))
+            return _LaunchSpec(
+                python=venv_python,
+                argv=(venv_python, "-m", source.module, "--atp"),
+                module=source.module,
+            )
         if source.form == "module":
             assert source.module is not None
-            return [python, "-m", source.module, "--atp"], None
+            return _LaunchSpec(
+                python=python, argv=(python, "-m", source.module, "--atp"), module=source.module
+            )
         assert source.path is not None
         if source.form == "path_package":
             assert source.module is not None
@@ -323,23 +343,78 @@ class PythonDeployer:
                 os.environ,
                 PYTHONPATH=parent + (os.pathsep + existing if existing else ""),
             )
-            return [python, "-m", source.module, "--atp"], env
-        return [python, source.path, "--atp"], None
+            return _LaunchSpec(
+                python=python,
+                argv=(python, "-m", source.module, "--atp"),
+                module=source.module,
+                sys_path=(parent,),
+                env=env,
+            )
+        directory = (
+            source.path if source.form == "path_directory" else str(Path(source.path).parent)
+        )
+        return _LaunchSpec(
+            python=python,
+            argv=(python, source.path, "--atp"),
+            path=source.path,
+            sys_path=(directory,),
+        )
+
+    def _fork_server(self, python: str) -> ForkServer:
+        with self._lock:
+            server = self._fork_servers.get(python)
+            if server is None:
+                server = self._fork_servers[python] = ForkServer(python)
+            return server
 
     def deploy(self, source: str) -> ProcessConnection:
         """Start the plugin ``source``; raise ``DeploymentError`` when it cannot start."""
-        parsed = parse_python_source(source)
-        argv, env = self.command(parsed)
-        if not os.path.exists(argv[0]) and shutil.which(argv[0]) is None:
+        spec = self.launch_spec(parse_python_source(source))
+        if not os.path.exists(spec.python) and shutil.which(spec.python) is None:
             raise DeploymentError(
-                f"python interpreter {argv[0]!r} for plugin {source!r} not found "
+                f"python interpreter {spec.python!r} for plugin {source!r} not found "
                 "(deploy.pythonPath)"
             )
         temp_dir = tempfile.mkdtemp(prefix="arcaflow-steps-python-")
         description = " ".join(
-            os.path.basename(argv[0]) if i == 0 else part for i, part in enumerate(argv[:-1])
+            os.path.basename(part) if i == 0 else part for i, part in enumerate(spec.argv[:-1])
         )
-        return spawn(argv, description=description, cwd=temp_dir, env=env, temp_dir=temp_dir)
+        if self.config.fork_server:
+            try:
+                return self._fork_server(spec.python).spawn(
+                    argv=[spec.module or spec.path or "", "--atp"],
+                    description=f"{description} [forked]",
+                    cwd=temp_dir,
+                    module=spec.module,
+                    path=spec.path,
+                    sys_path=(temp_dir,) if spec.module and not spec.sys_path else spec.sys_path,
+                    env=spec.env,
+                    temp_dir=temp_dir,
+                )
+            except DeploymentError:
+                shutil.rmtree(temp_dir, ignore_errors=True)
+                raise
+        return spawn(
+            list(spec.argv), description=description, cwd=temp_dir, env=spec.env, temp_dir=temp_dir
+        )
+
+    def close(self) -> None:
+        """Close this deployer's fork servers (their zygotes kill any leftover child)."""
+        with self._lock:
+            servers = list(self._fork_servers.values())
+            self._fork_servers.clear()
+        for server in servers:
+            server.close()
+
+
+@attrs.frozen(kw_only=True)
+class _LaunchSpec:
+    python: str
+    argv: tuple[str, ...]
+    module: str | None = None
+    path: str | None = None
+    sys_path: tuple[str, ...] = ()
+    env: dict[str, str] | None = attrs.field(default=None, hash=False)
 
 
 @final

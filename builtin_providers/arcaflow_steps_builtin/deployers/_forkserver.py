@@ -1,0 +1,309 @@
+"""Start Python plugins by forking a preloaded interpreter instead of exec'ing a new one.
+
+Theory of operation. Most of a Python plugin's start-up (about 70 ms of CPU) is importing
+``arcaflow-plugin-sdk``. A :class:`ForkServer` starts one *zygote* per interpreter
+(:mod:`._zygote`, run by that interpreter, so it works for cached venvs too), which imports the
+SDK once; every plugin is then a ``fork()`` of it (a few ms) that runs the plugin module as
+``__main__`` with fresh stdio pipes we pass over an AF_UNIX socket (``SCM_RIGHTS``). The child
+leads its own session and process group, like a spawned plugin, and is stopped the same way
+(:class:`~._process.ProcessConnection`); its exit code comes back over the control socket.
+
+Only the SDK is preloaded, never the plugin: a plugin's import-time side effects (a ``print``
+that corrupts the ATP stream, for one) happen in its own process exactly as when spawned.
+Children of one zygote share the zygote's hash seed.
+
+The zygote exits, killing every child's process group, when its control socket closes: on
+:meth:`ForkServer.close`, at interpreter exit (``atexit``), or when our process dies.
+"""
+
+from __future__ import annotations
+
+import array
+import atexit
+import contextlib
+import itertools
+import json
+import os
+import signal
+import socket
+import subprocess
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Final, final
+
+from arcaflow_steps import DeploymentError
+
+from ._process import DEFAULT_STDERR_LIMIT, ProcessConnection
+
+__all__ = ["ForkServer", "ForkedHandle", "close_all_fork_servers"]
+
+_ZYGOTE: Final = str(Path(__file__).with_name("_zygote.py"))
+_REPLY_TIMEOUT: Final = 30.0
+_MAX_PACKET: Final = 1 << 16
+#: Modules every zygote preloads.
+DEFAULT_PRELOAD: Final = ("arcaflow_plugin_sdk.plugin",)
+
+_SERVERS_LOCK: Final = threading.Lock()
+_SERVERS: set[ForkServer] = set()  # guarded by _SERVERS_LOCK
+
+
+def close_all_fork_servers() -> None:
+    """Close every fork server (their zygotes kill what is left); used at exit and by tests."""
+    with _SERVERS_LOCK:
+        servers = list(_SERVERS)
+    for server in servers:
+        server.close()
+
+
+atexit.register(close_all_fork_servers)
+
+
+@final
+class ForkedHandle:
+    """A plugin process forked by a zygote: not our child, so the zygote reports its exit.
+
+    Thread safety: safe to share; the exit code arrives on the fork server's reader thread.
+    """
+
+    def __init__(self, pid: int) -> None:
+        self._pid = pid
+        self._exited = threading.Event()
+        self._returncode: int | None = None
+        self._pidfd: int | None
+        try:
+            self._pidfd = os.pidfd_open(pid)
+        except OSError:  # already gone (and reaped by the zygote), or an old kernel
+            self._pidfd = None
+
+    @property
+    def pid(self) -> int:
+        """The child's pid."""
+        return self._pid
+
+    def on_exit(self, returncode: int) -> None:
+        """Record the exit code the zygote reported (reader thread)."""
+        self._returncode = returncode
+        self._exited.set()
+
+    def peek_returncode(self) -> int | None:
+        """Return the exit code once the zygote reported it."""
+        return self._returncode if self._exited.is_set() else None
+
+    def wait_exited(self, timeout: float) -> bool:
+        """Wait until the zygote reported the exit."""
+        return self._exited.wait(max(timeout, 0.0))
+
+    def signal_group(self, signum: int) -> None:
+        """Signal the process group while the leader lives (pidfd guards against pid reuse)."""
+        if self._exited.is_set():
+            return
+        if self._pidfd is not None:
+            with contextlib.suppress(OSError):
+                signal.pidfd_send_signal(self._pidfd, 0)  # still the same process?
+                os.killpg(self._pid, signum)
+            return
+        with contextlib.suppress(OSError):
+            os.killpg(self._pid, signum)
+
+    def reap(self, timeout: float) -> int | None:
+        """Wait (bounded) for the exit report; the zygote does the reaping."""
+        self._exited.wait(timeout)
+        if self._pidfd is not None:
+            os.close(self._pidfd)
+            self._pidfd = None
+        return self._returncode
+
+
+@final
+class ForkServer:
+    """One zygote for one Python interpreter, forking plugin processes on request.
+
+    Thread safety: safe to share; requests are serialised by a lock, replies are matched by id.
+    """
+
+    def __init__(self, python: str, *, preload: Sequence[str] = DEFAULT_PRELOAD) -> None:
+        self._python = python
+        self._preload = tuple(preload)
+        # Guards _process, _control, _pending, _handles, _closed; _send_lock orders requests.
+        self._lock = threading.Lock()
+        self._send_lock = threading.Lock()
+        self._process: subprocess.Popen[bytes] | None = None
+        self._control: socket.socket | None = None
+        self._pending: dict[int, tuple[threading.Event, dict[str, Any]]] = {}
+        self._handles: dict[int, ForkedHandle] = {}
+        self._early_exits: dict[int, int] = {}
+        self._ids = itertools.count(1)
+        self._closed = False
+        with _SERVERS_LOCK:
+            _SERVERS.add(self)
+
+    def _ensure_started(self) -> socket.socket:
+        with self._lock:
+            if self._closed:
+                raise DeploymentError("fork server is closed")
+            if (
+                self._control is not None
+                and self._process is not None
+                and self._process.poll() is None
+            ):
+                return self._control
+            ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+            try:
+                process = subprocess.Popen(
+                    [self._python, _ZYGOTE, str(theirs.fileno()), *self._preload],
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    pass_fds=(theirs.fileno(),),
+                    start_new_session=True,
+                    close_fds=True,
+                )
+            except OSError as exc:
+                ours.close()
+                raise DeploymentError(
+                    f"cannot start python {self._python!r}: {exc.strerror or exc}"
+                ) from exc
+            finally:
+                theirs.close()
+            self._process = process
+            self._control = ours
+            reader = threading.Thread(
+                target=self._read_loop, args=(ours,), name=f"zygote-{process.pid}", daemon=True
+            )
+            reader.start()
+            return ours
+
+    def _read_loop(self, control: socket.socket) -> None:
+        while True:
+            try:
+                data = control.recv(_MAX_PACKET)
+            except OSError:
+                data = b""
+            if not data:
+                break
+            try:
+                message = json.loads(data)
+            except ValueError:
+                continue
+            if "exit" in message:
+                pid, code = int(message["exit"]), int(message["code"])
+                with self._lock:
+                    handle = self._handles.pop(pid, None)
+                    if handle is None:
+                        self._early_exits[pid] = code
+                if handle is not None:
+                    handle.on_exit(code)
+                continue
+            with self._lock:
+                pending = self._pending.pop(message.get("id"), None)
+            if pending is not None:
+                pending[1].update(message)
+                pending[0].set()
+        # The zygote is gone: every child it had is dead (it kills them) or orphaned.
+        with self._lock:
+            handles = list(self._handles.values())
+            self._handles.clear()
+            pending_requests = list(self._pending.values())
+            self._pending.clear()
+        for handle in handles:
+            handle.on_exit(-signal.SIGKILL)
+        for event, reply in pending_requests:
+            reply["error"] = "the fork server exited"
+            event.set()
+
+    def spawn(
+        self,
+        *,
+        argv: Sequence[str],
+        description: str,
+        cwd: str,
+        module: str | None = None,
+        path: str | None = None,
+        sys_path: Sequence[str] = (),
+        env: Mapping[str, str] | None = None,
+        temp_dir: str | None = None,
+        stderr_limit: int = DEFAULT_STDERR_LIMIT,
+    ) -> ProcessConnection:
+        """Fork a plugin process running ``module`` (like ``-m``) or ``path`` as ``__main__``.
+
+        Raises:
+            DeploymentError: the zygote could not be started or did not fork.
+        """
+        control = self._ensure_started()
+        request_id = next(self._ids)
+        request = {
+            "id": request_id,
+            "argv": list(argv),
+            "cwd": cwd,
+            "env": dict(env) if env is not None else None,
+            "sys_path": list(sys_path),
+            "module": module,
+            "path": path,
+        }
+        stdin_r, stdin_w = os.pipe()
+        stdout_r, stdout_w = os.pipe()
+        stderr_r, stderr_w = os.pipe()
+        event = threading.Event()
+        reply: dict[str, Any] = {}
+        with self._lock:
+            self._pending[request_id] = (event, reply)
+        try:
+            fds = array.array("i", [stdin_r, stdout_w, stderr_w])
+            with self._send_lock:
+                control.sendmsg(
+                    [json.dumps(request).encode()],
+                    [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds.tobytes())],
+                )
+        except OSError as exc:
+            with self._lock:
+                self._pending.pop(request_id, None)
+            for fd in (stdin_r, stdin_w, stdout_r, stdout_w, stderr_r, stderr_w):
+                os.close(fd)
+            raise DeploymentError(f"fork server for {self._python!r} failed: {exc}") from exc
+        finally:
+            for fd in (stdin_r, stdout_w, stderr_w):
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        if not event.wait(_REPLY_TIMEOUT) or "pid" not in reply:
+            for fd in (stdin_w, stdout_r, stderr_r):
+                os.close(fd)
+            reason = reply.get("error", "no answer")
+            raise DeploymentError(f"fork server for {self._python!r} failed: {reason}")
+        pid = int(reply["pid"])
+        handle = ForkedHandle(pid)
+        with self._lock:
+            early = self._early_exits.pop(pid, None)
+            if early is None:
+                self._handles[pid] = handle
+        if early is not None:
+            handle.on_exit(early)
+        return ProcessConnection(
+            handle,
+            stdin=os.fdopen(stdin_w, "wb"),
+            stdout=os.fdopen(stdout_r, "rb"),
+            stderr=os.fdopen(stderr_r, "rb"),
+            description=description,
+            temp_dir=temp_dir,
+            stderr_limit=stderr_limit,
+        )
+
+    def close(self) -> None:
+        """Close the control socket (the zygote kills its children and exits) and reap it."""
+        with self._lock:
+            self._closed = True
+            control, self._control = self._control, None
+            process, self._process = self._process, None
+        with _SERVERS_LOCK:
+            _SERVERS.discard(self)
+        if control is not None:
+            with contextlib.suppress(OSError):
+                control.shutdown(socket.SHUT_RDWR)
+            control.close()
+        if process is not None:
+            try:
+                process.wait(5.0)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(OSError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
