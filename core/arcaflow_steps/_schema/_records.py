@@ -26,6 +26,7 @@ __all__ = [
     "IntEnumSchema",
     "IntSchema",
     "ListSchema",
+    "MapKeySchema",
     "MapSchema",
     "ObjectLikeSchema",
     "ObjectSchema",
@@ -263,10 +264,6 @@ class ListSchema:
     max: int | None = None
 
 
-#: The key types a map may have.
-MapKeySchema: TypeAlias = "StringSchema | IntSchema | StringEnumSchema | IntEnumSchema"
-
-
 @attrs.frozen(kw_only=True)
 class MapSchema:
     """A mapping from keys of one type to values of another, with optional size bounds.
@@ -395,9 +392,6 @@ class ScopeSchema:
             ) from None
 
 
-ObjectLikeSchema: TypeAlias = "RefSchema | ScopeSchema | ObjectSchema"
-
-
 @attrs.frozen(kw_only=True)
 class OneOfStringSchema:
     """One of several object types, selected by a string discriminator field.
@@ -439,12 +433,28 @@ class AnySchema:
     TYPE_ID: ClassVar[str] = "any"
 
 
-#: The union of all type records (what a property's ``type`` can be).
+#: The union of all type records (what a property's ``type`` can be); usable with isinstance.
 TypeSchema: TypeAlias = (
-    "StringSchema | PatternSchema | IntSchema | FloatSchema | BoolSchema | StringEnumSchema"
-    " | IntEnumSchema | ListSchema | MapSchema | ObjectSchema | RefSchema | ScopeSchema"
-    " | OneOfStringSchema | OneOfIntSchema | AnySchema"
+    StringSchema
+    | PatternSchema
+    | IntSchema
+    | FloatSchema
+    | BoolSchema
+    | StringEnumSchema
+    | IntEnumSchema
+    | ListSchema
+    | MapSchema
+    | ObjectSchema
+    | RefSchema
+    | ScopeSchema
+    | OneOfStringSchema
+    | OneOfIntSchema
+    | AnySchema
 )
+#: The key types a map may have.
+MapKeySchema: TypeAlias = StringSchema | IntSchema | StringEnumSchema | IntEnumSchema
+#: What a one-of member may be.
+ObjectLikeSchema: TypeAlias = RefSchema | ScopeSchema | ObjectSchema
 
 
 @attrs.frozen(kw_only=True)
