@@ -1,7 +1,7 @@
 """Fork server ("zygote") for Python plugins; run as a script by the plugin's interpreter.
 
 Usage: ``python _zygote.py CONTROL_FD [MODULE_TO_PRELOAD ...]``. Standard library only (it runs
-in a plugin's virtual environment, without arcaflow-steps), Python 3.8+.
+in a plugin's virtual environment, without arcaflow-steps), Python 3.10+.
 
 It preloads the given modules (``arcaflow_plugin_sdk.plugin``: most of a plugin's start-up
 time), then serves requests on the AF_UNIX SOCK_SEQPACKET control socket. A request is one JSON
@@ -16,8 +16,11 @@ When the control socket closes (the client closed it, or died), every child's pr
 killed and the zygote exits: nothing outlives its client.
 """
 
+from __future__ import annotations
+
 import array
 import atexit
+import contextlib
 import json
 import os
 import runpy
@@ -27,18 +30,17 @@ import socket
 import sys
 import threading
 import traceback
+from typing import Any
 
 _MAX_PACKET = 1 << 20
 
 
-def _send(sock, message):
-    try:
+def _send(sock: socket.socket, message: dict[str, Any]) -> None:
+    with contextlib.suppress(OSError):
         sock.send(json.dumps(message).encode())
-    except OSError:
-        pass
 
 
-def _recv(sock):
+def _recv(sock: socket.socket) -> tuple[bytes, list[int]]:
     fds = array.array("i")
     data, ancdata, _flags, _addr = sock.recvmsg(_MAX_PACKET, socket.CMSG_SPACE(3 * fds.itemsize))
     for level, kind, payload in ancdata:
@@ -47,7 +49,7 @@ def _recv(sock):
     return data, list(fds)
 
 
-def _exit_code(status):
+def _exit_code(status: int) -> int:
     if os.WIFSIGNALED(status):
         return -os.WTERMSIG(status)
     if os.WIFEXITED(status):
@@ -55,11 +57,35 @@ def _exit_code(status):
     return 1
 
 
-def _run_child(request, fds):
+def _system_exit_code(exc: SystemExit) -> int:
+    if exc.code is None:
+        return 0
+    if isinstance(exc.code, int):
+        return exc.code
+    sys.stderr.write(f"{exc.code}\n")
+    return 1
+
+
+def _run_target(request: dict[str, Any]) -> int:
+    try:
+        if request.get("module"):
+            runpy.run_module(request["module"], run_name="__main__", alter_sys=True)
+        else:
+            runpy.run_path(request["path"], run_name="__main__")
+    except SystemExit as exc:
+        return _system_exit_code(exc)
+    except BaseException:
+        traceback.print_exc()
+        return 1
+    return 0
+
+
+def _run_child(request: dict[str, Any], fds: list[int]) -> None:
+    """Become the plugin process (never returns)."""
     code = 1
     try:
         os.setsid()
-        for target, fd in zip((0, 1, 2), fds):
+        for target, fd in zip((0, 1, 2), fds, strict=True):
             if fd != target:
                 os.dup2(fd, target)
         os.closerange(3, 65536)
@@ -69,43 +95,84 @@ def _run_child(request, fds):
             os.environ.update(request["env"])
         sys.argv[:] = request["argv"]
         sys.path[:0] = request.get("sys_path", [])
-        code = 0
-        try:
-            if request.get("module"):
-                runpy.run_module(request["module"], run_name="__main__", alter_sys=True)
-            else:
-                runpy.run_path(request["path"], run_name="__main__")
-        except SystemExit as exc:
-            if exc.code is None:
-                code = 0
-            elif isinstance(exc.code, int):
-                code = exc.code
-            else:
-                sys.stderr.write(str(exc.code) + "\n")
-                code = 1
-        except BaseException:
-            traceback.print_exc()
-            code = 1
+        code = _run_target(request)
         shutdown = getattr(threading, "_shutdown", None)
         if shutdown is not None:
             shutdown()  # join non-daemon threads, as interpreter exit would
         atexit._run_exitfuncs()
     except BaseException:
-        try:
+        with contextlib.suppress(BaseException):
             traceback.print_exc()
-        except BaseException:
-            pass
         code = 1
     finally:
         for stream in (sys.stdout, sys.stderr):
-            try:
+            with contextlib.suppress(BaseException):
                 stream.flush()
-            except BaseException:
-                pass
         os._exit(code & 0xFF if code >= 0 else 1)
 
 
-def main():
+def _close_all(fds: list[int]) -> None:
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+
+
+def _reap(control: socket.socket, children: set[int]) -> None:
+    while children:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        children.discard(pid)
+        _send(control, {"exit": pid, "code": _exit_code(status)})
+
+
+def _serve(control: socket.socket, children: set[int]) -> bool:
+    """Handle one request; return False when the control socket closed."""
+    try:
+        data, fds = _recv(control)
+    except OSError:
+        data, fds = b"", []
+    if not data:
+        _close_all(fds)
+        return False
+    try:
+        request = json.loads(data)
+    except ValueError as exc:
+        _close_all(fds)
+        _send(control, {"id": None, "error": f"bad request: {exc}"})
+        return True
+    if len(fds) != 3:
+        _close_all(fds)
+        _send(control, {"id": request.get("id"), "error": "expected 3 descriptors"})
+        return True
+    try:
+        pid = os.fork()
+    except OSError as exc:
+        _close_all(fds)
+        _send(control, {"id": request.get("id"), "error": f"fork failed: {exc}"})
+        return True
+    if pid == 0:
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        _run_child(request, fds)
+    _close_all(fds)
+    children.add(pid)
+    _send(control, {"id": request.get("id"), "pid": pid})
+    return True
+
+
+def _drain(fd: int) -> None:
+    with contextlib.suppress(BlockingIOError):
+        while os.read(fd, 512):
+            pass
+
+
+def main() -> None:
+    """Preload, then fork plugins on request until the control socket closes."""
     control = socket.socket(fileno=int(sys.argv[1]))
     preload = sys.argv[2:]
     # The SDK binds argv and the std streams as defaults when imported: make them the child's.
@@ -113,86 +180,32 @@ def main():
     if sys.path and os.path.dirname(os.path.abspath(__file__)) == os.path.abspath(sys.path[0]):
         del sys.path[0]  # our own directory is not the plugin's
     for module in preload:
-        try:
+        with contextlib.suppress(Exception):  # unused by the plugin? It pays its own import
             __import__(module)
-        except Exception:  # the plugin may not use it: it then pays its own import
-            pass
     wake_read, wake_write = os.pipe()
     os.set_blocking(wake_read, False)
     os.set_blocking(wake_write, False)
     signal.set_wakeup_fd(wake_write)
     signal.signal(signal.SIGCHLD, lambda *_: None)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    children = set()
-    running = True
-    while running:
+    children: set[int] = set()
+    while True:
         try:
-            ready, _, _ = select.select([control, wake_read], [], [])
+            ready, _, _ = select.select([control.fileno(), wake_read], [], [])
         except InterruptedError:
             continue
         if wake_read in ready:
-            try:
-                while os.read(wake_read, 512):
-                    pass
-            except BlockingIOError:
-                pass
-        while children:
-            try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                break
-            if pid == 0:
-                break
-            children.discard(pid)
-            _send(control, {"exit": pid, "code": _exit_code(status)})
-        if control not in ready:
-            continue
-        try:
-            data, fds = _recv(control)
-        except OSError:
-            data, fds = b"", []
-        if not data:
-            running = False
+            _drain(wake_read)
+        _reap(control, children)
+        if control.fileno() in ready and not _serve(control, children):
             break
-        try:
-            request = json.loads(data)
-        except ValueError as exc:
-            for fd in fds:
-                os.close(fd)
-            _send(control, {"id": None, "error": "bad request: %s" % exc})
-            continue
-        if len(fds) != 3:
-            for fd in fds:
-                os.close(fd)
-            _send(control, {"id": request.get("id"), "error": "expected 3 descriptors"})
-            continue
-        try:
-            pid = os.fork()
-        except OSError as exc:
-            for fd in fds:
-                os.close(fd)
-            _send(control, {"id": request.get("id"), "error": "fork failed: %s" % exc})
-            continue
-        if pid == 0:
-            signal.set_wakeup_fd(-1)
-            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-            signal.signal(signal.SIGINT, signal.default_int_handler)
-            _run_child(request, fds)
-        for fd in fds:
-            os.close(fd)
-        children.add(pid)
-        _send(control, {"id": request.get("id"), "pid": pid})
     for pid in children:
         for kill in (os.killpg, os.kill):
-            try:
+            with contextlib.suppress(OSError):
                 kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
     for pid in children:
-        try:
+        with contextlib.suppress(OSError):
             os.waitpid(pid, 0)
-        except OSError:
-            pass
 
 
 if __name__ == "__main__":
