@@ -89,6 +89,7 @@ from ._atp_messages import (
     ClientDone,
     ErrorMessage,
     Hello,
+    RuntimeMessage,
     Signal,
     WorkDone,
     WorkStart,
@@ -96,6 +97,7 @@ from ._atp_messages import (
     decode_hello,
     decode_runtime_message,
     encode,
+    wire_name,
 )
 
 __all__ = [
@@ -683,7 +685,7 @@ class ATPClient:
                 + ", ".join(repr(known) for known in sorted(declared))
             )
 
-    def _dispatch(self, message: object) -> None:
+    def _dispatch(self, message: RuntimeMessage) -> None:
         match message:
             case WorkDone():
                 handle = self._known_run(message.run_id, "WORK_DONE")
@@ -702,10 +704,10 @@ class ATPClient:
             case Signal():
                 self._known_run(message.run_id, "SIGNAL")._add_signal(message)
                 _LOGGER.debug("%s sent %r", self._description, message)
-            case _:
+            case WorkStart() | ClientDone():
                 raise RemoteProtocolError(
-                    f"plugin {self._description}: sent {type(message).__name__}, which only "
-                    "the engine sends"
+                    f"plugin {self._description}: sent {wire_name(message)}, which only the "
+                    "engine sends"
                 )
 
     def _on_error_message(self, message: ErrorMessage) -> None:
@@ -821,7 +823,7 @@ def _strip_prefix(text: str, description: str) -> str:
 
 def _looks_like_text(data: bytes) -> bool:
     """Return whether ``data`` is mostly printable ASCII (someone printed to stdout)."""
-    if len(data) < 2:
+    if len(data) < 2 or not 32 <= data[0] < 127:
         return False
     printable = sum(1 for byte in data if 32 <= byte < 127 or byte in b"\r\n\t")
     return printable >= 0.9 * len(data)

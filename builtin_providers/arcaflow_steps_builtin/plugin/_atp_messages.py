@@ -51,6 +51,7 @@ __all__ = [
     "decode_runtime_message",
     "describe_item",
     "encode",
+    "wire_name",
 ]
 
 #: The "start output" message the engine sends first: CBOR ``null``, as the Go engine does.
@@ -232,6 +233,15 @@ def _wire_form(message: AnyMessage) -> Any:  # noqa: PLR0911 (one return per rec
             }
 
 
+_MESSAGE_TYPES: Final[Mapping[type, MessageType]] = {
+    WorkStart: MessageType.WORK_START,
+    WorkDone: MessageType.WORK_DONE,
+    Signal: MessageType.SIGNAL,
+    ClientDone: MessageType.CLIENT_DONE,
+    ErrorMessage: MessageType.ERROR,
+}
+
+
 def _envelope(message_type: MessageType, run_id: str, data: Any) -> dict[str, Any]:
     return {"id": int(message_type), "run_id": run_id, "data": data}
 
@@ -246,6 +256,11 @@ def encode(message: AnyMessage) -> bytes:
         return cbor2.dumps(_wire_form(message))
     except (cbor2.CBOREncodeError, TypeError, ValueError, RecursionError) as exc:
         raise LocalProtocolError(f"cannot encode {type(message).__name__} as CBOR: {exc}") from exc
+
+
+def wire_name(message: RuntimeMessage) -> str:
+    """Return the protocol name of a runtime message (``WORK_DONE``) for messages."""
+    return _MESSAGE_TYPES[type(message)].name
 
 
 def describe_item(item: object, *, limit: int = 120) -> str:
