@@ -28,7 +28,10 @@ __all__ = ["default_value"]
 def default_value(prop: PropertySchema, scope: ScopeSchema | None) -> Any:
     """Return the decoded default of ``prop`` (a fresh copy), with JSON's string map keys
     turned back into integers where the map's keys are integers."""
-    return _from_json(prop.type, prop.default_value(), scope, 0)
+    value = prop.default_value()
+    if not value or isinstance(value, str | int | float | bool):
+        return value  # scalars and empty containers need no walk
+    return _from_json(prop.type, value, scope, 0)
 
 
 _MAX_DEPTH: Final = 64

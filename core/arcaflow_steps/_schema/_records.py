@@ -336,6 +336,8 @@ class PropertySchema:
             return None
         if isinstance(value, _IMMUTABLE_DEFAULTS):
             return value
+        if not value:  # the frequent '[]' and '{}': a fresh empty container, no decoding
+            return type(value)()
         return json.loads(self.default)  # type: ignore[arg-type]
 
 

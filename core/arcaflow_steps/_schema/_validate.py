@@ -311,7 +311,8 @@ def _check_properties(
         )
         return {}
     result: dict[str, Any] = {}
-    unknown = [key for key in value if key not in properties]
+    # The keys-view comparison runs in C; the common case (no unknown keys) costs one call.
+    unknown = () if value.keys() <= properties.keys() else [k for k in value if k not in properties]
     for key in unknown:
         problems.append(
             ValidationProblem(
