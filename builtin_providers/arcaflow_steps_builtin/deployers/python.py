@@ -39,6 +39,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Final, final
@@ -295,6 +296,8 @@ class PythonDeployer:
         )
         self._run([*pip, "install", "--quiet", source.requirement], source, "pip installing", env)
         ready.write_text(source.source + "\n")
+        with (directory / "installs.log").open("a") as log:  # one line per install
+            log.write(f"{time.time():.3f} pid {os.getpid()} {source.source}\n")
 
     def _run(self, argv: list[str], source: PythonSource, what: str, env: dict[str, str]) -> None:
         try:

@@ -1,0 +1,75 @@
+"""Helpers shared by the plugin provider and python deployer tests (not a test module)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PLUGINS = ROOT / "tests" / "plugins"
+EXAMPLES = ROOT / "examples"
+GREETER_PROJECT = EXAMPLES / "plugins" / "greeter"
+GREETER_PACKAGE = GREETER_PROJECT / "arcaflow_plugin_greeter"
+
+
+def _stat(pid: int) -> list[str] | None:
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # comm may contain spaces; fields after the closing parenthesis are fixed.
+    return raw[raw.rindex(")") + 2 :].split()
+
+
+def is_running(pid: int) -> bool:
+    """Return whether ``pid`` exists and is not a zombie."""
+    fields = _stat(pid)
+    return fields is not None and fields[0] not in ("Z", "X")
+
+
+def descendants(root: int | None = None) -> set[int]:
+    """Return the live (non-zombie) descendants of ``root`` (default: this process)."""
+    root = os.getpid() if root is None else root
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        fields = _stat(int(entry))
+        if fields is None or fields[0] in ("Z", "X"):
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry))
+    found: set[int] = set()
+    todo = [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def wait_gone(pids: set[int], timeout: float = 5.0) -> set[int]:
+    """Wait until none of ``pids`` runs; return those still running after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        alive = {pid for pid in pids if is_running(pid)}
+        if not alive or time.monotonic() > deadline:
+            return alive
+        time.sleep(0.02)
+
+
+def make_git_repo(source: Path, destination: Path) -> str:
+    """Copy a project into a new git repository and return its ``git+file://`` URL."""
+    subprocess.run(["cp", "-r", str(source), str(destination)], check=True)
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.com",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.com",
+    }
+    for args in (["init", "-q"], ["add", "."], ["commit", "-q", "-m", "plugin"]):
+        subprocess.run(["git", *args], cwd=destination, check=True, env=env)
+    return f"git+file://{destination}"
