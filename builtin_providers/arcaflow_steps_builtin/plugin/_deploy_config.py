@@ -151,3 +151,13 @@ class DeployerCatalog:
                 deployer = choice.factory.create(choice.config)
                 self._deployers[choice.key] = deployer
             return deployer
+
+    def close(self) -> None:
+        """Close every created deployer that has a ``close()`` (fork servers, clients)."""
+        with self._lock:
+            deployers = list(self._deployers.values())
+            self._deployers.clear()
+        for deployer in deployers:
+            close = getattr(deployer, "close", None)
+            if callable(close):
+                close()

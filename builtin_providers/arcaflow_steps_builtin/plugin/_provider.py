@@ -174,5 +174,9 @@ class PluginProvider:
         return self
 
     def close(self) -> None:
-        """Close parked probe processes (running steps close their own)."""
+        """Close parked probe processes and deployers (running steps close their own)."""
         self.pool.close()
+        with self._lock:
+            catalog = self._catalog
+        if catalog is not None:
+            catalog.close()

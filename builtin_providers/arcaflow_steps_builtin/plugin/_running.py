@@ -69,6 +69,10 @@ _NO_INPUT_STAGES: Final = frozenset(
 _CLOSE_SLACK: Final = 15.0
 
 
+class _StageUnreachableError(Exception):
+    """Why a stage will not be reached (reported to the handler, never raised)."""
+
+
 class _CancelledError(Exception):
     """The step was cancelled while waiting (internal control flow)."""
 
@@ -344,6 +348,11 @@ class PluginRunningStep:
                 S.DISABLED, "output", {"message": f"Step {self._run_id}/{self._step.id} disabled"}
             )
             return False
+        self._handler.on_stage_failure(
+            self,
+            str(S.DISABLED),
+            _StageUnreachableError("step enabled; cannot be disabled anymore"),
+        )
         self._move(
             S.ENABLING,
             S.STARTING,
