@@ -20,7 +20,7 @@ import importlib
 import logging
 from typing import Any
 
-from arcaflow_steps.hookspecs import hookimpl
+from arcaflow_steps import hookimpl
 
 from .command import CommandDeployerFactory
 from .python import PythonDeployerFactory

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from arcaflow_steps.hookspecs import hookimpl
+from arcaflow_steps import hookimpl
 
 from ._provider import PluginProvider
 from ._runnable import PluginRunnableStep, is_error_output
