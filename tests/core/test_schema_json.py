@@ -57,7 +57,7 @@ def test_json_schema_agrees_with_validate(step_id: str, value: Any) -> None:
 
 
 def test_document_shape() -> None:
-    """Scopes become $defs, conditions become dependentRequired/anyOf/not, one-ofs oneOf."""
+    """Scope objects become open $defs closed at each use; one-ofs add a const discriminator."""
     scope = ScopeSchema(
         root="Root",
         objects={
@@ -82,15 +82,10 @@ def test_document_shape() -> None:
             "C": ObjectSchema(id="C", properties={"n": PropertySchema(type=IntSchema())}),
         },
     )
-    c_object = {
-        "type": "object",
-        "title": "C",
-        "properties": {"n": {"type": "integer"}},
-        "additionalProperties": False,
-    }
     expected = {
         "$schema": DIALECT,
         "$ref": "#/$defs/Root",
+        "unevaluatedProperties": False,
         "$defs": {
             "Root": {
                 "type": "object",
@@ -106,23 +101,19 @@ def test_document_shape() -> None:
                         "examples": ["xy"],
                     },
                     "b": {"type": "integer", "maximum": 3},
-                    "c": {"$ref": "#/$defs/C"},
+                    "c": {"$ref": "#/$defs/C", "unevaluatedProperties": False},
                     "d": {
                         "oneOf": [
                             {
+                                "$ref": "#/$defs/C",
+                                "unevaluatedProperties": False,
                                 "type": "object",
-                                "title": "C",
-                                "properties": {
-                                    "_type": {"type": "string", "const": "c"},
-                                    "n": {"type": "integer"},
-                                },
-                                "additionalProperties": False,
+                                "properties": {"_type": {"type": "string", "const": "c"}},
                                 "required": ["_type"],
                             }
                         ]
                     },
                 },
-                "additionalProperties": False,
                 "required": ["d"],
                 "dependentRequired": {"a": ["b"]},
                 "allOf": [
@@ -130,8 +121,32 @@ def test_document_shape() -> None:
                     {"anyOf": [{"required": ["c"]}, {"required": ["a"]}]},
                 ],
             },
-            "C": c_object,
+            "C": {"type": "object", "title": "C", "properties": {"n": {"type": "integer"}}},
         },
     }
     assert expected == to_json_schema(scope)
     assert to_json_schema(IntSchema(max=3)) == {"$schema": DIALECT, "type": "integer", "maximum": 3}
+
+
+def test_recursive_one_of_is_finite_and_checks_discriminators() -> None:
+    """A one-of whose member refers back to itself is expressed with $ref, not expanded."""
+    scope = ScopeSchema(
+        root="Node",
+        objects={
+            "Node": ObjectSchema(
+                id="Node",
+                properties={
+                    "child": PropertySchema(
+                        type=OneOfStringSchema(
+                            types={"node": RefSchema(id="Node")}, discriminator_field_name="k"
+                        )
+                    ),
+                    "n": PropertySchema(type=IntSchema()),
+                },
+            )
+        },
+    )
+    document = to_json_schema(scope)
+    assert json_verdict(document, {"child": {"k": "node", "child": {"k": "node", "n": 1}}})
+    assert not json_verdict(document, {"child": {"k": "leaf"}})
+    assert not json_verdict(document, {"child": {"k": "node", "extra": 1}})

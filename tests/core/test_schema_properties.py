@@ -7,6 +7,7 @@ import json
 import string
 from typing import Any
 
+import jsonschema
 import test_schema_sdk as sdk_cases
 from arcaflow_plugin_sdk import schema as sdk_schema
 from hypothesis import HealthCheck, given, settings
@@ -39,6 +40,7 @@ from arcaflow_steps import (
     parse_scope,
     serialize_plugin_schema,
     serialize_scope,
+    to_json_schema,
 )
 
 # --- schema strategies --------------------------------------------------------------------------
@@ -211,6 +213,15 @@ def test_plugin_round_trips_through_the_sdk(plugin: PluginSchema) -> None:
     )
     assert data == by_sdk
     assert plugin == parse_plugin_schema(by_sdk)
+
+
+@SETTINGS
+@given(scopes)
+def test_json_schema_documents_are_valid(scope: ScopeSchema) -> None:
+    """to_json_schema gives a valid draft 2020-12 document for any scope."""
+    document = to_json_schema(scope)
+    jsonschema.Draft202012Validator.check_schema(document)
+    assert set(scope.objects) <= set(document["$defs"])
 
 
 # --- differential validation --------------------------------------------------------------------

@@ -1,11 +1,13 @@
 """JSON Schema (draft 2020-12) for editors, generated from schema records.
 
 Objects of scopes become ``$defs`` entries (an object id that two scopes use for different
-objects gets a numbered suffix); refs become ``$ref`` to them. Objects forbid unknown properties.
+objects gets a numbered suffix). A ``$defs`` object is open; every place that uses it closes it
+with ``{"$ref": ..., "unevaluatedProperties": false}``, which sees the properties ``$ref``
+evaluated, so a one-of member can add its discriminator as a ``const`` property beside the
+``$ref`` and recursive schemas stay finite. Inline objects forbid unknown properties directly.
 ``required_if`` becomes ``dependentRequired``, ``required_if_not`` an ``anyOf`` of ``required``
-lists, ``conflicts`` a ``not``/``required`` pair. One-ofs become ``oneOf`` of the member objects,
-each with its discriminator as a ``const`` property. Defaults and examples are decoded from
-their JSON encoding.
+lists, ``conflicts`` a ``not``/``required`` pair. Defaults and examples are decoded from their
+JSON encoding.
 """
 
 from __future__ import annotations
@@ -67,23 +69,20 @@ class _Builder:
                 pending.append((key, obj))
         for key, obj in pending:
             self.defs[key] = {}  # reserve the name before walking (recursive refs)
-            self.defs[key] = self.object(obj, scope)
+            self.defs[key] = self.object(obj, scope, closed=False)
         return names
 
     def ref(self, object_id: str, scope: ScopeSchema | None) -> dict[str, Any]:
-        if scope is None:
-            return {"$ref": f"#/$defs/{object_id}"}
-        key = self.register_scope(scope).get(object_id, object_id)
-        return {"$ref": f"#/$defs/{key}"}
+        # $defs objects are open; each use site closes them with unevaluatedProperties, which
+        # sees what $ref evaluated, so a one-of can add its discriminator next to the $ref.
+        key = object_id if scope is None else self.register_scope(scope).get(object_id, object_id)
+        return {"$ref": f"#/$defs/{key}", "unevaluatedProperties": False}
 
     def object(
-        self, obj: ObjectSchema, scope: ScopeSchema | None, extra: tuple[str, Any] | None = None
+        self, obj: ObjectSchema, scope: ScopeSchema | None, *, closed: bool = True
     ) -> dict[str, Any]:
         properties: dict[str, Any] = {}
         required: list[str] = []
-        if extra is not None:
-            properties[extra[0]] = extra[1]
-            required.append(extra[0])
         dependent: dict[str, list[str]] = {}
         all_of: list[Any] = []
         for name, prop in obj.properties.items():
@@ -101,12 +100,9 @@ class _Builder:
                 )
             for other in prop.conflicts:
                 all_of.append({"not": {"required": [name, other]}})
-        result: dict[str, Any] = {
-            "type": "object",
-            "title": obj.id,
-            "properties": properties,
-            "additionalProperties": False,
-        }
+        result: dict[str, Any] = {"type": "object", "title": obj.id, "properties": properties}
+        if closed:
+            result["additionalProperties"] = False
         if required:
             result["required"] = required
         if dependent:
@@ -178,22 +174,27 @@ class _Builder:
         kind = "string" if isinstance(schema, OneOfStringSchema) else "integer"
         members = []
         for key, member in schema.types.items():
-            member_scope = scope
-            obj: ObjectSchema | None
+            discriminator = {field: {"type": kind, "const": key}}
             if isinstance(member, ObjectSchema):
-                obj = member
-            elif isinstance(member, ScopeSchema):
-                member_scope = member
-                self.register_scope(member)
-                obj = member.objects.get(member.root)
-            else:
-                obj = scope.objects.get(member.id) if scope is not None else None
-            if obj is None:
+                inline = self.object(member, scope, closed=False)
+                inline["properties"] = {**discriminator, **inline["properties"]}
+                inline["required"] = [field, *(n for n in inline.get("required", ()) if n != field)]
+                inline["unevaluatedProperties"] = False
+                members.append(inline)
                 continue
-            discriminator = {"type": kind, "const": key}
-            properties = {name: prop for name, prop in obj.properties.items() if name != field}
-            trimmed = ObjectSchema(id=obj.id, properties=properties)
-            members.append(self.object(trimmed, member_scope, extra=(field, discriminator)))
+            target = (
+                self.ref(member.root, member)
+                if isinstance(member, ScopeSchema)
+                else (self.ref(member.id, scope))
+            )
+            members.append(
+                {
+                    **target,
+                    "type": "object",
+                    "properties": discriminator,
+                    "required": [field],
+                }
+            )
         return {"oneOf": members}
 
 
