@@ -152,9 +152,7 @@ class Lifecycle(Generic[StageT]):
         ids = [str(stage.id) for stage in self.stages]
         duplicates = sorted({stage_id for stage_id in ids if ids.count(stage_id) > 1})
         if duplicates:
-            raise InvalidLifecycleError(
-                kind, f"stage {duplicates[0]!r} is declared more than once"
-            )
+            raise InvalidLifecycleError(kind, f"stage {duplicates[0]!r} is declared more than once")
         known = set(ids)
         for stage in self.stages:
             unknown = sorted(stage.next_stages - known)
@@ -176,10 +174,7 @@ class Lifecycle(Generic[StageT]):
                 kind, f"initial stage {self.initial_stage!r} is an input-only stage"
             )
         inbound = {
-            target
-            for stage in self.stages
-            if not stage.input_only
-            for target in stage.next_stages
+            target for stage in self.stages if not stage.input_only for target in stage.next_stages
         }
         entered_input_only = sorted(inbound & input_only)
         if entered_input_only:
@@ -191,17 +186,23 @@ class Lifecycle(Generic[StageT]):
         known -= input_only
         roots = sorted(known - inbound)
         if len(roots) > 1:
+            reachable = TransitionTable.of(self).reachable_from(self.initial_stage)
+            unreachable = sorted(known - reachable)
             raise InvalidLifecycleError(
                 kind,
-                f"stages {quote_sorted(roots)} have no inbound transition; exactly one initial "
-                f"stage is allowed ({self.initial_stage!r})",
+                f"stages {quote_sorted(roots)} have no inbound transition; exactly one is "
+                f"allowed, the initial stage {self.initial_stage!r}; unreachable from it: "
+                f"{quote_sorted(unreachable)}",
             )
         cycle = _find_cycle(
             {str(stage.id): stage.next_stages for stage in self.stages if not stage.input_only}
         )
         if cycle:
             raise InvalidLifecycleError(
-                kind, "lifecycle has a cycle: " + " -> ".join(repr(s) for s in cycle)
+                kind,
+                "lifecycle has a cycle: "
+                + " -> ".join(repr(s) for s in cycle)
+                + "; a lifecycle must be a directed acyclic graph",
             )
         if roots != [self.initial_stage]:
             raise InvalidLifecycleError(

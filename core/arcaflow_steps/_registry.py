@@ -415,7 +415,10 @@ class Registry:
                 self._pm.unregister(plugin)
                 raise
         except (pluggy.PluginValidationError, ValueError) as exc:
-            cause = f"its hooks do not match arcaflow_steps.hookspecs: {exc}"
+            valid = quote_sorted(
+                name for name in dir(hookspecs) if name.startswith(hookspecs.PROJECT_NAME + "_")
+            )
+            cause = f"its hooks do not match arcaflow_steps.hookspecs: {exc}; valid hooks: {valid}"
             result = (
                 DeployerLoadError(name, source, cause)
                 if what == "deployer"
@@ -480,6 +483,13 @@ class Registry:
         """Return where ``kind`` comes from (None when it was not installed by entry point)."""
         infos = self._provider_eps.get(kind)
         return infos[0].source if infos and len(infos) == 1 else None
+
+    def step_definition_json_schema(self) -> dict[str, Any]:
+        """Return the JSON Schema of step files over every kind that loads (see ``schema``)."""
+        from ._step_json_schema import step_definition_json_schema
+
+        self.check()
+        return step_definition_json_schema(self.loaded_providers())
 
     # -- deployers ----------------------------------------------------------------------------
 

@@ -1,0 +1,133 @@
+"""The ``arcaflow-steps`` command line: list, describe, check, schema, run, new-provider.
+
+Errors of ours (:class:`~arcaflow_steps.ArcaflowStepsError`) print one line-oriented message
+without a traceback and exit 1; anything else is a bug and keeps its traceback. Imports are lazy:
+``list --format json`` needs only entry-point metadata, so it imports neither provider code nor
+rich, PyYAML or cattrs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, Final
+
+__all__ = ["EXIT_CRASHED", "EXIT_ERROR_OUTPUT", "EXIT_INVALID", "EXIT_OK", "build_parser", "main"]
+
+#: Every step produced a non-error output.
+EXIT_OK: Final = 0
+#: Invalid input (bad step file, unknown kind, failed check) or one of our errors.
+EXIT_INVALID: Final = 1
+#: A step produced an error output.
+EXIT_ERROR_OUTPUT: Final = 2
+#: A step crashed or failed to deploy.
+EXIT_CRASHED: Final = 3
+
+PROG: Final = "arcaflow-steps"
+
+#: Command name -> (module under ``arcaflow_steps.cli`` with ``add_arguments``/``run``, help).
+#: Modules are imported only for the command being run (and for ``--help``).
+COMMANDS: Final[dict[str, tuple[str, str]]] = {
+    "list": ("_inspect_list", "list installed step kinds (reads metadata only)"),
+    "describe": ("_inspect_describe", "show a kind's keywords, lifecycle and schemas"),
+    "check": ("_inspect_check", "import and validate every provider; report every failure"),
+    "schema": ("_inspect_schema", "print the JSON Schema of step files (for editors)"),
+    "run": ("_run", "run step files and print each step's result"),
+    "new-provider": ("new_provider", "scaffold a provider package"),
+}
+
+
+def _add_plugin_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-p",
+        dest="plugin_options",
+        action="append",
+        default=[],
+        metavar="no:NAME",
+        help="block the entry point NAME (repeatable; like pytest); "
+        "also ARCAFLOW_STEPS_DISABLE_PLUGINS=a,b",
+    )
+    parser.add_argument(
+        "--disable-plugin",
+        dest="disabled_plugins",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="block the entry point NAME (repeatable, or comma-separated)",
+    )
+
+
+def _add_format_option(parser: argparse.ArgumentParser, *, default: str = "table") -> None:
+    parser.add_argument(
+        "--format",
+        choices=("table", "json", "yaml"),
+        default=default,
+        help=f"output format (default: {default})",
+    )
+
+
+def _chosen_command(argv: Sequence[str]) -> str | None:
+    for token in argv:
+        if not token.startswith("-"):
+            return token if token in COMMANDS else None
+    return None
+
+
+def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """Return the argument parser; only the command named in ``argv`` gets its full arguments."""
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Find, check and run arcaflow-steps providers.",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    chosen = _chosen_command(argv)
+    wants_help = not argv or any(token in ("-h", "--help") for token in argv)
+    for name, (module_name, help_text) in COMMANDS.items():
+        if name != chosen and not (wants_help and chosen is None):
+            subparsers.add_parser(name, help=help_text, add_help=False)
+            continue
+        module = _command_module(module_name)
+        if module is None:
+            subparsers.add_parser(name, help=f"{help_text} (not available)")
+            continue
+        if hasattr(module, "add_parser"):  # the kit's new-provider owns its sub-parser
+            module.add_parser(subparsers)
+            continue
+        sub = subparsers.add_parser(name, help=help_text, description=help_text)
+        module.add_arguments(sub)
+        sub.set_defaults(handler=module.run)
+    return parser
+
+
+def _command_module(module_name: str) -> Any:
+    try:
+        return importlib.import_module(f"{__name__}.{module_name}")
+    except ModuleNotFoundError as exc:
+        if exc.name == f"{__name__}.{module_name}":
+            return None
+        raise
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(args_list)
+    args = parser.parse_args(args_list)
+    handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
+    if handler is None:
+        module = _command_module(COMMANDS[args.command][0])
+        run = getattr(module, "run", None)
+        if run is None:
+            parser.error(f"command {args.command!r} is not available")
+        handler = run
+    from .._errors import ArcaflowStepsError
+
+    try:
+        return int(handler(args))
+    except ArcaflowStepsError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    except BrokenPipeError:  # e.g. `arcaflow-steps list | head`
+        return EXIT_OK

@@ -1,0 +1,70 @@
+"""What the commands share: building the registry from options and printing in each format."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TextIO
+
+from .._errors import StepDefinitionError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from .._registry import LoadFailure, Registry
+
+__all__ = ["blocked_names", "console", "emit", "failure_record", "make_registry"]
+
+
+def blocked_names(args: argparse.Namespace) -> list[str]:
+    """Return the entry-point names blocked by ``-p no:NAME`` and ``--disable-plugin NAME``."""
+    names: list[str] = list(getattr(args, "disabled_plugins", []))
+    for option in getattr(args, "plugin_options", []):
+        if not option.startswith("no:") or not option[3:]:
+            raise StepDefinitionError(
+                f"-p takes 'no:NAME' to block the entry point NAME, got {option!r}"
+            )
+        names.append(option[3:])
+    return names
+
+
+def make_registry(args: argparse.Namespace) -> Registry:
+    """Return a registry of the installed entry points, honouring the blocking options."""
+    from .._registry import Registry
+
+    return Registry.from_entry_points(blocked=blocked_names(args))
+
+
+def failure_record(failure: LoadFailure) -> dict[str, Any]:
+    """Return a load failure as a plain record (for JSON and YAML)."""
+    return {
+        failure.what if failure.what != "provider" else "kind": failure.name,
+        "distributions": list(failure.distributions),
+        "entry_points": [source.entry_point for source in failure.sources],
+        "error": failure.message,
+    }
+
+
+def console(stream: TextIO | None = None) -> Console:
+    """Return a rich console on ``stream`` (stdout by default); messages are never hard-wrapped."""
+    from rich.console import Console
+
+    stream = stream or sys.stdout
+    # Piped output is read by people with wide windows and by grep: do not cut names short.
+    width = None if stream.isatty() else 160
+    return Console(file=stream, width=width, soft_wrap=True, highlight=False)
+
+
+def emit(data: Any, output_format: str, table: Callable[[], None]) -> None:
+    """Print ``data`` as JSON or YAML, or call ``table`` to print the table form."""
+    if output_format == "json":
+        sys.stdout.write(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+    elif output_format == "yaml":
+        import yaml
+
+        sys.stdout.write(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    else:
+        table()
+    sys.stdout.flush()

@@ -1,0 +1,139 @@
+"""``arcaflow-steps describe KIND``: keywords, lifecycle (table and Mermaid) and schemas."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from .._protocols import AnyProvider
+from . import _add_format_option, _add_plugin_options
+from ._common import emit, make_registry
+
+__all__ = ["add_arguments", "describe_record", "run"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the options of ``describe``."""
+    parser.add_argument("kind", metavar="KIND", help="the step kind, as written after 'kind:'")
+    _add_format_option(parser)
+    _add_plugin_options(parser)
+
+
+def _deployers(provider: AnyProvider) -> dict[str, list[dict[str, Any]]] | None:
+    """Return deployers per deployment type, for providers that expose a deployer catalog."""
+    catalog_of = getattr(provider, "catalog", None)
+    if not callable(catalog_of):
+        return None
+    catalog = catalog_of()
+    result: dict[str, list[dict[str, Any]]] = {}
+    for deployment_type in catalog.deployment_types():
+        factories = catalog.factories(deployment_type)
+        result[deployment_type] = [
+            {"deployer_name": factory.deployer_name, "default": index == 0}
+            for index, factory in enumerate(factories)
+        ]
+    return result
+
+
+def describe_record(provider: AnyProvider, source: Any) -> dict[str, Any]:
+    """Return everything ``describe`` shows about a provider, as plain data."""
+    from .._schema import serialize_property
+    from ._diagram import lifecycle_mermaid
+
+    lifecycle = provider.lifecycle()
+    record: dict[str, Any] = {"kind": provider.kind}
+    if source is not None:
+        record.update(
+            distribution=source.distribution,
+            version=source.version,
+            entry_point=source.entry_point,
+            module=source.module,
+        )
+    record.update(
+        provider_keyword=provider.provider_keyword,
+        run_keyword=provider.run_keyword,
+        provider_schema={
+            name: serialize_property(prop) for name, prop in provider.provider_schema().items()
+        },
+        lifecycle={
+            "initial_stage": lifecycle.initial_stage,
+            "stages": [
+                {
+                    "id": str(stage.id),
+                    "input_fields": sorted(stage.input_fields),
+                    "next_stages": sorted(stage.next_stages),
+                    "terminal": stage.is_terminal,
+                    "fatal": stage.fatal,
+                    "input_only": stage.input_only,
+                    "waiting_name": stage.waiting_name,
+                    "running_name": stage.running_name,
+                    "finished_name": stage.finished_name,
+                }
+                for stage in lifecycle.stages
+            ],
+        },
+        mermaid=lifecycle_mermaid(lifecycle),
+    )
+    deployers = _deployers(provider)
+    if deployers is not None:
+        record["deployers"] = deployers
+    return record
+
+
+def run(args: argparse.Namespace) -> int:
+    """Describe one kind; an unknown or broken kind is an error (exit 1)."""
+    registry = make_registry(args)
+    provider = registry.get(args.kind)
+    record = describe_record(provider, registry.source(args.kind))
+
+    def table() -> None:
+        from rich.table import Table
+        from rich.text import Text
+
+        from ._common import console
+
+        out = console()
+        heading = f"kind {record['kind']!r}"
+        if "distribution" in record:
+            heading += (
+                f" from {record['distribution']} {record['version']} "
+                f"(entry point {record['entry_point']!r}, module {record['module']})"
+            )
+        out.print(Text(heading, style="bold"))
+        out.print(Text(f"provider keyword: {record['provider_keyword']}"))
+        out.print(Text(f"run keyword:      {record['run_keyword']}"))
+        out.print(Text(f"initial stage:    {record['lifecycle']['initial_stage']}"))
+        stages = Table(title="lifecycle", title_justify="left")
+        for column in ("stage", "input fields", "next stages", "kind of stage"):
+            stages.add_column(column)
+        for stage in record["lifecycle"]["stages"]:
+            what = (
+                "input only"
+                if stage["input_only"]
+                else ("terminal" if stage["terminal"] else "")
+                + (", fatal" if stage["fatal"] else "")
+            )
+            stages.add_row(
+                Text(stage["id"]),
+                Text(", ".join(stage["input_fields"])),
+                Text(", ".join(stage["next_stages"])),
+                Text(what.strip(", ")),
+            )
+        out.print(stages)
+        if "deployers" in record:
+            deployers = Table(title="deployers", title_justify="left")
+            for column in ("deployment type", "deployer", "default"):
+                deployers.add_column(column)
+            for deployment_type, entries in record["deployers"].items():
+                for entry in entries:
+                    deployers.add_row(
+                        Text(deployment_type),
+                        Text(entry["deployer_name"]),
+                        Text("yes" if entry["default"] else ""),
+                    )
+            out.print(deployers)
+        out.print(Text("lifecycle diagram (Mermaid):"))
+        out.print(Text("```mermaid\n" + record["mermaid"] + "```"))
+
+    emit(record, args.format, table)
+    return 0

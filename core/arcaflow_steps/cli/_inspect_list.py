@@ -1,0 +1,84 @@
+"""``arcaflow-steps list``: the installed kinds and deployers, from metadata alone.
+
+Nothing here imports provider code: the kind is the entry point's name. A kind declared by two
+distributions is listed under ``failures``, not under ``providers``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from .._entry_points import EntryPointInfo
+from . import _add_format_option, _add_plugin_options
+from ._common import emit, failure_record, make_registry
+
+__all__ = ["add_arguments", "run"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the options of ``list``."""
+    _add_format_option(parser)
+    _add_plugin_options(parser)
+
+
+def _record(info: EntryPointInfo, key: str) -> dict[str, Any]:
+    return {
+        key: info.name,
+        "distribution": info.distribution,
+        "version": info.version,
+        "entry_point": info.name,
+        "module": info.value,
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    """List kinds and deployers; exit 0 even when some are unusable (``check`` fails then)."""
+    registry = make_registry(args)
+    problems = {failure.name for failure in registry.metadata_failures()}
+    blocked = sorted(registry.blocked())
+    data: dict[str, Any] = {
+        "providers": [
+            _record(info, "kind") for info in registry.entries() if info.name not in problems
+        ],
+        "deployers": [_record(info, "deployer") for info in registry.deployer_entries()],
+        "failures": [failure_record(failure) for failure in registry.metadata_failures()],
+        "blocked": blocked,
+    }
+
+    def table() -> None:
+        from rich.table import Table
+        from rich.text import Text
+
+        from ._common import console
+
+        out = console()
+        kinds = Table(title="step kinds", title_justify="left")
+        for column in ("kind", "distribution", "version", "module", "status"):
+            kinds.add_column(column)
+        for info in registry.entries():
+            status = Text("conflict", style="red") if info.name in problems else Text("ok")
+            kinds.add_row(
+                Text(info.name),
+                Text(info.distribution),
+                Text(info.version),
+                Text(info.value),
+                status,
+            )
+        out.print(kinds)
+        if data["deployers"]:
+            deployers = Table(title="deployers", title_justify="left")
+            for column in ("deployer", "distribution", "version", "module"):
+                deployers.add_column(column)
+            for info in registry.deployer_entries():
+                deployers.add_row(
+                    Text(info.name), Text(info.distribution), Text(info.version), Text(info.value)
+                )
+            out.print(deployers)
+        for failure in registry.metadata_failures():
+            out.print(Text.assemble(("problem: ", "red"), failure.message))
+        if blocked:
+            out.print(Text("blocked: " + ", ".join(blocked)))
+
+    emit(data, args.format, table)
+    return 0

@@ -1,0 +1,36 @@
+"""``arcaflow-steps schema``: the JSON Schema of step files, for editors."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from . import _add_plugin_options
+from ._common import make_registry
+
+__all__ = ["add_arguments", "run"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the options of ``schema``."""
+    parser.add_argument(
+        "-o", "--output", type=Path, default=None, help="write to this file instead of stdout"
+    )
+    _add_plugin_options(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the one-of schema keyed by ``kind`` over every kind that loads."""
+    registry = make_registry(args)
+    try:
+        document = registry.step_definition_json_schema()
+    finally:
+        registry.close()
+    text = json.dumps(document, indent=2) + "\n"
+    if args.output is None:
+        sys.stdout.write(text)
+    else:
+        args.output.write_text(text, encoding="utf-8")
+    return 0

@@ -1,0 +1,333 @@
+"""The registry against real distributions installed into a fresh venv (tests/distributions/).
+
+Every test runs the ``arcaflow-steps`` console script of that venv as a subprocess, so entry
+points come from real ``.dist-info`` metadata, as they do for users.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from distributions._venv import TestVenv, shared_venv
+
+LIST_IMPORT_PROBE = """
+import json, sys
+from arcaflow_steps.cli import main
+before = set(sys.modules)
+code = main(["list", "--format", "json"])
+sys.stdout.flush()
+print("\\nIMPORTED=" + json.dumps(sorted(set(sys.modules) - before)), file=sys.stderr)
+sys.exit(code)
+"""
+
+
+@pytest.fixture(scope="module")
+def venv(tmp_path_factory: pytest.TempPathFactory) -> TestVenv:
+    """A venv with every test distribution installed."""
+    return shared_venv(tmp_path_factory.getbasetemp())
+
+
+def list_json(venv: TestVenv, *args: str, env: dict[str, str] | None = None) -> dict[str, Any]:
+    result = venv.run_cli("list", "--format", "json", *args, env=env)
+    assert (0, "") == (result.returncode, result.stderr)
+    data: dict[str, Any] = json.loads(result.stdout)
+    return data
+
+
+_CHECKED: dict[Path, dict[str, dict[str, Any]]] = {}
+
+
+def check_failures(venv: TestVenv) -> dict[str, dict[str, Any]]:
+    """Return ``check --format json`` failures by kind (run once per venv)."""
+    if venv.path not in _CHECKED:
+        result = venv.run_cli("check", "--format", "json")
+        assert 1 == result.returncode, result.stderr
+        data = json.loads(result.stdout)
+        _CHECKED[venv.path] = {
+            failure.get("kind", failure.get("deployer")): failure for failure in data["failures"]
+        }
+    return _CHECKED[venv.path]
+
+
+def test_list_shows_installed_distribution_with_version(venv: TestVenv) -> None:
+    """A provider installed as a real distribution is listed with distribution and version."""
+    providers = {entry["kind"]: entry for entry in list_json(venv)["providers"]}
+    expected = {
+        "kind": "echo",
+        "distribution": "arcaflow-test-good-steps",
+        "version": "1.2.0",
+        "entry_point": "echo",
+        "module": "good_steps",
+    }
+    assert expected == providers["echo"]
+    assert "arcaflow-steps" == providers["plugin"]["distribution"]
+
+
+def test_list_is_sorted_by_kind(venv: TestVenv) -> None:
+    """Kinds are listed in sorted order, never in install order."""
+    kinds = [entry["kind"] for entry in list_json(venv)["providers"]]
+    assert sorted(kinds) == kinds
+
+
+def test_list_imports_no_provider_module(venv: TestVenv) -> None:
+    """``list`` reads metadata only: no provider module, nor rich/yaml/cattrs, is imported."""
+    result = venv.run_python(LIST_IMPORT_PROBE)
+    assert 0 == result.returncode, result.stderr
+    imported = json.loads(result.stderr.rsplit("IMPORTED=", 1)[1])
+    providers = {"good_steps", "broken_steps", "clash_steps", "badlife_steps", "acme_steps"}
+    heavy = {"rich", "yaml", "cattrs", "arcaflow_steps_builtin", "steps_testbase"}
+    assert set() == {name.split(".")[0] for name in imported} & (providers | heavy)
+    assert "echo" in {entry["kind"] for entry in json.loads(result.stdout)["providers"]}
+
+
+def test_list_shows_duplicate_kind_conflict(venv: TestVenv) -> None:
+    """Two distributions providing one kind: ``list`` reports the conflict from metadata."""
+    data = list_json(venv)
+    assert "shell" not in {entry["kind"] for entry in data["providers"]}
+    expected = {
+        "kind": "shell",
+        "distributions": ["acme-steps 1.2", "shell-steps 0.3"],
+        "entry_points": ["shell", "shell"],
+        "error": "kind 'shell' is provided 2 times: by acme-steps 1.2 (entry point 'shell') "
+        "and by shell-steps 0.3 (entry point 'shell')",
+    }
+    assert [expected] == data["failures"]
+
+
+def test_list_table_shows_conflict(venv: TestVenv) -> None:
+    """The table form of ``list`` marks both rows of a conflicting kind and explains it."""
+    result = venv.run_cli("list")
+    assert 0 == result.returncode, result.stderr
+    rows = [line for line in result.stdout.splitlines() if line.startswith("│ shell ")]
+    assert 2 == len(rows)
+    assert all("conflict" in row for row in rows)
+    assert "kind 'shell' is provided 2 times: by acme-steps 1.2" in result.stdout
+
+
+def test_check_names_both_distributions_of_duplicate_kind(venv: TestVenv) -> None:
+    """``check`` exits non-zero and names both distributions and entry points of a duplicate."""
+    failure = check_failures(venv)["shell"]
+    assert ["acme-steps 1.2", "shell-steps 0.3"] == failure["distributions"]
+    assert (
+        "kind 'shell' is provided 2 times: by acme-steps 1.2 (entry point 'shell') and by "
+        "shell-steps 0.3 (entry point 'shell')"
+    ) == failure["error"]
+
+
+def test_check_reports_import_failure_with_cause(venv: TestVenv) -> None:
+    """A module raising at import is a check failure naming distribution, entry point, cause."""
+    failure = check_failures(venv)["broken"]
+    assert (
+        "provider for kind 'broken' from broken-steps 0.1 (entry point 'broken') failed to "
+        "load: importing 'broken_steps' raised RuntimeError: broken_steps cannot be imported "
+        "(on purpose)"
+    ) == failure["error"]
+
+
+def test_check_table_lists_every_failure(venv: TestVenv) -> None:
+    """``check`` in table form prints each failure on its own line and exits 1."""
+    result = venv.run_cli("check")
+    assert 1 == result.returncode
+    failed = [line for line in result.stdout.splitlines() if line.startswith("FAILED")]
+    assert len(check_failures(venv)) == len(failed)
+    assert "ok      kind 'echo'" in result.stdout
+
+
+def test_broken_kind_does_not_affect_others(venv: TestVenv) -> None:
+    """With a broken distribution installed, other kinds still describe and run."""
+    result = venv.run_cli("describe", "echo", "--format", "json")
+    assert 0 == result.returncode, result.stderr
+    assert "echo" == json.loads(result.stdout)["kind"]
+
+
+def test_running_broken_kind_names_its_distribution(venv: TestVenv) -> None:
+    """Describing the broken kind fails with one message naming its distribution, exit 1."""
+    result = venv.run_cli("describe", "broken")
+    assert (1, "") == (result.returncode, result.stdout)
+    assert (
+        "arcaflow-steps: error: provider for kind 'broken' from broken-steps 0.1 (entry point "
+        "'broken') failed to load: importing 'broken_steps' raised RuntimeError: broken_steps "
+        "cannot be imported (on purpose)\n"
+    ) == result.stderr
+
+
+KEYWORD_RULE = (
+    "the provider keyword, the run keyword and every stage input field must be distinct and "
+    "none may be 'kind'"
+)
+
+
+@pytest.mark.parametrize(
+    ("kind", "reason"),
+    [
+        pytest.param(
+            "clash-run", f"run keyword 'cfg' is also the provider keyword; {KEYWORD_RULE}", id="run"
+        ),
+        pytest.param(
+            "clash-kind",
+            f"input field 'kind' of stage 'starting' is reserved for the step kind; {KEYWORD_RULE}",
+            id="kind",
+        ),
+        pytest.param(
+            "clash-field",
+            f"input field 'step' of stage 'starting' is also the run keyword; {KEYWORD_RULE}",
+            id="field-run",
+        ),
+        pytest.param(
+            "clash-stages",
+            "input field 'input' of stage 'starting' is also the input field of stage "
+            f"'outputs'; {KEYWORD_RULE}",
+            id="field-twice",
+        ),
+        pytest.param(
+            "cycle",
+            "lifecycle has a cycle: 'check' -> 'work' -> 'check'; a lifecycle must be a "
+            "directed acyclic graph",
+            id="cycle",
+        ),
+        pytest.param(
+            "unknown-next",
+            "stage 'work' names unknown next stage 'finish'; declared stages: 'done', 'start', "
+            "'work'",
+            id="unknown-next",
+        ),
+        pytest.param(
+            "two-initial",
+            "stages 'other', 'start' have no inbound transition; exactly one is allowed, the "
+            "initial stage 'start'; unreachable from it: 'other'",
+            id="two-initial",
+        ),
+        pytest.param(
+            "unreachable",
+            "stages 'orphan', 'start' have no inbound transition; exactly one is allowed, the "
+            "initial stage 'start'; unreachable from it: 'lost', 'orphan'",
+            id="unreachable",
+        ),
+    ],
+)
+def test_invalid_provider_is_refused(venv: TestVenv, kind: str, reason: str) -> None:
+    """Colliding keywords and broken lifecycles are refused naming provider, keyword/stage, rule."""
+    distribution = "badlife-steps 0.1" if kind[:5] != "clash" else "clash-steps 0.2"
+    expected = (
+        f"provider for kind {kind!r} from {distribution} (entry point {kind!r}) failed to load: "
+        f"provider {kind!r} is invalid: {reason}"
+    )
+    assert expected == check_failures(venv)[kind]["error"]
+    result = venv.run_cli("describe", kind)
+    assert (1, f"arcaflow-steps: error: {expected}\n") == (result.returncode, result.stderr)
+
+
+def test_entry_point_must_provide_its_kind(venv: TestVenv) -> None:
+    """An entry point whose module does not provide that kind is refused, listing what it does."""
+    assert (
+        "provider for kind 'ghost' from clash-steps 0.2 (entry point 'ghost') failed to load: "
+        "module 'clash_steps' does not provide kind 'ghost'; its arcaflow_steps_providers hook "
+        "returned kinds: 'clash-field', 'clash-kind', 'clash-run', 'clash-stages'"
+    ) == check_failures(venv)["ghost"]["error"]
+
+
+def test_misspelled_hook_is_refused(venv: TestVenv) -> None:
+    """A module with a misspelled hook fails pluggy's check_pending, listing the valid hooks."""
+    error = check_failures(venv)["typo"]["error"]
+    assert error.startswith(
+        "provider for kind 'typo' from typo-steps 0.1 (entry point 'typo') failed to load: its "
+        "hooks do not match arcaflow_steps.hookspecs: unknown hook 'arcaflow_steps_provider'"
+    )
+    assert error.endswith(
+        "valid hooks: 'arcaflow_steps_deployers', 'arcaflow_steps_providers', "
+        "'arcaflow_steps_stage_changed', 'arcaflow_steps_step_completed'"
+    )
+
+
+def test_unknown_kind_lists_valid_kinds(venv: TestVenv) -> None:
+    """An unknown kind is one error listing the valid kinds, exit 1, no traceback."""
+    result = venv.run_cli("describe", "ech")
+    assert 1 == result.returncode
+    assert result.stderr.startswith("arcaflow-steps: error: unknown provider kind 'ech'; valid ")
+    assert "'echo'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [
+        pytest.param(("-p", "no:shell"), None, id="cli-p"),
+        pytest.param(("--disable-plugin", "shell,broken"), None, id="cli-long"),
+        pytest.param((), {"ARCAFLOW_STEPS_DISABLE_PLUGINS": "broken, shell"}, id="env"),
+    ],
+)
+def test_blocked_entry_points_are_not_loaded(
+    venv: TestVenv, args: tuple[str, ...], env: dict[str, str] | None
+) -> None:
+    """Entry points blocked by name (option or environment) are neither listed nor in conflict."""
+    data = list_json(venv, *args, env=env)
+    assert [] == data["failures"]
+    assert "shell" in data["blocked"]
+    assert "shell" not in {entry["kind"] for entry in data["providers"]}
+
+
+def test_bad_plugin_option_is_an_error(venv: TestVenv) -> None:
+    """``-p`` without ``no:`` is one clear error."""
+    result = venv.run_cli("list", "-p", "shell")
+    assert (
+        1,
+        "arcaflow-steps: error: -p takes 'no:NAME' to block the entry point NAME, got 'shell'\n",
+    ) == (result.returncode, result.stderr)
+
+
+def test_describe_json_has_keywords_and_lifecycle(venv: TestVenv) -> None:
+    """``describe --format json`` has provider keyword, run keyword and stages with next stages."""
+    result = venv.run_cli("describe", "echo", "--format", "json")
+    data = json.loads(result.stdout)
+    assert ("echo", "mode") == (data["provider_keyword"], data["run_keyword"])
+    assert ("arcaflow-test-good-steps", "1.2.0") == (data["distribution"], data["version"])
+    stages = {stage["id"]: stage for stage in data["lifecycle"]["stages"]}
+    assert "starting" == data["lifecycle"]["initial_stage"]
+    assert ["closed", "outputs"] == stages["starting"]["next_stages"]
+    assert ["input"] == stages["starting"]["input_fields"]
+    assert (True, True) == (stages["closed"]["terminal"], stages["closed"]["fatal"])
+
+
+def test_describe_table_shows_mermaid_lifecycle(venv: TestVenv) -> None:
+    """``describe`` in table form shows the lifecycle as a Mermaid diagram from the table."""
+    result = venv.run_cli("describe", "echo")
+    assert 0 == result.returncode, result.stderr
+    diagram = result.stdout.split("```mermaid\n", 1)[1].split("```", 1)[0]
+    expected = (
+        "flowchart TD\n"
+        "    start(( ))\n"
+        '    s_starting["starting"]\n'
+        '    s_outputs(["outputs"])\n'
+        '    s_closed(["closed (fatal)"])\n'
+        "    start --> s_starting\n"
+        "    s_starting --> s_closed\n"
+        "    s_starting --> s_outputs\n"
+    )
+    assert expected == diagram
+
+
+def test_describe_plugin_shows_deployers_per_type(venv: TestVenv) -> None:
+    """``describe plugin`` lists deployers per deployment type, including installed ones."""
+    result = venv.run_cli("describe", "plugin", "--format", "json")
+    assert 0 == result.returncode, result.stderr
+    deployers = json.loads(result.stdout)["deployers"]
+    assert [{"deployer_name": "fake", "default": True}] == deployers["fake"]
+    assert "python" in {entry["deployer_name"] for entry in deployers["python"]}
+
+
+def test_schema_is_one_of_by_kind(venv: TestVenv, tmp_path: Path) -> None:
+    """``schema`` writes a JSON Schema with one branch per kind that loads."""
+    out = tmp_path / "steps.schema.json"
+    result = venv.run_cli("schema", "--output", str(out))
+    assert (0, "") == (result.returncode, result.stderr)
+    document = json.loads(out.read_text())
+    branches = {branch["title"]: branch for branch in document["$defs"]["step"]["oneOf"]}
+    assert {"kind: echo", "kind: plugin"} <= set(branches)
+    echo = branches["kind: echo"]
+    assert ["kind", "echo"] == echo["required"]
+    assert {"kind", "echo", "mode", "input"} == set(echo["properties"])
+    assert False is echo["additionalProperties"]

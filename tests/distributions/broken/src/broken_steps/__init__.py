@@ -1,0 +1,1 @@
+raise RuntimeError("broken_steps cannot be imported (on purpose)")
