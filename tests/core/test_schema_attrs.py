@@ -204,6 +204,7 @@ def test_recursive_classes_terminate() -> None:
 
     scope = scope_from_attrs(Node)
     assert RefSchema(id="Node") == scope.objects["Node"].properties["children"].type.items  # type: ignore[union-attr]
-    assert validate(
-        scope, {"value": 1, "children": [{"value": 2}]}
-    ) == {"value": 1, "children": [{"value": 2, "children": []}]}
+    assert validate(scope, {"value": 1, "children": [{"value": 2}]}) == {
+        "value": 1,
+        "children": [{"value": 2, "children": []}],
+    }

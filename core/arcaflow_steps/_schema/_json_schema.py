@@ -90,7 +90,9 @@ class _Builder:
             if prop.required and name not in required:
                 required.append(name)
             for other in prop.required_if:
-                dependent.setdefault(other, []).append(name)
+                dependents = dependent.setdefault(other, [])
+                if name not in dependents:
+                    dependents.append(name)
             if prop.required_if_not:
                 all_of.append(
                     {
@@ -98,8 +100,10 @@ class _Builder:
                         + [{"required": [other]} for other in prop.required_if_not]
                     }
                 )
-            for other in prop.conflicts:
-                all_of.append({"not": {"required": [name, other]}})
+            for other in dict.fromkeys(prop.conflicts):
+                # A property "conflicting" with itself says nothing JSON Schema can express.
+                if other != name:
+                    all_of.append({"not": {"required": [name, other]}})
         result: dict[str, Any] = {"type": "object", "title": obj.id, "properties": properties}
         if closed:
             result["additionalProperties"] = False
