@@ -1,6 +1,17 @@
 """The Arcaflow schema model: records, validation, the serialized form and JSON Schema.
 
-Public names are re-exported from :mod:`arcaflow_steps`.
+Public names are re-exported from :mod:`arcaflow_steps`. One module per concept:
+
+``_records``      frozen, hashable records mirroring the serialized form (``TypeSchema`` union)
+``_validate``     ``validate`` / ``validate_properties``: every problem, with its path
+``_defaults``     decoding JSON-encoded property defaults into typed values
+``_parse``        reading the serialized form (``parse_*``), checking refs, roots and defaults
+``_serialize``    writing the serialized form (``serialize_*``)
+``_json_schema``  ``to_json_schema``: draft 2020-12 documents for editors
+``_attrs``        ``scope_from_attrs``: attrs classes as schemas, structured with cattrs
+
+Where validation deliberately differs from ``arcaflow-plugin-sdk`` (it coerces silently, we do
+not) is listed in ``_validate``'s docstring and ``docs/schema-differences.md``.
 """
 
 from ._attrs import scope_from_attrs
