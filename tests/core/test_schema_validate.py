@@ -309,3 +309,22 @@ def test_validate_does_not_mutate_its_input() -> None:
     value: dict[str, Any] = {"name": "a", "items": [{"x": 1}]}
     validate(INPUT, value)
     assert {"name": "a", "items": [{"x": 1}]} == value
+
+
+def test_mutual_conflicts_are_reported_once() -> None:
+    """Two properties that both declare their conflict give one problem, not two."""
+    properties = {
+        "a": PropertySchema(type=StringSchema(), conflicts=("b",)),
+        "b": PropertySchema(type=StringSchema(), conflicts=("a",)),
+    }
+    with pytest.raises(SchemaValidationError) as excinfo:
+        validate_properties(properties, {"a": "x", "b": "y"})
+    assert "field 'a' conflicts with 'b'; set one of the two, not both @ $" == str(excinfo.value)
+
+
+def test_validate_properties_resolves_refs_in_a_scope() -> None:
+    """Properties whose types are refs validate against the given scope."""
+    properties = {"inner": PropertySchema(type=RefSchema(id="Inner"), required=True)}
+    assert {"inner": {"x": 1, "y": "why"}} == validate_properties(
+        properties, {"inner": {"x": 1}}, scope=INPUT
+    )

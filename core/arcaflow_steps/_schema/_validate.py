@@ -329,7 +329,10 @@ def _check_properties(
                 item_type, item, f"{path}.{name}", scope, problems
             )
             for other in prop.conflicts:
-                if _is_set(value, other):
+                # Report a pair once even when both properties declare the conflict.
+                if _is_set(value, other) and not (
+                    other in result and name in properties[other].conflicts
+                ):
                     problems.append(
                         ValidationProblem(
                             path=path,
@@ -574,17 +577,22 @@ def validate(schema: TypeSchema, value: Any, *, path: str = "$") -> Any:
 
 
 def validate_properties(
-    properties: Mapping[str, PropertySchema], value: Mapping[str, Any], *, path: str = "$"
+    properties: Mapping[str, PropertySchema],
+    value: Mapping[str, Any],
+    *,
+    path: str = "$",
+    scope: ScopeSchema | None = None,
 ) -> dict[str, Any]:
     """Return ``value`` validated as a mapping of the named ``properties``, defaults applied.
 
-    Unknown keys, missing required properties and invalid values are all reported.
+    Unknown keys, missing required properties and invalid values are all reported. Refs in the
+    properties' types resolve in ``scope``.
 
     Raises:
         SchemaValidationError: listing every problem found, each with its path.
     """
     problems: _Problems = []
-    result = _check_properties(properties, value, path, None, problems)
+    result = _check_properties(properties, value, path, scope, problems)
     if problems:
         raise SchemaValidationError(problems)
     return result
