@@ -4,6 +4,18 @@ Provider authors import only from here (protocols, records, errors, ``hookimpl``
 ``arcaflow_steps.testing`` (the conformance kit).
 """
 
+from ._authoring import (
+    BaseRunningStep,
+    Finish,
+    Move,
+    Outcome,
+    SimpleRunnableStep,
+    StepProviderBase,
+    TypedProviderAdapter,
+    WaitForInput,
+    on_stage,
+    without_schemas,
+)
 from ._deployment import Deployer, DeployerFactory, PluginConnection
 from ._entry_points import EntryPointInfo
 from ._errors import (
@@ -28,6 +40,8 @@ from ._errors import (
     UnknownKindError,
     ValidationProblem,
 )
+from ._events import StepEvent, StepEventKind, StepObserver, StepResult
+from ._guard import LifecycleRules, RecordedState, StepGuard
 from ._lifecycle import Lifecycle, LifecycleStage, LifecycleStageWithSchema, TransitionTable
 from ._protocols import (
     AnyProvider,
@@ -38,6 +52,7 @@ from ._protocols import (
     StageChangeHandler,
 )
 from ._registry import DeployerLoadError, DuplicateDeployerError, LoadFailure, Registry
+from ._runner import DEFAULT_CLOSE_TIMEOUT, RunnerClosedError, StepExecution, StepRunner
 from ._schema import (
     AnySchema,
     BoolSchema,
@@ -79,12 +94,22 @@ from ._schema import (
     validate,
     validate_properties,
 )
+from ._step_definition import (
+    DEFAULT_KIND,
+    PreparedStep,
+    ProviderSource,
+    RunnableCache,
+    prepare_step,
+)
 from .hookspecs import ProviderContext, hookimpl
 
 __all__ = [
+    "DEFAULT_CLOSE_TIMEOUT",
+    "DEFAULT_KIND",
     "AnyProvider",
     "AnySchema",
     "ArcaflowStepsError",
+    "BaseRunningStep",
     "BoolSchema",
     "Deployer",
     "DeployerFactory",
@@ -94,6 +119,7 @@ __all__ = [
     "DuplicateDeployerError",
     "DuplicateKindError",
     "EntryPointInfo",
+    "Finish",
     "FloatSchema",
     "IllegalStageTransitionError",
     "IntEnumSchema",
@@ -103,55 +129,76 @@ __all__ = [
     "InvalidSchemaError",
     "KindSource",
     "Lifecycle",
+    "LifecycleRules",
     "LifecycleStage",
     "LifecycleStageWithSchema",
     "ListSchema",
     "LoadFailure",
     "LocalProtocolError",
     "MapSchema",
+    "Move",
     "ObjectSchema",
     "OneOfIntSchema",
     "OneOfStringSchema",
+    "Outcome",
     "PatternSchema",
     "PluginConnection",
     "PluginProtocolError",
     "PluginSchema",
+    "PreparedStep",
     "PropertySchema",
     "Provider",
     "ProviderContext",
     "ProviderLoadError",
+    "ProviderSource",
+    "RecordedState",
     "RefSchema",
     "Registry",
     "RegistryError",
     "RemoteProtocolError",
+    "RunnableCache",
     "RunnableStep",
+    "RunnerClosedError",
     "RunningStep",
     "RunningStepState",
     "SchemaError",
     "SchemaValidationError",
     "ScopeSchema",
     "SignalSchema",
+    "SimpleRunnableStep",
     "StageChangeHandler",
     "StageInputError",
     "StepDefinitionError",
+    "StepEvent",
+    "StepEventKind",
+    "StepExecution",
+    "StepGuard",
+    "StepObserver",
     "StepOutputSchema",
+    "StepProviderBase",
+    "StepResult",
+    "StepRunner",
     "StepSchema",
     "StringEnumSchema",
     "StringSchema",
     "TransitionTable",
     "TypeSchema",
+    "TypedProviderAdapter",
     "Unit",
     "Units",
     "UnknownDeployerError",
     "UnknownKindError",
     "ValidationProblem",
+    "WaitForInput",
     "hookimpl",
     "object_scope",
+    "on_stage",
     "parse_plugin_schema",
     "parse_property",
     "parse_schema",
     "parse_scope",
     "parse_step",
+    "prepare_step",
     "scope_from_attrs",
     "serialize_plugin_schema",
     "serialize_property",
@@ -161,4 +208,5 @@ __all__ = [
     "to_json_schema",
     "validate",
     "validate_properties",
+    "without_schemas",
 ]

@@ -1,0 +1,716 @@
+"""The authoring aid: base classes that make a correct provider a few dozen lines of stage logic.
+
+A provider written with these classes declares its lifecycle (with schemas), a typed
+configuration (an attrs class) and one method per stage. The base does the bookkeeping: state,
+locks, the ``StageChangeHandler`` callbacks in order, stage input, ``close()`` and
+``force_close()``. It checks each outcome against the lifecycle's transition table before
+reporting it, so it never reports an illegal move::
+
+    class Stage(enum.StrEnum):
+        GREET = "greet"
+
+    class GreetStep(BaseRunningStep):
+        @on_stage(Stage.GREET)
+        def greet(self, inputs: Mapping[str, Any]) -> Outcome:
+            return Finish(output_id="success", output={"message": f"Hello {inputs['name']}!"})
+
+        def closed_outcome(self, stage: str | None, *, forced: bool) -> Finish:
+            return Finish(output_id="error", output={"error": "closed before greeting"})
+
+    class GreetProvider(StepProviderBase[GreetConfig]):
+        kind = "greet"
+        provider_keyword = "greet"
+        run_keyword = "step"
+        config_type = GreetConfig
+
+        def lifecycle(self) -> Lifecycle[LifecycleStage]:
+            return without_schemas(LIFECYCLE)
+
+        def load_schema(self, config: GreetConfig) -> RunnableStep:
+            return SimpleRunnableStep(LIFECYCLE, RUN_SCHEMA, lambda run_input, run_id: GreetStep())
+
+Stage methods return an :data:`Outcome`:
+
+* ``Move(to=stage, output_id=..., output=...)`` — the current stage produced that output (or
+  none) and the step moves on. When ``to`` is terminal, the terminal stage's method runs next
+  and returns its ``Finish``.
+* ``Finish(output_id=..., output=..., stage=None)`` — the step completes with that output, in
+  ``stage`` (moved into first) or in the current stage when it is terminal.
+* ``WaitForInput(stage)`` (from :meth:`BaseRunningStep.wait_for_input`) — call this method
+  again once input for ``stage`` arrived (or the step is closing); meanwhile the step reports
+  ``waiting_for_input``.
+
+A stage that declares input fields runs once its input arrived; the method receives it.
+
+Threads. With ``blocking = False`` (the default) a step has no thread: stage methods run on the
+thread that made progress possible (``start()``, ``provide_stage_input()`` or ``close()``), so
+they must not block. With ``blocking = True`` each step gets one thread that runs the stage
+methods; they may block, and should poll :attr:`BaseRunningStep.is_closing` or use
+:meth:`BaseRunningStep.sleep` so ``close()`` ends them quickly.
+
+Close. ``close()`` lets a running stage method return, then ends the step with
+:meth:`BaseRunningStep.closed_outcome` (``forced=False``); after ``close_timeout`` seconds, or
+on ``force_close()``, it ends the step at once with ``forced=True`` and discards whatever the
+stage method returns later. A stage method that raises, or an outcome the lifecycle does not
+allow, ends the step with :meth:`BaseRunningStep.error_outcome`.
+"""
+
+from __future__ import annotations
+
+import abc
+import enum
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Generic, TypeAlias, TypeVar
+
+import attrs
+import cattrs
+
+from ._errors import (
+    IllegalStageTransitionError,
+    SchemaValidationError,
+    StageInputError,
+    ValidationProblem,
+    quote_sorted,
+)
+from ._guard import LifecycleRules, rules_for
+from ._lifecycle import Lifecycle, LifecycleStage, LifecycleStageWithSchema
+from ._protocols import RunningStepState
+from ._schema import PropertySchema, scope_from_attrs, validate
+
+if TYPE_CHECKING:
+    from ._protocols import AnyProvider, RunnableStep, StageChangeHandler
+
+__all__ = [
+    "BaseRunningStep",
+    "Finish",
+    "Move",
+    "Outcome",
+    "SimpleRunnableStep",
+    "StepProviderBase",
+    "TypedProviderAdapter",
+    "WaitForInput",
+    "on_stage",
+    "without_schemas",
+]
+
+_log: Final = logging.getLogger("arcaflow_steps.authoring")
+
+ConfigT = TypeVar("ConfigT")
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+_STAGE_MARK: Final = "__arcaflow_stage__"
+
+
+@attrs.frozen(kw_only=True)
+class Move:
+    """The current stage produced ``output_id``/``output`` (or nothing); move to ``to``.
+
+    Thread safety: safe to share (immutable).
+    """
+
+    to: str
+    output_id: str | None = None
+    output: Any = attrs.field(default=None, eq=False)
+
+
+@attrs.frozen(kw_only=True)
+class Finish:
+    """Complete the step with ``output_id``/``output``, in terminal ``stage`` (moved into
+    first) or, when ``stage`` is ``None``, in the current stage.
+
+    Thread safety: safe to share (immutable).
+    """
+
+    output_id: str | None
+    output: Any = attrs.field(default=None, eq=False)
+    stage: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class WaitForInput:
+    """Run the current stage's method again once input for ``stage`` arrived (or on close).
+
+    Thread safety: safe to share (immutable).
+    """
+
+    stage: str
+
+
+#: What a stage method returns.
+Outcome: TypeAlias = Move | Finish | WaitForInput
+
+
+def on_stage(stage: str) -> Callable[[_F], _F]:
+    """Mark a :class:`BaseRunningStep` method as the logic of ``stage``.
+
+    The method takes the stage's input (a mapping, empty for a stage without input fields)
+    and returns an :data:`Outcome`.
+    """
+
+    def mark(method: _F) -> _F:
+        setattr(method, _STAGE_MARK, str(stage))
+        return method
+
+    return mark
+
+
+def without_schemas(lifecycle: Lifecycle[LifecycleStageWithSchema]) -> Lifecycle[LifecycleStage]:
+    """Return ``lifecycle`` without its schemas (what ``Provider.lifecycle()`` returns)."""
+    return Lifecycle(
+        initial_stage=lifecycle.initial_stage, stages=[stage.stage for stage in lifecycle.stages]
+    )
+
+
+class _Close(enum.IntEnum):
+    NONE = 0
+    GRACEFUL = 1
+    FORCED = 2
+
+
+class _Action(enum.Enum):
+    ENTER = "enter"
+    RUN = "run"
+    CLOSE = "close"
+    WAIT = "wait"
+    DONE = "done"
+
+
+class _RefusedError(Exception):
+    """An outcome the lifecycle does not allow (caught inside the base)."""
+
+
+class BaseRunningStep(abc.ABC):
+    """A running step that does the bookkeeping; subclasses write one method per stage.
+
+    Subclasses call ``super().__init__()``, mark stage methods with :func:`on_stage` and
+    implement :meth:`closed_outcome`. :class:`SimpleRunnableStep` (or your own runnable) calls
+    :meth:`bind` and :meth:`begin`.
+
+    Thread safety: safe to share; every method of the ``RunningStep`` protocol may be called
+    from any thread.
+    """
+
+    #: Whether stage methods may block: then each step runs them on its own thread.
+    blocking: ClassVar[bool] = False
+    #: Seconds ``close()`` waits for a running stage method before ending the step at once.
+    close_timeout: ClassVar[float] = 5.0
+    _stage_methods: ClassVar[Mapping[str, str]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        methods: dict[str, str] = {}
+        for klass in reversed(cls.__mro__):
+            for name, value in vars(klass).items():
+                stage = getattr(value, _STAGE_MARK, None)
+                if stage is not None:
+                    methods[stage] = name
+        cls._stage_methods = methods
+
+    def __init__(self) -> None:
+        # Guards every attribute below except _thread; waited on for input and close.
+        self._cond = threading.Condition(threading.Lock())
+        # Held while reporting to the handler, so reports are ordered and none follows the
+        # completion (re-entrant: a handler's observer may close the step).
+        self._report_lock = threading.RLock()
+        self._handler: StageChangeHandler | None = None
+        self._rules: LifecycleRules | None = None
+        self._run_id = ""
+        self._stage: str | None = None
+        self._inputs: dict[str, Mapping[str, Any]] = {}
+        self._awaiting: str | None = None
+        self._state = RunningStepState.STARTING
+        self._busy = False
+        self._close = _Close.NONE
+        self._finished = False
+        self._thread: threading.Thread | None = None
+
+    # -- wiring (called by the runnable) -----------------------------------------------------
+
+    def bind(
+        self,
+        handler: StageChangeHandler,
+        lifecycle: Lifecycle[LifecycleStageWithSchema],
+        run_id: str,
+    ) -> None:
+        """Attach the handler to report to and the lifecycle to obey (before :meth:`begin`)."""
+        self._handler = handler
+        self._rules = rules_for(lifecycle)
+        self._run_id = run_id
+
+    def begin(self) -> None:
+        """Enter the initial stage and run as far as possible without blocking (or start the
+        step's thread when ``blocking``)."""
+        if self._rules is None:
+            raise RuntimeError("bind() must be called before begin()")
+        with self._cond:
+            if self._busy:
+                return
+            self._busy = True
+        if self.blocking:
+            self._thread = threading.Thread(
+                target=self._loop, name=f"arcaflow-steps-step-{self._run_id}", daemon=True
+            )
+            self._thread.start()
+        else:
+            self._loop()
+
+    # -- for stage methods -------------------------------------------------------------------
+
+    @property
+    def run_id(self) -> str:
+        """Return the id the runner gave this execution."""
+        return self._run_id
+
+    @property
+    def is_closing(self) -> bool:
+        """Return whether ``close()`` or ``force_close()`` was called."""
+        with self._cond:
+            return self._close is not _Close.NONE
+
+    def stage_input(self, stage: str) -> Mapping[str, Any] | None:
+        """Return the input provided for ``stage`` so far, or ``None``."""
+        with self._cond:
+            return self._inputs.get(str(stage))
+
+    def wait_for_input(self, stage: str) -> WaitForInput:
+        """Return the outcome that waits for ``stage``'s input, then runs this stage again."""
+        return WaitForInput(stage=str(stage))
+
+    def sleep(self, seconds: float) -> bool:
+        """Sleep up to ``seconds``; return ``False`` early when the step is closing."""
+        with self._cond:
+            return not self._cond.wait_for(lambda: self._close is not _Close.NONE, seconds)
+
+    @abc.abstractmethod
+    def closed_outcome(self, stage: str | None, *, forced: bool) -> Finish:
+        """Return how the step ends when closed in ``stage`` (a ``Finish`` allowed from it)."""
+
+    def error_outcome(self, stage: str, error: Exception) -> Finish:
+        """Return how the step ends when a stage method raised or returned an illegal outcome.
+
+        The default ends it as if force-closed.
+        """
+        del error
+        return self.closed_outcome(stage, forced=True)
+
+    # -- RunningStep -------------------------------------------------------------------------
+
+    def provide_stage_input(self, stage: str, input: Mapping[str, Any]) -> None:
+        """Record ``stage``'s input and make progress with it.
+
+        Raises:
+            StageInputError: the stage is not declared, a field is not one of its input fields,
+                or its input was already provided.
+        """
+        rules = self._bound_rules()
+        stage = str(stage)
+        fields = rules.table.input_fields.get(stage)
+        if fields is None:
+            raise StageInputError(
+                self._run_id,
+                stage,
+                "no such stage; stages taking input: "
+                + quote_sorted(s for s, f in rules.table.input_fields.items() if f),
+            )
+        unknown = sorted(str(key) for key in input if key not in fields)
+        if unknown:
+            raise StageInputError(
+                self._run_id,
+                stage,
+                f"unknown input field {unknown[0]!r}; valid fields: {quote_sorted(fields)}",
+            )
+        with self._cond:
+            if self._finished:
+                return
+            if stage in self._inputs:
+                raise StageInputError(self._run_id, stage, "input was already provided")
+            self._inputs[stage] = input
+            self._cond.notify_all()
+            take = not self._busy
+            if take:
+                self._busy = True
+        if take:
+            self._loop()
+
+    def current_stage(self) -> str:
+        """Return the current stage (the initial stage before the step entered it)."""
+        with self._cond:
+            if self._stage is not None:
+                return self._stage
+        return self._bound_rules().table.initial_stage
+
+    def state(self) -> RunningStepState:
+        """Return the state: starting, waiting for input, running or finished."""
+        with self._cond:
+            return self._state
+
+    def close(self) -> None:
+        """End the step gracefully (bounded by ``close_timeout``); idempotent."""
+        with self._cond:
+            self._close = max(self._close, _Close.GRACEFUL)
+            self._cond.notify_all()
+            take = not self._busy and not self._finished
+            if take:
+                self._busy = True
+        if take:
+            self._loop()
+        with self._cond:
+            finished = self._cond.wait_for(lambda: self._finished, self.close_timeout)
+        if not finished:
+            self._force_finish()
+        self._join()
+
+    def force_close(self) -> None:
+        """End the step at once; idempotent."""
+        with self._cond:
+            self._close = _Close.FORCED
+            self._cond.notify_all()
+        self._force_finish()
+        self._join()
+
+    # -- the loop ----------------------------------------------------------------------------
+
+    def _bound_rules(self) -> LifecycleRules:
+        if self._rules is None:
+            raise RuntimeError("the step was not bound to a handler and lifecycle")
+        return self._rules
+
+    def _decide(self) -> tuple[_Action, str | None]:
+        """Decide the next action (with ``_cond`` held)."""
+        if self._finished:
+            return _Action.DONE, None
+        stage = self._stage
+        if stage is None:
+            return _Action.ENTER, None
+        if self._close is not _Close.NONE:
+            return _Action.CLOSE, stage
+        awaited = self._awaiting
+        if awaited is None and self._bound_rules().table.input_fields.get(stage):
+            awaited = stage
+        if awaited is not None and awaited not in self._inputs:
+            self._state = RunningStepState.WAITING_FOR_INPUT
+            return _Action.WAIT, stage
+        self._awaiting = None
+        self._state = RunningStepState.RUNNING
+        return _Action.RUN, stage
+
+    def _loop(self) -> None:
+        """Make progress until blocked or done; the caller holds the busy token."""
+        try:
+            while True:
+                with self._cond:
+                    action, stage = self._decide()
+                    if action is _Action.WAIT and self.blocking:
+                        self._cond.wait()
+                        continue
+                    if action in (_Action.WAIT, _Action.DONE):
+                        self._busy = False
+                        return
+                    inputs = self._inputs.get(stage, {}) if stage is not None else {}
+                    forced = self._close is _Close.FORCED
+                if action is _Action.ENTER:
+                    self._enter_initial()
+                elif action is _Action.CLOSE:
+                    assert stage is not None
+                    self._apply(stage, self._closed(stage, forced=forced), closing=True)
+                else:
+                    assert stage is not None
+                    self._apply(stage, self._run_stage(stage, inputs), closing=False)
+        except BaseException:
+            with self._cond:
+                self._busy = False
+            raise
+
+    def _run_stage(self, stage: str, inputs: Mapping[str, Any]) -> Outcome | Exception:
+        name = self._stage_methods.get(stage)
+        if name is None:
+            return LookupError(
+                f"{type(self).__name__} has no method for stage {stage!r}; stages with methods: "
+                f"{quote_sorted(self._stage_methods)}"
+            )
+        try:
+            outcome: Outcome = getattr(self, name)(inputs)
+        except Exception as exc:
+            _log.warning("stage %r of step %r raised: %r", stage, self._run_id, exc)
+            return exc
+        return outcome
+
+    def _closed(self, stage: str, *, forced: bool) -> Outcome | Exception:
+        try:
+            return self.closed_outcome(stage, forced=forced)
+        except Exception as exc:
+            _log.exception("closed_outcome() of step %r failed", self._run_id)
+            return exc
+
+    def _enter_initial(self) -> None:
+        rules = self._bound_rules()
+        initial = rules.table.initial_stage
+        with self._report_lock:
+            with self._cond:
+                if self._finished or self._stage is not None:
+                    return
+                waiting = bool(rules.table.input_fields.get(initial)) and (
+                    initial not in self._inputs
+                )
+            self._report_change(None, None, None, initial, waiting)
+
+    def _apply(self, stage: str, outcome: Outcome | Exception, *, closing: bool) -> None:
+        """Report ``outcome`` of ``stage``; on trouble, end the step with a fallback."""
+        with self._report_lock:
+            with self._cond:
+                if self._finished or self._stage != stage:
+                    return  # force-closed (or already moved on) while the method ran
+            if isinstance(outcome, WaitForInput):
+                with self._cond:
+                    self._awaiting = outcome.stage
+                return
+            try:
+                self._report(stage, outcome)
+            except (_RefusedError, IllegalStageTransitionError) as exc:
+                if closing:
+                    self._give_up(stage, exc)
+                    return
+                try:
+                    self._report(stage, self.error_outcome(stage, exc))
+                except Exception as second:  # the fallback is author code too
+                    self._give_up(stage, second)
+
+    def _give_up(self, stage: str, error: Exception) -> None:
+        _log.error(
+            "step %r cannot end legally from stage %r (%s); the runner will end it",
+            self._run_id,
+            stage,
+            error,
+        )
+        with self._cond:
+            self._finished = True
+            self._state = RunningStepState.FINISHED
+            self._cond.notify_all()
+
+    def _report(self, stage: str, outcome: Outcome | Exception) -> None:
+        """Check ``outcome`` against the table and report it (``_report_lock`` held)."""
+        table = self._bound_rules().table
+        if isinstance(outcome, Exception):
+            raise _RefusedError(str(outcome))
+        if isinstance(outcome, WaitForInput):
+            raise _RefusedError("waiting for input is not a way to end a step")
+        if isinstance(outcome, Move):
+            target = str(outcome.to)
+            self._check_move(stage, target)
+            self._check_output(stage, outcome.output_id)
+            with self._cond:
+                waiting = bool(table.input_fields.get(target)) and target not in self._inputs
+            self._report_change(stage, outcome.output_id, outcome.output, target, waiting)
+            return
+        target = stage if outcome.stage is None else str(outcome.stage)
+        if not table.is_terminal(target):
+            raise _RefusedError(f"cannot complete in non-terminal stage {target!r}")
+        self._check_output(target, outcome.output_id)
+        if target != stage:
+            self._check_move(stage, target)
+            self._report_change(stage, None, None, target, False)
+        handler = self._handler
+        assert handler is not None
+        handler.on_step_complete(self, target, outcome.output_id, outcome.output)
+        with self._cond:
+            self._finished = True
+            self._state = RunningStepState.FINISHED
+            self._cond.notify_all()
+
+    def _check_move(self, stage: str, target: str) -> None:
+        table = self._bound_rules().table
+        if not table.allows(stage, target):
+            raise _RefusedError(
+                f"cannot move from stage {stage!r} to {target!r}; allowed next: "
+                f"{quote_sorted(table.allowed_next(stage))}"
+            )
+
+    def _check_output(self, stage: str, output_id: str | None) -> None:
+        declared = self._bound_rules().table.output_ids.get(stage, frozenset())
+        if output_id is not None and output_id not in declared:
+            raise _RefusedError(
+                f"stage {stage!r} has no output {output_id!r}; declared: {quote_sorted(declared)}"
+            )
+
+    def _report_change(
+        self,
+        previous: str | None,
+        output_id: str | None,
+        output: Any,
+        target: str,
+        waiting: bool,
+    ) -> None:
+        handler = self._handler
+        assert handler is not None
+        handler.on_stage_change(self, previous, output_id, output, target, waiting)
+        with self._cond:
+            self._stage = target
+            self._state = (
+                RunningStepState.WAITING_FOR_INPUT if waiting else RunningStepState.RUNNING
+            )
+
+    def _force_finish(self) -> None:
+        """End the step now with ``closed_outcome(forced=True)``, whatever is running."""
+        rules = self._bound_rules()
+        with self._report_lock:
+            with self._cond:
+                if self._finished:
+                    return
+                stage = self._stage
+            if stage is None:
+                self._report_change(None, None, None, rules.table.initial_stage, False)
+                stage = rules.table.initial_stage
+            outcome = self._closed(stage, forced=True)
+            try:
+                self._report(stage, outcome)
+            except (_RefusedError, IllegalStageTransitionError) as exc:
+                self._give_up(stage, exc)
+
+    def _join(self) -> None:
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(self.close_timeout)
+
+
+class SimpleRunnableStep:
+    """A runnable step with a fixed lifecycle whose executions are :class:`BaseRunningStep`s.
+
+    ``create`` makes one (unbound) step per execution from the run input and run id.
+
+    Thread safety: safe to share (immutable).
+    """
+
+    def __init__(
+        self,
+        lifecycle: Lifecycle[LifecycleStageWithSchema],
+        run_schema: Mapping[str, PropertySchema],
+        create: Callable[[Mapping[str, Any], str], BaseRunningStep],
+    ) -> None:
+        self._lifecycle = lifecycle
+        self._run_schema = dict(run_schema)
+        self._create = create
+        rules_for(lifecycle)  # compute the rules once, up front
+
+    def run_schema(self) -> Mapping[str, PropertySchema]:
+        """Return the schema of the run keyword(s)."""
+        return self._run_schema
+
+    def lifecycle(self, run_input: Mapping[str, Any]) -> Lifecycle[LifecycleStageWithSchema]:
+        """Return the fixed lifecycle."""
+        del run_input
+        return self._lifecycle
+
+    def start(
+        self, run_input: Mapping[str, Any], handler: StageChangeHandler, run_id: str
+    ) -> BaseRunningStep:
+        """Create, bind and begin one execution."""
+        step = self._create(run_input, run_id)
+        step.bind(handler, self._lifecycle, run_id)
+        step.begin()
+        return step
+
+
+_converter: Final = cattrs.Converter()
+
+
+class StepProviderBase(abc.ABC, Generic[ConfigT]):
+    """A provider typed in its configuration, an attrs class ``config_type``.
+
+    Subclasses set ``kind``, ``provider_keyword``, ``run_keyword`` and ``config_type``, and
+    implement :meth:`lifecycle` and :meth:`load_schema`. The provider keyword's schema is
+    built from ``config_type`` (:func:`~arcaflow_steps.scope_from_attrs`); it is required
+    unless every attribute has a default. :meth:`any` returns the untyped adapter.
+
+    Thread safety: safe to share (subclasses keep no mutable state).
+    """
+
+    kind: ClassVar[str]
+    provider_keyword: ClassVar[str]
+    run_keyword: ClassVar[str]
+    config_type: ClassVar[type[Any]]
+
+    @abc.abstractmethod
+    def lifecycle(self) -> Lifecycle[LifecycleStage]:
+        """Return the lifecycle without schemas."""
+
+    def provider_schema(self) -> Mapping[str, PropertySchema]:
+        """Return ``{provider_keyword: property}`` built from ``config_type``."""
+        scope = scope_from_attrs(self.config_type)
+        required = any(field.default is attrs.NOTHING for field in attrs.fields(self.config_type))
+        return {self.provider_keyword: PropertySchema(type=scope, required=required)}
+
+    @abc.abstractmethod
+    def load_schema(self, provider_input: ConfigT) -> RunnableStep:
+        """Return the runnable step for the structured configuration."""
+
+    def any(self) -> AnyProvider:
+        """Return the untyped adapter the registry and runner use."""
+        return TypedProviderAdapter(self)
+
+
+class TypedProviderAdapter(Generic[ConfigT]):
+    """The untyped face of a :class:`StepProviderBase`: validates, structures, loads.
+
+    Thread safety: safe to share (immutable).
+    """
+
+    def __init__(self, provider: StepProviderBase[ConfigT]) -> None:
+        self.provider: Final = provider
+        self._schema = provider.provider_schema()
+
+    @property
+    def kind(self) -> str:
+        """The provider's kind."""
+        return self.provider.kind
+
+    @property
+    def provider_keyword(self) -> str:
+        """The provider keyword."""
+        return self.provider.provider_keyword
+
+    @property
+    def run_keyword(self) -> str:
+        """The run keyword."""
+        return self.provider.run_keyword
+
+    def lifecycle(self) -> Lifecycle[LifecycleStage]:
+        """Return the provider's lifecycle without schemas."""
+        return self.provider.lifecycle()
+
+    def provider_schema(self) -> Mapping[str, PropertySchema]:
+        """Return the provider keyword's schema."""
+        return self._schema
+
+    def load_schema(self, provider_input: Mapping[str, Any]) -> RunnableStep:
+        """Validate ``{provider_keyword: value}``, structure it and load the runnable step.
+
+        Raises:
+            SchemaValidationError: the value does not match the configuration's schema.
+        """
+        keyword = self.provider.provider_keyword
+        prop = self._schema[keyword]
+        value = provider_input.get(keyword)
+        if value is None and not prop.required:
+            value = {}
+        validated = validate(prop.type, value, path=f"$.{keyword}")
+        try:
+            config: ConfigT = _converter.structure(validated, self.provider.config_type)
+        except Exception as exc:  # cattrs groups; validation should have caught these
+            raise SchemaValidationError(
+                [ValidationProblem(path=f"$.{keyword}", message=f"cannot structure: {exc}")]
+            ) from exc
+        return self.provider.load_schema(config)
+
+
+for _cls in (
+    BaseRunningStep,
+    Finish,
+    Move,
+    SimpleRunnableStep,
+    StepProviderBase,
+    TypedProviderAdapter,
+    WaitForInput,
+):
+    _cls.__module__ = "arcaflow_steps"

@@ -1,0 +1,574 @@
+"""The guard: the handler the runner passes to ``start()``, checking every report.
+
+Theory of operation (after h11's ``_state.py``): a provider *reports*, the guard *decides*.
+Each callback of :class:`~arcaflow_steps.StageChangeHandler` is checked against the
+lifecycle's :class:`~arcaflow_steps.TransitionTable` and output schemas while the guard's lock
+is held. A legal report updates the recorded state and appends events; an illegal one appends
+a ``REFUSED`` event, changes nothing else, and raises :class:`IllegalStageTransitionError` to
+the provider's call. Observers are called after the lock is released, one delivering thread at
+a time per step, so they see each step's events in sequence order.
+
+The rules, in the order they are checked:
+
+* stage change: not after completion; ``previous_stage`` is the recorded stage; the new stage
+  is the initial stage (first report) or a declared next stage not reported as failed; an
+  output is only reported with an id, the id is declared for the stage it leaves, and the data
+  validates against that output's schema.
+* completion: once; from the recorded stage, which is terminal; with a declared output id when
+  the stage declares outputs, and data that validates.
+* stage failure (optional, the guard derives unreachable stages itself): names a declared stage,
+  not after completion.
+
+When a step enters a stage, every stage not yet visited that the table says can no longer be
+reached is marked unreachable (``STAGE_UNREACHABLE`` events, sorted by stage id).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Final, NoReturn
+
+import attrs
+
+from ._errors import IllegalStageTransitionError, SchemaValidationError
+from ._events import StepEvent, StepEventKind, StepObserver, StepResult
+from ._lifecycle import Lifecycle, LifecycleStageWithSchema, TransitionTable
+from ._protocols import RunningStepState
+from ._schema import validate
+
+if TYPE_CHECKING:
+    from ._protocols import RunningStep
+    from ._schema import PropertySchema, StepOutputSchema
+
+__all__ = ["LifecycleRules", "RecordedState", "StepGuard", "rules_for"]
+
+_log: Final = logging.getLogger("arcaflow_steps.runner")
+
+#: How many lifecycles' rules are kept (providers with static lifecycles need one each).
+_RULES_CACHE_SIZE: Final = 256
+
+
+@attrs.frozen(kw_only=True)
+class LifecycleRules:
+    """Everything the guard needs to know about a lifecycle, computed once per lifecycle.
+
+    Thread safety: safe to share (immutable).
+    """
+
+    table: TransitionTable
+    #: stage id -> output id -> output schema.
+    outputs: Mapping[str, Mapping[str, StepOutputSchema]] = attrs.field(hash=False)
+    #: stage id -> input field -> property schema (input-only stages included).
+    input_schemas: Mapping[str, Mapping[str, PropertySchema]] = attrs.field(hash=False)
+    #: Stage ids in declaration order (input-only stages included).
+    stage_order: tuple[str, ...]
+    #: Terminal stages whose ``fatal`` flag is set.
+    fatal: frozenset[str]
+
+    @classmethod
+    def of(cls, lifecycle: Lifecycle[Any]) -> LifecycleRules:
+        """Compute the rules of ``lifecycle``."""
+        outputs: dict[str, Mapping[str, StepOutputSchema]] = {}
+        input_schemas: dict[str, Mapping[str, PropertySchema]] = {}
+        fatal: set[str] = set()
+        for stage in lifecycle.stages:
+            stage_id = str(stage.id)
+            if isinstance(stage, LifecycleStageWithSchema):
+                outputs[stage_id] = dict(stage.outputs)
+                input_schemas[stage_id] = dict(stage.input_schema)
+                base = stage.stage
+            else:
+                outputs[stage_id] = {}
+                input_schemas[stage_id] = {}
+                base = stage
+            if base.fatal:
+                fatal.add(stage_id)
+        return cls(
+            table=TransitionTable.of(lifecycle),
+            outputs=outputs,
+            input_schemas=input_schemas,
+            stage_order=tuple(str(stage.id) for stage in lifecycle.stages),
+            fatal=frozenset(fatal),
+        )
+
+    def is_error_output(self, stage: str, output_id: str | None) -> bool:
+        """Return whether ``output_id`` of ``stage`` is an error output."""
+        if output_id is None:
+            return False
+        schema = self.outputs.get(stage, {}).get(output_id)
+        return output_id == "error" or (schema is not None and schema.error)
+
+    def fallback_terminal(self, current: str | None) -> str:
+        """Return the terminal stage the runner records when it must end a step itself.
+
+        The current stage when it is terminal; otherwise a terminal stage reachable from it
+        (from the initial stage before the first report), fatal ones first, then by id.
+        """
+        table = self.table
+        origin = table.initial_stage if current is None else current
+        if table.is_terminal(origin):
+            return origin
+        candidates = table.reachable_from(origin) & table.terminal_stages()
+        if not candidates:  # pragma: no cover - a valid lifecycle always reaches a terminal
+            candidates = table.terminal_stages() or frozenset({origin})
+        return min(candidates, key=lambda stage: (stage not in self.fatal, stage))
+
+
+_rules_lock: Final = threading.Lock()
+# id(lifecycle) -> (lifecycle, rules); the lifecycle is kept alive so its id stays unique.
+_rules_cache: dict[int, tuple[Lifecycle[Any], LifecycleRules]] = {}
+
+
+def rules_for(lifecycle: Lifecycle[Any]) -> LifecycleRules:
+    """Return the rules of ``lifecycle``, computed once per lifecycle object."""
+    key = id(lifecycle)
+    with _rules_lock:
+        cached = _rules_cache.get(key)
+        if cached is not None and cached[0] is lifecycle:
+            return cached[1]
+    rules = LifecycleRules.of(lifecycle)
+    with _rules_lock:
+        if len(_rules_cache) >= _RULES_CACHE_SIZE:
+            _rules_cache.pop(next(iter(_rules_cache)))
+        _rules_cache[key] = (lifecycle, rules)
+    return rules
+
+
+@attrs.frozen(kw_only=True)
+class RecordedState:
+    """A snapshot of what the guard has recorded about a step (for checks and tests).
+
+    Thread safety: safe to share (immutable).
+    """
+
+    stage: str | None
+    visited: frozenset[str]
+    unreachable: frozenset[str]
+    waiting_for_input: bool
+    completed_stage: str | None
+    output_id: str | None
+
+
+class StepGuard:
+    """The :class:`~arcaflow_steps.StageChangeHandler` the runner gives a provider's step.
+
+    ``on_refused`` is called (outside the lock, on the reporting thread) after the first
+    refused report of a running step; ``on_finished`` once, after completion.
+
+    Thread safety: safe to share; reports may arrive on any thread.
+    """
+
+    def __init__(
+        self,
+        step_id: str,
+        rules: LifecycleRules,
+        *,
+        observers: Iterable[StepObserver] = (),
+        on_refused: Callable[[IllegalStageTransitionError], None] | None = None,
+        on_finished: Callable[[StepResult], None] | None = None,
+    ) -> None:
+        self.step_id: Final = step_id
+        self.rules: Final = rules
+        self._observers = tuple(observers)
+        self._on_refused = on_refused
+        self._on_finished = on_finished
+        #: Set once the step has a result.
+        self.done: Final = threading.Event()
+        # Guards every attribute below; never held while calling out.
+        self._lock = threading.Lock()
+        self._stage: str | None = None
+        self._visited: set[str] = set()
+        self._unreachable: set[str] = set()
+        self._failed_stages: set[str] = set()
+        self._waiting = False
+        self._events: list[StepEvent] = []
+        self._refused: list[IllegalStageTransitionError] = []
+        self._result: StepResult | None = None
+        self._outbox: list[StepEvent] = []
+        self._delivering = False
+
+    # -- queries -----------------------------------------------------------------------------
+
+    def current_stage(self) -> str | None:
+        """Return the recorded stage (``None`` before the first report)."""
+        with self._lock:
+            return self._stage
+
+    def result(self) -> StepResult | None:
+        """Return the result once the step completed."""
+        with self._lock:
+            return self._result
+
+    def events(self) -> tuple[StepEvent, ...]:
+        """Return every event recorded so far, in sequence order."""
+        with self._lock:
+            return tuple(self._events)
+
+    def refused(self) -> tuple[IllegalStageTransitionError, ...]:
+        """Return every refused report so far."""
+        with self._lock:
+            return tuple(self._refused)
+
+    def recorded_state(self) -> RecordedState:
+        """Return a snapshot of the recorded state."""
+        with self._lock:
+            result = self._result
+            return RecordedState(
+                stage=self._stage,
+                visited=frozenset(self._visited),
+                unreachable=frozenset(self._unreachable),
+                waiting_for_input=self._waiting,
+                completed_stage=result.stage if result is not None else None,
+                output_id=result.output_id if result is not None else None,
+            )
+
+    def state(self) -> RunningStepState:
+        """Return the state as recorded: starting, waiting for input, running or finished."""
+        with self._lock:
+            if self._result is not None:
+                return RunningStepState.FINISHED
+            if self._stage is None:
+                return RunningStepState.STARTING
+            return RunningStepState.WAITING_FOR_INPUT if self._waiting else RunningStepState.RUNNING
+
+    # -- StageChangeHandler ------------------------------------------------------------------
+
+    def on_stage_change(  # noqa: PLR0917 - the StageChangeHandler protocol's signature
+        self,
+        step: RunningStep,
+        previous_stage: str | None,
+        previous_output_id: str | None,
+        previous_output: Any,
+        new_stage: str,
+        waiting_for_input: bool,
+    ) -> None:
+        """Check and record a move to ``new_stage``; raise if it is illegal."""
+        del step
+        refusal: IllegalStageTransitionError | None
+        with self._lock:
+            try:
+                output = self._check_change(
+                    previous_stage, previous_output_id, previous_output, new_stage
+                )
+            except IllegalStageTransitionError as error:
+                refusal, first = error, self._refuse(error)
+            else:
+                refusal, first = None, False
+                self._enter(
+                    previous_output_id, output, str(new_stage), waiting=bool(waiting_for_input)
+                )
+        if refusal is not None:
+            self._after_refusal(refusal, first)
+        self._flush()
+
+    def on_step_complete(
+        self, step: RunningStep, previous_stage: str, output_id: str | None, output: Any
+    ) -> None:
+        """Check and record completion in terminal ``previous_stage``; raise if illegal."""
+        del step
+        result: StepResult | None = None
+        refusal: IllegalStageTransitionError | None
+        with self._lock:
+            try:
+                value = self._check_completion(previous_stage, output_id, output)
+            except IllegalStageTransitionError as error:
+                refusal, first = error, self._refuse(error)
+            else:
+                refusal, first = None, False
+                stage = str(previous_stage)
+                result = self._complete(
+                    stage,
+                    output_id,
+                    value,
+                    is_error=self.rules.is_error_output(stage, output_id) or bool(self._refused),
+                    error=str(self._refused[0]) if self._refused else None,
+                )
+        if refusal is not None:
+            self._after_refusal(refusal, first)
+        assert result is not None
+        self._finish(result)
+
+    def on_stage_failure(self, step: RunningStep, stage: str, error: Exception | None) -> None:
+        """Record that ``stage`` will never produce output; raise if the report is illegal."""
+        del step
+        stage = str(stage)
+        reason = str(error) if error is not None else None
+        with self._lock:
+            refusal: IllegalStageTransitionError | None = None
+            if self._result is not None:
+                refusal = self._after_completion_error("reported a stage failure")
+            elif not self.rules.table.has_stage(stage):
+                refusal = IllegalStageTransitionError(
+                    self.step_id,
+                    self._stage,
+                    f"reported a failure of undeclared stage {stage!r}",
+                    self.rules.table.next_stages,
+                )
+            if refusal is not None:
+                first = self._refuse(refusal)
+            else:
+                first = False
+                if stage == self._stage:
+                    if stage not in self._failed_stages:
+                        self._failed_stages.add(stage)
+                        self._append(
+                            StepEventKind.STAGE_FAILED,
+                            previous_stage=self._stage,
+                            stage=stage,
+                            error=reason,
+                        )
+                elif stage not in self._visited and stage not in self._unreachable:
+                    self._unreachable.add(stage)
+                    self._failed_stages.add(stage)
+                    self._append(
+                        StepEventKind.STAGE_UNREACHABLE,
+                        previous_stage=self._stage,
+                        stage=stage,
+                        error=reason,
+                    )
+        if refusal is not None:
+            self._after_refusal(refusal, first)
+        self._flush()
+
+    # -- ending a step without the provider --------------------------------------------------
+
+    def complete_synthetic(self, reason: str) -> bool:
+        """End the step in a fallback terminal stage with ``reason``, unless it completed.
+
+        Returns whether this call ended the step. The stage is the one
+        :meth:`LifecycleRules.fallback_terminal` picks; the result has no output and is an
+        error.
+        """
+        with self._lock:
+            if self._result is not None:
+                return False
+            stage = self.rules.fallback_terminal(self._stage)
+            result = self._complete(stage, None, None, is_error=True, error=reason)
+        self._finish(result)
+        return True
+
+    # -- internals (called with the lock held unless said otherwise) -------------------------
+
+    def _check_change(
+        self,
+        previous_stage: str | None,
+        previous_output_id: str | None,
+        previous_output: Any,
+        new_stage: str,
+    ) -> Any:
+        table = self.rules.table
+        current = self._stage
+        if self._result is not None:
+            raise self._after_completion_error(f"reported a move to stage {new_stage!r}")
+        if previous_stage != current:
+            raise self._wrong_previous_error(previous_stage, f"a move to stage {new_stage!r}")
+        if not table.allows(current, new_stage) or new_stage in self._failed_stages:
+            what = (
+                f"cannot start in stage {new_stage!r}"
+                if current is None
+                else f"cannot move to stage {new_stage!r}"
+            )
+            if new_stage in self._failed_stages:
+                what += " (it was reported as failed)"
+            raise IllegalStageTransitionError(
+                self.step_id, current, what, table.allowed_next(current) - self._failed_stages
+            )
+        if current is None:
+            if previous_output_id is not None or previous_output is not None:
+                raise IllegalStageTransitionError(
+                    self.step_id,
+                    None,
+                    f"reported output {previous_output_id!r} with its first stage",
+                    table.allowed_next(None),
+                )
+            return None
+        return self._check_output(current, previous_output_id, previous_output, completing=False)
+
+    def _check_output(
+        self, stage: str, output_id: str | None, output: Any, *, completing: bool
+    ) -> Any:
+        declared = self.rules.outputs.get(stage, {})
+        if output_id is None:
+            if output is not None:
+                raise IllegalStageTransitionError(
+                    self.step_id, stage, "reported output data without an output id", declared
+                )
+            if completing and declared:
+                raise IllegalStageTransitionError(
+                    self.step_id, stage, "completed without an output id", declared
+                )
+            return None
+        schema = declared.get(output_id)
+        if schema is None:
+            raise IllegalStageTransitionError(
+                self.step_id,
+                stage,
+                f"reported undeclared output {output_id!r} of stage {stage!r}",
+                declared,
+            )
+        try:
+            return validate(schema.schema, output, path="$")
+        except SchemaValidationError as exc:
+            problems = "; ".join(str(problem) for problem in exc.problems)
+            raise IllegalStageTransitionError(
+                self.step_id,
+                stage,
+                f"reported output {output_id!r} that does not match its schema ({problems})",
+                declared,
+            ) from None
+
+    def _check_completion(self, previous_stage: str, output_id: str | None, output: Any) -> Any:
+        table = self.rules.table
+        current = self._stage
+        if self._result is not None:
+            raise self._after_completion_error("reported completion")
+        if previous_stage != current:
+            raise self._wrong_previous_error(previous_stage, "completion")
+        assert current is not None  # previous_stage is a str, so current is too
+        if not table.is_terminal(current):
+            raise IllegalStageTransitionError(
+                self.step_id,
+                current,
+                f"completed in non-terminal stage {current!r}",
+                table.reachable_from(current) & table.terminal_stages(),
+            )
+        return self._check_output(current, output_id, output, completing=True)
+
+    def _after_completion_error(self, what: str) -> IllegalStageTransitionError:
+        assert self._result is not None
+        return IllegalStageTransitionError(
+            self.step_id,
+            self._result.stage,
+            f"{what} after the step completed",
+            (),
+        )
+
+    def _wrong_previous_error(
+        self, previous_stage: str | None, what: str
+    ) -> IllegalStageTransitionError:
+        said = f"stage {previous_stage!r}" if previous_stage is not None else "no stage"
+        return IllegalStageTransitionError(
+            self.step_id,
+            self._stage,
+            f"reported {what} from {said}",
+            () if self._stage is None else (self._stage,),
+        )
+
+    def _append(self, kind: StepEventKind, **fields: Any) -> StepEvent:
+        event = StepEvent(step_id=self.step_id, sequence=len(self._events) + 1, kind=kind, **fields)
+        self._events.append(event)
+        if self._observers:
+            self._outbox.append(event)
+        return event
+
+    def _enter(self, output_id: str | None, output: Any, new_stage: str, *, waiting: bool) -> None:
+        previous = self._stage
+        self._append(
+            StepEventKind.STAGE_CHANGED,
+            previous_stage=previous,
+            previous_output_id=output_id,
+            previous_output=output,
+            stage=new_stage,
+            waiting_for_input=waiting,
+        )
+        self._stage = new_stage
+        self._waiting = waiting
+        self._visited.add(new_stage)
+        gone = self.rules.table.unreachable_after(new_stage) - self._visited - self._unreachable
+        for stage in sorted(gone):
+            self._unreachable.add(stage)
+            self._append(StepEventKind.STAGE_UNREACHABLE, previous_stage=new_stage, stage=stage)
+
+    def _complete(
+        self,
+        stage: str,
+        output_id: str | None,
+        output: Any,
+        *,
+        is_error: bool,
+        error: str | None,
+    ) -> StepResult:
+        previous = self._stage
+        self._stage = stage
+        self._waiting = False
+        self._visited.add(stage)
+        gone = self.rules.table.unreachable_after(stage) - self._visited - self._unreachable
+        for unreachable in sorted(gone):
+            self._unreachable.add(unreachable)
+            self._append(
+                StepEventKind.STAGE_UNREACHABLE, previous_stage=previous, stage=unreachable
+            )
+        self._append(
+            StepEventKind.COMPLETED,
+            previous_stage=previous,
+            previous_output_id=output_id,
+            previous_output=output,
+            stage=stage,
+            error=error,
+        )
+        self._result = StepResult(
+            step_id=self.step_id,
+            stage=stage,
+            output_id=output_id,
+            output_data=output,
+            is_error=is_error,
+            events=tuple(self._events),
+            refused=tuple(self._refused),
+            error=error,
+        )
+        return self._result
+
+    def _refuse(self, error: IllegalStageTransitionError) -> bool:
+        """Record a refusal; return whether it is the first one of a running step."""
+        first = not self._refused and self._result is None
+        if self._result is None:
+            self._refused.append(error)
+        self._append(StepEventKind.REFUSED, stage=self._stage, error=str(error))
+        return first
+
+    # -- internals (called without the lock) -------------------------------------------------
+
+    def _after_refusal(self, error: IllegalStageTransitionError, first: bool) -> NoReturn:
+        self._flush()
+        if first and self._on_refused is not None:
+            self._on_refused(error)
+        raise error
+
+    def _finish(self, result: StepResult) -> None:
+        self._flush()
+        self.done.set()
+        if self._on_finished is not None:
+            self._on_finished(result)
+
+    def _flush(self) -> None:
+        """Deliver pending events to the observers, in order, one delivering thread a time."""
+        if not self._observers:
+            return
+        with self._lock:
+            if self._delivering:
+                return
+            self._delivering = True
+        while True:
+            with self._lock:
+                batch = self._outbox
+                if not batch:
+                    self._delivering = False
+                    return
+                self._outbox = []
+            for event in batch:
+                for observer in self._observers:
+                    try:
+                        observer.on_event(event)
+                    except Exception:
+                        _log.exception(
+                            "observer %r failed on event %d of step %r",
+                            observer,
+                            event.sequence,
+                            event.step_id,
+                        )
+
+
+for _cls in (StepGuard, LifecycleRules, RecordedState):
+    _cls.__module__ = "arcaflow_steps"
