@@ -1,0 +1,271 @@
+"""The connection of the ``docker`` deployer: one attached container (see :mod:`.docker`).
+
+The attach stream multiplexes stdout and stderr in frames (8-byte header: stream, 3 zero
+bytes, big-endian length). One demultiplexing thread per container copies stdout frames into
+a pipe — the ``stdout`` the ATP client reads — and keeps the last 16 KiB of stderr frames in
+a tail buffer. A ``wait?condition=removed`` response, opened before the container started,
+is read by a second thread and yields the exit code.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import io
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+from typing import IO, Any, Final, final
+
+__all__ = ["DockerPluginConnection", "live_container_count"]
+
+_STDERR_LIMIT: Final = 16 * 1024
+_GRACE_SHARE: Final = 0.5
+_LOG = logging.getLogger("arcaflow_steps_builtin.deployers.docker")
+
+_LIVE_LOCK: Final = threading.Lock()
+_LIVE: set[DockerPluginConnection] = set()  # guarded by _LIVE_LOCK
+
+
+def live_container_count() -> int:
+    """Return how many containers this process started and has not closed (for tests)."""
+    with _LIVE_LOCK:
+        return len(_LIVE)
+
+
+def _remove_all_live() -> None:
+    with _LIVE_LOCK:
+        live = list(_LIVE)
+    for connection in live:
+        connection.close(timeout=1.0)
+
+
+atexit.register(_remove_all_live)
+
+
+def _describe_exit_code(code: int) -> str:
+    text = f"exit status {code}"
+    if code > 128:
+        with contextlib.suppress(ValueError):
+            text += f" (killed by {signal.Signals(code - 128).name})"
+    return text
+
+
+def _raw_socket(attached: Any) -> Any:
+    """Return the object to recv()/sendall() on from docker-py's attach_socket() result."""
+    return getattr(attached, "_sock", attached)  # socket.SocketIO wraps the real socket
+
+
+def _half_close(sock: Any) -> None:
+    """Signal EOF on the plugin's stdin while still reading its output."""
+    if isinstance(sock, socket.socket):  # also ssl.SSLSocket
+        sock.shutdown(socket.SHUT_WR)
+    elif hasattr(sock, "shutdown_write"):  # paramiko channel (ssh:// with paramiko)
+        sock.shutdown_write()
+    elif getattr(sock, "proc", None) is not None:  # docker-py's ssh-client socket
+        sock.proc.stdin.close()
+
+
+class _SocketStdin(io.RawIOBase):
+    """The plugin's stdin: writes go to the attach socket; close() half-closes it."""
+
+    def __init__(self, sock: Any) -> None:
+        super().__init__()
+        self._sock = sock
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data)
+        try:
+            self._sock.sendall(view)
+        except OSError as exc:
+            raise BrokenPipeError(f"plugin container stdin is closed: {exc}") from exc
+        return len(view)
+
+    def close(self) -> None:
+        if not self.closed:
+            with contextlib.suppress(OSError):
+                _half_close(self._sock)
+        super().close()
+
+
+@final
+class _StderrTail:
+    """The last ``limit`` bytes of the plugin's stderr.
+
+    Thread safety: safe to share.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        # Guards _buffer and _dropped.
+        self._lock = threading.Lock()
+        self._buffer = bytearray()
+        self._dropped = 0
+
+    def append(self, data: bytes) -> None:
+        with self._lock:
+            self._buffer += data
+            excess = len(self._buffer) - self._limit
+            if excess > 0:
+                del self._buffer[:excess]
+                self._dropped += excess
+
+    def text(self) -> str:
+        with self._lock:
+            data = bytes(self._buffer)
+            dropped = self._dropped
+        text = data.decode("utf-8", errors="replace")
+        return f"[{dropped} earlier bytes dropped]\n{text}" if dropped else text
+
+
+@final
+class DockerPluginConnection:
+    """A plugin running in a Docker container, attached over the Docker API.
+
+    Thread safety: safe to share; ``stdin`` has one writer and ``stdout`` one reader (the ATP
+    client guarantees both); ``close()`` may be called from any thread, repeatedly.
+    """
+
+    def __init__(
+        self,
+        *,
+        api: Any,
+        container_id: str,
+        name: str,
+        image: str,
+        attached: Any,
+        waiter: Any,
+        stderr_limit: int = _STDERR_LIMIT,
+    ) -> None:
+        self._api = api
+        self.container_id: Final = container_id
+        self.name: Final = name
+        self._description = f"docker container {name} ({image})"
+        self._attached = attached
+        self._sock = _raw_socket(attached)
+        if hasattr(self._sock, "settimeout"):  # requests left the HTTP timeout on it
+            self._sock.settimeout(None)
+        read_fd, self._stdout_w = os.pipe()
+        self._stdout = os.fdopen(read_fd, "rb")
+        self._stdin = io.BufferedWriter(_SocketStdin(self._sock))
+        self._stderr = _StderrTail(stderr_limit)
+        self._eof = threading.Event()  # the attach stream ended (the plugin closed its output)
+        self._exited = threading.Event()  # the wait request returned (or failed)
+        self._exit_code: int | None = None
+        self._removed = False  # set by the waiter thread when the daemon removed it
+        # Guards _closed; close() holds it for its whole (bounded) duration.
+        self._close_lock = threading.Lock()
+        self._closed = False
+        with _LIVE_LOCK:
+            _LIVE.add(self)
+        self._demux_thread = threading.Thread(
+            target=self._demux, name=f"docker-demux-{name}", daemon=True
+        )
+        self._waiter_thread = threading.Thread(
+            target=self._wait, args=(waiter,), name=f"docker-wait-{name}", daemon=True
+        )
+        self._demux_thread.start()
+        self._waiter_thread.start()
+
+    @property
+    def stdin(self) -> IO[bytes]:
+        """The plugin's stdin (buffered: flush after every message)."""
+        return self._stdin
+
+    @property
+    def stdout(self) -> IO[bytes]:
+        """The plugin's stdout, demultiplexed from the attach stream."""
+        return self._stdout
+
+    @property
+    def description(self) -> str:
+        """Say what runs, e.g. ``docker container arcaflow_docker_0a1b2c3d4e (image)``."""
+        return self._description
+
+    def stderr_tail(self) -> str:
+        """Return the last bytes the plugin wrote to stderr."""
+        return self._stderr.text()
+
+    def exit_status(self) -> str | None:
+        """Return how the plugin ended (``exit status 1``), or None while it runs."""
+        if not self._exited.is_set() and self._eof.is_set():
+            self._exited.wait(1.0)  # its output ended: the exit code is on its way
+        code = self._exit_code
+        return None if code is None else _describe_exit_code(code)
+
+    def _demux(self) -> None:
+        buffer = bytearray()
+        try:
+            while True:
+                while len(buffer) < 8 or len(buffer) < 8 + int.from_bytes(buffer[4:8], "big"):
+                    chunk = self._sock.recv(65536)
+                    if not chunk:
+                        return
+                    buffer += chunk
+                stream = buffer[0]
+                size = int.from_bytes(buffer[4:8], "big")
+                payload = bytes(buffer[8 : 8 + size])
+                del buffer[: 8 + size]
+                if stream == 1:
+                    view = memoryview(payload)
+                    while view:
+                        written = os.write(self._stdout_w, view)
+                        view = view[written:]
+                elif stream == 2:
+                    self._stderr.append(payload)
+        except (OSError, ValueError):  # the reader or the socket was closed under us
+            return
+        finally:
+            with contextlib.suppress(OSError):
+                os.close(self._stdout_w)
+            self._eof.set()
+
+    def _wait(self, waiter: Any) -> None:
+        try:
+            result = waiter.json()
+            self._exit_code = int(result["StatusCode"])
+            self._removed = True
+        except Exception:  # any transport failure leaves the exit code unknown
+            _LOG.debug("waiting for %s failed", self._description, exc_info=True)
+        finally:
+            with contextlib.suppress(Exception):
+                waiter.close()
+            self._exited.set()
+
+    def _force_remove(self) -> None:
+        try:
+            self._api.remove_container(self.container_id, force=True)
+        except Exception as exc:  # logged: close() must not raise
+            status = getattr(getattr(exc, "response", None), "status_code", None)
+            if status not in (404, 409):  # already gone / removal already in progress
+                _LOG.warning("cannot remove %s: %s", self._description, exc)
+
+    def close(self, timeout: float = 5.0) -> None:
+        """EOF to the plugin, wait (half the timeout), force-remove; idempotent, bounded."""
+        with self._close_lock:
+            if self._closed:
+                return
+            self._closed = True
+            deadline = time.monotonic() + max(timeout, 0.1)
+            with contextlib.suppress(OSError, ValueError):
+                self._stdin.close()
+            if not self._exited.wait(max(timeout, 0.1) * _GRACE_SHARE) or not self._removed:
+                self._force_remove()
+                self._exited.wait(max(deadline - time.monotonic(), 0.05))
+            with contextlib.suppress(OSError):
+                self._sock.shutdown(socket.SHUT_RDWR)
+            for closable in (self._sock, self._attached, self._stdout):
+                with contextlib.suppress(Exception):
+                    closable.close()
+            self._demux_thread.join(max(deadline - time.monotonic(), 0.05))
+            with _LIVE_LOCK:
+                _LIVE.discard(self)
+            tail = self._stderr.text()
+            if tail:
+                _LOG.debug("%s stderr:\n%s", self._description, tail)

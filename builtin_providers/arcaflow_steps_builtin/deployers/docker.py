@@ -1,0 +1,556 @@
+"""The ``docker`` deployer: plugin images on a Docker engine, through the Docker SDK for Python.
+
+Deployment type ``image``, deployer name ``docker``; needs the ``docker`` extra
+(``pip install 'arcaflow-steps[docker]'``). The configuration is Arcaflow's docker deployer
+configuration (same keys, same defaults), with a few additions marked *new*::
+
+    deploy:
+      deployer_name: docker
+      connection:                 # default: $DOCKER_HOST (+ DOCKER_TLS_VERIFY, DOCKER_CERT_PATH),
+        host: tcp://10.0.0.2:2376 # else unix:///var/run/docker.sock; ssh://user@host works too
+        cacert: "-----BEGIN CERTIFICATE-----..."   # PEM text, as in Arcaflow
+        cert: "..."
+        key: "..."
+      deployment:
+        container: {Env: {NAME: value}, User: "1000", Hostname: ..., Labels: {...} (new)}
+        host: {NetworkMode: none, Binds: ["/data:/data:ro"] (new), Memory: 268435456 (new),
+               NanoCpus: 500000000 (new), PidsLimit (new), Tmpfs (new), CapDrop: [ALL], ...}
+        network: {...}            # NetworkingConfig, passed through
+        platform: {os: linux, architecture: amd64}
+        imagePullPolicy: IfNotPresent   # Always | IfNotPresent | Never
+      timeouts: {http: 15s}
+
+Theory of operation. ``deploy(image)`` makes sure the image is there (pull policy), creates a
+container running the image's entrypoint with the single argument ``--atp`` (non-TTY, stdin
+open and closed on the first detach, ``AutoRemove``, labelled ``org.arcaflow-steps.deployer``),
+attaches to its stdin, stdout and stderr **before** starting it (so no byte is lost), opens a
+``wait?condition=removed`` request (the daemon answers its headers at once, so the exit code
+cannot be missed), then starts it.
+
+The attach stream multiplexes stdout and stderr in frames (8-byte header: stream, 3 zero
+bytes, big-endian length). One demultiplexing thread per container copies stdout frames into
+a pipe — the ``stdout`` the ATP client reads — and keeps the last 16 KiB of stderr frames in
+a tail buffer (``stderr_tail()``, logged at debug level on close). Stderr is never part of
+the ATP stream and is never fatal by itself (the Go engine fails on the first stderr frame).
+
+``close()`` half-closes the attach stream (the plugin sees EOF on stdin, as after a real
+pipe close), waits up to half the timeout for the container to exit and be removed, then
+force-removes it. Because of ``AutoRemove`` and the stdin-once attach, a container also goes
+away when this process dies without closing it (its attach connection closes, the plugin
+sees EOF and exits, the daemon removes it); an ``atexit`` hook force-removes whatever is
+still live at interpreter exit.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import logging
+import os
+import re
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any, Final, final
+
+import attrs
+
+from arcaflow_steps import (
+    AnySchema,
+    DeploymentError,
+    DisplayValue,
+    IntSchema,
+    ListSchema,
+    MapSchema,
+    ObjectSchema,
+    PropertySchema,
+    RefSchema,
+    ScopeSchema,
+    StringSchema,
+)
+
+from ._container import (
+    PULL_POLICY_PROPERTY,
+    ImagePullPolicy,
+    bool_prop,
+    container_labels,
+    container_name,
+    string_list_prop,
+    string_map_prop,
+    string_prop,
+)
+from ._docker_attach import DockerPluginConnection, live_container_count
+
+__all__ = [
+    "DockerDeployer",
+    "DockerDeployerConfig",
+    "DockerDeployerFactory",
+    "DockerPluginConnection",
+    "deployer_factories",
+    "live_container_count",
+    "parse_duration",
+]
+
+DEPLOYER_NAME: Final = "docker"
+DEPLOYMENT_TYPE: Final = "image"
+DEFAULT_HOST: Final = "unix:///var/run/docker.sock"
+CONTAINER_PREFIX: Final = "arcaflow_docker"
+_INSTALL_HINT: Final = (
+    "deployer 'docker' needs the docker extra: pip install 'arcaflow-steps[docker]'"
+)
+_MAX_POOL_SIZE: Final = 256
+_LOG = logging.getLogger(__name__)
+
+_DURATION_PART = r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)"
+_DURATION_RE: Final = re.compile(rf"^(?:{_DURATION_PART})+$")
+_DURATION_UNITS: Final = {
+    "ns": 1e-9,
+    "us": 1e-6,
+    "µs": 1e-6,
+    "ms": 1e-3,
+    "s": 1.0,
+    "m": 60.0,
+    "h": 3600.0,
+}
+
+
+def parse_duration(text: str) -> float:
+    """Return the seconds in a Go duration string such as ``15s``, ``1m30s`` or ``100ms``."""
+    if not _DURATION_RE.match(text):
+        raise ValueError(f"invalid duration {text!r}; expected e.g. '15s', '100ms', '1m30s'")
+    return sum(
+        float(number) * _DURATION_UNITS[unit] for number, unit in re.findall(_DURATION_PART, text)
+    )
+
+
+# -- configuration schema -------------------------------------------------------------------
+
+
+def _object(object_id: str, **properties: PropertySchema) -> ObjectSchema:
+    return ObjectSchema(id=object_id, properties=properties)
+
+
+def _ref(object_id: str, description: str) -> PropertySchema:
+    return PropertySchema(
+        type=RefSchema(id=object_id), display=DisplayValue(description=description)
+    )
+
+
+def _int_prop(description: str, *, minimum: int | None = None) -> PropertySchema:
+    return PropertySchema(
+        type=IntSchema(min=minimum), display=DisplayValue(description=description)
+    )
+
+
+_PEM = "PEM-encoded text (not a path), as in Arcaflow."
+
+CONFIG_SCHEMA: Final = ScopeSchema(
+    root="Config",
+    objects={
+        "Config": _object(
+            "Config",
+            connection=_ref("Connection", "How to reach the Docker daemon."),
+            deployment=_ref("Deployment", "How to create the plugin container."),
+            timeouts=_ref("Timeouts", "Timeouts of the Docker API calls."),
+        ),
+        "Connection": _object(
+            "Connection",
+            host=string_prop(
+                "Docker daemon address: unix:///path, tcp://host:port or ssh://user@host. "
+                f"Default: $DOCKER_HOST, else {DEFAULT_HOST}.",
+                pattern=r"^(unix|tcp|http|https|ssh|npipe)://.*$",
+            ),
+            cacert=string_prop(f"CA certificate that signed the daemon's certificate; {_PEM}"),
+            cert=string_prop(f"Client certificate for TLS authentication; {_PEM}"),
+            key=string_prop(f"Client key for TLS authentication; {_PEM}"),
+        ),
+        "Deployment": _object(
+            "Deployment",
+            container=_ref("ContainerConfig", "Container settings (Docker API names)."),
+            host=_ref("HostConfig", "Host settings: network, capabilities, resources, mounts."),
+            network=PropertySchema(
+                type=MapSchema(keys=StringSchema(), values=AnySchema()),
+                display=DisplayValue(description="NetworkingConfig, passed to the Docker API."),
+            ),
+            platform=_ref("Platform", "Platform of the image to pull and run."),
+            imagePullPolicy=PULL_POLICY_PROPERTY,
+            startDelayMS=PropertySchema(
+                type=IntSchema(min=0),
+                display=DisplayValue(description="Milliseconds to wait before starting."),
+                default="0",
+            ),
+        ),
+        "ContainerConfig": _object(
+            "ContainerConfig",
+            Hostname=string_prop("Hostname of the container."),
+            Domainname=string_prop("Domain name of the container."),
+            User=string_prop("User (name or uid[:gid]) the plugin runs as."),
+            Env=string_map_prop("Environment variables (NAME: value)."),
+            NetworkDisabled=bool_prop("Disable networking for the container."),
+            MacAddress=string_prop("MAC address of the container."),
+            Labels=string_map_prop("Extra container labels."),
+        ),
+        "HostConfig": _object(
+            "HostConfig",
+            NetworkMode=string_prop("Network mode: bridge, host, none, container:<id>, <net>."),
+            PortBindings=PropertySchema(
+                type=MapSchema(
+                    keys=StringSchema(pattern=r"^\d+(/(tcp|udp|sctp))?$"),
+                    values=ListSchema(items=RefSchema(id="PortBinding")),
+                ),
+                display=DisplayValue(description="Port bindings: '80/tcp': [{HostPort: '8080'}]."),
+            ),
+            CapAdd=string_list_prop("Capabilities to add."),
+            CapDrop=string_list_prop("Capabilities to drop."),
+            CgroupnsMode=string_prop("Cgroup namespace mode: host or private."),
+            Dns=string_list_prop("DNS servers."),
+            DnsOptions=string_list_prop("DNS options."),
+            DnsSearch=string_list_prop("DNS search domains."),
+            ExtraHosts=string_list_prop("Extra /etc/hosts lines as host:ip."),
+            Privileged=bool_prop("Run the container privileged.", default=False),
+            Binds=string_list_prop("Bind mounts as source:destination[:options]."),
+            Tmpfs=string_map_prop("tmpfs mounts: path: options."),
+            ReadonlyRootfs=bool_prop("Mount the container's root filesystem read-only."),
+            Memory=_int_prop("Memory limit in bytes.", minimum=0),
+            NanoCpus=_int_prop("CPU quota in units of 1e-9 CPUs.", minimum=0),
+            CpuShares=_int_prop("Relative CPU weight.", minimum=0),
+            PidsLimit=_int_prop("Maximum number of processes (-1: unlimited)."),
+            ShmSize=_int_prop("Size of /dev/shm in bytes.", minimum=0),
+        ),
+        "PortBinding": _object(
+            "PortBinding",
+            HostIp=string_prop("Host IP to bind to."),
+            HostPort=string_prop("Host port to bind to."),
+        ),
+        "Platform": _object(
+            "Platform",
+            os=string_prop("Operating system, e.g. linux."),
+            architecture=string_prop("CPU architecture, e.g. amd64."),
+            variant=string_prop("CPU variant, e.g. v8."),
+        ),
+        "Timeouts": _object(
+            "Timeouts",
+            http=string_prop(
+                "Timeout of each Docker API call (Go duration, at least 100ms).",
+                default="15s",
+                pattern=_DURATION_RE.pattern,
+            ),
+        ),
+    },
+)
+
+
+@attrs.frozen(kw_only=True)
+class DockerDeployerConfig:
+    """The validated docker deployer configuration.
+
+    Thread safety: safe to share (immutable).
+    """
+
+    host: str | None = None
+    cacert: str | None = None
+    cert: str | None = None
+    key: str | None = None
+    container: Mapping[str, Any] = attrs.field(factory=dict)
+    host_config: Mapping[str, Any] = attrs.field(factory=dict)
+    network: Mapping[str, Any] = attrs.field(factory=dict)
+    platform: Mapping[str, str] = attrs.field(factory=dict)
+    image_pull_policy: ImagePullPolicy = ImagePullPolicy.IF_NOT_PRESENT
+    start_delay: float = 0.0
+    http_timeout: float = 15.0
+
+    @classmethod
+    def from_mapping(cls, config: Mapping[str, Any]) -> DockerDeployerConfig:
+        """Build from the validated ``deploy`` mapping (Arcaflow key names)."""
+        connection = config.get("connection") or {}
+        deployment = config.get("deployment") or {}
+        timeouts = config.get("timeouts") or {}
+        http_timeout = max(parse_duration(timeouts.get("http") or "15s"), 0.1)
+        return cls(
+            host=connection.get("host"),
+            cacert=connection.get("cacert"),
+            cert=connection.get("cert"),
+            key=connection.get("key"),
+            container=dict(deployment.get("container") or {}),
+            host_config=dict(deployment.get("host") or {}),
+            network=dict(deployment.get("network") or {}),
+            platform=dict(deployment.get("platform") or {}),
+            image_pull_policy=ImagePullPolicy(
+                deployment.get("imagePullPolicy") or ImagePullPolicy.IF_NOT_PRESENT
+            ),
+            start_delay=(deployment.get("startDelayMS") or 0) / 1000.0,
+            http_timeout=http_timeout,
+        )
+
+    def platform_text(self) -> str | None:
+        """Return ``os/architecture[/variant]`` or None."""
+        parts = [self.platform.get(name) for name in ("os", "architecture", "variant")]
+        present = [part for part in parts if part]
+        return "/".join(present) if present else None
+
+    def create_body(self, image: str, labels: Mapping[str, str]) -> dict[str, Any]:
+        """Return the Docker API body that creates the plugin container."""
+        container = dict(self.container)
+        env = dict(container.pop("Env", None) or {})
+        env.setdefault("PYTHONUNBUFFERED", "1")
+        extra_labels = dict(container.pop("Labels", None) or {})
+        body: dict[str, Any] = {
+            **container,
+            "Image": image,
+            "Cmd": ["--atp"],
+            "Env": [f"{name}={value}" for name, value in env.items()],
+            "Labels": {**extra_labels, **labels},
+            "AttachStdin": True,
+            "AttachStdout": True,
+            "AttachStderr": True,
+            "OpenStdin": True,
+            "StdinOnce": True,
+            "Tty": False,
+            "HostConfig": {**self.host_config, "AutoRemove": True},
+        }
+        if self.network:
+            body["NetworkingConfig"] = dict(self.network)
+        return body
+
+
+# -- the deployer ---------------------------------------------------------------------------
+
+
+def _import_docker() -> Any:
+    try:
+        import docker
+    except ImportError as exc:
+        raise DeploymentError(_INSTALL_HINT) from exc
+    return docker
+
+
+@final
+class DockerDeployer:
+    """Deploys plugin images as containers on one Docker daemon.
+
+    The API client is created on the first deploy and shared by every container.
+
+    Thread safety: safe to share; ``deploy`` may run concurrently.
+    """
+
+    def __init__(self, config: DockerDeployerConfig) -> None:
+        self._config = config
+        # Guards _api, _tls_dir and _pulled.
+        self._lock = threading.Lock()
+        self._api: Any = None
+        self._tls_dir: str | None = None
+        self._pulled: set[str] = set()
+
+    @property
+    def config(self) -> DockerDeployerConfig:
+        """The configuration this deployer was created with."""
+        return self._config
+
+    @property
+    def host(self) -> str:
+        """The daemon address in use (configured, from DOCKER_HOST, or the default)."""
+        return self._config.host or os.environ.get("DOCKER_HOST") or DEFAULT_HOST
+
+    def _write_pem(self, name: str, text: str | None) -> str | None:
+        if not text:
+            return None
+        if self._tls_dir is None:
+            self._tls_dir = tempfile.mkdtemp(prefix="arcaflow-steps-docker-tls-")
+            atexit.register(shutil.rmtree, self._tls_dir, True)
+        path = os.path.join(self._tls_dir, name)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as file:
+            file.write(text)
+        return path
+
+    def _client_kwargs(self, docker: Any) -> dict[str, Any]:
+        config = self._config
+        kwargs: dict[str, Any]
+        if config.host is None:
+            kwargs = dict(docker.utils.kwargs_from_env())
+            kwargs.setdefault("base_url", DEFAULT_HOST)
+        else:
+            kwargs = {"base_url": config.host}
+            if config.cacert or config.cert or config.key:
+                cert = self._write_pem("cert.pem", config.cert)
+                key = self._write_pem("key.pem", config.key)
+                cacert = self._write_pem("ca.pem", config.cacert)
+                kwargs["tls"] = docker.tls.TLSConfig(
+                    client_cert=(cert, key) if cert and key else None,
+                    ca_cert=cacert,
+                    verify=bool(cacert),
+                )
+        if str(kwargs["base_url"]).startswith("ssh://"):
+            kwargs["use_ssh_client"] = True  # the ssh command, no paramiko needed
+        kwargs["timeout"] = config.http_timeout
+        kwargs["max_pool_size"] = _MAX_POOL_SIZE
+        return kwargs
+
+    def api(self) -> Any:
+        """Return the shared low-level API client, connecting on first use."""
+        with self._lock:
+            if self._api is not None:
+                return self._api
+            docker = _import_docker()
+            kwargs = self._client_kwargs(docker)
+            base_url = str(kwargs["base_url"])
+            if base_url.startswith("unix://") and not os.path.exists(base_url[len("unix://") :]):
+                raise DeploymentError(
+                    f"cannot reach the Docker daemon at {base_url!r}: no such socket; is dockerd "
+                    "running? (set deploy.connection.host or DOCKER_HOST)"
+                )
+            try:
+                self._api = docker.APIClient(**kwargs)
+            except Exception as exc:
+                raise DeploymentError(
+                    f"cannot reach the Docker daemon at {base_url!r}: {_reason(exc)}; is dockerd "
+                    "running? (set deploy.connection.host or DOCKER_HOST)"
+                ) from exc
+            return self._api
+
+    def close(self) -> None:
+        """Close the API client's pooled connections (running containers are not touched)."""
+        with self._lock:
+            api, self._api = self._api, None
+        if api is not None:
+            api.close()
+
+    def _has_image(self, api: Any, image: str) -> bool:
+        docker = _import_docker()
+        try:
+            api.inspect_image(image)
+        except docker.errors.ImageNotFound:
+            return False
+        except Exception as exc:
+            raise DeploymentError(
+                f"cannot look up image {image!r} on the Docker daemon at {self.host!r}: "
+                f"{_reason(exc)}"
+            ) from exc
+        return True
+
+    def _pull(self, api: Any, image: str) -> None:
+        policy = self._config.image_pull_policy
+        refused: str | None = None
+        try:
+            for event in api.pull(
+                image, platform=self._config.platform_text(), stream=True, decode=True
+            ):
+                if isinstance(event, dict) and event.get("error"):
+                    refused = str(event["error"])
+                    break
+        except Exception as exc:
+            refused = _reason(exc)
+            cause: Exception | None = exc
+        else:
+            cause = None
+        if refused is not None:
+            raise DeploymentError(
+                f"cannot pull image {image!r} (imagePullPolicy {policy.value!r}) from the Docker "
+                f"daemon at {self.host!r}: {refused}"
+            ) from cause
+
+    def ensure_image(self, image: str) -> None:
+        """Make the image available according to ``imagePullPolicy``; raise DeploymentError."""
+        api = self.api()
+        policy = self._config.image_pull_policy
+        if policy is ImagePullPolicy.ALWAYS:
+            with self._lock:
+                pulled = image in self._pulled
+            if not pulled:
+                self._pull(api, image)
+                with self._lock:
+                    self._pulled.add(image)
+        elif not self._has_image(api, image):
+            if policy is ImagePullPolicy.NEVER:
+                raise DeploymentError(
+                    f"image {image!r} is not present on the Docker daemon at {self.host!r} "
+                    "and imagePullPolicy is 'Never'; build or load it first, or use "
+                    "'IfNotPresent' or 'Always'"
+                )
+            self._pull(api, image)
+
+    def deploy(self, source: str) -> DockerPluginConnection:
+        """Start the plugin image ``source`` with ``--atp``; raise DeploymentError."""
+        if not source or source.strip() != source:
+            raise DeploymentError(f"invalid image reference {source!r} for deployer 'docker'")
+        self.ensure_image(source)
+        api = self.api()
+        name = container_name(CONTAINER_PREFIX)
+        body = self._config.create_body(source, container_labels(DEPLOYER_NAME))
+        container_id: str | None = None
+        attached: Any = None
+        waiter: Any = None
+        try:
+            created = api.create_container_from_config(
+                body, name=name, platform=self._config.platform_text()
+            )
+            container_id = str(created["Id"])
+            attached = api.attach_socket(
+                container_id, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
+            )
+            # Private helpers of docker-py: the wait request must return after its headers.
+            waiter = api._post(
+                api._url("/containers/{0}/wait", container_id),
+                params={"condition": "removed"},
+                stream=True,
+                timeout=None,
+            )
+            api._raise_for_status(waiter)
+            if self._config.start_delay:
+                time.sleep(self._config.start_delay)
+            api.start(container_id)
+        except Exception as exc:
+            if container_id is not None:
+                with contextlib.suppress(Exception):
+                    api.remove_container(container_id, force=True)
+            for closable in (attached, waiter):
+                if closable is not None:
+                    with contextlib.suppress(Exception):
+                        closable.close()
+            raise DeploymentError(
+                f"cannot start a container of image {source!r} on the Docker daemon at "
+                f"{self.host!r}: {_reason(exc)}"
+            ) from exc
+        return DockerPluginConnection(
+            api=api,
+            container_id=container_id,
+            name=name,
+            image=source,
+            attached=attached,
+            waiter=waiter,
+        )
+
+
+def _reason(exc: BaseException) -> str:
+    """Return the daemon's explanation of a docker-py error, else the exception text."""
+    explanation = getattr(exc, "explanation", None)
+    if explanation:
+        return str(explanation)
+    text = str(exc) or type(exc).__name__
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+@final
+class DockerDeployerFactory:
+    """Creates :class:`DockerDeployer` instances (deployer ``docker``, type ``image``).
+
+    Thread safety: safe to share (stateless).
+    """
+
+    deployer_name: Final = DEPLOYER_NAME
+    deployment_type: Final = DEPLOYMENT_TYPE
+
+    def configuration_schema(self) -> ScopeSchema:
+        """Return the schema of the ``deploy`` configuration."""
+        return CONFIG_SCHEMA
+
+    def create(self, config: Mapping[str, Any]) -> DockerDeployer:
+        """Create a deployer from a validated configuration (connects on first deploy)."""
+        return DockerDeployer(DockerDeployerConfig.from_mapping(config))
+
+
+def deployer_factories() -> list[DockerDeployerFactory]:
+    """Return this module's deployer factories (called by the package's hook)."""
+    return [DockerDeployerFactory()]

@@ -1,0 +1,166 @@
+"""Helpers shared by the container deployer tests (not a test module).
+
+The engines and images come from ``.ci/containers.sh`` (dockerd, podman configuration) and
+``images/build-test-image.sh`` (one image ``arcaflow-steps-test/<module>:latest`` per test
+plugin module). Tests that need an engine call :func:`require_docker` / :func:`require_podman`,
+which skip with the reason — or fail under ``--require-container-engines``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import os
+import shutil
+import socket
+import subprocess
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+IMAGE_PREFIX = "arcaflow-steps-test"
+OWNER = "org.arcaflow-steps.owner-pid"
+BUILD_HINT = "run `bash .ci/containers.sh` (starts dockerd, builds the test images)"
+
+
+def image(module: str) -> str:
+    """Return the test image of a plugin module in tests/plugins."""
+    return f"{IMAGE_PREFIX}/{module}:latest"
+
+
+@functools.cache
+def docker_problem() -> str | None:
+    """Return why the Docker tests cannot run here, or None when they can."""
+    try:
+        import docker
+    except ImportError:
+        return "the docker package is not installed (pip install 'arcaflow-steps[docker]')"
+    try:
+        client = docker.from_env(timeout=5)
+        try:
+            client.images.get(image("plugin_steps"))
+        finally:
+            client.close()
+    except docker.errors.ImageNotFound:
+        return f"test image {image('plugin_steps')!r} is missing; {BUILD_HINT}"
+    except Exception as exc:
+        return f"no Docker engine reachable ({exc}); {BUILD_HINT}"
+    return None
+
+
+@functools.cache
+def podman_problem() -> str | None:
+    """Return why the podman tests cannot run here, or None when they can."""
+    podman = shutil.which("podman")
+    if podman is None:
+        return "podman is not installed"
+    result = subprocess.run(
+        [podman, "image", "exists", image("plugin_steps")], capture_output=True, check=False
+    )
+    if result.returncode != 0:
+        return f"test image {image('plugin_steps')!r} is missing in podman; {BUILD_HINT}"
+    return None
+
+
+def require_or_skip(config: pytest.Config, reason: str) -> None:
+    """Skip with ``reason``, or fail when ``--require-container-engines`` is given (CI)."""
+    if config.getoption("--require-container-engines"):
+        pytest.fail(f"container engine required but unavailable: {reason}")
+    pytest.skip(reason)
+
+
+def require_docker(config: pytest.Config) -> None:
+    """Skip (or fail under --require-container-engines) unless Docker tests can run."""
+    problem = docker_problem()
+    if problem is not None:
+        require_or_skip(config, problem)
+
+
+def require_podman(config: pytest.Config) -> None:
+    """Skip (or fail under --require-container-engines) unless podman tests can run."""
+    problem = podman_problem()
+    if problem is not None:
+        require_or_skip(config, problem)
+
+
+def our_containers(engine: str) -> list[str]:
+    """Return the names of containers (running or not) started by this process."""
+    return containers_of_pid(engine, os.getpid())
+
+
+def containers_of_pid(engine: str, pid: int) -> list[str]:
+    """Return the names of containers started by process ``pid``."""
+    result = subprocess.run(
+        [
+            engine,
+            "ps",
+            "--all",
+            "--filter",
+            f"label=org.arcaflow-steps.owner-pid={pid}",
+            "--format",
+            "{{.Names}}",
+        ],
+        capture_output=True,
+        check=True,
+        text=True,
+    )
+    return sorted(line.strip() for line in result.stdout.splitlines() if line.strip())
+
+
+def inspect(engine: str, name: str) -> dict[str, object]:
+    """Return ``<engine> inspect NAME`` as a dict."""
+    result = subprocess.run([engine, "inspect", name], capture_output=True, check=True, text=True)
+    data = json.loads(result.stdout)
+    assert isinstance(data, list)
+    first = data[0]
+    assert isinstance(first, dict)
+    return first
+
+
+@contextlib.contextmanager
+def tcp_proxy_to(unix_path: str) -> Iterator[str]:
+    """Serve ``tcp://127.0.0.1:<port>`` forwarding every connection to a unix socket.
+
+    A stand-in for a remote daemon: the docker client really speaks HTTP over TCP (with the
+    hijacked attach stream and its half-close) without reconfiguring dockerd.
+    """
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+    stop = threading.Event()
+    opened: list[socket.socket] = []
+
+    def pump(source: socket.socket, target: socket.socket) -> None:
+        try:
+            while chunk := source.recv(65536):
+                target.sendall(chunk)
+            target.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+    def serve() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                client, _ = server.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            opened.extend((client, upstream))
+            upstream.connect(unix_path)
+            for source, target in ((client, upstream), (upstream, client)):
+                threading.Thread(target=pump, args=(source, target), daemon=True).start()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"tcp://127.0.0.1:{port}"
+    finally:
+        stop.set()
+        thread.join(2)
+        server.close()
+        for sock in opened:
+            sock.close()

@@ -1,0 +1,289 @@
+"""The docker and podman deployers against real engines, driven by the real ATP client."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from container_support import (
+    image,
+    inspect,
+    our_containers,
+    require_docker,
+    require_podman,
+    tcp_proxy_to,
+)
+
+from arcaflow_steps import DeploymentError, PluginConnection, RemoteProtocolError, validate
+from arcaflow_steps_builtin.deployers.docker import (
+    DockerDeployer,
+    DockerDeployerFactory,
+    live_container_count,
+    parse_duration,
+)
+from arcaflow_steps_builtin.deployers.podman import PodmanDeployer, PodmanDeployerFactory
+from arcaflow_steps_builtin.plugin._atp import ATPClient
+
+Deploy = Callable[..., Any]
+
+
+_CREATED: list[DockerDeployer] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_docker_clients() -> Iterator[None]:
+    """Close the API clients of the docker deployers a test created."""
+    yield
+    while _CREATED:
+        _CREATED.pop().close()
+
+
+def _docker(config: dict[str, Any] | None = None) -> DockerDeployer:
+    factory = DockerDeployerFactory()
+    deployer = factory.create(validate(factory.configuration_schema(), config or {}))
+    _CREATED.append(deployer)
+    return deployer
+
+
+def _podman(config: dict[str, Any] | None = None) -> PodmanDeployer:
+    factory = PodmanDeployerFactory()
+    return factory.create(validate(factory.configuration_schema(), config or {}))
+
+
+@pytest.fixture(params=["docker", "podman"])
+def engine(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Each container engine; afterwards no container of this process may be left."""
+    name = str(request.param)
+    if name == "docker":
+        request.applymarker(pytest.mark.docker)
+        require_docker(request.config)
+    else:
+        request.applymarker(pytest.mark.podman)
+        require_podman(request.config)
+    yield name
+    assert [] == our_containers(name)
+
+
+def _deployer(engine: str, config: dict[str, Any] | None = None) -> DockerDeployer | PodmanDeployer:
+    return _docker(config) if engine == "docker" else _podman(config)
+
+
+def _env_config(engine: str, env: dict[str, str]) -> dict[str, Any]:
+    if engine == "docker":
+        return {"deployment": {"container": {"Env": env}}}
+    return {"deployment": {"container": {"Env": [f"{k}={v}" for k, v in env.items()]}}}
+
+
+def _hello(connection: PluginConnection, name: str = "Arca") -> tuple[str, Any]:
+    client = ATPClient(connection)
+    try:
+        client.handshake(timeout=20)
+        result = client.start_run("r", "hello", {"name": name}).result(timeout=20)
+    finally:
+        client.close(timeout=5)
+    return result.output_id, result.output_data
+
+
+def test_hello_round_trip(engine: str) -> None:
+    """A plugin image answers over ATP, ends with status 0 and leaves no container."""
+    connection = _deployer(engine).deploy(image("plugin_steps"))
+    try:
+        assert ("success", {"message": "Hello, Arca!"}) == _hello(connection)
+    finally:
+        connection.close()
+    assert "exit status 0" == connection.exit_status()
+    assert engine in connection.description
+
+
+def test_stderr_is_captured_apart_from_atp(engine: str) -> None:
+    """Lots of stderr before the handshake neither breaks ATP nor fails the step."""
+    # PYTHONVERBOSE makes the interpreter trace every import on stderr (tens of KiB).
+    deployer = _deployer(engine, _env_config(engine, {"PYTHONVERBOSE": "1"}))
+    connection = deployer.deploy(image("plugin_steps"))
+    try:
+        assert ("success", {"message": "Hello, Arca!"}) == _hello(connection)
+    finally:
+        connection.close()
+    tail = connection.stderr_tail()
+    assert "import " in tail
+    assert len(tail) <= 16 * 1024 + 100
+
+
+def test_early_exit_reports_stderr_and_status(engine: str) -> None:
+    """A plugin that dies before its hello: the client fails, stderr and status say why."""
+    connection = _deployer(engine).deploy(image("fake_exit_early"))
+    try:
+        with pytest.raises(RemoteProtocolError):
+            ATPClient(connection).handshake(timeout=20)
+        deadline = time.monotonic() + 10
+        while connection.exit_status() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert "exit status 3" == connection.exit_status()
+        assert "fake plugin: cannot start, configuration missing\n" in connection.stderr_tail()
+    finally:
+        connection.close()
+
+
+def test_close_removes_a_hanging_container(engine: str) -> None:
+    """close() removes a container whose plugin ignores EOF, within its timeout."""
+    connection = _deployer(engine).deploy(image("fake_misbehaving"))
+    client = ATPClient(connection)
+    client.handshake(timeout=20)
+    client.start_run("r", "ignore-client-done", {})
+    started = time.monotonic()
+    connection.close(timeout=2.0)
+    elapsed = time.monotonic() - started
+    client.close(timeout=1)
+    assert elapsed < 4.0
+    connection.close()  # idempotent
+
+
+def test_missing_image_with_never_fails_to_deploy(engine: str) -> None:
+    """imagePullPolicy Never and a missing image: a DeploymentError that names both."""
+    config = {"deployment": {"imagePullPolicy": "Never"}}
+    with pytest.raises(DeploymentError, match=r"image 'arcaflow-steps-test/nope:latest' is not "):
+        _deployer(engine, config).deploy("arcaflow-steps-test/nope:latest")
+
+
+@pytest.mark.parametrize("policy", ["IfNotPresent", "Always"])
+def test_refused_pull_fails_to_deploy(engine: str, policy: str) -> None:
+    """A pull that the registry refuses is a DeploymentError naming image and policy."""
+    config = {"deployment": {"imagePullPolicy": policy}}
+    with pytest.raises(
+        DeploymentError,
+        match=rf"^cannot pull image '127.0.0.1:1/nope:latest' .*imagePullPolicy '{policy}'",
+    ):
+        _deployer(engine, config).deploy("127.0.0.1:1/nope:latest")
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("host", ["unix:///nonexistent/nobody.sock", "tcp://127.0.0.1:1"])
+def test_unreachable_daemon_fails_to_deploy(host: str) -> None:
+    """A daemon address nobody listens on is a DeploymentError with the address and a hint."""
+    with pytest.raises(
+        DeploymentError, match=rf"^cannot reach the Docker daemon at '{host}': .*is dockerd running"
+    ):
+        _docker({"connection": {"host": host}}).deploy(image("plugin_steps"))
+
+
+@pytest.mark.docker
+def test_remote_daemon_over_tcp_via_docker_host(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DOCKER_HOST=tcp://… reaches a daemon over TCP, attach stream and half-close included."""
+    require_docker(request.config)
+    with tcp_proxy_to("/var/run/docker.sock") as address, monkeypatch.context() as patch:
+        patch.setenv("DOCKER_HOST", address)
+        deployer = _docker()
+        assert address == deployer.host
+        connection = deployer.deploy(image("plugin_steps"))
+        try:
+            assert ("success", {"message": "Hello, TCP!"}) == _hello(connection, "TCP")
+        finally:
+            connection.close()
+        assert "exit status 0" == connection.exit_status()
+    assert [] == our_containers("docker")
+
+
+@pytest.mark.docker
+def test_docker_container_settings_reach_the_daemon(request: pytest.FixtureRequest) -> None:
+    """Env, network mode, resources and mounts from the configuration are applied."""
+    require_docker(request.config)
+    deployer = _docker(
+        {
+            "deployment": {
+                "container": {"Env": {"GREETING": "hi"}, "User": "0"},
+                "host": {
+                    "NetworkMode": "none",
+                    "Memory": 256 * 1024 * 1024,
+                    "PidsLimit": 64,
+                    "Binds": ["/tmp:/host-tmp:ro"],
+                    "CapDrop": ["NET_RAW"],
+                },
+            },
+            "timeouts": {"http": "30s"},
+        }
+    )
+    connection = deployer.deploy(image("plugin_steps"))
+    try:
+        details = inspect("docker", connection.name)
+        config = details["Config"]
+        host = details["HostConfig"]
+        assert isinstance(config, dict)
+        assert isinstance(host, dict)
+        assert {"GREETING=hi", "PYTHONUNBUFFERED=1"} <= set(config["Env"])
+        assert ["--atp"] == config["Cmd"]
+        assert ("none", 256 * 1024 * 1024, 64, ["/tmp:/host-tmp:ro"], ["NET_RAW"], True) == (
+            host["NetworkMode"],
+            host["Memory"],
+            host["PidsLimit"],
+            host["Binds"],
+            host["CapDrop"],
+            host["AutoRemove"],
+        )
+        assert ("success", {"message": "Hello, Arca!"}) == _hello(connection)
+    finally:
+        connection.close()
+    assert 0 == live_container_count()
+    assert [] == our_containers("docker")
+
+
+@pytest.mark.podman
+def test_podman_container_settings_reach_podman(request: pytest.FixtureRequest) -> None:
+    """Env, binds and network mode from the configuration are applied by podman run."""
+    require_podman(request.config)
+    deployer = _podman(
+        {
+            "podman": {"containerNamePrefix": "steps_test", "rngSeed": 7},
+            "deployment": {
+                "container": {"Env": ["GREETING=hi"]},
+                "host": {"NetworkMode": "none", "Binds": ["/tmp:/host-tmp:ro"]},
+            },
+        }
+    )
+    connection = deployer.deploy(image("plugin_steps"))
+    try:
+        assert connection.name.startswith("steps_test_")
+        client = ATPClient(connection)
+        client.handshake(timeout=20)  # the container exists once the plugin answered
+        details = inspect("podman", connection.name)
+        config = details["Config"]
+        host = details["HostConfig"]
+        assert isinstance(config, dict)
+        assert isinstance(host, dict)
+        assert "GREETING=hi" in config["Env"]
+        assert "none" == host["NetworkMode"]
+        assert ["/tmp:/host-tmp:ro"] == [bind[: len("/tmp:/host-tmp:ro")] for bind in host["Binds"]]
+        result = client.start_run("r", "hello", {"name": "Arca"}).result(timeout=20)
+        client.close(timeout=5)
+        assert ("success", {"message": "Hello, Arca!"}) == (result.output_id, result.output_data)
+    finally:
+        connection.close()
+    assert [] == our_containers("podman")
+
+
+@pytest.mark.podman
+def test_missing_podman_executable_fails_to_deploy() -> None:
+    """A podman path that does not exist is a DeploymentError naming it."""
+    with pytest.raises(
+        DeploymentError, match=r"^podman executable '/nonexistent/podman' not found"
+    ):
+        _podman({"podman": {"path": "/nonexistent/podman"}}).deploy(image("plugin_steps"))
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("15s", 15.0), ("100ms", 0.1), ("1m30s", 90.0), ("2h", 7200.0), ("1.5s", 1.5)],
+)
+def test_parse_duration(text: str, seconds: float) -> None:
+    """Go duration strings of the timeouts.http setting become seconds."""
+    assert seconds == pytest.approx(parse_duration(text))
+
+
+def test_invalid_duration_is_refused_by_the_schema() -> None:
+    """timeouts.http must be a Go duration."""
+    factory = DockerDeployerFactory()
+    with pytest.raises(ValueError, match=r"timeouts\.http"):
+        validate(factory.configuration_schema(), {"timeouts": {"http": "soon"}})
