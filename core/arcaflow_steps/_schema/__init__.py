@@ -4,6 +4,7 @@ Public names are re-exported from :mod:`arcaflow_steps`. One module per concept:
 
 ``_records``      frozen, hashable records mirroring the serialized form (``TypeSchema`` union)
 ``_validate``     ``validate`` / ``validate_properties``: every problem, with its path
+``_scalars``      checks of scalar values and the wording of problems
 ``_defaults``     decoding JSON-encoded property defaults into typed values
 ``_parse``        reading the serialized form (``parse_*``), checking refs, roots and defaults
 ``_serialize``    writing the serialized form (``serialize_*``)
