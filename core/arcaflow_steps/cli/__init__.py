@@ -131,3 +131,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INVALID
     except BrokenPipeError:  # e.g. `arcaflow-steps list | head`
         return EXIT_OK
+    except KeyboardInterrupt:  # before steps run (e.g. while a plugin's schema loads)
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 128 + 2

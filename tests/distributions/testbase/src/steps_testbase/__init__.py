@@ -128,15 +128,21 @@ class EchoRunnable:
 
 
 class EchoRunning:
+    """Echoes the message; ``fail`` is an error output, ``crash`` ends in the fatal ``closed``,
+    ``wait`` blocks until close() and ``stubborn`` until force_close()."""
+
     def __init__(self, runnable: EchoRunnable, handler: Any) -> None:
         self._runnable = runnable
         self._handler = handler
-        # Guards _stage, _state, _input, _entered.
+        # Guards _stage, _state, _input, _entered, _working.
         self._lock = threading.Lock()
         self._stage = STARTING
         self._state = RunningStepState.STARTING
         self._input: Mapping[str, Any] | None = None
         self._entered = False
+        self._working = False
+        self._close_requested = threading.Event()
+        self._force_requested = threading.Event()
         self._done = threading.Event()
 
     def _enter(self) -> None:
@@ -147,28 +153,54 @@ class EchoRunning:
                 self._state = RunningStepState.WAITING_FOR_INPUT
             ready = self._input is not None
         if ready:
-            self._finish()
+            self._work()
 
     def provide_stage_input(self, stage: str, input: Mapping[str, Any]) -> None:
         with self._lock:
             self._input = input
             go = self._entered
         if go:
-            threading.Thread(target=self._finish, daemon=True).start()
+            threading.Thread(target=self._work, daemon=True).start()
 
-    def _finish(self) -> None:
+    def _work(self) -> None:
         with self._lock:
-            if self._stage != STARTING or self._input is None:
+            if self._working or self._stage != STARTING or self._input is None:
+                return
+            self._working = True
+            self._state = RunningStepState.RUNNING
+        message = str(self._input[self._runnable.provider.input_field]["message"])
+        if message == "crash":
+            self._end_closed()
+            return
+        if message == "wait":
+            self._close_requested.wait(60)
+            self._end_closed()
+            return
+        if message == "stubborn":
+            self._force_requested.wait(60)
+            self._end_closed()
+            return
+        with self._lock:
+            if self._stage != STARTING:
                 return
             self._stage = OUTPUTS
             self._state = RunningStepState.FINISHED
-        message = str(self._input[self._runnable.provider.input_field]["message"])
         self._handler.on_stage_change(self, STARTING, None, None, OUTPUTS, False)
         if message == "fail":
             self._handler.on_step_complete(self, OUTPUTS, "error", {"reason": "asked to fail"})
         else:
             text = f"{self._runnable.prefix}{message}"
             self._handler.on_step_complete(self, OUTPUTS, "success", {"message": text})
+        self._done.set()
+
+    def _end_closed(self) -> None:
+        with self._lock:
+            if self._stage != STARTING:
+                return
+            self._stage = CLOSED
+            self._state = RunningStepState.FINISHED
+        self._handler.on_stage_change(self, STARTING, None, None, CLOSED, False)
+        self._handler.on_step_complete(self, CLOSED, "result", {})
         self._done.set()
 
     def current_stage(self) -> str:
@@ -180,20 +212,15 @@ class EchoRunning:
             return self._state
 
     def close(self) -> None:
+        self._close_requested.set()
         with self._lock:
-            if self._stage != STARTING:
-                closing = False
-            else:
-                closing = True
-                self._stage = CLOSED
-                self._state = RunningStepState.FINISHED
-        if closing:
-            self._handler.on_stage_change(self, STARTING, None, None, CLOSED, False)
-            self._handler.on_step_complete(self, CLOSED, "result", {})
-            self._done.set()
+            working = self._working
+        if not working:
+            self._end_closed()
         self._done.wait(5)
 
     def force_close(self) -> None:
+        self._force_requested.set()
         self.close()
 
 

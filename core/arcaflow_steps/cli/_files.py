@@ -1,0 +1,134 @@
+"""Reading step files: YAML with line and column in every syntax error, no duplicate keys.
+
+A step file holds one step definition (its step id is the file name without extension) or a
+``steps:`` map of named definitions. Problems are :class:`StepDefinitionError`s that name the
+file and the path of the problem, so the CLI prints one clear message and exits 1.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+import yaml
+
+from .._errors import StepDefinitionError
+
+__all__ = ["StepSpec", "read_step_files"]
+
+
+@attrs.frozen(kw_only=True)
+class StepSpec:
+    """One step definition read from a file, with where it came from."""
+
+    step_id: str
+    definition: Mapping[str, Any]
+    #: The file name, for messages.
+    source: str
+    #: JSON path of the definition inside the file (``$`` or ``$.steps.<id>``).
+    path: str
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe loader that refuses a key given twice in one mapping (PyYAML keeps the last)."""
+
+
+def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    loader.flatten_mapping(node)
+    result: dict[Any, Any] = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if key in result:
+            mark = key_node.start_mark
+            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", mark)
+        result[key] = loader.construct_object(value_node, deep=True)
+    return result
+
+
+_UniqueKeyLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+    _construct_mapping,
+)
+
+
+def _load_yaml(text: str, source: str) -> Any:
+    try:
+        return yaml.load(text, Loader=_UniqueKeyLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        what = exc.problem or exc.context or "cannot be parsed"
+        raise StepDefinitionError(f"invalid YAML{where}: {what}", source=source) from None
+    except yaml.YAMLError as exc:
+        raise StepDefinitionError(f"invalid YAML: {exc}", source=source) from None
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    names: dict[type, str] = {dict: "a mapping", list: "a list", str: "a string"}
+    return names.get(type(value), type(value).__name__)
+
+
+def _read(file: str) -> tuple[str, str]:
+    if file == "-":
+        return sys.stdin.read(), "<stdin>"
+    path = Path(file)
+    try:
+        return path.read_text(encoding="utf-8"), file
+    except FileNotFoundError:
+        raise StepDefinitionError(f"step file {file!r} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise StepDefinitionError(f"cannot read step file {file!r}: {exc}") from None
+
+
+def read_step_files(files: list[str]) -> list[StepSpec]:
+    """Return the step definitions of every file, in file order; step ids must be unique."""
+    specs: list[StepSpec] = []
+    seen: dict[str, str] = {}
+    for file in files:
+        text, source = _read(file)
+        document = _load_yaml(text, source)
+        if not isinstance(document, dict):
+            raise StepDefinitionError(
+                f"expected a step definition or a 'steps:' map, got {_describe(document)} @ $",
+                source=source,
+            )
+        if "steps" in document:
+            extra = sorted(str(key) for key in document if key != "steps")
+            if extra:
+                raise StepDefinitionError(
+                    f"unknown top-level key {extra[0]!r} beside 'steps' @ $; a step file is "
+                    "one step definition or a 'steps:' map of them",
+                    source=source,
+                )
+            steps = document["steps"]
+            if not isinstance(steps, dict) or not steps:
+                raise StepDefinitionError(
+                    f"'steps' must be a non-empty map of step id to step definition, got "
+                    f"{_describe(steps) if steps != {} else 'an empty map'} @ $.steps",
+                    source=source,
+                )
+            found = [
+                (str(step_id), value, f"$.steps.{step_id}") for step_id, value in steps.items()
+            ]
+        else:
+            stem = Path(source).stem if source != "<stdin>" else "step"
+            found = [(stem, document, "$")]
+        for step_id, definition, path in found:
+            if step_id in seen:
+                raise StepDefinitionError(
+                    f"step id {step_id!r} is defined in {seen[step_id]} and in {source}; step ids "
+                    "must be unique across files"
+                )
+            seen[step_id] = source
+            if not isinstance(definition, dict):
+                raise StepDefinitionError(
+                    f"step {step_id!r} must be a mapping, got {_describe(definition)} @ {path}",
+                    source=source,
+                )
+            specs.append(StepSpec(step_id=step_id, definition=definition, source=source, path=path))
+    return specs

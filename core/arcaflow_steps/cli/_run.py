@@ -1,0 +1,263 @@
+"""``arcaflow-steps run FILE...``: run step files, progress on stderr, results on stdout.
+
+Exit codes (DESIGN.md §7): 0 every step produced a non-error output; 2 an error output was
+produced; 3 a step crashed, failed to deploy (a fatal stage, or ``crashed``) or misbehaved so
+that the runner ended it; 1 invalid input. The worst code wins. Interrupted runs exit
+128 + the signal number after printing what the steps ended with.
+
+Signals: the first SIGINT/SIGTERM closes every running step (graceful: the provider cancels,
+waits its closure timeout, then stops); a second one force-closes them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+from . import (
+    EXIT_CRASHED,
+    EXIT_ERROR_OUTPUT,
+    EXIT_OK,
+    _add_plugin_options,
+)
+from ._common import make_registry
+
+if TYPE_CHECKING:
+    from .._events import StepEvent, StepResult
+    from .._runner import StepExecution, StepRunner
+    from .._step_definition import PreparedStep
+
+__all__ = ["add_arguments", "exit_code", "run"]
+
+_CRASH_STAGES = frozenset({"crashed"})
+_WAIT_SLICE = 0.1
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the options of ``run``."""
+    parser.add_argument(
+        "files",
+        nargs="+",
+        metavar="FILE",
+        help="a step file: one step definition, or a 'steps:' map of them ('-' reads stdin)",
+    )
+    parser.add_argument(
+        "--format", choices=("yaml", "json"), default="yaml", help="result format on stdout"
+    )
+    parser.add_argument(
+        "--parallelism",
+        type=int,
+        default=None,
+        metavar="N",
+        help="run at most N steps at once (default: all)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="close steps still running after SECONDS",
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="no stage progress on stderr")
+    _add_plugin_options(parser)
+
+
+def _plain(value: Any) -> Any:
+    """Return ``value`` as plain JSON/YAML data (mappings, lists, scalars)."""
+    if isinstance(value, Mapping):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_plain(item) for item in value]
+    if isinstance(value, (str, bool, int, float)) or value is None:
+        return value
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+class _Progress:
+    """Prints stage progress on stderr (one line per change); a ``StepObserver``.
+
+    Thread safety: safe to share; lines are written under a lock.
+    """
+
+    def __init__(self, steps: Sequence[PreparedStep], *, quiet: bool) -> None:
+        self._quiet = quiet
+        self._names: dict[tuple[str, str], tuple[str, str]] = {}
+        for step in steps:
+            for stage in step.lifecycle.stages:
+                base = stage.stage
+                self._names[(step.step_id, str(stage.id))] = (base.waiting_name, base.running_name)
+        self._width = max((len(step.step_id) for step in steps), default=0)
+        # Guards writes to stderr, so lines from provider threads never interleave.
+        self._lock = threading.Lock()
+
+    def line(self, step_id: str, text: str) -> None:
+        if self._quiet:
+            return
+        with self._lock:
+            sys.stderr.write(f"{step_id.ljust(self._width)}  {text}\n")
+            sys.stderr.flush()
+
+    def on_event(self, event: StepEvent) -> None:
+        from .._events import StepEventKind
+
+        stage = event.stage or "?"
+        if event.kind == StepEventKind.STAGE_CHANGED:
+            waiting, running = self._names.get((event.step_id, stage), ("", ""))
+            name = waiting if event.waiting_for_input else running
+            detail = f" ({name})" if name and name != stage else ""
+            self.line(event.step_id, f"-> {stage}{detail}")
+        elif event.kind == StepEventKind.COMPLETED:
+            output = event.previous_output_id or "no output"
+            self.line(event.step_id, f"finished in {stage}: {output}")
+        elif event.kind == StepEventKind.REFUSED:
+            self.line(event.step_id, f"refused a report: {event.error}")
+        elif event.kind == StepEventKind.STAGE_FAILED:
+            self.line(event.step_id, f"stage {stage} failed: {event.error}")
+
+
+def exit_code(results: Mapping[str, StepResult], fatal: Mapping[str, frozenset[str]]) -> int:
+    """Return the exit code for the results (``fatal``: step id -> its fatal stages)."""
+    code = EXIT_OK
+    for step_id, result in results.items():
+        if (
+            result.error is not None
+            or result.stage in fatal.get(step_id, frozenset())
+            or result.stage in _CRASH_STAGES
+        ):
+            return EXIT_CRASHED
+        if result.is_error or result.output_id is None:
+            code = EXIT_ERROR_OUTPUT
+    return code
+
+
+def _record(result: StepResult) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "stage": result.stage,
+        "output_id": result.output_id,
+        "output_data": _plain(result.output_data),
+    }
+    if result.error is not None:
+        record["error"] = result.error
+    return record
+
+
+class _Signals:
+    """First SIGINT/SIGTERM closes the runner; the second force-closes it."""
+
+    def __init__(self, runner: StepRunner, progress: _Progress) -> None:
+        self._runner = runner
+        self._progress = progress
+        self.received: int | None = None
+        self._count = 0
+        self._previous: dict[int, Any] = {}
+
+    def install(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            self._previous[signum] = signal.signal(signum, self._handle)
+
+    def restore(self) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        del frame
+        self._count += 1
+        self.received = signum
+        name = signal.Signals(signum).name
+        if self._count == 1:
+            self._progress.line("*", f"{name}: closing every running step (again to force)")
+            target = self._runner.close
+        else:
+            self._progress.line("*", f"{name} again: force-closing every running step")
+            target = self._runner.force_close
+        threading.Thread(target=target, name="arcaflow-steps-signal", daemon=True).start()
+
+
+def _wait_all(executions: Sequence[StepExecution]) -> dict[str, StepResult]:
+    results: dict[str, StepResult] = {}
+    for execution in executions:
+        while True:
+            try:
+                results[execution.step_id] = execution.wait(_WAIT_SLICE)
+                break
+            except TimeoutError:
+                continue
+    return results
+
+
+def run(args: argparse.Namespace) -> int:
+    """Prepare every step (all or nothing), run them, print results, return the exit code."""
+    from .._errors import ArcaflowStepsError, StepDefinitionError
+    from .._runner import StepRunner
+    from .._step_definition import prepare_step
+    from ._files import read_step_files
+
+    if args.parallelism is not None and args.parallelism < 1:
+        raise StepDefinitionError(f"--parallelism must be at least 1, got {args.parallelism}")
+    specs = read_step_files(args.files)
+    registry = make_registry(args)
+    try:
+        prepared: list[PreparedStep] = []
+        for spec in specs:
+            try:
+                prepared.append(
+                    prepare_step(registry, spec.step_id, spec.definition, path=spec.path)
+                )
+            except ArcaflowStepsError as exc:
+                raise StepDefinitionError(str(exc), source=spec.source) from exc
+        progress = _Progress(prepared, quiet=args.quiet)
+        runner = StepRunner(parallelism=args.parallelism, observers=(progress, registry))
+        signals = _Signals(runner, progress)
+        signals.install()
+        try:
+            executions = [runner.start(step) for step in prepared]
+            if args.timeout is not None:
+                _close_after(runner, args.timeout, progress)
+            results = _wait_all(executions)
+        finally:
+            runner.close()
+            signals.restore()
+        for step_id in results:
+            registry.notify_result(results[step_id])
+    finally:
+        registry.close()
+    data = {step_id: _record(result) for step_id, result in results.items()}
+    if args.format == "json":
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+    else:
+        import yaml
+
+        sys.stdout.write(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    sys.stdout.flush()
+    if signals.received is not None:
+        return 128 + signals.received
+    fatal = {
+        step.step_id: frozenset(str(s.id) for s in step.lifecycle.stages if s.stage.fatal)
+        for step in prepared
+    }
+    return exit_code(results, fatal)
+
+
+def _close_after(runner: StepRunner, timeout: float, progress: _Progress) -> None:
+    deadline = time.monotonic() + timeout
+
+    def close_late() -> None:
+        while time.monotonic() < deadline:
+            time.sleep(min(_WAIT_SLICE, max(0.0, deadline - time.monotonic())))
+            if all(execution.is_finished() for execution in runner.executions()):
+                return
+        progress.line("*", f"--timeout {timeout:g}s reached: closing every running step")
+        runner.close()
+
+    threading.Thread(target=close_late, name="arcaflow-steps-timeout", daemon=True).start()
