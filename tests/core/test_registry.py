@@ -1,0 +1,389 @@
+"""The registry built from explicit plugins: rules, duplicates, isolation, deployers, observers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import jsonschema
+import pytest
+
+from arcaflow_steps import (
+    DuplicateDeployerError,
+    DuplicateKindError,
+    InvalidLifecycleError,
+    InvalidProviderError,
+    Lifecycle,
+    LifecycleStage,
+    ObjectSchema,
+    PropertySchema,
+    ProviderContext,
+    ProviderLoadError,
+    Registry,
+    ScopeSchema,
+    StringSchema,
+    UnknownKindError,
+    hookimpl,
+)
+from arcaflow_steps._entry_points import parse_blocked
+from arcaflow_steps._registry import validate_provider
+
+KEYWORD_RULE = (
+    "the provider keyword, the run keyword and every stage input field must be distinct and "
+    "none may be 'kind'"
+)
+
+
+def lifecycle(input_field: str = "input") -> Lifecycle[LifecycleStage]:
+    return Lifecycle(
+        initial_stage="run",
+        stages=(
+            LifecycleStage(id="run", input_fields={input_field}, next_stages={"done"}),
+            LifecycleStage(id="done"),
+        ),
+    )
+
+
+class FakeProvider:
+    """A provider that is never run: enough for registration and validation."""
+
+    def __init__(
+        self,
+        kind: str,
+        *,
+        provider_keyword: str = "config",
+        run_keyword: str = "step",
+        stages: Lifecycle[LifecycleStage] | None = None,
+    ) -> None:
+        self.kind = kind
+        self.provider_keyword = provider_keyword
+        self.run_keyword = run_keyword
+        self._lifecycle = stages or lifecycle()
+        self.closed = 0
+
+    def lifecycle(self) -> Lifecycle[LifecycleStage]:
+        return self._lifecycle
+
+    def provider_schema(self) -> Mapping[str, PropertySchema]:
+        scope = ScopeSchema(
+            root="Config",
+            objects={
+                "Config": ObjectSchema(
+                    id="Config",
+                    properties={"name": PropertySchema(type=StringSchema(), required=True)},
+                )
+            },
+        )
+        return {self.provider_keyword: PropertySchema(type=scope, required=True)}
+
+    def load_schema(self, provider_input: Mapping[str, Any]) -> Any:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self.closed += 1
+
+
+class TypedProvider(FakeProvider):
+    """A typed provider: the registry must use what ``any()`` returns."""
+
+    def any(self) -> FakeProvider:
+        return FakeProvider(f"{self.kind}-adapted")
+
+
+class Plugin:
+    """A plugin object offering providers (and optionally deployers) through hooks."""
+
+    def __init__(self, *providers: Any, deployers: tuple[Any, ...] = ()) -> None:
+        self.providers = providers
+        self.deployers = deployers
+        self.calls = 0
+
+    @hookimpl
+    def arcaflow_steps_providers(self, context: ProviderContext) -> list[Any]:
+        self.calls += 1
+        return list(self.providers)
+
+    @hookimpl
+    def arcaflow_steps_deployers(self) -> list[Any]:
+        return list(self.deployers)
+
+
+class Factory:
+    def __init__(self, deployer_name: str, deployment_type: str) -> None:
+        self.deployer_name = deployer_name
+        self.deployment_type = deployment_type
+
+
+def test_get_returns_provider_and_kinds_are_sorted() -> None:
+    """Providers of several plugins are found by kind; kinds are sorted."""
+    zeta, alpha = FakeProvider("zeta"), FakeProvider("alpha")
+    registry = Registry.from_plugins([Plugin(zeta), Plugin(alpha)])
+    assert ("alpha", "zeta") == registry.kinds()
+    assert zeta is registry.get("zeta")
+    assert () == registry.failures()
+
+
+def test_typed_provider_is_adapted_with_any() -> None:
+    """A provider with ``any()`` is registered through its untyped adapter."""
+    registry = Registry.from_plugins([Plugin(TypedProvider("typed"))])
+    assert ("typed-adapted",) == registry.kinds()
+
+
+def test_hookimpl_may_omit_context() -> None:
+    """An ``arcaflow_steps_providers`` implementation without the context argument works."""
+
+    class NoContext:
+        @hookimpl
+        def arcaflow_steps_providers(self) -> list[Any]:
+            return [FakeProvider("plain")]
+
+    assert "plain" == Registry.from_plugins([NoContext()]).get("plain").kind
+
+
+def test_unknown_kind_lists_valid_kinds() -> None:
+    """An unknown kind raises an error listing the valid kinds, sorted."""
+    registry = Registry.from_plugins([Plugin(FakeProvider("b"), FakeProvider("a"))])
+    with pytest.raises(UnknownKindError) as excinfo:
+        registry.get("c", step_id="hello")
+    assert "unknown provider kind 'c' in step 'hello'; valid kinds: 'a', 'b'" == str(excinfo.value)
+    assert ("a", "b") == excinfo.value.valid_kinds
+
+
+def test_duplicate_kind_is_refused_naming_both() -> None:
+    """Two plugins providing one kind: the kind is unusable and the error names both."""
+
+    class First(Plugin):
+        pass
+
+    class Second(Plugin):
+        pass
+
+    registry = Registry.from_plugins([First(FakeProvider("x")), Second(FakeProvider("x"))])
+    with pytest.raises(DuplicateKindError) as excinfo:
+        registry.get("x")
+    assert (
+        "kind 'x' is provided 2 times: by <plugin First> 0 (entry point 'First') and by "
+        "<plugin Second> 1 (entry point 'Second')" == str(excinfo.value)
+    )
+    assert ["x"] == [failure.name for failure in registry.failures()]
+
+
+def test_failing_hook_is_isolated() -> None:
+    """A plugin whose hook raises is a load failure; other plugins keep working."""
+
+    class Exploding:
+        @hookimpl
+        def arcaflow_steps_providers(self) -> list[Any]:
+            raise RuntimeError("boom")
+
+    registry = Registry.from_plugins([Exploding(), Plugin(FakeProvider("fine"))])
+    assert "fine" == registry.get("fine").kind
+    (failure,) = registry.failures()
+    assert (
+        "provider for kind 'Exploding' from <plugin Exploding> 0 (entry point 'Exploding') "
+        "failed to load: arcaflow_steps_providers() raised RuntimeError: boom"
+    ) == failure.message
+
+
+def test_hookimpl_with_unknown_argument_is_refused() -> None:
+    """pluggy refuses an implementation asking for an argument the spec lacks."""
+
+    class Wrong:
+        @hookimpl
+        def arcaflow_steps_providers(self, registry: Any) -> list[Any]:
+            return []
+
+    (failure,) = Registry.from_plugins([Wrong()]).failures()
+    assert isinstance(failure.error, ProviderLoadError)
+    assert "its hooks do not match arcaflow_steps.hookspecs" in failure.message
+    assert "'registry'" in failure.message
+
+
+def test_invalid_provider_is_isolated() -> None:
+    """A provider breaking the keyword rules is refused by name; its siblings still load."""
+    bad = FakeProvider("bad", run_keyword="config")
+    registry = Registry.from_plugins([Plugin(bad, FakeProvider("good"))])
+    assert "good" == registry.get("good").kind
+    with pytest.raises(ProviderLoadError) as excinfo:
+        registry.get("bad")
+    assert str(excinfo.value).endswith(
+        f"provider 'bad' is invalid: run keyword 'config' is also the provider keyword; "
+        f"{KEYWORD_RULE}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("provider", "reason"),
+    [
+        pytest.param(
+            FakeProvider("p", provider_keyword="kind"),
+            f"provider keyword 'kind' is reserved for the step kind; {KEYWORD_RULE}",
+            id="provider-keyword-kind",
+        ),
+        pytest.param(
+            FakeProvider("p", run_keyword="kind"),
+            f"run keyword 'kind' is reserved for the step kind; {KEYWORD_RULE}",
+            id="run-keyword-kind",
+        ),
+        pytest.param(
+            FakeProvider("p", run_keyword="config"),
+            f"run keyword 'config' is also the provider keyword; {KEYWORD_RULE}",
+            id="run-is-provider",
+        ),
+        pytest.param(
+            FakeProvider("p", stages=lifecycle("config")),
+            f"input field 'config' of stage 'run' is also the provider keyword; {KEYWORD_RULE}",
+            id="field-is-provider",
+        ),
+        pytest.param(
+            FakeProvider("p", stages=lifecycle("kind")),
+            f"input field 'kind' of stage 'run' is reserved for the step kind; {KEYWORD_RULE}",
+            id="field-is-kind",
+        ),
+        pytest.param(
+            FakeProvider("p", provider_keyword=""),
+            "provider keyword '' must be a non-empty string",
+            id="empty-keyword",
+        ),
+        pytest.param(
+            FakeProvider("Bad Kind"),
+            "kind 'Bad Kind' is not a valid name; use lowercase [a-z][a-z0-9_-]*",
+            id="kind-syntax",
+        ),
+    ],
+)
+def test_validate_provider_refuses_keyword_problems(provider: FakeProvider, reason: str) -> None:
+    """Keyword collisions and reserved names are refused, saying what is valid."""
+    with pytest.raises(InvalidProviderError) as excinfo:
+        validate_provider(provider)
+    assert f"provider {provider.kind!r} is invalid: {reason}" == str(excinfo.value)
+
+
+def test_validate_provider_checks_lifecycle() -> None:
+    """An invalid lifecycle is refused with InvalidLifecycleError."""
+    broken = Lifecycle(initial_stage="run", stages=(LifecycleStage(id="run", next_stages={"x"}),))
+    with pytest.raises(InvalidLifecycleError, match="unknown next stage 'x'"):
+        validate_provider(FakeProvider("p", stages=broken))
+
+
+def test_missing_members_are_refused() -> None:
+    """An object lacking provider members is refused, listing what a provider needs."""
+
+    class Half:
+        kind = "half"
+
+    (failure,) = Registry.from_plugins([Plugin(Half())]).failures()
+    assert failure.message.endswith(
+        "provider 'half' is invalid: Half lacks 'lifecycle', 'load_schema', 'provider_keyword', "
+        "'provider_schema', 'run_keyword'; a provider needs 'kind', 'lifecycle', 'load_schema', "
+        "'provider_keyword', 'provider_schema', 'run_keyword'"
+    )
+
+
+def test_deployers_sorted_and_duplicates_per_type_refused() -> None:
+    """Deployers are sorted by type and name; a name given twice for one type is refused."""
+    registry = Registry.from_plugins(
+        [
+            Plugin(deployers=(Factory("docker", "image"), Factory("python", "python"))),
+            Plugin(deployers=(Factory("podman", "image"), Factory("docker", "image"))),
+            Plugin(deployers=(Factory("docker", "other"),)),
+        ]
+    )
+    names = [(f.deployment_type, f.deployer_name) for f in registry.deployer_factories()]
+    assert [("image", "podman"), ("other", "docker"), ("python", "python")] == names
+    (failure,) = registry.deployer_failures()
+    assert isinstance(failure.error, DuplicateDeployerError)
+    assert (
+        "deployer 'docker' of deployment type 'image' is provided 2 times: by <plugin Plugin> 0 "
+        "(entry point 'Plugin') and by <plugin Plugin> 1 (entry point 'Plugin'); neither is used"
+    ) == failure.message
+
+
+def test_provider_context_is_lazy_and_cached() -> None:
+    """ProviderContext loads deployers on the first call only."""
+    calls: list[int] = []
+
+    def load() -> list[Any]:
+        calls.append(1)
+        return [Factory("a", "t")]
+
+    context = ProviderContext(load)
+    assert [] == calls
+    assert context.deployer_factories() is context.deployer_factories()
+    assert [1] == calls
+
+
+def test_observer_failure_is_logged_and_others_still_notified(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An observer that raises is logged; the other observers still see the event."""
+    seen: list[Any] = []
+
+    class Failing:
+        @hookimpl
+        def arcaflow_steps_stage_changed(self, event: Any) -> None:
+            raise RuntimeError("observer bug")
+
+    class Recording:
+        @hookimpl
+        def arcaflow_steps_stage_changed(self, event: Any) -> None:
+            seen.append(event)
+
+        @hookimpl
+        def arcaflow_steps_step_completed(self, result: Any) -> None:
+            seen.append(("result", result))
+
+    registry = Registry.from_plugins([Failing(), Recording()])
+    with caplog.at_level(logging.ERROR, logger="arcaflow_steps.registry"):
+        registry.on_event("event-1")
+        registry.notify_result("result-1")
+    assert ["event-1", ("result", "result-1")] == seen
+    assert "observer arcaflow_steps_stage_changed" in caplog.text
+
+
+def test_close_closes_loaded_providers() -> None:
+    """``close()`` calls ``close()`` on every loaded provider."""
+    provider = FakeProvider("c")
+    registry = Registry.from_plugins([Plugin(provider)])
+    registry.close()
+    assert 1 == provider.closed
+
+
+def test_step_definition_json_schema_validates_definitions() -> None:
+    """The JSON Schema accepts valid definitions and step maps and refuses unknown keys."""
+    registry = Registry.from_plugins([Plugin(FakeProvider("a"), FakeProvider("b"))])
+    schema = registry.step_definition_json_schema()
+    jsonschema.Draft202012Validator.check_schema(schema)
+    validator = jsonschema.Draft202012Validator(schema)
+    good = {"kind": "a", "config": {"name": "x"}, "input": {"anything": 1}}
+    assert [] == list(validator.iter_errors(good))
+    assert [] == list(validator.iter_errors({"steps": {"one": good}}))
+    assert [] != list(validator.iter_errors({**good, "extra": 1}))
+    assert [] != list(validator.iter_errors({"kind": "a", "config": {"name": 1}}))
+    assert [] != list(validator.iter_errors({"kind": "nope"}))
+
+
+def test_from_entry_points_honours_blocked_names() -> None:
+    """Blocked entry points (argument or environment) are not part of the registry."""
+    registry = Registry.from_entry_points(
+        blocked=["plugin"], environ={"ARCAFLOW_STEPS_DISABLE_PLUGINS": "dummy"}
+    )
+    assert {"dummy", "plugin"}.isdisjoint(registry.kinds())
+    assert {"dummy", "plugin"} <= registry.blocked()
+
+
+def test_parse_blocked_splits_commas_and_ignores_blanks() -> None:
+    """Blocked names come from the environment and extras, comma-separated, blanks ignored."""
+    assert frozenset({"a", "b", "c"}) == parse_blocked(
+        {"ARCAFLOW_STEPS_DISABLE_PLUGINS": " a, ,b"}, ["c,", ""]
+    )
+
+
+def test_builtin_kinds_load_from_entry_points() -> None:
+    """The built-in kinds register through the same entry points as any third party."""
+    registry = Registry.from_entry_points(environ={})
+    sources = {info.name: info.distribution for info in registry.entries()}
+    assert "arcaflow-steps" == sources["dummy"] == sources["plugin"]
+    assert "dummy" == registry.get("dummy").kind
+    registry.close()
