@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -24,7 +25,7 @@ from arcaflow_steps._runner import StepExecution, StepRunner
 from arcaflow_steps._step_definition import prepare_step
 from arcaflow_steps_builtin.deployers._process import live_connection_count
 from arcaflow_steps_builtin.deployers.python import PythonDeployerFactory
-from arcaflow_steps_builtin.plugin import PluginProvider
+from arcaflow_steps_builtin.plugin import PluginProvider, PluginRunnableStep
 
 STEPS = str(PLUGINS / "plugin_steps.py")
 HELLO = str(PLUGINS / "plugin_hello.py")
@@ -529,3 +530,51 @@ def test_unknown_step_at_lifecycle_level_lists_valid_steps(registry: Registry) -
         StepDefinitionError, match=r"has no step 'nope'; valid steps: 'cancellable'"
     ):
         runnable.lifecycle({"step": "nope"})
+
+
+class RecordingHandler:
+    """A StageChangeHandler that records stage ids (for driving a runnable directly)."""
+
+    def __init__(self) -> None:
+        self.stages: list[str] = []
+        self.done = threading.Event()
+
+    def on_stage_change(  # noqa: PLR0917 - the StageChangeHandler protocol's signature
+        self, step: Any, previous: Any, output_id: Any, output: Any, new: str, waiting: bool
+    ) -> None:
+        self.stages.append(new)
+
+    def on_step_complete(self, step: Any, previous: str, output_id: Any, output: Any) -> None:
+        self.stages.append(f"complete {previous} {output}")
+        self.done.set()
+
+    def on_stage_failure(self, step: Any, stage: str, error: Any) -> None:
+        pass
+
+
+def test_close_during_the_handshake_stops_the_plugin(registry: Registry) -> None:
+    """Cancelling a step whose plugin never says hello does not wait for the handshake."""
+    provider = registry.get("plugin")
+    assert isinstance(provider, PluginProvider)
+    schema = provider.load_schema({"plugin": plugin(HELLO)}).schema
+    runnable = PluginRunnableStep(  # the hello plugin's schema, but runs the silent fake
+        source=f"{sys.executable} {PLUGINS / 'fake_silent.py'}",
+        deployment_type="command",
+        multiplex=False,
+        schema=schema,
+        catalog=provider.catalog(),
+        pool=provider.pool,
+    )
+    handler = RecordingHandler()
+    running = runnable.start({}, handler, "silent")
+    running.provide_stage_input("deploy", {})
+    time.sleep(0.5)
+    started = time.monotonic()
+    running.close()
+    assert handler.done.wait(5)
+    assert time.monotonic() - started < 3
+    assert [
+        "deploy",
+        "closed",
+        "complete closed {'cancelled': True, 'close_requested': True}",
+    ] == handler.stages

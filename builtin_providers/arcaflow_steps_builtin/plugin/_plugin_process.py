@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final, final
 
 from arcaflow_steps import (
@@ -29,7 +29,7 @@ from arcaflow_steps import (
 
 from ._atp import ATPClient, RunHandle
 
-__all__ = ["HANDSHAKE_TIMEOUT", "PluginProcess", "describe_death", "open_plugin"]
+__all__ = ["CLOSE_TIMEOUT", "HANDSHAKE_TIMEOUT", "PluginProcess", "describe_death", "open_plugin"]
 
 #: Seconds a freshly deployed plugin has to send its hello.
 HANDSHAKE_TIMEOUT: Final = 60.0
@@ -130,14 +130,23 @@ class PluginProcess:
 
 
 def open_plugin(
-    deployer: Deployer, source: str, *, timeout: float = HANDSHAKE_TIMEOUT
+    deployer: Deployer,
+    source: str,
+    *,
+    timeout: float = HANDSHAKE_TIMEOUT,
+    on_deployed: Callable[[PluginConnection], None] | None = None,
 ) -> PluginProcess:
     """Deploy ``source``, greet it over ATP and read its schema.
+
+    ``on_deployed`` receives the connection before the handshake, so a caller can stop a
+    plugin that never greets (closing the connection ends the handshake at once).
 
     Raises:
         DeploymentError: the deployer failed, or the plugin died, sent garbage or no hello.
     """
     connection = deployer.deploy(source)
+    if on_deployed is not None:
+        on_deployed(connection)
     client: ATPClient | None = None
     try:
         client = ATPClient(connection)

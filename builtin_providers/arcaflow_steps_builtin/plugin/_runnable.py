@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, final
 
 from arcaflow_steps import (
     DisplayValue,
     Lifecycle,
     LifecycleStageWithSchema,
+    PluginConnection,
     PluginSchema,
     PropertySchema,
     StageChangeHandler,
@@ -196,7 +197,9 @@ class PluginRunnableStep:
     # -- used by the running step ----------------------------------------------------------
 
     def obtain_process(
-        self, deploy_input: Mapping[str, Any] | None
+        self,
+        deploy_input: Mapping[str, Any] | None,
+        on_deployed: Callable[[PluginConnection], None] | None = None,
     ) -> tuple[PluginProcess, tuple[str, str, str]]:
         """Return a plugin process for one run (the parked probe, the shared one, or a new
         one) and its pool key.
@@ -207,12 +210,13 @@ class PluginRunnableStep:
         choice = self._catalog.resolve(self.deployment_type, deploy_input)
         key = self.pool_key(choice.key)
 
-        def opener() -> PluginProcess:
-            return open_plugin(self._catalog.deployer(choice), self.source)
-
-        if self.multiplex:
-            return self._pool.acquire_shared(key, opener), key
-        return self._pool.take_idle(key) or opener(), key
+        deployer = self._catalog.deployer(choice)
+        if self.multiplex:  # a shared process is never stopped on one step's behalf
+            return self._pool.acquire_shared(key, lambda: open_plugin(deployer, self.source)), key
+        idle = self._pool.take_idle(key)
+        if idle is not None:
+            return idle, key
+        return open_plugin(deployer, self.source, on_deployed=on_deployed), key
 
     def release_shared(self, key: tuple[str, str, str], process: PluginProcess) -> None:
         """Release a process obtained in multiplex mode."""

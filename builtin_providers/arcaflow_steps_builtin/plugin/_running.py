@@ -41,6 +41,8 @@ from typing import TYPE_CHECKING, Any, Final, final
 
 from arcaflow_steps import (
     ArcaflowStepsError,
+    IllegalStageTransitionError,
+    PluginConnection,
     RunningStepState,
     SchemaValidationError,
     StageChangeHandler,
@@ -50,7 +52,7 @@ from arcaflow_steps import (
     validate_properties,
 )
 
-from ._plugin_process import PluginProcess, describe_death
+from ._plugin_process import CLOSE_TIMEOUT, PluginProcess, describe_death
 from ._stages import DEFAULT_CLOSURE_WAIT_TIMEOUT_MS, InputField, PluginStage
 
 if TYPE_CHECKING:
@@ -65,6 +67,8 @@ S = PluginStage
 _NO_INPUT_STAGES: Final = frozenset(
     {S.RUNNING, S.OUTPUTS, S.CRASHED, S.CLOSED, S.DEPLOY_FAILED, S.DISABLED}
 )
+#: Seconds a crashed plugin gets to exit after CLIENT_DONE before it is stopped.
+_CRASH_CLOSE_TIMEOUT: Final = 1.0
 #: Extra seconds ``close()`` waits beyond the closure wait timeout.
 _CLOSE_SLACK: Final = 15.0
 
@@ -113,6 +117,7 @@ class PluginRunningStep:
         self._close_requested = False
         self._force = False
         self._process: PluginProcess | None = None
+        self._deploying: PluginConnection | None = None
         self._pool_key: tuple[str, str, str] = ("", "", "")
         self._result_ready = False
         self._finished = threading.Event()
@@ -194,7 +199,10 @@ class PluginRunningStep:
             self._close_requested = self._close_requested or close_requested
             self._force = self._force or force
             process = self._process if force else None
+            deploying, self._deploying = self._deploying, None
             self._cond.notify_all()
+        if deploying is not None:  # a plugin that has not greeted yet: nothing to cancel
+            threading.Thread(target=deploying.close, args=(0.0,), daemon=True).start()
         if process is not None and not self._runnable.multiplex:
             process.terminate()
 
@@ -210,7 +218,9 @@ class PluginRunningStep:
     def _main(self) -> None:
         try:
             self._drive()
-        except Exception as exc:  # a bug of ours or a misbehaving handler: end terminal
+        except IllegalStageTransitionError:
+            pass  # the runner refused a report: it ends the step itself (we stop the plugin)
+        except Exception as exc:  # a bug of ours: end in a terminal stage anyway
             _LOG.exception("plugin step %r failed unexpectedly", self._run_id)
             self._release(graceful=False)
             self._end_after_bug(exc)
@@ -279,7 +289,7 @@ class PluginRunningStep:
         self._move(stage, S.CLOSED)
         self._complete(S.CLOSED, "result", self._closed_output())
 
-    def _release(self, *, graceful: bool) -> None:
+    def _release(self, *, graceful: bool, timeout: float = CLOSE_TIMEOUT) -> None:
         """Give the plugin process back: close it (or release the shared one)."""
         with self._cond:
             process, self._process = self._process, None
@@ -288,7 +298,7 @@ class PluginRunningStep:
         if self._runnable.multiplex:
             self._runnable.release_shared(self._pool_key, process)
         elif graceful:
-            process.close()
+            process.close(timeout)
         else:
             process.terminate()
 
@@ -321,19 +331,35 @@ class PluginRunningStep:
             return True  # known to be disabled: deploy nothing (the reference deploys anyway)
         try:
             process, self._pool_key = self._runnable.obtain_process(
-                deploy_input.get(InputField.DEPLOY)
+                deploy_input.get(InputField.DEPLOY), self._on_deployed
             )
         except ArcaflowStepsError as exc:
+            with self._cond:
+                self._deploying = None
+                cancelled = self._cancel
+            if cancelled:  # we stopped it while it was starting: not a failure
+                self._end_closed(S.DEPLOY)
+                return False
             self._move(S.DEPLOY, S.DEPLOY_FAILED)
             self._complete(S.DEPLOY_FAILED, "error", {"error": str(exc)})
             return False
         with self._cond:
+            self._deploying = None
             self._process = process
             cancelled = self._cancel
         if cancelled:
             self._end_closed(S.DEPLOY)
             return False
         return True
+
+    def _on_deployed(self, connection: PluginConnection) -> None:
+        """Remember a plugin being greeted, so a cancel can stop it (deploy thread)."""
+        with self._cond:
+            cancelled = self._cancel
+            if not cancelled:
+                self._deploying = connection
+        if cancelled:
+            connection.close(0.0)
 
     def _stage_enabling(self) -> bool:
         try:
@@ -443,7 +469,7 @@ class PluginRunningStep:
         return self._complete(S.OUTPUTS, output_id, output_data)
 
     def _crash(self, stage: PluginStage, process: PluginProcess, reason: str) -> None:
-        self._release(graceful=True)
+        self._release(graceful=True, timeout=_CRASH_CLOSE_TIMEOUT)
         message = reason + describe_death(process.connection, already=reason)
         self._move(stage, S.CRASHED)
         self._complete(S.CRASHED, "error", {"output": message})
