@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TextIO
 
 from .._errors import StepDefinitionError
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
     from .._registry import LoadFailure, Registry
 
-__all__ = ["blocked_names", "console", "emit", "failure_record", "make_registry"]
+__all__ = ["blocked_names", "console", "emit", "failure_record", "make_registry", "plain"]
 
 
 def blocked_names(args: argparse.Namespace) -> list[str]:
@@ -57,8 +57,28 @@ def console(stream: TextIO | None = None) -> Console:
     return Console(file=stream, width=width, soft_wrap=True, highlight=False)
 
 
+def plain(value: Any) -> Any:  # noqa: PLR0911 (one return per kind of value)
+    """Return ``value`` as plain JSON/YAML data: dicts, lists and scalars (enums as values)."""
+    if isinstance(value, Mapping):
+        return {str(key): plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [plain(item) for item in value]
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, str):
+        return str(value)  # a StrEnum member becomes its value
+    if isinstance(value, int):
+        return int(value)  # an IntEnum member becomes its value
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
 def emit(data: Any, output_format: str, table: Callable[[], None]) -> None:
     """Print ``data`` as JSON or YAML, or call ``table`` to print the table form."""
+    data = plain(data)
     if output_format == "json":
         sys.stdout.write(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
     elif output_format == "yaml":

@@ -41,7 +41,7 @@ def describe_record(provider: AnyProvider, source: Any) -> dict[str, Any]:
     from ._diagram import lifecycle_mermaid
 
     lifecycle = provider.lifecycle()
-    record: dict[str, Any] = {"kind": provider.kind}
+    record: dict[str, Any] = {"kind": str(provider.kind)}
     if source is not None:
         record.update(
             distribution=source.distribution,
@@ -56,12 +56,12 @@ def describe_record(provider: AnyProvider, source: Any) -> dict[str, Any]:
             name: serialize_property(prop) for name, prop in provider.provider_schema().items()
         },
         lifecycle={
-            "initial_stage": lifecycle.initial_stage,
+            "initial_stage": str(lifecycle.initial_stage),
             "stages": [
                 {
                     "id": str(stage.id),
-                    "input_fields": sorted(stage.input_fields),
-                    "next_stages": sorted(stage.next_stages),
+                    "input_fields": sorted(str(field) for field in stage.input_fields),
+                    "next_stages": sorted(str(next_stage) for next_stage in stage.next_stages),
                     "terminal": stage.is_terminal,
                     "fatal": stage.fatal,
                     "input_only": stage.input_only,

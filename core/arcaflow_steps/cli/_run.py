@@ -27,7 +27,7 @@ from . import (
     EXIT_OK,
     _add_plugin_options,
 )
-from ._common import make_registry
+from ._common import make_registry, plain
 
 if TYPE_CHECKING:
     from .._events import StepEvent, StepResult
@@ -67,19 +67,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="no stage progress on stderr")
     _add_plugin_options(parser)
-
-
-def _plain(value: Any) -> Any:
-    """Return ``value`` as plain JSON/YAML data (mappings, lists, scalars)."""
-    if isinstance(value, Mapping):
-        return {str(key): _plain(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [_plain(item) for item in value]
-    if isinstance(value, (str, bool, int, float)) or value is None:
-        return value
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    return str(value)
 
 
 class _Progress:
@@ -141,9 +128,9 @@ def exit_code(results: Mapping[str, StepResult], fatal: Mapping[str, frozenset[s
 
 def _record(result: StepResult) -> dict[str, Any]:
     record: dict[str, Any] = {
-        "stage": result.stage,
+        "stage": str(result.stage),
         "output_id": result.output_id,
-        "output_data": _plain(result.output_data),
+        "output_data": plain(result.output_data),
     }
     if result.error is not None:
         record["error"] = result.error

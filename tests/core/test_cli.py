@@ -1,0 +1,244 @@
+"""The CLI in-process with the installed built-in kinds: bad step files, options, formats."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from arcaflow_steps import Lifecycle, LifecycleStage, StepResult
+from arcaflow_steps.cli import main
+from arcaflow_steps.cli._diagram import lifecycle_mermaid
+from arcaflow_steps.cli._run import exit_code
+
+Capture = pytest.CaptureFixture[str]
+
+
+def run_cli(capsys: Capture, *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def step_file(tmp_path: Path, text: str, name: str = "steps.yaml") -> str:
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        pytest.param(
+            "kind: dummy\nname: [Arca\n",
+            "invalid YAML at line 3, column 1: expected ',' or ']', but got '<stream end>'",
+            id="invalid-yaml",
+        ),
+        pytest.param(
+            "kind: dummy\nname: a\nname: b\n",
+            "invalid YAML at line 3, column 1: duplicate key 'name'",
+            id="duplicate-key",
+        ),
+        pytest.param(
+            "kind: dumy\nname: Arca\n",
+            "unknown provider kind 'dumy' in step 'steps'; valid kinds: ",
+            id="unknown-kind",
+        ),
+        pytest.param("kind: dummy\n", "missing required field 'name' @ $", id="missing-field"),
+        pytest.param(
+            "kind: dummy\nname: 5\n", "expected a string, got 5 @ $.name", id="wrong-type"
+        ),
+        pytest.param(
+            "kind: dummy\nname: Arca\ncolour: blue\n",
+            "unknown key 'colour' in step 'steps' of kind 'dummy'; valid keys: ",
+            id="extra-key",
+        ),
+        pytest.param(
+            "steps:\n  hello:\n    kind: dummy\n    name: 5\n",
+            "expected a string, got 5 @ $.steps.hello.name",
+            id="path-in-steps-map",
+        ),
+        pytest.param(
+            "- kind: dummy\n",
+            "expected a step definition or a 'steps:' map, got a list @ $",
+            id="not-a-mapping",
+        ),
+        pytest.param(
+            "", "expected a step definition or a 'steps:' map, got nothing @ $", id="empty"
+        ),
+        pytest.param(
+            "steps: {}\n",
+            "'steps' must be a non-empty map of step id to step "
+            "definition, got an empty map @ $.steps",
+            id="empty-steps",
+        ),
+        pytest.param(
+            "steps:\n  a: 1\n",
+            "step 'a' must be a mapping, got int @ $.steps.a",
+            id="step-not-mapping",
+        ),
+        pytest.param(
+            "steps:\n  a: {kind: dummy, name: x}\nextra: 1\n",
+            "unknown top-level key 'extra' beside 'steps' @ $; a step file is one step "
+            "definition or a 'steps:' map of them",
+            id="top-level-extra",
+        ),
+    ],
+)
+def test_bad_step_file_is_one_clear_message(
+    capsys: Capture, tmp_path: Path, text: str, message: str
+) -> None:
+    """Each bad step file gives one message naming file and path, exit 1, no traceback."""
+    file = step_file(tmp_path, text)
+    code, out, err = run_cli(capsys, "run", file)
+    assert (1, "") == (code, out)
+    assert err.startswith(f"arcaflow-steps: error: {file}: {message}")
+    assert 1 == err.count("\n")
+
+
+def test_missing_file_is_an_error(capsys: Capture, tmp_path: Path) -> None:
+    """A step file that does not exist is one clear error."""
+    missing = str(tmp_path / "nope.yaml")
+    assert (1, "", f"arcaflow-steps: error: step file {missing!r} does not exist\n") == run_cli(
+        capsys, "run", missing
+    )
+
+
+def test_step_ids_must_be_unique_across_files(capsys: Capture, tmp_path: Path) -> None:
+    """The same step id in two files is refused, naming both files."""
+    first = step_file(tmp_path, "steps:\n  a: {kind: dummy, name: x}\n", "one.yaml")
+    second = step_file(tmp_path, "steps:\n  a: {kind: dummy, name: y}\n", "two.yaml")
+    code, _, err = run_cli(capsys, "run", first, second)
+    assert 1 == code
+    assert f"step id 'a' is defined in {first} and in {second}" in err
+
+
+def test_run_dummy_prints_yaml_result(capsys: Capture, tmp_path: Path) -> None:
+    """The README example: a dummy step prints its output id and data as YAML."""
+    file = step_file(tmp_path, "kind: dummy\nname: Arca\n", "hello.yaml")
+    code, out, err = run_cli(capsys, "run", file)
+    assert 0 == code, err
+    expected = {
+        "hello": {
+            "stage": "greet",
+            "output_id": "success",
+            "output_data": {"message": "Hello Arca!"},
+        }
+    }
+    assert expected == yaml.safe_load(out)
+
+
+def test_run_reads_stdin(capsys: Capture, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``-`` reads one step definition from stdin; its step id is ``step``."""
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("kind: dummy\nname: In\n"))
+    code, out, _ = run_cli(capsys, "run", "-q", "--format", "json", "-")
+    assert (0, ["step"]) == (code, list(json.loads(out)))
+
+
+def test_parallelism_must_be_positive(capsys: Capture, tmp_path: Path) -> None:
+    """``--parallelism 0`` is refused with one message."""
+    file = step_file(tmp_path, "kind: dummy\nname: x\n")
+    code, _, err = run_cli(capsys, "run", "--parallelism", "0", file)
+    assert (1, "arcaflow-steps: error: --parallelism must be at least 1, got 0\n") == (code, err)
+
+
+def test_list_yaml_has_builtin_kinds(capsys: Capture) -> None:
+    """``list --format yaml`` names the built-in kinds with their distribution."""
+    code, out, _ = run_cli(capsys, "list", "--format", "yaml")
+    providers = {entry["kind"]: entry for entry in yaml.safe_load(out)["providers"]}
+    assert 0 == code
+    assert "arcaflow-steps" == providers["dummy"]["distribution"]
+
+
+def test_describe_dummy_yaml(capsys: Capture) -> None:
+    """``describe dummy --format yaml`` shows keywords and the one-stage lifecycle."""
+    code, out, _ = run_cli(capsys, "describe", "dummy", "--format", "yaml")
+    data = yaml.safe_load(out)
+    assert 0 == code
+    assert "dummy" == data["provider_keyword"]
+    assert "greet" == data["lifecycle"]["initial_stage"]
+
+
+def test_help_lists_every_command(capsys: Capture) -> None:
+    """``--help`` lists every command of the command table."""
+    with pytest.raises(SystemExit) as excinfo:
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert 0 == excinfo.value.code
+    for command in ("list", "describe", "check", "schema", "run", "new-provider"):
+        assert command in out
+
+
+def test_unknown_command_is_a_usage_error(capsys: Capture) -> None:
+    """An unknown command exits 2 with argparse's usage message."""
+    with pytest.raises(SystemExit) as excinfo:
+        main(["lst"])
+    assert 2 == excinfo.value.code
+    assert "invalid choice: 'lst'" in capsys.readouterr().err
+
+
+def test_mermaid_marks_input_only_terminal_and_fatal_stages() -> None:
+    """The Mermaid diagram comes from the table: input-only stages get dotted edges."""
+    lifecycle = Lifecycle(
+        initial_stage="deploy",
+        stages=(
+            LifecycleStage(id="deploy", next_stages={"outputs", "deploy_failed"}),
+            LifecycleStage(id="deploy_failed", fatal=True),
+            LifecycleStage(id="outputs"),
+            LifecycleStage(id="cancelled", input_only=True, next_stages={"outputs"}),
+        ),
+    )
+    expected = (
+        "flowchart TD\n"
+        "    start(( ))\n"
+        '    s_deploy["deploy"]\n'
+        '    s_deploy_failed(["deploy_failed (fatal)"])\n'
+        '    s_outputs(["outputs"])\n'
+        '    s_cancelled{{"cancelled"}}\n'
+        "    start --> s_deploy\n"
+        "    s_deploy --> s_deploy_failed\n"
+        "    s_deploy --> s_outputs\n"
+        "    s_cancelled -.-> s_outputs\n"
+    )
+    assert expected == lifecycle_mermaid(lifecycle)
+
+
+def result(
+    stage: str, output_id: str | None, *, is_error: bool = False, error: str | None = None
+) -> StepResult:
+    return StepResult(
+        step_id="s",
+        stage=stage,
+        output_id=output_id,
+        output_data={},
+        is_error=is_error,
+        events=(),
+        error=error,
+    )
+
+
+@pytest.mark.parametrize(
+    ("results", "expected"),
+    [
+        pytest.param([result("outputs", "success")], 0, id="ok"),
+        pytest.param(
+            [result("outputs", "success"), result("outputs", "error", is_error=True)],
+            2,
+            id="error-output",
+        ),
+        pytest.param([result("crashed", "error", is_error=True)], 3, id="crashed"),
+        pytest.param([result("deploy_failed", "error", is_error=True)], 3, id="fatal"),
+        pytest.param(
+            [result("outputs", None, is_error=True, error="refused")], 3, id="runner-ended"
+        ),
+    ],
+)
+def test_exit_codes(results: list[StepResult], expected: int) -> None:
+    """Exit codes follow DESIGN §7: 0 ok, 2 error output, 3 crashed or failed to deploy."""
+    by_id = {f"s{index}": item for index, item in enumerate(results)}
+    fatal = dict.fromkeys(by_id, frozenset({"deploy_failed"}))
+    assert expected == exit_code(by_id, fatal)
