@@ -104,13 +104,13 @@ from ._step_definition import (
 from .hookspecs import ProviderContext, hookimpl
 
 __all__ = [
-    "DEFAULT_CLOSE_TIMEOUT",
-    "DEFAULT_KIND",
     "AnyProvider",
     "AnySchema",
     "ArcaflowStepsError",
     "BaseRunningStep",
     "BoolSchema",
+    "DEFAULT_CLOSE_TIMEOUT",
+    "DEFAULT_KIND",
     "Deployer",
     "DeployerFactory",
     "DeployerLoadError",
