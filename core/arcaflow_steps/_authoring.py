@@ -209,8 +209,10 @@ class BaseRunningStep(abc.ABC):
         cls._stage_methods = methods
 
     def __init__(self) -> None:
-        # Guards every attribute below except _thread; waited on for input and close.
-        self._cond = threading.Condition(threading.Lock())
+        # Guards every attribute below except _thread. The condition waited on for input and
+        # close shares it and is made on first need (most steps never wait).
+        self._lock = threading.Lock()
+        self._waitable: threading.Condition | None = None
         # Held while reporting to the handler, so reports are ordered and none follows the
         # completion (re-entrant: a handler's observer may close the step).
         self._report_lock = threading.RLock()
@@ -244,7 +246,7 @@ class BaseRunningStep(abc.ABC):
         step's thread when ``blocking``)."""
         if self._rules is None:
             raise RuntimeError("bind() must be called before begin()")
-        with self._cond:
+        with self._lock:
             if self._busy:
                 return
             self._busy = True
@@ -266,12 +268,12 @@ class BaseRunningStep(abc.ABC):
     @property
     def is_closing(self) -> bool:
         """Return whether ``close()`` or ``force_close()`` was called."""
-        with self._cond:
+        with self._lock:
             return self._close is not _Close.NONE
 
     def stage_input(self, stage: str) -> Mapping[str, Any] | None:
         """Return the input provided for ``stage`` so far, or ``None``."""
-        with self._cond:
+        with self._lock:
             return self._inputs.get(str(stage))
 
     def wait_for_input(self, stage: str) -> WaitForInput:
@@ -280,8 +282,8 @@ class BaseRunningStep(abc.ABC):
 
     def sleep(self, seconds: float) -> bool:
         """Sleep up to ``seconds``; return ``False`` early when the step is closing."""
-        with self._cond:
-            return not self._cond.wait_for(lambda: self._close is not _Close.NONE, seconds)
+        with self._lock:
+            return not self._condition().wait_for(lambda: self._close is not _Close.NONE, seconds)
 
     @abc.abstractmethod
     def closed_outcome(self, stage: str | None, *, forced: bool) -> Finish:
@@ -321,13 +323,13 @@ class BaseRunningStep(abc.ABC):
                 stage,
                 f"unknown input field {unknown[0]!r}; valid fields: {quote_sorted(fields)}",
             )
-        with self._cond:
+        with self._lock:
             if self._finished:
                 return
             if stage in self._inputs:
                 raise StageInputError(self._run_id, stage, "input was already provided")
             self._inputs[stage] = input
-            self._cond.notify_all()
+            self._notify()
             take = not self._busy
             if take:
                 self._busy = True
@@ -336,41 +338,52 @@ class BaseRunningStep(abc.ABC):
 
     def current_stage(self) -> str:
         """Return the current stage (the initial stage before the step entered it)."""
-        with self._cond:
+        with self._lock:
             if self._stage is not None:
                 return self._stage
         return self._bound_rules().table.initial_stage
 
     def state(self) -> RunningStepState:
         """Return the state: starting, waiting for input, running or finished."""
-        with self._cond:
+        with self._lock:
             return self._state
 
     def close(self) -> None:
         """End the step gracefully (bounded by ``close_timeout``); idempotent."""
-        with self._cond:
+        with self._lock:
             self._close = max(self._close, _Close.GRACEFUL)
-            self._cond.notify_all()
+            self._notify()
             take = not self._busy and not self._finished
             if take:
                 self._busy = True
         if take:
             self._loop()
-        with self._cond:
-            finished = self._cond.wait_for(lambda: self._finished, self.close_timeout)
+        with self._lock:
+            finished = self._condition().wait_for(lambda: self._finished, self.close_timeout)
         if not finished:
             self._force_finish()
         self._join()
 
     def force_close(self) -> None:
         """End the step at once; idempotent."""
-        with self._cond:
+        with self._lock:
             self._close = _Close.FORCED
-            self._cond.notify_all()
+            self._notify()
         self._force_finish()
         self._join()
 
     # -- the loop ----------------------------------------------------------------------------
+
+    def _condition(self) -> threading.Condition:
+        """Return the condition on ``_lock`` (call with ``_lock`` held)."""
+        if self._waitable is None:
+            self._waitable = threading.Condition(self._lock)
+        return self._waitable
+
+    def _notify(self) -> None:
+        """Wake every waiter (call with ``_lock`` held)."""
+        if self._waitable is not None:
+            self._waitable.notify_all()
 
     def _bound_rules(self) -> LifecycleRules:
         if self._rules is None:
@@ -378,7 +391,7 @@ class BaseRunningStep(abc.ABC):
         return self._rules
 
     def _decide(self) -> tuple[_Action, str | None]:
-        """Decide the next action (with ``_cond`` held)."""
+        """Decide the next action (with ``_lock`` held)."""
         if self._finished:
             return _Action.DONE, None
         stage = self._stage
@@ -400,10 +413,10 @@ class BaseRunningStep(abc.ABC):
         """Make progress until blocked or done; the caller holds the busy token."""
         try:
             while True:
-                with self._cond:
+                with self._lock:
                     action, stage = self._decide()
                     if action is _Action.WAIT and self.blocking:
-                        self._cond.wait()
+                        self._condition().wait()
                         continue
                     if action in (_Action.WAIT, _Action.DONE):
                         self._busy = False
@@ -419,7 +432,7 @@ class BaseRunningStep(abc.ABC):
                     assert stage is not None
                     self._apply(stage, self._run_stage(stage, inputs), closing=False)
         except BaseException:
-            with self._cond:
+            with self._lock:
                 self._busy = False
             raise
 
@@ -448,7 +461,7 @@ class BaseRunningStep(abc.ABC):
         rules = self._bound_rules()
         initial = rules.table.initial_stage
         with self._report_lock:
-            with self._cond:
+            with self._lock:
                 if self._finished or self._stage is not None:
                     return
                 waiting = bool(rules.table.input_fields.get(initial)) and (
@@ -459,11 +472,11 @@ class BaseRunningStep(abc.ABC):
     def _apply(self, stage: str, outcome: Outcome | Exception, *, closing: bool) -> None:
         """Report ``outcome`` of ``stage``; on trouble, end the step with a fallback."""
         with self._report_lock:
-            with self._cond:
+            with self._lock:
                 if self._finished or self._stage != stage:
                     return  # force-closed (or already moved on) while the method ran
             if isinstance(outcome, WaitForInput):
-                with self._cond:
+                with self._lock:
                     self._awaiting = outcome.stage
                 return
             try:
@@ -484,10 +497,10 @@ class BaseRunningStep(abc.ABC):
             stage,
             error,
         )
-        with self._cond:
+        with self._lock:
             self._finished = True
             self._state = RunningStepState.FINISHED
-            self._cond.notify_all()
+            self._notify()
 
     def _report(self, stage: str, outcome: Outcome | Exception) -> None:
         """Check ``outcome`` against the table and report it (``_report_lock`` held)."""
@@ -500,7 +513,7 @@ class BaseRunningStep(abc.ABC):
             target = str(outcome.to)
             self._check_move(stage, target)
             self._check_output(stage, outcome.output_id)
-            with self._cond:
+            with self._lock:
                 waiting = bool(table.input_fields.get(target)) and target not in self._inputs
             self._report_change(stage, outcome.output_id, outcome.output, target, waiting)
             return
@@ -514,10 +527,10 @@ class BaseRunningStep(abc.ABC):
         handler = self._handler
         assert handler is not None
         handler.on_step_complete(self, target, outcome.output_id, outcome.output)
-        with self._cond:
+        with self._lock:
             self._finished = True
             self._state = RunningStepState.FINISHED
-            self._cond.notify_all()
+            self._notify()
 
     def _check_move(self, stage: str, target: str) -> None:
         table = self._bound_rules().table
@@ -545,7 +558,7 @@ class BaseRunningStep(abc.ABC):
         handler = self._handler
         assert handler is not None
         handler.on_stage_change(self, previous, output_id, output, target, waiting)
-        with self._cond:
+        with self._lock:
             self._stage = target
             self._state = (
                 RunningStepState.WAITING_FOR_INPUT if waiting else RunningStepState.RUNNING
@@ -555,7 +568,7 @@ class BaseRunningStep(abc.ABC):
         """End the step now with ``closed_outcome(forced=True)``, whatever is running."""
         rules = self._bound_rules()
         with self._report_lock:
-            with self._cond:
+            with self._lock:
                 if self._finished:
                     return
                 stage = self._stage

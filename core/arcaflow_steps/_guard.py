@@ -174,8 +174,6 @@ class StepGuard:
         self._observers = tuple(observers)
         self._on_refused = on_refused
         self._on_finished = on_finished
-        #: Set once the step has a result.
-        self.done: Final = threading.Event()
         # Guards every attribute below; never held while calling out.
         self._lock = threading.Lock()
         self._stage: str | None = None
@@ -188,8 +186,26 @@ class StepGuard:
         self._result: StepResult | None = None
         self._outbox: list[StepEvent] = []
         self._delivering = False
+        # Why the runner is ending the step (first refusal or other failure), if it is.
+        self._failure: str | None = None
+        # Made when someone waits before the step finished (most never do).
+        self._done_event: threading.Event | None = None
 
     # -- queries -----------------------------------------------------------------------------
+
+    def is_done(self) -> bool:
+        """Return whether the step has its result."""
+        return self._result is not None
+
+    def wait_done(self, timeout: float | None = None) -> bool:
+        """Wait until the step has its result; return whether it has."""
+        with self._lock:
+            if self._result is not None:
+                return True
+            if self._done_event is None:
+                self._done_event = threading.Event()
+            event = self._done_event
+        return event.wait(timeout)
 
     def current_stage(self) -> str | None:
         """Return the recorded stage (``None`` before the first report)."""
@@ -246,6 +262,8 @@ class StepGuard:
     ) -> None:
         """Check and record a move to ``new_stage``; raise if it is illegal."""
         del step
+        new_stage = str(new_stage)
+        previous_stage = None if previous_stage is None else str(previous_stage)
         refusal: IllegalStageTransitionError | None
         with self._lock:
             try:
@@ -268,6 +286,7 @@ class StepGuard:
     ) -> None:
         """Check and record completion in terminal ``previous_stage``; raise if illegal."""
         del step
+        previous_stage = str(previous_stage)
         result: StepResult | None = None
         refusal: IllegalStageTransitionError | None
         with self._lock:
@@ -282,8 +301,9 @@ class StepGuard:
                     stage,
                     output_id,
                     value,
-                    is_error=self.rules.is_error_output(stage, output_id) or bool(self._refused),
-                    error=str(self._refused[0]) if self._refused else None,
+                    is_error=self.rules.is_error_output(stage, output_id)
+                    or self._failure is not None,
+                    error=self._failure,
                 )
         if refusal is not None:
             self._after_refusal(refusal, first)
@@ -334,6 +354,12 @@ class StepGuard:
 
     # -- ending a step without the provider --------------------------------------------------
 
+    def mark_failed(self, reason: str) -> None:
+        """Record why the runner is ending a running step; its result will be an error."""
+        with self._lock:
+            if self._result is None and self._failure is None:
+                self._failure = reason
+
     def complete_synthetic(self, reason: str) -> bool:
         """End the step in a fallback terminal stage with ``reason``, unless it completed.
 
@@ -345,7 +371,7 @@ class StepGuard:
             if self._result is not None:
                 return False
             stage = self.rules.fallback_terminal(self._stage)
-            result = self._complete(stage, None, None, is_error=True, error=reason)
+            result = self._complete(stage, None, None, is_error=True, error=self._failure or reason)
         self._finish(result)
         return True
 
@@ -525,6 +551,8 @@ class StepGuard:
         first = not self._refused and self._result is None
         if self._result is None:
             self._refused.append(error)
+            if self._failure is None:
+                self._failure = f"refused report: {error}"
         self._append(StepEventKind.REFUSED, stage=self._stage, error=str(error))
         return first
 
@@ -538,7 +566,10 @@ class StepGuard:
 
     def _finish(self, result: StepResult) -> None:
         self._flush()
-        self.done.set()
+        with self._lock:
+            event = self._done_event
+        if event is not None:
+            event.set()
         if self._on_finished is not None:
             self._on_finished(result)
 

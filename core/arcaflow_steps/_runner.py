@@ -93,7 +93,8 @@ class StepExecution:
         self._phase = _Phase.QUEUED
         self._running: RunningStep | None = None
         self._close = _Close.NONE
-        self._launched = threading.Event()
+        # Made when close() must wait for a launch in progress (rare).
+        self._launched: threading.Event | None = None
 
     def __repr__(self) -> str:
         return f"<StepExecution {self.step_id!r} {self.state().value}>"
@@ -139,7 +140,7 @@ class StepExecution:
 
     def is_finished(self) -> bool:
         """Return whether the step has its result."""
-        return self._guard.done.is_set()
+        return self._guard.is_done()
 
     def wait(self, timeout: float | None = None) -> StepResult:
         """Wait until the step finished and return its result.
@@ -147,7 +148,7 @@ class StepExecution:
         Raises:
             TimeoutError: the step did not finish within ``timeout`` seconds.
         """
-        if not self._guard.done.wait(timeout):
+        if not self._guard.wait_done(timeout):
             raise TimeoutError(f"step {self.step_id!r} did not finish within {timeout} s")
         result = self._guard.result()
         assert result is not None
@@ -172,7 +173,7 @@ class StepExecution:
                 f"{quote_sorted(s for s, fields in rules.table.input_fields.items() if fields)}",
             )
         value = validate_properties(
-            rules.input_schemas.get(stage, {}), input, path=f"{self.prepared.path}.{stage}"
+            rules.input_schemas.get(stage, {}), input, path=self.prepared.path
         )
         running = self._running
         if running is None:
@@ -203,25 +204,25 @@ class StepExecution:
         if escalate:
             self._do_close(force=mode is _Close.FORCED, reason=None)
         else:
-            self._guard.done.wait(self._runner.close_timeout * 3)
+            self._guard.wait_done(self._runner.close_timeout * 3)
             self._end_if_running(None)
 
     def _do_close(self, *, force: bool, reason: str | None) -> None:
         timeout = self._runner.close_timeout
         running = self._ensure_launched(timeout)
-        if running is None or self._guard.done.is_set():
+        if running is None or self._guard.is_done():
             self._end_if_running(reason)
             return
         if not force:
             self._call_bounded(running.close, "close")
-            if self._guard.done.wait(timeout):
+            if self._guard.wait_done(timeout):
                 return
         self._call_bounded(running.force_close, "force_close")
-        self._guard.done.wait(timeout)
+        self._guard.wait_done(timeout)
         self._end_if_running(reason)
 
     def _end_if_running(self, reason: str | None) -> None:
-        if self._guard.done.is_set():
+        if self._guard.is_done():
             return
         timeout = self._runner.close_timeout
         self._guard.complete_synthetic(
@@ -232,7 +233,13 @@ class StepExecution:
 
     def _ensure_launched(self, timeout: float) -> RunningStep | None:
         self._runner._launch_now(self)
-        self._launched.wait(timeout)
+        with self._lock:
+            if self._phase is _Phase.LAUNCHED:
+                return self._running
+            if self._launched is None:
+                self._launched = threading.Event()
+            launched = self._launched
+        launched.wait(timeout)
         return self._running
 
     def _call_bounded(self, method: Callable[[], None], name: str) -> None:
@@ -264,17 +271,13 @@ class StepExecution:
             running = prepared.runnable.start(prepared.run_input, self._guard, prepared.step_id)
         except Exception as exc:
             _log.warning("step %r failed to start: %s", self.step_id, exc)
-            with self._lock:
-                self._phase = _Phase.LAUNCHED
-            self._launched.set()
+            self._guard.mark_failed(f"step {self.step_id!r} failed to start: {exc}")
+            self._set_launched(None)
             self._guard.complete_synthetic(f"step {self.step_id!r} failed to start: {exc}")
             return
-        with self._lock:
-            self._running = running
-            self._phase = _Phase.LAUNCHED
-        self._launched.set()
+        self._set_launched(running)
         for stage, value in prepared.stage_inputs.items():
-            if self._guard.done.is_set():
+            if self._guard.is_done():
                 break
             try:
                 running.provide_stage_input(stage, value)
@@ -283,12 +286,17 @@ class StepExecution:
             except (StageInputError, SchemaValidationError, ArcaflowStepsError, Exception) as exc:
                 reason = f"step {self.step_id!r} refused input for stage {stage!r}: {exc}"
                 _log.warning("%s", reason)
+                self._guard.mark_failed(reason)
                 self._close_in_background(reason)
                 break
 
-    def _is_queued(self) -> bool:
+    def _set_launched(self, running: RunningStep | None) -> None:
         with self._lock:
-            return self._phase is _Phase.QUEUED
+            self._running = running
+            self._phase = _Phase.LAUNCHED
+            launched = self._launched
+        if launched is not None:
+            launched.set()
 
     # -- guard callbacks ---------------------------------------------------------------------
 
