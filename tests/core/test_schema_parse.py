@@ -22,6 +22,7 @@ from arcaflow_steps import (
     parse_scope,
     serialize_property,
     serialize_schema,
+    validate,
 )
 
 
@@ -184,3 +185,11 @@ def test_records_check_their_own_strings() -> None:
     with pytest.raises(InvalidSchemaError, match="is not valid JSON"):
         PropertySchema(type=StringSchema(), default="nope")
     assert serialize_schema(StringSchema(pattern="^a")) == {"type_id": "string", "pattern": "^a"}
+
+
+def test_integer_bounds_of_floats_round_trip() -> None:
+    """An integer bound on a float schema stays an integer in the form (the SDK makes it 0.0)."""
+    data = {"type_id": "float", "min": 0, "max": 1.5}
+    parsed = parse_schema(data)
+    assert data == serialize_schema(parsed)
+    assert 0.0 == validate(parsed, 0)
