@@ -151,8 +151,15 @@ def test_signal_closes_hanging_steps_and_leaves_nothing(tmp_path: Path, signum: 
             "cancellable": {"plugin": plugin(), "step": "cancellable", "input": {}},
         },
     )
+    temp = tmp_path / "tmp"
+    temp.mkdir()
     process = subprocess.Popen(
-        [CLI, "run", path], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [CLI, "run", path],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TMPDIR": str(temp)},
     )
     deadline = time.monotonic() + 30
     while len(descendants(process.pid)) < 4:  # zygote + three plugins
@@ -172,6 +179,7 @@ def test_signal_closes_hanging_steps_and_leaves_nothing(tmp_path: Path, signum: 
     } == {step: result["stage"] for step, result in results.items()}
     assert {"cancelled": True, "close_requested": True} == results["hang"]["output_data"]
     assert set() == wait_gone(plugin_pids)
+    assert [] == list(temp.iterdir())  # every plugin's temporary directory was removed
 
 
 def test_sigkill_of_the_cli_still_stops_forked_plugins(tmp_path: Path) -> None:
