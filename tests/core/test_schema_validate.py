@@ -28,6 +28,7 @@ from arcaflow_steps import (
     validate,
     validate_properties,
 )
+from arcaflow_steps._schema._defaults import default_value
 
 
 def problems_of(schema: Any, value: Any, **kwargs: Any) -> list[str]:
@@ -328,3 +329,53 @@ def test_validate_properties_resolves_refs_in_a_scope() -> None:
     assert {"inner": {"x": 1, "y": "why"}} == validate_properties(
         properties, {"inner": {"x": 1}}, scope=INPUT
     )
+
+
+def test_defaults_with_integer_map_keys_are_typed() -> None:
+    """JSON writes integer map keys as strings; applied defaults get integer keys back."""
+    by_int = MapSchema(keys=IntSchema(), values=ListSchema(items=FloatSchema()))
+    scope = ScopeSchema(
+        root="R",
+        objects={
+            "R": ObjectSchema(
+                id="R",
+                properties={
+                    "direct": PropertySchema(type=by_int, default='{"1": [1]}'),
+                    "nested": PropertySchema(type=RefSchema(id="N"), default='{"m": {"2": []}}'),
+                    "choice": PropertySchema(
+                        type=OneOfIntSchema(types={5: RefSchema(id="N")}),
+                        default='{"_type": 5, "m": {"3": [0.5]}}',
+                    ),
+                    "listed": PropertySchema(
+                        type=ListSchema(
+                            items=ObjectSchema(
+                                id="L", properties={"m": PropertySchema(type=by_int)}
+                            )
+                        ),
+                        default='[{"m": {"4": []}, "keep": {"5": 1}}]',
+                    ),
+                },
+            ),
+            "N": ObjectSchema(id="N", properties={"m": PropertySchema(type=by_int)}),
+        },
+    )
+    result = validate(ScopeSchema(root="R", objects=scope.objects), {"listed": [{"m": {}}]})
+    assert {
+        "direct": {1: [1.0]},
+        "nested": {"m": {2: []}},
+        "choice": {"_type": 5, "m": {3: [0.5]}},
+        "listed": [{"m": {}}],
+    } == result
+    listed_default = scope.objects["R"].properties["listed"]
+    assert [{"m": {4: []}, "keep": {"5": 1}}] == default_value(listed_default, scope)
+
+
+def test_one_of_scope_member_without_root_is_a_schema_error() -> None:
+    """A one-of member scope whose root is not declared is reported, not silently accepted."""
+    one_of = OneOfStringSchema(types={"a": ScopeSchema(root="Missing", objects={})})
+    assert [
+        "schema error: scope root 'Missing' is not declared; declared objects: none @ $"
+    ] == problems_of(one_of, {"_type": "a"})
+    assert [
+        "schema error: scope root 'Missing' is not declared; declared objects: none @ $"
+    ] == problems_of(ScopeSchema(root="Missing", objects={}), {})

@@ -319,7 +319,16 @@ def _object_properties(
         return member.properties, scope
     if isinstance(member, ScopeSchema):
         root = member.objects.get(member.root)
-        return (None if root is None else root.properties), member
+        if root is None:
+            problems.append(
+                ValidationProblem(
+                    path=path,
+                    message=f"schema error: scope root {member.root!r} is not declared; "
+                    f"declared objects: {_quote_sorted(member.objects)}",
+                )
+            )
+            return None, member
+        return root.properties, member
     target = scope.objects.get(member.id) if scope is not None else None
     if target is None:
         problems.append(
