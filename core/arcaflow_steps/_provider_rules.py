@@ -9,12 +9,14 @@ rules live in one place.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Final
 
 from ._entry_points import is_valid_name
-from ._errors import InvalidProviderError
+from ._errors import InvalidProviderError, quote_sorted
 from ._lifecycle import Lifecycle, LifecycleStage
 from ._protocols import AnyProvider
+from ._schema import PropertySchema
 
 __all__ = ["KIND_KEY", "REQUIRED_MEMBERS", "adapt_provider", "validate_provider"]
 
@@ -59,7 +61,8 @@ def validate_provider(provider: AnyProvider) -> None:
     """Raise unless the provider's kind, keywords and lifecycle follow the registry's rules.
 
     Raises:
-        InvalidProviderError: bad kind, keyword or a collision between keywords.
+        InvalidProviderError: bad kind, keyword, a collision between keywords, or a provider
+            schema that does not describe exactly the provider keyword.
         InvalidLifecycleError: the lifecycle is not a DAG with one initial stage from which
             every stage is reachable.
     """
@@ -76,6 +79,26 @@ def validate_provider(provider: AnyProvider) -> None:
         )
     _check_keywords(kind, provider.provider_keyword, provider.run_keyword, lifecycle)
     lifecycle.validate(kind)
+    _check_provider_schema(kind, provider)
+
+
+def _check_provider_schema(kind: str, provider: AnyProvider) -> None:
+    schema = provider.provider_schema()
+    keys = sorted(str(key) for key in schema) if isinstance(schema, Mapping) else None
+    if keys != [provider.provider_keyword]:
+        got = "no mapping" if keys is None else f"keys {quote_sorted(keys)}"
+        raise InvalidProviderError(
+            kind,
+            f"provider_schema() must map exactly the provider keyword "
+            f"{provider.provider_keyword!r} to its property, got {got}",
+        )
+    prop = schema[provider.provider_keyword]
+    if not isinstance(prop, PropertySchema):
+        raise InvalidProviderError(
+            kind,
+            f"provider_schema()[{provider.provider_keyword!r}] must be an "
+            f"arcaflow_steps.PropertySchema, got {type(prop).__name__}",
+        )
 
 
 def _check_keywords(

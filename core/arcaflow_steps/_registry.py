@@ -45,6 +45,7 @@ from ._errors import (
     UnknownKindError,
     quote_sorted,
 )
+from ._events import StepEvent, StepResult
 from ._protocols import AnyProvider
 from ._provider_rules import adapt_provider, validate_provider
 from .hookspecs import ProviderContext
@@ -608,7 +609,7 @@ class Registry:
                     )
                 )
 
-    def notify_event(self, event: Any) -> None:
+    def notify_event(self, event: StepEvent) -> None:
         """Pass a stage event to every ``arcaflow_steps_stage_changed`` implementation.
 
         Observer packages are loaded on first use. An observer that raises is logged and
@@ -617,7 +618,7 @@ class Registry:
         self._load_observers()
         self._notify("arcaflow_steps_stage_changed", event=event)
 
-    def notify_result(self, result: Any) -> None:
+    def notify_result(self, result: StepResult) -> None:
         """Pass a step result to every ``arcaflow_steps_step_completed`` implementation."""
         self._load_observers()
         self._notify("arcaflow_steps_step_completed", result=result)
@@ -631,7 +632,7 @@ class Registry:
             except Exception:
                 _LOG.exception("observer %s of %r raised; ignored", hook_name, impl.plugin_name)
 
-    def on_event(self, event: Any) -> None:
+    def on_event(self, event: StepEvent) -> None:
         """Observe a runner event (the registry is a ``StepObserver``): see :meth:`notify_event`."""
         self.notify_event(event)
 

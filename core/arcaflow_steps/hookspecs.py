@@ -15,14 +15,23 @@ hooks with :data:`hookimpl`::
     def arcaflow_steps_providers(context):
         return [ShellProvider()]
 
-A package that only adds deployers for the ``plugin`` provider (no kind of its own) declares its
-entry points in the group ``arcaflow.step_deployers``, one per deployer, named after the
-``deployer_name``; the module implements :func:`arcaflow_steps_deployers`. A provider package
-may also implement ``arcaflow_steps_deployers`` from its kind entry point.
+Deployers for the ``plugin`` provider come only from the group ``arcaflow.step_deployers``: one
+entry point per deployer, named after its ``deployer_name``, naming a module that implements
+:func:`arcaflow_steps_deployers`. The registry keeps, from the module of entry point ``N``, the
+factories whose ``deployer_name`` is ``N`` (one module may serve several entry points), and
+refuses a ``deployer_name`` offered twice for one deployment type. A module loaded for a kind is
+not asked for deployers: a package with both declares entry points in both groups::
+
+    [project.entry-points."arcaflow.step_deployers"]
+    ssh = "acme_steps.deployers"
 
 Observer hooks (:func:`arcaflow_steps_stage_changed`, :func:`arcaflow_steps_step_completed`) let
-a package add metrics, audit logs or notifications without touching providers. Any module
-loaded through either group may implement them.
+a package add metrics, audit logs or notifications without touching providers. Every loaded
+module may implement them; a package that only observes declares an entry point (any name) in
+the group ``arcaflow.step_observers``. Observers are loaded when steps first run.
+
+Entry points of any group can be blocked by name: ``ARCAFLOW_STEPS_DISABLE_PLUGINS=a,b`` or the
+CLI's ``-p no:NAME``.
 
 Hook implementations are validated against these specifications when the registry registers
 them (pluggy ``check_pending()``): a misspelled hook name or an unknown argument is a load
@@ -39,6 +48,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from ._deployment import DeployerFactory
+    from ._events import StepEvent, StepResult
     from ._protocols import AnyProvider, Provider
 
 __all__ = [
@@ -119,23 +129,24 @@ def arcaflow_steps_deployers() -> Sequence[DeployerFactory]:
 
 
 @hookspec
-def arcaflow_steps_stage_changed(event: Any) -> None:
-    """Observe one stage event of a running step (an ``arcaflow_steps.StepEvent``).
+def arcaflow_steps_stage_changed(event: StepEvent) -> None:
+    """Observe one event of a running step.
 
-    Called for every event the runner records — stage changed, stage unreachable, step
-    completed, report refused — in each step's sequence order, on the thread that reported the
-    change (a provider thread), after the runner released its locks. Keep it quick; an exception
-    is logged and does not affect the step.
+    Called for every event the runner records (stage changed, stage unreachable, stage failed,
+    step completed, report refused) in each step's sequence order, on the thread that reported
+    the change (a provider thread, or the thread feeding stage input), after the runner released
+    its locks, when the registry is one of the runner's observers (``arcaflow-steps run`` does
+    that). Keep it quick; an exception is logged and does not affect the step or other observers.
     """
 
 
 @hookspec
-def arcaflow_steps_step_completed(result: Any) -> None:
-    """Observe the final result of a step (an ``arcaflow_steps.StepResult``).
+def arcaflow_steps_step_completed(result: StepResult) -> None:
+    """Observe the final result of a step.
 
-    Called once per step run by ``arcaflow-steps run`` (or an application that wires the
-    registry's observer), after the step reached its terminal stage, on the thread waiting for
-    the result. An exception is logged and does not affect the step.
+    Called once per step by ``arcaflow-steps run`` (or an application calling
+    ``Registry.notify_result``) after every step reached its terminal stage, on the main thread.
+    An exception is logged and does not affect the other observers.
     """
 
 

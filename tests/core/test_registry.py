@@ -22,6 +22,9 @@ from arcaflow_steps import (
     ProviderLoadError,
     Registry,
     ScopeSchema,
+    StepEvent,
+    StepEventKind,
+    StepResult,
     StringSchema,
     UnknownKindError,
     hookimpl,
@@ -260,6 +263,39 @@ def test_validate_provider_refuses_keyword_problems(provider: FakeProvider, reas
     assert f"provider {provider.kind!r} is invalid: {reason}" == str(excinfo.value)
 
 
+class WrongSchemaProvider(FakeProvider):
+    def provider_schema(self) -> Mapping[str, PropertySchema]:
+        return {"other": PropertySchema(type=StringSchema())}
+
+
+class LooseSchemaProvider(FakeProvider):
+    def provider_schema(self) -> Mapping[str, Any]:
+        return {"config": {"type": "string"}}
+
+
+@pytest.mark.parametrize(
+    ("provider", "reason"),
+    [
+        pytest.param(
+            WrongSchemaProvider("p"),
+            "provider_schema() must map exactly the provider keyword 'config' to its property, "
+            "got keys 'other'",
+            id="wrong-key",
+        ),
+        pytest.param(
+            LooseSchemaProvider("p"),
+            "provider_schema()['config'] must be an arcaflow_steps.PropertySchema, got dict",
+            id="not-a-property",
+        ),
+    ],
+)
+def test_validate_provider_checks_provider_schema(provider: FakeProvider, reason: str) -> None:
+    """The provider schema must describe exactly the provider keyword with a PropertySchema."""
+    with pytest.raises(InvalidProviderError) as excinfo:
+        validate_provider(provider)
+    assert f"provider 'p' is invalid: {reason}" == str(excinfo.value)
+
+
 def test_validate_provider_checks_lifecycle() -> None:
     """An invalid lifecycle is refused with InvalidLifecycleError."""
     broken = Lifecycle(initial_stage="run", stages=(LifecycleStage(id="run", next_stages={"x"}),))
@@ -335,10 +371,14 @@ def test_observer_failure_is_logged_and_others_still_notified(
             seen.append(("result", result))
 
     registry = Registry.from_plugins([Failing(), Recording()])
+    event = StepEvent(step_id="s", sequence=1, kind=StepEventKind.STAGE_CHANGED, stage="run")
+    result = StepResult(
+        step_id="s", stage="done", output_id="ok", output_data={}, is_error=False, events=(event,)
+    )
     with caplog.at_level(logging.ERROR, logger="arcaflow_steps.registry"):
-        registry.on_event("event-1")
-        registry.notify_result("result-1")
-    assert ["event-1", ("result", "result-1")] == seen
+        registry.on_event(event)
+        registry.notify_result(result)
+    assert [event, ("result", result)] == seen
     assert "observer arcaflow_steps_stage_changed" in caplog.text
 
 
