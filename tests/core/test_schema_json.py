@@ -9,9 +9,14 @@ import pytest
 import test_schema_sdk as sdk_cases
 
 from arcaflow_steps import (
+    AnySchema,
+    BoolSchema,
     DisplayValue,
+    IntEnumSchema,
     IntSchema,
+    MapSchema,
     ObjectSchema,
+    OneOfIntSchema,
     OneOfStringSchema,
     PropertySchema,
     RefSchema,
@@ -150,3 +155,26 @@ def test_recursive_one_of_is_finite_and_checks_discriminators() -> None:
     assert json_verdict(document, {"child": {"k": "node", "child": {"k": "node", "n": 1}}})
     assert not json_verdict(document, {"child": {"k": "leaf"}})
     assert not json_verdict(document, {"child": {"k": "node", "extra": 1}})
+
+
+def test_map_keys_and_inline_one_of_members() -> None:
+    """Map key constraints become propertyNames; inline one-of members are closed objects."""
+    keyed = MapSchema(keys=StringSchema(min=1, max=3, pattern="^a"), values=AnySchema())
+    assert {
+        "$schema": DIALECT,
+        "type": "object",
+        "propertyNames": {"minLength": 1, "maxLength": 3, "pattern": "^a"},
+        "additionalProperties": {},
+    } == to_json_schema(keyed)
+    by_enum = to_json_schema(
+        MapSchema(keys=IntEnumSchema(values={1: DisplayValue()}), values=BoolSchema())
+    )
+    assert {"enum": ["1"]} == by_enum["propertyNames"]
+    one_of = OneOfIntSchema(
+        types={7: ObjectSchema(id="S", properties={"v": PropertySchema(type=IntSchema())})},
+        discriminator_field_name="k",
+    )
+    document = to_json_schema(one_of)
+    assert json_verdict(document, {"k": 7, "v": 1})
+    assert not json_verdict(document, {"k": 7, "w": 1})
+    assert not json_verdict(document, {"k": 8})
