@@ -92,7 +92,7 @@ class Case:
 
     def expected_marker(self) -> str:
         """Return the text that appears once per successful step in an engine's output."""
-        return "Hello, s" if self.step == "hello" else "slept:"
+        return "slept:" if self.step == "sleep" else "Hello, s"
 
 
 CASES: dict[str, Case] = {
