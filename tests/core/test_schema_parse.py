@@ -193,3 +193,10 @@ def test_integer_bounds_of_floats_round_trip() -> None:
     parsed = parse_schema(data)
     assert data == serialize_schema(parsed)
     assert 0.0 == validate(parsed, 0)
+
+
+def test_string_bounds_errors_name_the_bound() -> None:
+    """A bad string bound is reported at the bound, not at the pattern."""
+    with pytest.raises(InvalidSchemaError) as excinfo:
+        parse_schema({"type_id": "string", "min": "1", "pattern": "^a"})
+    assert "$.min" == excinfo.value.path

@@ -193,13 +193,11 @@ def _parse_units(data: Any, path: str) -> Units | None:
 
 
 def _parse_string(data: Mapping[Any, Any], path: str) -> StringSchema:
+    minimum, maximum = _opt_int(data, "min", path), _opt_int(data, "max", path)
+    pattern = _opt_str(data, "pattern", path)
     try:
-        return StringSchema(
-            min=_opt_int(data, "min", path),
-            max=_opt_int(data, "max", path),
-            pattern=_opt_str(data, "pattern", path),
-        )
-    except InvalidSchemaError as exc:
+        return StringSchema(min=minimum, max=maximum, pattern=pattern)
+    except InvalidSchemaError as exc:  # the pattern does not compile
         raise InvalidSchemaError(exc.reason, path=f"{path}.pattern") from None
 
 
@@ -279,23 +277,20 @@ def parse_property(data: Any, *, path: str = "$") -> PropertySchema:
 def _parse_property(data: Any, path: str) -> PropertySchema:
     data = _mapping(data, path)
     present: set[str] = set()
-    default = _opt_str(data, "default", path)
+    fields: dict[str, Any] = {
+        "type": _parse_type(_required(data, "type", path), f"{path}.type"),
+        "display": parse_display(data.get("display"), f"{path}.display"),
+        "required": _bool(data, "required", path, default=True),
+        "required_if": _str_list(data, "required_if", path, present),
+        "required_if_not": _str_list(data, "required_if_not", path, present),
+        "conflicts": _str_list(data, "conflicts", path, present),
+        "default": _opt_str(data, "default", path),
+        "examples": _str_list(data, "examples", path, present),
+    }
     try:
-        return PropertySchema(
-            type=_parse_type(_required(data, "type", path), f"{path}.type"),
-            display=parse_display(data.get("display"), f"{path}.display"),
-            required=_bool(data, "required", path, default=True),
-            required_if=_str_list(data, "required_if", path, present),
-            required_if_not=_str_list(data, "required_if_not", path, present),
-            conflicts=_str_list(data, "conflicts", path, present),
-            default=default,
-            examples=_str_list(data, "examples", path, present),
-            present_empty=present,
-        )
-    except InvalidSchemaError as exc:
-        if exc.path == "$.default":
-            raise InvalidSchemaError(exc.reason, path=f"{path}.default") from None
-        raise
+        return PropertySchema(**fields, present_empty=present)
+    except InvalidSchemaError as exc:  # the default is not JSON
+        raise InvalidSchemaError(exc.reason, path=f"{path}.default") from None
 
 
 def _parse_properties(data: Any, path: str) -> dict[str, PropertySchema]:
