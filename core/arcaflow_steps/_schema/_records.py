@@ -75,9 +75,6 @@ class FrozenDict(dict[_K, _V]):
     def __hash__(self) -> int:  # type: ignore[override]
         return hash(frozenset(self.items()))
 
-    def __repr__(self) -> str:
-        return f"FrozenDict({dict.__repr__(self)})"
-
     def __reduce__(self) -> tuple[Any, ...]:
         return (FrozenDict, (dict(self),))
 
