@@ -6,7 +6,9 @@ Every engine runs the same benchmark plugin (``bench/plugins/arcaflow_plugin_ben
 ``arcaflow-plugin-sdk==0.14.3``) through a python deployer, on these cases:
 
 * ``hello x1``, ``hello x32``, ``hello x128``: N independent ``hello`` steps in one file;
-* ``sleep x32``: 32 independent steps that each sleep 0.5 s.
+* ``sleep x32``: 32 independent steps that each sleep 0.5 s;
+* ``spin x32``: 32 independent steps that each burn 0.1 s of CPU in pure Python (no target: it
+  shows what multiplexing costs when steps are CPU-bound, as they share one GIL).
 
 Engines (each one a separate OS process, timed from spawn to exit, as a user would see it):
 
@@ -81,18 +83,20 @@ class Case:
     name: str
     step: str
     count: int
-    #: ``("ratio", x)``: ours/Go ≤ x; ``("wall", s)``: our wall time ≤ s.
+    #: ``("ratio", x)``: ours/Go ≤ x; ``("wall", s)``: our wall time ≤ s; ``("none", 0)``.
     target: tuple[str, float]
 
     def step_input(self, index: int) -> dict[str, Any]:
         """Return the plugin input of step ``index``."""
         if self.step == "sleep":
             return {"seconds": 0.5}
+        if self.step == "spin":
+            return {"seconds": 0.1}
         return {"name": f"s{index}"}
 
     def expected_marker(self) -> str:
         """Return the text that appears once per successful step in an engine's output."""
-        return "slept:" if self.step == "sleep" else "Hello, s"
+        return {"sleep": "slept:", "spin": "iterations:"}.get(self.step, "Hello, s")
 
 
 CASES: dict[str, Case] = {
@@ -102,6 +106,7 @@ CASES: dict[str, Case] = {
         Case(name="hello-32", step="hello", count=32, target=("ratio", 0.35)),
         Case(name="hello-128", step="hello", count=128, target=("ratio", 0.35)),
         Case(name="sleep-32", step="sleep", count=32, target=("wall", 1.5)),
+        Case(name="spin-32", step="spin", count=32, target=("none", 0.0)),
     )
 }
 ENGINES = ("go", "ours", "ours-mux", "floor-cli", "floor-atp")
@@ -541,6 +546,8 @@ def _max(values: list[int]) -> int | None:
 def verdict(case: Case, ours: Measurement | None, go: Measurement | None) -> tuple[str, str]:
     """Return (the target text, pass/fail/n.a.) for ``case``."""
     kind, limit = case.target
+    if kind == "none":
+        return "(none)", "-"
     if kind == "ratio":
         text = f"ours/Go ≤ {limit:g}"
         if ours is None or go is None or ours.median is None or go.median is None:

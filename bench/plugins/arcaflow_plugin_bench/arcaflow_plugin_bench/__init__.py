@@ -1,8 +1,10 @@
-"""Benchmark plugin: ``hello`` answers at once, ``sleep`` waits ``seconds`` then answers.
+"""Benchmark plugin: ``hello`` answers at once, ``sleep`` waits, ``spin`` burns CPU.
 
-Both steps are as cheap as a plugin step can be, so a benchmark that runs them measures the
-engine (deploy, schema, handshake, run, close), not the plugin. ``sleep`` has a ``cancel``
-signal handler, so ``stop_if`` works on it in both engines.
+``hello`` and ``sleep`` are as cheap as a plugin step can be, so a benchmark that runs them
+measures the engine (deploy, schema, handshake, run, close), not the plugin. ``sleep`` has a
+``cancel`` signal handler, so ``stop_if`` works on it in both engines. ``spin`` keeps one core
+busy (holding the GIL) for ``seconds``: it shows what running many steps in one plugin
+process (multiplexing) costs when the steps are CPU-bound.
 
 Run: ``python -m arcaflow_plugin_bench --atp`` (ATP server) or
 ``python -m arcaflow_plugin_bench -s hello -f input.yaml`` (one run, no engine).
@@ -15,7 +17,15 @@ import typing
 
 from arcaflow_plugin_sdk import plugin, predefined_schemas, schema
 
-__all__ = ["SCHEMA", "HelloInput", "HelloOutput", "SleepInput", "SleepOutput"]
+__all__ = [
+    "SCHEMA",
+    "HelloInput",
+    "HelloOutput",
+    "SleepInput",
+    "SleepOutput",
+    "SpinInput",
+    "SpinOutput",
+]
 
 
 @dataclasses.dataclass
@@ -53,6 +63,38 @@ class CancelledOutput:
     """The step was cancelled before it finished sleeping."""
 
     slept: float
+
+
+@dataclasses.dataclass
+class SpinInput:
+    """How much CPU time to burn."""
+
+    seconds: typing.Annotated[
+        float, schema.name("Seconds"), schema.description("CPU seconds to burn in a busy loop")
+    ]
+
+
+@dataclasses.dataclass
+class SpinOutput:
+    """How many loop iterations the step ran."""
+
+    iterations: int
+
+
+@plugin.step(
+    id="spin",
+    name="Spin",
+    description="Burns the given number of CPU seconds in a pure-Python loop",
+    outputs={"success": SpinOutput},
+)
+def spin(params: SpinInput) -> tuple[str, SpinOutput]:
+    """Busy-loop until this thread has used ``params.seconds`` of CPU time."""
+    deadline = time.thread_time() + params.seconds
+    iterations = 0
+    while time.thread_time() < deadline:
+        for _ in range(1000):
+            iterations += 1
+    return "success", SpinOutput(iterations)
 
 
 @plugin.step(
@@ -99,4 +141,4 @@ class SleepStep:
         self._cancelled.set()
 
 
-SCHEMA = plugin.build_schema(hello, SleepStep.sleep)
+SCHEMA = plugin.build_schema(hello, SleepStep.sleep, spin)
