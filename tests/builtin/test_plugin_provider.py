@@ -578,3 +578,18 @@ def test_close_during_the_handshake_stops_the_plugin(registry: Registry) -> None
         "closed",
         "complete closed {'cancelled': True, 'close_requested': True}",
     ] == handler.stages
+
+
+def test_multiplex_replaces_a_process_that_died(
+    counting: tuple[Registry, CountingDeployers], runner: StepRunner
+) -> None:
+    """After a shared process died (os._exit), the next multiplexed step gets a new one."""
+    registry, deployers = counting
+    shared = plugin(STEPS, multiplex=True)
+    crashed = run(registry, runner, {"plugin": shared, "step": "exit", "input": {}}, step_id="a")
+    assert "crashed" == crashed.stage
+    result = run(
+        registry, runner, {"plugin": shared, "step": "hello", "input": {"name": "x"}}, step_id="b"
+    )
+    assert ("outputs", "success") == (result.stage, result.output_id)
+    assert 2 == deployers.deploys

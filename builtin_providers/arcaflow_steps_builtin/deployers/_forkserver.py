@@ -148,6 +148,9 @@ class ForkServer:
                 and self._process.poll() is None
             ):
                 return self._control
+            if self._control is not None:  # the previous zygote died: start afresh
+                self._control.close()
+                self._control = None
             ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
             try:
                 process = subprocess.Popen(

@@ -21,6 +21,7 @@ from __future__ import annotations
 import array
 import atexit
 import contextlib
+import gc
 import json
 import os
 import runpy
@@ -182,6 +183,10 @@ def main() -> None:
     for module in preload:
         with contextlib.suppress(Exception):  # unused by the plugin? It pays its own import
             __import__(module)
+    # Children share the preloaded objects copy-on-write; keep the collector from touching
+    # (and so copying) them in every child.
+    gc.collect()
+    gc.freeze()
     wake_read, wake_write = os.pipe()
     os.set_blocking(wake_read, False)
     os.set_blocking(wake_write, False)

@@ -74,9 +74,18 @@ class PluginProcess:
 
     @property
     def is_closed(self) -> bool:
-        """Return whether the process was closed (or its connection failed)."""
+        """Return whether the process was closed."""
         with self._lock:
             return self._closed
+
+    @property
+    def is_usable(self) -> bool:
+        """Return whether new runs can start: not closed, connection healthy, still running."""
+        return (
+            not self.is_closed
+            and self.client.failure() is None
+            and self.connection.exit_status() is None
+        )
 
     def reserve_run_id(self, wanted: str) -> str:
         """Return a run id unique on this connection, ``wanted`` when it is free."""

@@ -115,7 +115,7 @@ class ProcessPool:
             return None
         process, timer = entry
         timer.cancel()
-        if process.is_closed or process.connection.exit_status() is not None:
+        if not process.is_usable:
             process.close()
             return None
         return process
@@ -125,7 +125,7 @@ class ProcessPool:
         with self._key_lock(key):
             with self._lock:
                 shared = self._shared.get(key)
-                if shared is not None and not shared.process.is_closed:
+                if shared is not None and shared.process.is_usable:
                     shared.users += 1
                     return shared.process
             process = self.take_idle(key) or opener()
