@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -196,3 +197,34 @@ def test_sigkill_of_the_cli_still_stops_forked_plugins(tmp_path: Path) -> None:
     process.kill()
     process.wait(10)
     assert set() == wait_gone(plugin_pids, timeout=10)
+
+
+def test_yaml_scalars_reach_the_plugin_typed(tmp_path: Path) -> None:
+    """A YAML boolean, int and float arrive in the plugin as bool, int and float."""
+    path = tmp_path / "typed.yaml"
+    path.write_text(
+        f"plugin: {{src: {STEPS}, deployment_type: python}}\n"
+        "step: echo\n"
+        "input:\n"
+        "  count: 5\n  ratio: 0.5\n  flag: true\n  tags: [a]\n"
+        "  inner: {label: l}\n  scores: {a: 1}\n"
+    )
+    completed = arcaflow_steps("run", "--format", "json", str(path))
+    assert 0 == completed.returncode, completed.stderr
+    (result,) = json.loads(completed.stdout).values()
+    types = result["output_data"]["types"]
+    assert ("int", "float", "bool") == (types["count"], types["ratio"], types["flag"])
+
+
+def test_plugin_printing_at_import_is_invalid_with_a_clear_reason(tmp_path: Path) -> None:
+    """A plugin that prints before its hello fails schema loading: exit 1, says why."""
+    completed = arcaflow_steps(
+        "run",
+        step_file(
+            tmp_path,
+            {"s": {"plugin": plugin(str(PLUGINS / "plugin_print_at_import.py")), "input": {}}},
+        ),
+    )
+    assert 1 == completed.returncode
+    assert "printed to stdout" in completed.stderr
+    assert "Traceback" not in completed.stderr

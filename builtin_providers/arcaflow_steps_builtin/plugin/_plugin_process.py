@@ -38,10 +38,17 @@ CLOSE_TIMEOUT: Final = 5.0
 _STDERR_IN_MESSAGES: Final = 2000
 
 
-def describe_death(connection: PluginConnection, *, already: str = "") -> str:
-    """Return ``; plugin exit status 1; stderr: …`` — what ``already`` does not say yet."""
+def describe_death(
+    connection: PluginConnection, *, already: str = "", status: str | None = None
+) -> str:
+    """Return ``; plugin exit status 1; stderr: …`` — what ``already`` does not say yet.
+
+    ``status`` is the exit status to report (default: the connection's current one); pass
+    the status from *before* we stopped the plugin, so our own stop is not reported.
+    """
     parts = []
-    status = connection.exit_status()
+    if status is None:
+        status = connection.exit_status()
     if status and status not in already:
         parts.append(f"plugin {status}")
     tail = connection.stderr_tail().strip()
@@ -162,12 +169,14 @@ def open_plugin(
         hello = client.handshake(timeout)
         schema = parse_plugin_schema(hello.schema_data)
     except ArcaflowStepsError as exc:
+        died = connection.exit_status() or ""  # before we stop it ourselves
         if client is not None:
             with contextlib.suppress(ArcaflowStepsError, OSError):
                 client.close(0.5)
         connection.close(1.0)
         raise DeploymentError(
-            f"plugin {source!r} did not start: {exc}" + describe_death(connection, already=str(exc))
+            f"plugin {source!r} did not start: {exc}"
+            + describe_death(connection, already=str(exc), status=died)
         ) from exc
     except BaseException:
         connection.close(1.0)

@@ -469,7 +469,8 @@ class PluginRunningStep:
         return self._complete(S.OUTPUTS, output_id, output_data)
 
     def _crash(self, stage: PluginStage, process: PluginProcess, reason: str) -> None:
+        died = process.connection.exit_status() or ""  # before we stop it ourselves
         self._release(graceful=True, timeout=_CRASH_CLOSE_TIMEOUT)
-        message = reason + describe_death(process.connection, already=reason)
+        message = reason + describe_death(process.connection, already=reason, status=died)
         self._move(stage, S.CRASHED)
         self._complete(S.CRASHED, "error", {"output": message})
