@@ -194,7 +194,11 @@ def _check_properties(
                 ValidationProblem(path=path, message=f"missing required field {name!r}")
             )
             continue
-        missing_reason = _conditionally_required(prop, value)
+        missing_reason = (
+            _conditionally_required(prop, value)
+            if prop.required_if or prop.required_if_not
+            else None
+        )
         if missing_reason is not None:
             problems.append(
                 ValidationProblem(
@@ -272,12 +276,12 @@ def _check_one_of(
         )
         return value
     field = schema.discriminator_field_name
-    valid = _quote_sorted(schema.types)
     if field not in value or value[field] is None:
         problems.append(
             ValidationProblem(
                 path=path,
-                message=f"missing discriminator field {field!r}; valid values: {valid}",
+                message=f"missing discriminator field {field!r}; valid values: "
+                f"{_quote_sorted(schema.types)}",
             )
         )
         return value
@@ -294,7 +298,7 @@ def _check_one_of(
             ValidationProblem(
                 path=f"{path}.{field}",
                 message=f"invalid discriminator {describe_value(discriminator)}; "
-                f"valid values: {valid}",
+                f"valid values: {_quote_sorted(schema.types)}",
             )
         )
         return value
