@@ -100,11 +100,12 @@ class LifecycleRules:
         schema = self.outputs.get(stage, {}).get(output_id)
         return output_id == "error" or (schema is not None and schema.error)
 
-    def fallback_terminal(self, current: str | None) -> str:
+    def fallback_terminal(self, current: str | None, avoid: frozenset[str] = frozenset()) -> str:
         """Return the terminal stage the runner records when it must end a step itself.
 
         The current stage when it is terminal; otherwise a terminal stage reachable from it
-        (from the initial stage before the first report), fatal ones first, then by id.
+        (from the initial stage before the first report), preferring stages not in ``avoid``
+        (already unreachable), then fatal ones, then by id.
         """
         table = self.table
         origin = table.initial_stage if current is None else current
@@ -113,7 +114,7 @@ class LifecycleRules:
         candidates = table.reachable_from(origin) & table.terminal_stages()
         if not candidates:  # pragma: no cover - a valid lifecycle always reaches a terminal
             candidates = table.terminal_stages() or frozenset({origin})
-        return min(candidates, key=lambda stage: (stage not in self.fatal, stage))
+        return min(candidates, key=lambda stage: (stage in avoid, stage not in self.fatal, stage))
 
 
 _rules_lock: Final = threading.Lock()
@@ -286,7 +287,7 @@ class StepGuard:
     ) -> None:
         """Check and record completion in terminal ``previous_stage``; raise if illegal."""
         del step
-        previous_stage = str(previous_stage)
+        previous_stage = None if previous_stage is None else str(previous_stage)
         result: StepResult | None = None
         refusal: IllegalStageTransitionError | None
         with self._lock:
@@ -370,7 +371,7 @@ class StepGuard:
         with self._lock:
             if self._result is not None:
                 return False
-            stage = self.rules.fallback_terminal(self._stage)
+            stage = self.rules.fallback_terminal(self._stage, frozenset(self._unreachable))
             result = self._complete(stage, None, None, is_error=True, error=self._failure or reason)
         self._finish(result)
         return True
@@ -445,14 +446,19 @@ class StepGuard:
                 declared,
             ) from None
 
-    def _check_completion(self, previous_stage: str, output_id: str | None, output: Any) -> Any:
+    def _check_completion(
+        self, previous_stage: str | None, output_id: str | None, output: Any
+    ) -> Any:
         table = self.rules.table
         current = self._stage
         if self._result is not None:
             raise self._after_completion_error("reported completion")
+        if current is None:
+            raise IllegalStageTransitionError(
+                self.step_id, None, "completed before entering a stage", table.allowed_next(None)
+            )
         if previous_stage != current:
             raise self._wrong_previous_error(previous_stage, "completion")
-        assert current is not None  # previous_stage is a str, so current is too
         if not table.is_terminal(current):
             raise IllegalStageTransitionError(
                 self.step_id,
@@ -520,6 +526,7 @@ class StepGuard:
         self._stage = stage
         self._waiting = False
         self._visited.add(stage)
+        self._unreachable.discard(stage)  # only when every fallback was reported as failed
         gone = self.rules.table.unreachable_after(stage) - self._visited - self._unreachable
         for unreachable in sorted(gone):
             self._unreachable.add(unreachable)

@@ -165,13 +165,12 @@ class StepExecution:
         """
         rules = self.prepared.rules
         stage = str(stage)
-        if not rules.table.accepts_input(stage):
-            raise StageInputError(
-                self.step_id,
-                stage,
-                f"no such stage; stages taking input: "
-                f"{quote_sorted(s for s, fields in rules.table.input_fields.items() if fields)}",
+        if not rules.table.input_fields.get(stage):
+            problem = (
+                "the stage takes no input" if rules.table.accepts_input(stage) else "no such stage"
             )
+            taking = quote_sorted(s for s, fields in rules.table.input_fields.items() if fields)
+            raise StageInputError(self.step_id, stage, f"{problem}; stages taking input: {taking}")
         value = validate_properties(
             rules.input_schemas.get(stage, {}), input, path=self.prepared.path
         )

@@ -321,6 +321,11 @@ def test_provide_stage_input_validates() -> None:
     assert "step 's' stage 'nope': no such stage; stages taking input: 'prepare', 'stop'" == str(
         unknown.value
     )
+    with pytest.raises(StageInputError) as no_input:
+        execution.provide_stage_input("work", {})
+    assert (
+        "step 's' stage 'work': the stage takes no input; stages taking input: 'prepare', 'stop'"
+    ) == str(no_input.value)
     with pytest.raises(SchemaValidationError) as invalid:
         execution.provide_stage_input("prepare", {"go": "yes"})
     assert "expected a boolean, got 'yes' @ $.steps.s.go" == str(invalid.value)
