@@ -184,10 +184,16 @@ def test_signal_closes_hanging_steps_and_leaves_nothing(tmp_path: Path, signum: 
 
 
 def test_sigkill_of_the_cli_still_stops_forked_plugins(tmp_path: Path) -> None:
-    """Even if the CLI is SIGKILLed, the zygote notices and kills the plugins it forked."""
+    """Even if the CLI is SIGKILLed, the zygote kills the plugins it forked and cleans up."""
     path = step_file(tmp_path, {"hang": {"plugin": plugin(), "step": "hang", "input": {}}})
+    temp = tmp_path / "tmp"
+    temp.mkdir()
     process = subprocess.Popen(
-        [CLI, "run", path], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        [CLI, "run", path],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "TMPDIR": str(temp)},
     )
     deadline = time.monotonic() + 30
     while len(descendants(process.pid)) < 2:
@@ -197,6 +203,7 @@ def test_sigkill_of_the_cli_still_stops_forked_plugins(tmp_path: Path) -> None:
     process.kill()
     process.wait(10)
     assert set() == wait_gone(plugin_pids, timeout=10)
+    assert [] == list(temp.iterdir())  # the zygote removed the plugin's directory
 
 
 def test_yaml_scalars_reach_the_plugin_typed(tmp_path: Path) -> None:

@@ -243,6 +243,7 @@ class ForkServer:
             "sys_path": list(sys_path),
             "module": module,
             "path": path,
+            "cleanup": temp_dir,
         }
         stdin_r, stdin_w = os.pipe()
         stdout_r, stdout_w = os.pipe()

@@ -13,7 +13,8 @@ module or file as ``__main__`` like ``python -m``/``python FILE`` would. Replies
 child ends (negative: killed by that signal).
 
 When the control socket closes (the client closed it, or died), every child's process group is
-killed and the zygote exits: nothing outlives its client.
+killed, the directories named by the requests' ``cleanup`` fields are removed, and the zygote
+exits: nothing outlives its client.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import json
 import os
 import runpy
 import select
+import shutil
 import signal
 import socket
 import sys
@@ -34,6 +36,8 @@ import traceback
 from typing import Any
 
 _MAX_PACKET = 1 << 20
+#: Directories to remove if our client dies (it removes them itself when it closes a plugin).
+_CLEANUP: set[str] = set()
 
 
 def _send(sock: socket.socket, message: dict[str, Any]) -> None:
@@ -162,6 +166,8 @@ def _serve(control: socket.socket, children: set[int]) -> bool:
         _run_child(request, fds)
     _close_all(fds)
     children.add(pid)
+    if request.get("cleanup"):
+        _CLEANUP.add(request["cleanup"])
     _send(control, {"id": request.get("id"), "pid": pid})
     return True
 
@@ -211,6 +217,8 @@ def main() -> None:
     for pid in children:
         with contextlib.suppress(OSError):
             os.waitpid(pid, 0)
+    for directory in _CLEANUP:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 if __name__ == "__main__":
