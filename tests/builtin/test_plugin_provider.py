@@ -24,6 +24,7 @@ from arcaflow_steps._events import StepEvent, StepEventKind, StepResult
 from arcaflow_steps._runner import StepExecution, StepRunner
 from arcaflow_steps._step_definition import prepare_step
 from arcaflow_steps_builtin.deployers._process import live_connection_count
+from arcaflow_steps_builtin.deployers.command import CommandDeployerFactory
 from arcaflow_steps_builtin.deployers.python import PythonDeployerFactory
 from arcaflow_steps_builtin.plugin import PluginProvider, PluginRunnableStep
 
@@ -593,3 +594,70 @@ def test_multiplex_replaces_a_process_that_died(
     )
     assert ("outputs", "success") == (result.stage, result.output_id)
     assert 2 == deployers.deploys
+
+
+class TwoDeployers:
+    """Deployment type 'x': 'a' cannot deploy anything, 'b' runs commands."""
+
+    def __init__(self, *, b_works: bool = True) -> None:
+        self.b_works = b_works
+
+    @hookimpl
+    def arcaflow_steps_deployers(self) -> list[Any]:
+        outer = self
+
+        class Factory:
+            deployment_type = "x"
+
+            def __init__(self, name: str) -> None:
+                self.deployer_name = name
+                self._inner = CommandDeployerFactory()
+
+            def configuration_schema(self) -> Any:
+                return self._inner.configuration_schema()
+
+            def create(self, config: Mapping[str, Any]) -> Any:
+                inner = self._inner.create(config)
+                works = self.deployer_name == "b" and outer.b_works
+                name = self.deployer_name
+
+                class Deployer:
+                    def deploy(self, source: str) -> Any:
+                        if not works:
+                            raise DeploymentError(f"engine {name} is down")
+                        return inner.deploy(source)
+
+                return Deployer()
+
+        return [Factory("a"), Factory("b")]
+
+
+def test_schema_probe_falls_back_to_a_deployer_that_works(runner: StepRunner) -> None:
+    """If the default deployer cannot run the source, the next one of the type is used."""
+    registry = Registry.from_plugins([plugin_module, TwoDeployers()])
+    try:
+        result = run(
+            registry,
+            runner,
+            {
+                "plugin": {"src": f"{sys.executable} {HELLO}", "deployment_type": "x"},
+                "input": {"name": "x"},
+            },
+        )
+        assert ("outputs", "success") == (result.stage, result.output_id)
+    finally:
+        registry.close()
+
+
+def test_schema_probe_lists_every_deployer_that_failed() -> None:
+    """When no deployer of the type can run the source, each one's reason is given."""
+    registry = Registry.from_plugins([plugin_module, TwoDeployers(b_works=False)])
+    try:
+        with pytest.raises(
+            DeploymentError,
+            match=r"no deployer of type 'x' could deploy plugin .*: a: engine a is down; "
+            r"b: engine b is down",
+        ):
+            prepare_step(registry, "s", {"plugin": {"src": HELLO, "deployment_type": "x"}})
+    finally:
+        registry.close()

@@ -36,16 +36,19 @@ from typing import Any, Final, final
 
 from arcaflow_steps import (
     BoolSchema,
+    Deployer,
     DeployerFactory,
+    DeploymentError,
     DisplayValue,
     Lifecycle,
     LifecycleStage,
     ObjectSchema,
+    PluginSchema,
     PropertySchema,
     StringSchema,
 )
 
-from ._deploy_config import DeployerCatalog
+from ._deploy_config import DeployerCatalog, DeployerChoice
 from ._plugin_process import PluginProcess, open_plugin
 from ._process_pool import DEFAULT_IDLE_TIMEOUT, ProcessPool
 from ._runnable import RUN_KEYWORD, PluginRunnableStep
@@ -138,22 +141,21 @@ class PluginProvider:
     def load_schema(self, provider_input: Mapping[str, Any]) -> PluginRunnableStep:
         """Read the plugin's schema (once per source and deployer configuration).
 
+        The schema is read with the type's default deployer (default configuration). If that
+        deployer cannot run the source (say the Docker engine is down), the type's other
+        deployers are tried in order, and the first that works becomes the default for steps
+        of this source that give no ``deploy``.
+
         Raises:
             UnknownDeployerError: no deployer serves the deployment type.
-            DeploymentError: the plugin could not be deployed or did not greet.
+            DeploymentError: no deployer could deploy the plugin (each one's reason listed).
         """
         fields = provider_input[PROVIDER_KEYWORD]
         source = str(fields["src"])
         deployment_type = str(fields["deployment_type"])
         multiplex = bool(fields.get("multiplex", False))
         catalog = self.catalog()
-        choice = catalog.resolve(deployment_type, None)
-        key = (deployment_type, source, choice.key)
-
-        def opener() -> PluginProcess:
-            return open_plugin(catalog.deployer(choice), source)
-
-        schema = self.pool.schema(key, opener)
+        schema, choice = self._probe(catalog, deployment_type, source)
         runnable_key = (deployment_type, source, multiplex)
         with self._lock:
             runnable = self._runnables.get(runnable_key)
@@ -165,9 +167,35 @@ class PluginProvider:
                     schema=schema,
                     catalog=catalog,
                     pool=self.pool,
+                    default_choice=choice,
                 )
                 self._runnables[runnable_key] = runnable
             return runnable
+
+    def _probe(
+        self, catalog: DeployerCatalog, deployment_type: str, source: str
+    ) -> tuple[PluginSchema, DeployerChoice]:
+        factories = catalog.factories(deployment_type)
+        failures: list[tuple[str, DeploymentError]] = []
+        for factory in factories:
+            choice = catalog.resolve(deployment_type, {"deployer_name": factory.deployer_name})
+            deployer = catalog.deployer(choice)
+
+            def opener(deployer: Deployer = deployer) -> PluginProcess:
+                return open_plugin(deployer, source)
+
+            try:
+                schema = self.pool.schema((deployment_type, source, choice.key), opener)
+            except DeploymentError as exc:
+                failures.append((factory.deployer_name, exc))
+                continue
+            return schema, choice
+        if len(failures) == 1:
+            raise failures[0][1]
+        raise DeploymentError(
+            f"no deployer of type {deployment_type!r} could deploy plugin {source!r}: "
+            + "; ".join(f"{name}: {exc}" for name, exc in failures)
+        )
 
     def any(self) -> PluginProvider:
         """Return self: the provider is already untyped (it takes the raw mapping)."""

@@ -40,7 +40,7 @@ from ._stages import (
 )
 
 if TYPE_CHECKING:
-    from ._deploy_config import DeployerCatalog
+    from ._deploy_config import DeployerCatalog, DeployerChoice
     from ._process_pool import ProcessPool
 
 __all__ = ["PluginRunnableStep", "is_error_output"]
@@ -85,6 +85,7 @@ class PluginRunnableStep:
         schema: PluginSchema,
         catalog: DeployerCatalog,
         pool: ProcessPool,
+        default_choice: DeployerChoice | None = None,
     ) -> None:
         self.source = source
         self.deployment_type = deployment_type
@@ -92,6 +93,8 @@ class PluginRunnableStep:
         self.schema = schema
         self._catalog = catalog
         self._pool = pool
+        #: The deployer used when a step gives no ``deploy`` (the one that read the schema).
+        self.default_choice = default_choice
         self._lifecycles: dict[str, Lifecycle[LifecycleStageWithSchema]] = {}
 
     def pool_key(self, choice_key: str) -> tuple[str, str, str]:
@@ -207,7 +210,10 @@ class PluginRunnableStep:
         Raises:
             DeploymentError: the deployer failed or the plugin did not greet.
         """
-        choice = self._catalog.resolve(self.deployment_type, deploy_input)
+        if not deploy_input and self.default_choice is not None:
+            choice = self.default_choice
+        else:
+            choice = self._catalog.resolve(self.deployment_type, deploy_input)
         key = self.pool_key(choice.key)
 
         deployer = self._catalog.deployer(choice)
