@@ -482,13 +482,15 @@ class BaseRunningStep(abc.ABC):
             try:
                 self._report(stage, outcome)
             except (_RefusedError, IllegalStageTransitionError) as exc:
+                with self._lock:
+                    current = self._stage or stage  # a Finish may have moved before refusal
                 if closing:
-                    self._give_up(stage, exc)
+                    self._give_up(current, exc)
                     return
                 try:
-                    self._report(stage, self.error_outcome(stage, exc))
+                    self._report(current, self.error_outcome(current, exc))
                 except Exception as second:  # the fallback is author code too
-                    self._give_up(stage, second)
+                    self._give_up(current, second)
 
     def _give_up(self, stage: str, error: Exception) -> None:
         _log.error(

@@ -1,0 +1,322 @@
+"""The authoring base: a provider written with it is short, obeys the lifecycle, and closes."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
+
+import attrs
+import pytest
+from runner_fakes import LIFECYCLE, RUN_SCHEMA, Stage
+
+from arcaflow_steps import (
+    BaseRunningStep,
+    Finish,
+    LifecycleRules,
+    Move,
+    Outcome,
+    PreparedStep,
+    RunningStepState,
+    SchemaValidationError,
+    SimpleRunnableStep,
+    StageInputError,
+    StepEventKind,
+    StepGuard,
+    StepProviderBase,
+    StepResult,
+    StepRunner,
+    on_stage,
+    prepare_step,
+    without_schemas,
+)
+
+#: What the stage ``work`` does, chosen per test.
+WorkLogic = Callable[["ScriptedStep", Mapping[str, Any]], Outcome]
+
+
+class ScriptedStep(BaseRunningStep):
+    """``prepare`` moves on with ``ready``; ``work`` runs the test's logic; terminals finish."""
+
+    def __init__(self, work: WorkLogic, ready: Any = None) -> None:
+        super().__init__()
+        self.work_logic = work
+        self.ready = {} if ready is None else ready
+        self.closed_with: list[tuple[str | None, bool]] = []
+
+    @on_stage(Stage.PREPARE)
+    def prepare(self, inputs: Mapping[str, Any]) -> Outcome:
+        return Move(to=Stage.WORK, output_id="ready", output=self.ready)
+
+    @on_stage(Stage.WORK)
+    def work(self, inputs: Mapping[str, Any]) -> Outcome:
+        return self.work_logic(self, inputs)
+
+    @on_stage(Stage.DONE)
+    def done(self, inputs: Mapping[str, Any]) -> Outcome:
+        return Finish(output_id="success", output={"value": 42})
+
+    def closed_outcome(self, stage: str | None, *, forced: bool) -> Finish:
+        self.closed_with.append((stage, forced))
+        return Finish(output_id="result", output={"cancelled": True}, stage=Stage.CLOSED)
+
+
+class BlockingStep(ScriptedStep):
+    blocking: ClassVar[bool] = True
+    close_timeout: ClassVar[float] = 0.3
+
+
+def run(
+    work: WorkLogic,
+    *,
+    step_type: type[ScriptedStep] = ScriptedStep,
+    ready: Any = None,
+    **definition: Any,
+) -> Any:
+    steps: list[ScriptedStep] = []
+
+    def create(run_input: Mapping[str, Any], run_id: str) -> ScriptedStep:
+        steps.append(step_type(work, ready))
+        return steps[-1]
+
+    runnable = SimpleRunnableStep(LIFECYCLE, RUN_SCHEMA, create)
+    prepared = PreparedStep(
+        step_id="s",
+        kind="scripted",
+        runnable=runnable,
+        run_input={},
+        lifecycle=LIFECYCLE,
+        stage_inputs={"prepare": {"go": True}, **definition},
+    )
+    runner = StepRunner(close_timeout=2)
+    return runner, runner.start(prepared), steps
+
+
+def stages(result: StepResult) -> list[str | None]:
+    return [e.stage for e in result.events if e.kind is StepEventKind.STAGE_CHANGED]
+
+
+def test_inline_step_runs_to_completion_without_a_thread() -> None:
+    """A non-blocking step runs inline on the runner's thread, through every stage."""
+    before = threading.active_count()
+    _, execution, _ = run(lambda step, inputs: Move(to=Stage.DONE))
+    result = execution.wait(0)
+    assert before == threading.active_count()
+    assert ["prepare", "work", "done"] == stages(result)
+    assert ("done", "success", {"value": 42}, ()) == (
+        result.stage,
+        result.output_id,
+        result.output_data,
+        result.refused,
+    )
+    assert result.events[0].waiting_for_input  # the runner provides inputs after start()
+
+
+def test_waits_for_input_and_reports_it() -> None:
+    """A stage awaiting another stage's input reports waiting_for_input until it arrives."""
+
+    def wait_for_stop(step: ScriptedStep, inputs: Mapping[str, Any]) -> Outcome:
+        stop = step.stage_input(Stage.STOP)
+        if stop is None:
+            return step.wait_for_input(Stage.STOP)
+        return Finish(output_id="error", output={"message": str(stop)}, stage=Stage.FAILED)
+
+    _, execution, steps = run(wait_for_stop)
+    assert (RunningStepState.WAITING_FOR_INPUT, "work") == (
+        execution.state(),
+        execution.current_stage(),
+    )
+    execution.provide_stage_input("stop", {"stop_if": 1})
+    result = execution.wait(0)
+    assert ("failed", "error", {"message": "{'stop_if': 1}"}) == (
+        result.stage,
+        result.output_id,
+        result.output_data,
+    )
+    assert RunningStepState.FINISHED == steps[0].state()
+
+
+def test_close_while_waiting_uses_closed_outcome() -> None:
+    """close() of a waiting step ends it with closed_outcome(forced=False), once."""
+    _, execution, steps = run(lambda step, inputs: step.wait_for_input(Stage.STOP))
+    execution.close()
+    execution.close()
+    result = execution.wait(0)
+    assert ("closed", "result", True) == (result.stage, result.output_id, result.is_error)
+    assert [("work", False)] == steps[0].closed_with
+    assert RunningStepState.FINISHED == steps[0].state()
+
+
+@pytest.mark.parametrize(
+    "logic",
+    [
+        pytest.param(lambda step, inputs: Move(to=Stage.PREPARE), id="undeclared-move"),
+        pytest.param(
+            lambda step, inputs: Finish(output_id="nope", stage=Stage.DONE), id="undeclared-output"
+        ),
+        pytest.param(lambda step, inputs: Finish(output_id=None), id="finish-in-non-terminal"),
+        pytest.param(lambda step, inputs: 1 / 0, id="raises"),
+    ],
+)
+def test_bad_outcomes_are_never_reported(logic: WorkLogic) -> None:
+    """An illegal outcome or an exception ends the step via error_outcome, nothing refused."""
+    _, execution, steps = run(logic)
+    result = execution.wait(0)
+    assert ("closed", ()) == (result.stage, result.refused)
+    assert [("work", True)] == steps[0].closed_with
+    assert StepEventKind.REFUSED not in {event.kind for event in result.events}
+
+
+def test_output_refused_by_the_runner_falls_back_to_error_outcome() -> None:
+    """Output data failing its schema is refused by the runner; the base then ends the step."""
+    _, execution, _ = run(lambda step, inputs: Move(to=Stage.DONE), ready={"x": 1})
+    result = execution.wait(5)
+    assert ("closed", True, 1) == (result.stage, result.is_error, len(result.refused))
+    assert (
+        "step 's' in stage 'prepare': reported output 'ready' that does not match its schema "
+        "(unknown field 'x'; valid fields: none @ $); allowed: 'ready'"
+    ) == str(result.refused[0])
+
+
+def test_blocking_step_is_closed_promptly() -> None:
+    """A blocking stage that sleeps is woken by close(); its thread is gone afterwards."""
+    started = threading.Event()
+
+    def slow(step: ScriptedStep, inputs: Mapping[str, Any]) -> Outcome:
+        started.set()
+        if step.sleep(30):
+            return Move(to=Stage.DONE)
+        return step.closed_outcome(Stage.WORK, forced=False)
+
+    _, execution, steps = run(slow, step_type=BlockingStep)
+    assert started.wait(5)
+    assert RunningStepState.RUNNING == execution.state()
+    began = time.monotonic()
+    execution.close()
+    assert time.monotonic() - began < 2
+    assert "closed" == execution.wait(0).stage
+    thread = steps[0]._thread
+    assert thread is not None
+    assert not thread.is_alive()
+
+
+def test_force_close_does_not_wait_for_a_stuck_stage() -> None:
+    """force_close() ends the step at once; what the stuck stage returns later is dropped."""
+    release = threading.Event()
+
+    def stuck(step: ScriptedStep, inputs: Mapping[str, Any]) -> Outcome:
+        release.wait(10)
+        return Move(to=Stage.DONE)
+
+    _, execution, steps = run(stuck, step_type=BlockingStep)
+    time.sleep(0.05)
+    execution.force_close()
+    result = execution.wait(0)
+    assert ("closed", [("work", True)]) == (result.stage, steps[0].closed_with)
+    release.set()
+    thread = steps[0]._thread
+    assert thread is not None
+    thread.join(5)
+    assert result is execution.wait(0)
+    assert 1 == sum(event.kind is StepEventKind.COMPLETED for event in execution.events())
+
+
+def test_graceful_close_of_a_stuck_blocking_stage_escalates_after_close_timeout() -> None:
+    """close() waits close_timeout for a stage that ignores it, then forces the end."""
+    release = threading.Event()
+
+    def stuck(step: ScriptedStep, inputs: Mapping[str, Any]) -> Outcome:
+        release.wait(10)
+        return Move(to=Stage.DONE)
+
+    _, execution, steps = run(stuck, step_type=BlockingStep)
+    time.sleep(0.05)
+    began = time.monotonic()
+    steps[0].close()
+    assert 0.25 < time.monotonic() - began < 2
+    assert [("work", True)] == steps[0].closed_with
+    assert "closed" == execution.wait(0).stage
+    release.set()
+
+
+def test_provide_stage_input_is_checked() -> None:
+    """Input for an unknown stage or field, or given twice, raises StageInputError."""
+    guard = StepGuard("s", LifecycleRules.of(LIFECYCLE))
+    runnable = SimpleRunnableStep(
+        LIFECYCLE, RUN_SCHEMA, lambda run_input, run_id: ScriptedStep(lambda s, i: Move(to="x"))
+    )
+    step = runnable.start({}, guard, "s")
+    assert (RunningStepState.WAITING_FOR_INPUT, "prepare") == (step.state(), step.current_stage())
+    with pytest.raises(StageInputError) as unknown_stage:
+        step.provide_stage_input("nope", {})
+    assert "step 's' stage 'nope': no such stage; stages taking input: 'prepare', 'stop'" == str(
+        unknown_stage.value
+    )
+    with pytest.raises(StageInputError) as unknown_field:
+        step.provide_stage_input("stop", {"go": True})
+    assert "step 's' stage 'stop': unknown input field 'go'; valid fields: 'stop_if'" == str(
+        unknown_field.value
+    )
+    step.provide_stage_input("stop", {})
+    with pytest.raises(StageInputError) as twice:
+        step.provide_stage_input("stop", {})
+    assert "step 's' stage 'stop': input was already provided" == str(twice.value)
+    step.force_close()
+
+
+@attrs.frozen
+class ToolConfig:
+    """A typed configuration."""
+
+    mode: str
+    retries: int = attrs.field(default=3, metadata={"min": 0})
+
+
+class ToolProvider(StepProviderBase[ToolConfig]):
+    kind = "tool"
+    provider_keyword = "tool"
+    run_keyword = "value"
+    config_type = ToolConfig
+
+    def __init__(self) -> None:
+        self.configs: list[ToolConfig] = []
+
+    def lifecycle(self) -> Any:
+        return without_schemas(LIFECYCLE)
+
+    def load_schema(self, provider_input: ToolConfig) -> SimpleRunnableStep:
+        self.configs.append(provider_input)
+        return SimpleRunnableStep(
+            LIFECYCLE,
+            RUN_SCHEMA,
+            lambda run_input, run_id: ScriptedStep(lambda step, inputs: Move(to=Stage.DONE)),
+        )
+
+
+class OneProvider:
+    def __init__(self, provider: Any) -> None:
+        self.provider = provider
+
+    def get(self, kind: str) -> Any:
+        return self.provider
+
+
+def test_typed_provider_any_validates_and_structures() -> None:
+    """any() validates the raw mapping, applies defaults and structures the attrs class."""
+    provider = ToolProvider()
+    adapter = provider.any()
+    assert (True, "tool", "value") == (
+        adapter.provider_schema()["tool"].required,
+        adapter.kind,
+        adapter.run_keyword,
+    )
+    prepared = prepare_step(
+        OneProvider(adapter), "s", {"kind": "tool", "tool": {"mode": "fast"}, "go": True}
+    )
+    assert [ToolConfig(mode="fast", retries=3)] == provider.configs
+    result = StepRunner().run_all([prepared])["s"]
+    assert ("done", {"value": 42}) == (result.stage, result.output_data)
+    with pytest.raises(SchemaValidationError) as excinfo:
+        adapter.load_schema({"tool": {"mode": "x", "retries": -1}})
+    assert "expected at least 0, got -1 @ $.tool.retries" == str(excinfo.value)
