@@ -5,13 +5,76 @@ from __future__ import annotations
 import os
 import subprocess
 import time
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
+
+import pytest
+
+import arcaflow_steps_builtin.deployers as deployers_module
+import arcaflow_steps_builtin.plugin as plugin_module
+from arcaflow_steps import Registry
+from arcaflow_steps._events import StepResult
+from arcaflow_steps._runner import StepExecution, StepRunner
+from arcaflow_steps._step_definition import prepare_step
+from arcaflow_steps_builtin.deployers._process import live_connection_count
 
 ROOT = Path(__file__).resolve().parents[2]
 PLUGINS = ROOT / "tests" / "plugins"
 EXAMPLES = ROOT / "examples"
 GREETER_PROJECT = EXAMPLES / "plugins" / "greeter"
 GREETER_PACKAGE = GREETER_PROJECT / "arcaflow_plugin_greeter"
+
+
+STEPS = str(PLUGINS / "plugin_steps.py")
+HELLO = str(PLUGINS / "plugin_hello.py")
+#: Generous bound for "promptly" on a loaded 2-core machine.
+PROMPT = 20.0
+
+
+@pytest.fixture
+def registry() -> Iterator[Registry]:
+    """A fresh registry with the plugin provider and the built-in deployers."""
+    registry = Registry.from_plugins([plugin_module, deployers_module])
+    yield registry
+    registry.close()
+    assert set() == wait_gone(descendants()), "processes left behind"
+    assert 0 == live_connection_count()
+
+
+@pytest.fixture
+def runner() -> Iterator[StepRunner]:
+    """A step runner, closed after the test."""
+    with StepRunner(close_timeout=10.0) as runner:
+        yield runner
+
+
+def plugin(source: str = STEPS, **extra: Any) -> dict[str, Any]:
+    """Return a ``plugin:`` provider keyword for the python deployer."""
+    return {"src": source, "deployment_type": "python", **extra}
+
+
+def run(
+    registry: Registry,
+    runner: StepRunner,
+    definition: Mapping[str, Any],
+    *,
+    step_id: str = "s",
+    during: Callable[[StepExecution], None] | None = None,
+) -> StepResult:
+    """Prepare and run one step; ``during`` acts on it while it runs."""
+    execution = runner.start(prepare_step(registry, step_id, definition))
+    if during is not None:
+        during(execution)
+    return execution.wait(PROMPT)
+
+
+def wait_for_stage(execution: StepExecution, stage: str) -> None:
+    """Wait (bounded) until the step is in ``stage``."""
+    deadline = time.monotonic() + PROMPT
+    while execution.current_stage() != stage:
+        assert time.monotonic() < deadline, f"never reached {stage}"
+        time.sleep(0.01)
 
 
 def _stat(pid: int) -> list[str] | None:

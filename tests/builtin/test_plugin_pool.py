@@ -1,0 +1,221 @@
+"""The plugin provider's process pool: schema once per source, probe reuse, multiplexing,
+deployer fallback."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import pytest
+from plugin_support import (
+    HELLO,
+    PROMPT,
+    STEPS,
+    descendants,
+    plugin,
+    registry,
+    run,
+    runner,
+    wait_gone,
+)
+
+import arcaflow_steps_builtin.plugin as plugin_module
+from arcaflow_steps import DeploymentError, Registry, hookimpl
+from arcaflow_steps._runner import StepRunner
+from arcaflow_steps._step_definition import prepare_step
+from arcaflow_steps_builtin.deployers.command import CommandDeployerFactory
+from arcaflow_steps_builtin.deployers.python import PythonDeployerFactory
+
+__all__ = ["registry", "runner"]  # fixtures, imported for pytest
+
+
+class CountingDeployers:
+    """Registers the real python deployer, counting the plugin processes it deploys."""
+
+    def __init__(self) -> None:
+        self.deploys = 0
+        self._lock = threading.Lock()
+        self._inner = PythonDeployerFactory()
+        self.deployer_name = self._inner.deployer_name
+        self.deployment_type = self._inner.deployment_type
+
+    @hookimpl
+    def arcaflow_steps_deployers(self) -> list[Any]:
+        return [self]
+
+    def configuration_schema(self) -> Any:
+        return self._inner.configuration_schema()
+
+    def create(self, config: Mapping[str, Any]) -> Any:
+        inner = self._inner.create(config)
+        counter = self
+
+        class Counting:
+            def deploy(self, source: str) -> Any:
+                with counter._lock:
+                    counter.deploys += 1
+                return inner.deploy(source)
+
+            def close(self) -> None:
+                inner.close()
+
+        return Counting()
+
+
+@pytest.fixture
+def counting() -> Iterator[tuple[Registry, CountingDeployers]]:
+    deployers = CountingDeployers()
+    registry = Registry.from_plugins([plugin_module, deployers])
+    yield registry, deployers
+    registry.close()
+    assert set() == wait_gone(descendants()), "processes left behind"
+
+
+def test_schema_is_loaded_once_per_source(
+    counting: tuple[Registry, CountingDeployers], runner: StepRunner
+) -> None:
+    """Six steps of one source deploy six processes: the schema probe runs the first step."""
+    registry, deployers = counting
+    prepared = [
+        prepare_step(registry, f"s{i}", {"plugin": plugin(HELLO), "input": {"name": str(i)}})
+        for i in range(6)
+    ]
+    assert 1 == deployers.deploys
+    results = runner.run_all(prepared, timeout=PROMPT)
+    assert {f"s{i}": {"message": f"Hello, {i}!"} for i in range(6)} == {
+        step_id: result.output_data for step_id, result in results.items()
+    }
+    assert 6 == deployers.deploys
+
+
+def test_one_step_starts_one_plugin_process(
+    counting: tuple[Registry, CountingDeployers], runner: StepRunner
+) -> None:
+    """Preparing and running one step deploys the plugin exactly once."""
+    registry, deployers = counting
+    result = run(registry, runner, {"plugin": plugin(HELLO), "input": {"name": "x"}})
+    assert "Hello, x!" == result.output_data["message"]
+    assert 1 == deployers.deploys
+
+
+def test_other_deploy_config_does_not_take_the_probe(
+    counting: tuple[Registry, CountingDeployers], runner: StepRunner
+) -> None:
+    """A step with its own deploy configuration gets its own process, not the probe."""
+    registry, deployers = counting
+    result = run(
+        registry,
+        runner,
+        {
+            "plugin": plugin(HELLO),
+            "deploy": {"deployer_name": "python", "forkServer": False},
+            "input": {"name": "x"},
+        },
+    )
+    assert "Hello, x!" == result.output_data["message"]
+    assert 2 == deployers.deploys
+
+
+def test_multiplex_runs_steps_in_one_process(
+    counting: tuple[Registry, CountingDeployers], runner: StepRunner
+) -> None:
+    """multiplex: true runs concurrent steps as ATP runs of one plugin process."""
+    registry, deployers = counting
+    prepared = [
+        prepare_step(
+            registry,
+            f"m{i}",
+            {"plugin": plugin(STEPS, multiplex=True), "step": "sleep", "input": {"seconds": 0.3}},
+        )
+        for i in range(8)
+    ]
+    started = time.monotonic()
+    results = runner.run_all(prepared, timeout=PROMPT)
+    assert {("outputs", "success")} == {(r.stage, r.output_id) for r in results.values()}
+    assert 1 == deployers.deploys
+    assert time.monotonic() - started < 5
+
+
+def test_multiplex_replaces_a_process_that_died(
+    counting: tuple[Registry, CountingDeployers], runner: StepRunner
+) -> None:
+    """After a shared process died (os._exit), the next multiplexed step gets a new one."""
+    registry, deployers = counting
+    shared = plugin(STEPS, multiplex=True)
+    crashed = run(registry, runner, {"plugin": shared, "step": "exit", "input": {}}, step_id="a")
+    assert "crashed" == crashed.stage
+    result = run(
+        registry, runner, {"plugin": shared, "step": "hello", "input": {"name": "x"}}, step_id="b"
+    )
+    assert ("outputs", "success") == (result.stage, result.output_id)
+    assert 2 == deployers.deploys
+
+
+class TwoDeployers:
+    """Deployment type 'x': 'a' cannot deploy anything, 'b' runs commands."""
+
+    def __init__(self, *, b_works: bool = True) -> None:
+        self.b_works = b_works
+
+    @hookimpl
+    def arcaflow_steps_deployers(self) -> list[Any]:
+        outer = self
+
+        class Factory:
+            deployment_type = "x"
+
+            def __init__(self, name: str) -> None:
+                self.deployer_name = name
+                self._inner = CommandDeployerFactory()
+
+            def configuration_schema(self) -> Any:
+                return self._inner.configuration_schema()
+
+            def create(self, config: Mapping[str, Any]) -> Any:
+                inner = self._inner.create(config)
+                works = self.deployer_name == "b" and outer.b_works
+                name = self.deployer_name
+
+                class Deployer:
+                    def deploy(self, source: str) -> Any:
+                        if not works:
+                            raise DeploymentError(f"engine {name} is down")
+                        return inner.deploy(source)
+
+                return Deployer()
+
+        return [Factory("a"), Factory("b")]
+
+
+def test_schema_probe_falls_back_to_a_deployer_that_works(runner: StepRunner) -> None:
+    """If the default deployer cannot run the source, the next one of the type is used."""
+    registry = Registry.from_plugins([plugin_module, TwoDeployers()])
+    try:
+        result = run(
+            registry,
+            runner,
+            {
+                "plugin": {"src": f"{sys.executable} {HELLO}", "deployment_type": "x"},
+                "input": {"name": "x"},
+            },
+        )
+        assert ("outputs", "success") == (result.stage, result.output_id)
+    finally:
+        registry.close()
+
+
+def test_schema_probe_lists_every_deployer_that_failed() -> None:
+    """When no deployer of the type can run the source, each one's reason is given."""
+    registry = Registry.from_plugins([plugin_module, TwoDeployers(b_works=False)])
+    try:
+        with pytest.raises(
+            DeploymentError,
+            match=r"no deployer of type 'x' could deploy plugin .*: a: engine a is down; "
+            r"b: engine b is down",
+        ):
+            prepare_step(registry, "s", {"plugin": {"src": HELLO, "deployment_type": "x"}})
+    finally:
+        registry.close()
