@@ -144,7 +144,7 @@ def test_handshake_returns_the_hello(spawn: Spawn, as_module: bool) -> None:
     assert ("hello-world",) == hello.step_ids()
     assert ["hello-world"] == list(parse_plugin_schema(hello.schema_data).steps)
     client.close(5.0)
-    assert "exit status 0" == connection.exit_status()
+    assert 0 == connection.process.wait(PROMPT)
 
 
 def test_one_run_succeeds(spawn: Spawn) -> None:
@@ -160,7 +160,7 @@ def test_one_run_succeeds(spawn: Spawn) -> None:
     )
     assert expected == handle.result(PROMPT)
     client.close(5.0)
-    assert "exit status 0" == connection.exit_status()
+    assert 0 == connection.process.wait(PROMPT)
     assert None is client.failure()
 
 
@@ -243,7 +243,7 @@ def test_close_lets_running_steps_finish(spawn: Spawn) -> None:
     handle = client.start_run("r", "sleep", {"seconds": 0.3})
     client.close(5.0)
     assert "success" == ended_within(handle, 0).result(0).output_id
-    assert "exit status 0" == connection.exit_status()
+    assert 0 == connection.process.wait(PROMPT)
 
 
 # -- signals ----------------------------------------------------------------------------------
@@ -578,7 +578,7 @@ def test_protocol_v1_plugin_runs_once(spawn: Spawn) -> None:
     assert expected == handle.result(PROMPT)
     client.close(5.0)
     connection.close(5.0)
-    assert "exit status 0" == connection.exit_status()
+    assert 0 == connection.process.wait(PROMPT)
 
 
 # -- our own mistakes -------------------------------------------------------------------------

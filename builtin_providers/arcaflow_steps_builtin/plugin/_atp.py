@@ -310,7 +310,7 @@ class _RecordingReader:
     def read(self, size: int) -> bytes:
         try:
             data = self._stream.read(size)
-        except ValueError:  # closed by PluginConnection.close() under us: treat as EOF
+        except (OSError, ValueError):  # closed by PluginConnection.close() under us: EOF
             data = b""
         if data is None:  # pragma: no cover - only non-blocking streams return None
             data = b""
@@ -626,7 +626,7 @@ class ATPClient:
                 f"truncated CBOR: stdout ended in the middle of {what} (after {reader.count} "
                 f"bytes: {bytes(reader.head)!r})"
             ) from None
-        except (cbor2.CBORDecodeError, RecursionError, MemoryError, OverflowError) as exc:
+        except Exception as exc:  # cbor2's semantic tags raise TypeError, ValueError, …
             raise RemoteProtocolError(
                 f"malformed CBOR instead of {what}: {exc} (bytes: {bytes(reader.head)!r})"
             ) from exc
