@@ -59,13 +59,13 @@ from __future__ import annotations
 
 import abc
 import enum
+import functools
 import logging
 import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Generic, TypeAlias, TypeVar
 
 import attrs
-import cattrs
 
 from ._errors import (
     IllegalStageTransitionError,
@@ -280,6 +280,18 @@ class BaseRunningStep(abc.ABC):
         """Return the outcome that waits for ``stage``'s input, then runs this stage again."""
         return WaitForInput(stage=str(stage))
 
+    def set_waiting_for_input(self, waiting: bool) -> None:
+        """Say whether a (blocking) stage method is blocked on input right now.
+
+        Only ``state()`` changes (``waiting_for_input`` or ``running``), which is what deadlock
+        detection and progress display read; no callback is made.
+        """
+        with self._lock:
+            if not self._finished and self._stage is not None:
+                self._state = (
+                    RunningStepState.WAITING_FOR_INPUT if waiting else RunningStepState.RUNNING
+                )
+
     def sleep(self, seconds: float) -> bool:
         """Sleep up to ``seconds``; return ``False`` early when the step is closing."""
         with self._lock:
@@ -302,9 +314,13 @@ class BaseRunningStep(abc.ABC):
     def provide_stage_input(self, stage: str, input: Mapping[str, Any]) -> None:
         """Record ``stage``'s input and make progress with it.
 
+        A stage may get its input in several calls (the runner gives what the step definition
+        set at start, someone else the rest later); the fields are merged, and stage methods
+        see the merged mapping. A stage counts as having its input from the first call.
+
         Raises:
             StageInputError: the stage is not declared, a field is not one of its input fields,
-                or its input was already provided.
+                or a field was already provided.
         """
         rules = self._bound_rules()
         stage = str(stage)
@@ -326,9 +342,16 @@ class BaseRunningStep(abc.ABC):
         with self._lock:
             if self._finished:
                 return
-            if stage in self._inputs:
-                raise StageInputError(self._run_id, stage, "input was already provided")
-            self._inputs[stage] = input
+            given = self._inputs.get(stage)
+            if given is not None:
+                again = sorted(str(key) for key in input if key in given)
+                if again:
+                    raise StageInputError(
+                        self._run_id, stage, f"input field {again[0]!r} was already provided"
+                    )
+                self._inputs[stage] = {**given, **input}
+            else:
+                self._inputs[stage] = input
             self._notify()
             take = not self._busy
             if take:
@@ -627,7 +650,12 @@ class SimpleRunnableStep:
         return step
 
 
-_converter: Final = cattrs.Converter()
+@functools.cache
+def _converter() -> Any:
+    """Return the cattrs converter, imported on first use (cattrs is slow to import)."""
+    import cattrs
+
+    return cattrs.Converter()
 
 
 class StepProviderBase(abc.ABC, Generic[ConfigT]):
@@ -711,7 +739,7 @@ class TypedProviderAdapter(Generic[ConfigT]):
             value = {}
         validated = validate(prop.type, value, path=f"$.{keyword}")
         try:
-            config: ConfigT = _converter.structure(validated, self.provider.config_type)
+            config: ConfigT = _converter().structure(validated, self.provider.config_type)
         except Exception as exc:  # cattrs groups; validation should have caught these
             raise SchemaValidationError(
                 [ValidationProblem(path=f"$.{keyword}", message=f"cannot structure: {exc}")]

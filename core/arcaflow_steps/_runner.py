@@ -157,7 +157,10 @@ class StepExecution:
     # -- stage input -------------------------------------------------------------------------
 
     def provide_stage_input(self, stage: str, input: Mapping[str, Any]) -> None:
-        """Validate ``input`` against the stage's input schema and give it to the step.
+        """Validate the given fields against the stage's input schema and give them to the step.
+
+        Fields the step definition set were provided at start; providers built on the
+        authoring base merge later fields into them (a field given twice is refused).
 
         Raises:
             StageInputError: the stage is not declared or the step has not been launched.
@@ -171,8 +174,19 @@ class StepExecution:
             )
             taking = quote_sorted(s for s, fields in rules.table.input_fields.items() if fields)
             raise StageInputError(self.step_id, stage, f"{problem}; stages taking input: {taking}")
+        schema = rules.input_schemas.get(stage, {})
+        unknown = sorted(str(field) for field in input if field not in schema)
+        if unknown:
+            raise StageInputError(
+                self.step_id,
+                stage,
+                f"unknown input field {unknown[0]!r}; valid fields: {quote_sorted(schema)}",
+            )
+        # Only the given fields: the rest may have come with the step definition at start.
         value = validate_properties(
-            rules.input_schemas.get(stage, {}), input, path=self.prepared.path
+            {field: prop for field, prop in schema.items() if field in input},
+            input,
+            path=self.prepared.path,
         )
         running = self._running
         if running is None:

@@ -329,8 +329,15 @@ def test_provide_stage_input_validates() -> None:
     with pytest.raises(SchemaValidationError) as invalid:
         execution.provide_stage_input("prepare", {"go": "yes"})
     assert "expected a boolean, got 'yes' @ $.steps.s.go" == str(invalid.value)
+    with pytest.raises(StageInputError) as unknown_field:
+        execution.provide_stage_input("prepare", {"gone": True})
+    assert "step 's' stage 'prepare': unknown input field 'gone'; valid fields: 'go'" == str(
+        unknown_field.value
+    )
     execution.provide_stage_input("stop", {"stop_if": True})
     assert ("stop", {"stop_if": True}) == step.inputs[-1]
+    execution.provide_stage_input("prepare", {})  # required fields came at start
+    assert ("prepare", {}) == step.inputs[-1]
 
 
 def test_provider_refusing_input_ends_the_step() -> None:

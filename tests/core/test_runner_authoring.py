@@ -259,10 +259,31 @@ def test_provide_stage_input_is_checked() -> None:
         unknown_field.value
     )
     step.provide_stage_input("stop", {})
+    step.provide_stage_input("stop", {"stop_if": 1})  # merged into the first input
+    assert {"stop_if": 1} == step.stage_input("stop")
     with pytest.raises(StageInputError) as twice:
-        step.provide_stage_input("stop", {})
-    assert "step 's' stage 'stop': input was already provided" == str(twice.value)
+        step.provide_stage_input("stop", {"stop_if": 2})
+    assert "step 's' stage 'stop': input field 'stop_if' was already provided" == str(twice.value)
     step.force_close()
+
+
+def test_blocking_stage_can_say_it_waits() -> None:
+    """set_waiting_for_input() switches state() while a blocking stage method polls."""
+    polling = threading.Event()
+
+    def poll(step: ScriptedStep, inputs: Mapping[str, Any]) -> Outcome:
+        step.set_waiting_for_input(True)
+        polling.set()
+        while step.stage_input(Stage.STOP) is None and not step.is_closing:
+            step.sleep(0.01)
+        step.set_waiting_for_input(False)
+        return Move(to=Stage.DONE)
+
+    _, execution, _ = run(poll, step_type=BlockingStep)
+    assert polling.wait(5)
+    assert RunningStepState.WAITING_FOR_INPUT == execution.state()
+    execution.provide_stage_input("stop", {"stop_if": True})
+    assert "done" == execution.wait(5).stage
 
 
 @attrs.frozen

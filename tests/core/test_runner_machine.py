@@ -180,7 +180,7 @@ class RunnerMachine(RuleBasedStateMachine):
         if stage not in ("prepare", "stop"):
             with pytest.raises(StageInputError):
                 self.execution.provide_stage_input(stage, value)
-        elif stage == "prepare" and value != {"go": True}:
+        elif stage == "prepare" and value == {"go": "yes"}:
             with pytest.raises(SchemaValidationError):
                 self.execution.provide_stage_input(stage, value)
         else:
