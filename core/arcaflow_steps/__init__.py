@@ -2,115 +2,127 @@
 
 Provider authors import only from here (protocols, records, errors, ``hookimpl``) and from
 ``arcaflow_steps.testing`` (the conformance kit).
+
+The package imports its parts lazily (PEP 562): ``import arcaflow_steps`` costs almost nothing
+until a name is used, which keeps ``arcaflow-steps list`` as fast as a bare entry-point scan.
+To export a name, add it in three places, which ``tests/core/test_public_api.py`` checks agree:
+the ``TYPE_CHECKING`` imports (for type checkers and readers), ``_EXPORTS`` (what is loaded at
+run time) and ``__all__``.
 """
 
-from ._authoring import (
-    BaseRunningStep,
-    Finish,
-    Move,
-    Outcome,
-    SimpleRunnableStep,
-    StepProviderBase,
-    TypedProviderAdapter,
-    WaitForInput,
-    on_stage,
-    without_schemas,
-)
-from ._deployment import Deployer, DeployerFactory, PluginConnection
-from ._entry_points import EntryPointInfo
-from ._errors import (
-    ArcaflowStepsError,
-    DeploymentError,
-    DuplicateKindError,
-    IllegalStageTransitionError,
-    InvalidLifecycleError,
-    InvalidProviderError,
-    InvalidSchemaError,
-    KindSource,
-    LocalProtocolError,
-    PluginProtocolError,
-    ProviderLoadError,
-    RegistryError,
-    RemoteProtocolError,
-    SchemaError,
-    SchemaValidationError,
-    StageInputError,
-    StepDefinitionError,
-    UnknownDeployerError,
-    UnknownKindError,
-    ValidationProblem,
-)
-from ._events import StepEvent, StepEventKind, StepObserver, StepResult
-from ._guard import LifecycleRules, RecordedState, StepGuard
-from ._lifecycle import Lifecycle, LifecycleStage, LifecycleStageWithSchema, TransitionTable
-from ._protocols import (
-    AnyProvider,
-    Provider,
-    RunnableStep,
-    RunningStep,
-    RunningStepState,
-    StageChangeHandler,
-)
-from ._registry import DeployerLoadError, DuplicateDeployerError, LoadFailure, Registry
-from ._runner import DEFAULT_CLOSE_TIMEOUT, RunnerClosedError, StepExecution, StepRunner
-from ._schema import (
-    AnySchema,
-    BoolSchema,
-    DisplayValue,
-    FloatSchema,
-    IntEnumSchema,
-    IntSchema,
-    ListSchema,
-    MapSchema,
-    ObjectSchema,
-    OneOfIntSchema,
-    OneOfStringSchema,
-    PatternSchema,
-    PluginSchema,
-    PropertySchema,
-    RefSchema,
-    ScopeSchema,
-    SignalSchema,
-    StepOutputSchema,
-    StepSchema,
-    StringEnumSchema,
-    StringSchema,
-    TypeSchema,
-    Unit,
-    Units,
-    object_scope,
-    parse_plugin_schema,
-    parse_property,
-    parse_schema,
-    parse_scope,
-    parse_step,
-    scope_from_attrs,
-    serialize_plugin_schema,
-    serialize_property,
-    serialize_schema,
-    serialize_scope,
-    serialize_step,
-    to_json_schema,
-    validate,
-    validate_properties,
-)
-from ._step_definition import (
-    DEFAULT_KIND,
-    PreparedStep,
-    ProviderSource,
-    RunnableCache,
-    prepare_step,
-)
-from .hookspecs import ProviderContext, hookimpl
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any, Final
+
+if TYPE_CHECKING:
+    from ._authoring import (
+        BaseRunningStep,
+        Finish,
+        Move,
+        Outcome,
+        SimpleRunnableStep,
+        StepProviderBase,
+        TypedProviderAdapter,
+        WaitForInput,
+        on_stage,
+        without_schemas,
+    )
+    from ._deployment import Deployer, DeployerFactory, PluginConnection
+    from ._entry_points import EntryPointInfo
+    from ._errors import (
+        ArcaflowStepsError,
+        DeploymentError,
+        DuplicateKindError,
+        IllegalStageTransitionError,
+        InvalidLifecycleError,
+        InvalidProviderError,
+        InvalidSchemaError,
+        KindSource,
+        LocalProtocolError,
+        PluginProtocolError,
+        ProviderLoadError,
+        RegistryError,
+        RemoteProtocolError,
+        SchemaError,
+        SchemaValidationError,
+        StageInputError,
+        StepDefinitionError,
+        UnknownDeployerError,
+        UnknownKindError,
+        ValidationProblem,
+    )
+    from ._events import StepEvent, StepEventKind, StepObserver, StepResult
+    from ._guard import LifecycleRules, RecordedState, StepGuard
+    from ._lifecycle import Lifecycle, LifecycleStage, LifecycleStageWithSchema, TransitionTable
+    from ._protocols import (
+        AnyProvider,
+        Provider,
+        RunnableStep,
+        RunningStep,
+        RunningStepState,
+        StageChangeHandler,
+    )
+    from ._registry import DeployerLoadError, DuplicateDeployerError, LoadFailure, Registry
+    from ._runner import DEFAULT_CLOSE_TIMEOUT, RunnerClosedError, StepExecution, StepRunner
+    from ._schema import (
+        AnySchema,
+        BoolSchema,
+        DisplayValue,
+        FloatSchema,
+        IntEnumSchema,
+        IntSchema,
+        ListSchema,
+        MapSchema,
+        ObjectSchema,
+        OneOfIntSchema,
+        OneOfStringSchema,
+        PatternSchema,
+        PluginSchema,
+        PropertySchema,
+        RefSchema,
+        ScopeSchema,
+        SignalSchema,
+        StepOutputSchema,
+        StepSchema,
+        StringEnumSchema,
+        StringSchema,
+        TypeSchema,
+        Unit,
+        Units,
+        object_scope,
+        parse_plugin_schema,
+        parse_property,
+        parse_schema,
+        parse_scope,
+        parse_step,
+        scope_from_attrs,
+        serialize_plugin_schema,
+        serialize_property,
+        serialize_schema,
+        serialize_scope,
+        serialize_step,
+        to_json_schema,
+        validate,
+        validate_properties,
+    )
+    from ._step_definition import (
+        DEFAULT_KIND,
+        PreparedStep,
+        ProviderSource,
+        RunnableCache,
+        prepare_step,
+    )
+    from .hookspecs import ProviderContext, hookimpl
 
 __all__ = [
+    "DEFAULT_CLOSE_TIMEOUT",
+    "DEFAULT_KIND",
     "AnyProvider",
     "AnySchema",
     "ArcaflowStepsError",
     "BaseRunningStep",
     "BoolSchema",
-    "DEFAULT_CLOSE_TIMEOUT",
-    "DEFAULT_KIND",
     "Deployer",
     "DeployerFactory",
     "DeployerLoadError",
@@ -210,3 +222,152 @@ __all__ = [
     "validate_properties",
     "without_schemas",
 ]
+
+#: module (relative to this package) -> the public names it provides.
+_EXPORTS: Final[dict[str, tuple[str, ...]]] = {
+    "._authoring": (
+        "BaseRunningStep",
+        "Finish",
+        "Move",
+        "Outcome",
+        "SimpleRunnableStep",
+        "StepProviderBase",
+        "TypedProviderAdapter",
+        "WaitForInput",
+        "on_stage",
+        "without_schemas",
+    ),
+    "._deployment": (
+        "Deployer",
+        "DeployerFactory",
+        "PluginConnection",
+    ),
+    "._entry_points": ("EntryPointInfo",),
+    "._errors": (
+        "ArcaflowStepsError",
+        "DeploymentError",
+        "DuplicateKindError",
+        "IllegalStageTransitionError",
+        "InvalidLifecycleError",
+        "InvalidProviderError",
+        "InvalidSchemaError",
+        "KindSource",
+        "LocalProtocolError",
+        "PluginProtocolError",
+        "ProviderLoadError",
+        "RegistryError",
+        "RemoteProtocolError",
+        "SchemaError",
+        "SchemaValidationError",
+        "StageInputError",
+        "StepDefinitionError",
+        "UnknownDeployerError",
+        "UnknownKindError",
+        "ValidationProblem",
+    ),
+    "._events": (
+        "StepEvent",
+        "StepEventKind",
+        "StepObserver",
+        "StepResult",
+    ),
+    "._guard": (
+        "LifecycleRules",
+        "RecordedState",
+        "StepGuard",
+    ),
+    "._lifecycle": (
+        "Lifecycle",
+        "LifecycleStage",
+        "LifecycleStageWithSchema",
+        "TransitionTable",
+    ),
+    "._protocols": (
+        "AnyProvider",
+        "Provider",
+        "RunnableStep",
+        "RunningStep",
+        "RunningStepState",
+        "StageChangeHandler",
+    ),
+    "._registry": (
+        "DeployerLoadError",
+        "DuplicateDeployerError",
+        "LoadFailure",
+        "Registry",
+    ),
+    "._runner": (
+        "DEFAULT_CLOSE_TIMEOUT",
+        "RunnerClosedError",
+        "StepExecution",
+        "StepRunner",
+    ),
+    "._schema": (
+        "AnySchema",
+        "BoolSchema",
+        "DisplayValue",
+        "FloatSchema",
+        "IntEnumSchema",
+        "IntSchema",
+        "ListSchema",
+        "MapSchema",
+        "ObjectSchema",
+        "OneOfIntSchema",
+        "OneOfStringSchema",
+        "PatternSchema",
+        "PluginSchema",
+        "PropertySchema",
+        "RefSchema",
+        "ScopeSchema",
+        "SignalSchema",
+        "StepOutputSchema",
+        "StepSchema",
+        "StringEnumSchema",
+        "StringSchema",
+        "TypeSchema",
+        "Unit",
+        "Units",
+        "object_scope",
+        "parse_plugin_schema",
+        "parse_property",
+        "parse_schema",
+        "parse_scope",
+        "parse_step",
+        "scope_from_attrs",
+        "serialize_plugin_schema",
+        "serialize_property",
+        "serialize_schema",
+        "serialize_scope",
+        "serialize_step",
+        "to_json_schema",
+        "validate",
+        "validate_properties",
+    ),
+    "._step_definition": (
+        "DEFAULT_KIND",
+        "PreparedStep",
+        "ProviderSource",
+        "RunnableCache",
+        "prepare_step",
+    ),
+    ".hookspecs": (
+        "ProviderContext",
+        "hookimpl",
+    ),
+}
+
+_SOURCE: Final = {name: module for module, names in _EXPORTS.items() for name in names}
+
+
+def __getattr__(name: str) -> Any:
+    """Import the submodule that provides ``name`` on first use (PEP 562)."""
+    module = _SOURCE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

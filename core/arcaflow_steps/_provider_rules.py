@@ -16,7 +16,6 @@ from ._entry_points import is_valid_name
 from ._errors import InvalidProviderError, quote_sorted
 from ._lifecycle import Lifecycle, LifecycleStage
 from ._protocols import AnyProvider
-from ._schema import PropertySchema
 
 __all__ = ["KIND_KEY", "REQUIRED_MEMBERS", "adapt_provider", "validate_provider"]
 
@@ -83,6 +82,8 @@ def validate_provider(provider: AnyProvider) -> None:
 
 
 def _check_provider_schema(kind: str, provider: AnyProvider) -> None:
+    from ._schema import PropertySchema  # the schema package is not needed to list kinds
+
     schema = provider.provider_schema()
     keys = sorted(str(key) for key in schema) if isinstance(schema, Mapping) else None
     if keys != [provider.provider_keyword]:

@@ -1,26 +1,92 @@
-"""The public API: ``arcaflow_steps.__all__`` is complete, sorted and shows the public path."""
+"""The public API: ``arcaflow_steps.__all__`` is complete, sorted and shows the public path.
+
+The package exports lazily (PEP 562), so the names live in three places in
+``arcaflow_steps/__init__.py``: the ``TYPE_CHECKING`` imports, ``_EXPORTS`` and ``__all__``.
+These tests keep them equal.
+"""
 
 from __future__ import annotations
 
-import types
+import ast
+import importlib
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
 
 import arcaflow_steps
 from arcaflow_steps import hookspecs
 
+INIT = Path(arcaflow_steps.__file__)
+
+
+def isort_key(name: str) -> tuple[int, str]:
+    """Sort like ruff's RUF022: CONSTANTS, then Classes, then functions."""
+    if name.isupper():
+        return 0, name
+    return (1 if name[:1].isupper() else 2), name
+
+
+def type_checking_imports() -> dict[str, str]:
+    """Return name -> module of the ``if TYPE_CHECKING:`` imports of ``__init__.py``."""
+    tree = ast.parse(INIT.read_text())
+    block = next(
+        node
+        for node in tree.body
+        if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING"
+    )
+    return {
+        alias.asname or alias.name: "." * node.level + (node.module or "")
+        for node in block.body
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+    }
+
 
 def test_all_is_sorted() -> None:
-    """``__all__`` is sorted (plain ``sorted``: constants and classes before functions)."""
-    assert sorted(arcaflow_steps.__all__) == arcaflow_steps.__all__
+    """``__all__`` is sorted the way ruff sorts it (constants, classes, then functions)."""
+    assert sorted(arcaflow_steps.__all__, key=isort_key) == arcaflow_steps.__all__
 
 
-def test_all_equals_public_names() -> None:
-    """Every public name of the package is exported, and nothing else (httpx's rule)."""
-    public = sorted(
-        name
-        for name, value in vars(arcaflow_steps).items()
-        if not name.startswith("_") and not isinstance(value, types.ModuleType)
+def test_all_equals_exports_and_type_checking_imports() -> None:
+    """``__all__``, the lazy ``_EXPORTS`` and the typed imports name the same things."""
+    exports = {name: module for module, names in arcaflow_steps._EXPORTS.items() for name in names}
+    assert sorted(arcaflow_steps.__all__) == sorted(exports)
+    assert type_checking_imports() == exports
+
+
+def test_every_export_resolves_to_its_module_object() -> None:
+    """Each exported name is the object its module defines, reachable as an attribute."""
+    for module, names in arcaflow_steps._EXPORTS.items():
+        source = importlib.import_module(module, "arcaflow_steps")
+        for name in names:
+            assert getattr(source, name) is getattr(arcaflow_steps, name), name
+
+
+def test_dir_lists_every_export() -> None:
+    """``dir(arcaflow_steps)`` includes every exported name, loaded or not."""
+    assert set(arcaflow_steps.__all__) <= set(dir(arcaflow_steps))
+
+
+def test_unknown_attribute_raises_attribute_error() -> None:
+    """A name the package does not export is an AttributeError, as for any module."""
+    with pytest.raises(AttributeError) as excinfo:
+        arcaflow_steps.NoSuchThing  # type: ignore[attr-defined]  # noqa: B018
+    assert "module 'arcaflow_steps' has no attribute 'NoSuchThing'" == str(excinfo.value)
+
+
+def test_import_is_lazy() -> None:
+    """``import arcaflow_steps`` imports none of its parts until a name is used."""
+    code = (
+        "import sys, arcaflow_steps\n"
+        "print(sorted(m for m in sys.modules if m.startswith('arcaflow_steps.')))\n"
+        "print('attr' in sys.modules)\n"
     )
-    assert public == arcaflow_steps.__all__
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert "[]\nFalse\n" == result.stdout
 
 
 def test_exported_classes_show_the_public_module() -> None:
@@ -42,5 +108,5 @@ def test_hookimpl_marks_arcaflow_steps_hooks() -> None:
 
 def test_hookspecs_module_all_is_sorted_and_defined() -> None:
     """The public ``hookspecs`` module's ``__all__`` is sorted and names only what exists."""
-    assert sorted(hookspecs.__all__) == hookspecs.__all__
+    assert sorted(hookspecs.__all__, key=isort_key) == hookspecs.__all__
     assert [] == [name for name in hookspecs.__all__ if not hasattr(hookspecs, name)]
