@@ -145,7 +145,8 @@ class FakeRunningStep:
         self.close_behaviour = close_behaviour
         self.gate = gate
         self.on_input = on_input
-        self.lock = threading.Lock()
+        # Held while reporting, so a close on another thread sees the stage the guard has.
+        self.lock = threading.RLock()
         self.stage: str | None = None
         self.completed = False
         self.inputs: list[tuple[str, dict[str, Any]]] = []
@@ -164,18 +165,22 @@ class FakeRunningStep:
         previous: Any = "current",
         waiting: bool = False,
     ) -> None:
-        previous_stage = self.stage if previous == "current" else previous
-        self.handler.on_stage_change(self, previous_stage, output_id, output, new_stage, waiting)
-        self.stage = new_stage
-        self.reported_state = (
-            RunningStepState.WAITING_FOR_INPUT if waiting else RunningStepState.RUNNING
-        )
+        with self.lock:
+            previous_stage = self.stage if previous == "current" else previous
+            self.handler.on_stage_change(
+                self, previous_stage, output_id, output, new_stage, waiting
+            )
+            self.stage = new_stage
+            self.reported_state = (
+                RunningStepState.WAITING_FOR_INPUT if waiting else RunningStepState.RUNNING
+            )
 
     def complete(self, output_id: str | None, output: Any, *, stage: Any = "current") -> None:
-        terminal = self.stage if stage == "current" else stage
-        self.handler.on_step_complete(self, terminal, output_id, output)  # type: ignore[arg-type]
-        self.completed = True
-        self.reported_state = RunningStepState.FINISHED
+        with self.lock:
+            terminal = self.stage if stage == "current" else stage
+            self.handler.on_step_complete(self, terminal, output_id, output)  # type: ignore[arg-type]
+            self.completed = True
+            self.reported_state = RunningStepState.FINISHED
 
     def fail(self, stage: str, error: Exception | None) -> None:
         self.handler.on_stage_failure(self, stage, error)
@@ -293,7 +298,8 @@ class RecordingObserver:
     """Collects every event it observes."""
 
     def __init__(self) -> None:
-        self.lock = threading.Lock()
+        # Held while reporting, so a close on another thread sees the stage the guard has.
+        self.lock = threading.RLock()
         self.events: list[Any] = []
 
     def on_event(self, event: Any) -> None:
