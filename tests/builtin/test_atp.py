@@ -604,10 +604,14 @@ def test_local_mistakes_are_refused(spawn: Spawn) -> None:
         client.start_run("", "hello", {})
     with pytest.raises(LocalProtocolError, match=r"cannot encode WorkStart as CBOR"):
         client.start_run("r", "hello", {"name": object()})
-    client.start_run("r", "hello", {"name": "a"}).result(PROMPT)
+    running = client.start_run("slow", "sleep", {"seconds": 0.2})
     with pytest.raises(LocalProtocolError) as excinfo:
-        client.start_run("r", "hello", {"name": "a"})
-    assert prefix + "run id 'r' was already used on this connection" == str(excinfo.value)
+        client.start_run("slow", "hello", {"name": "a"})
+    assert prefix + "run id 'slow' is already running on this connection" == str(excinfo.value)
+    running.result(PROMPT)
+    again = client.start_run("slow", "hello", {"name": "again"})  # ended: may be used again
+    assert {"message": "Hello, again!"} == again.result(PROMPT).output_data
+    client.start_run("r", "hello", {"name": "a"}).result(PROMPT)
     with pytest.raises(LocalProtocolError) as excinfo:
         client.send_signal("r", "nope")
     assert prefix + "step 'hello' has no signal handler 'nope'; valid signals: none" == str(

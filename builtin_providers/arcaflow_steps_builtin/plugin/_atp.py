@@ -18,10 +18,11 @@ Public API (the ``plugin`` provider codes against exactly this)::
     ``hello -> Hello | None`` (property), ``version -> int | None`` (property)
     ``start_run(run_id: str, step_id: str, config: Any) -> RunHandle``
         Send WORK_START (v1: the bare work start; one run per process). Never blocks on the
-        pipe (a writer thread sends). Raises ``LocalProtocolError`` for our mistakes (before
-        the handshake, after ``close``, empty or duplicate ``run_id``, undeclared ``step_id``,
-        un-encodable ``config``, a second v1 run) and ``RemoteProtocolError`` when the
-        connection already failed.
+        pipe (a writer thread sends). A run id may be used again once its run has ended (as
+        the Python SDK allows). Raises ``LocalProtocolError`` for our mistakes (before the
+        handshake, after ``close``, an empty ``run_id`` or one still running, an undeclared
+        ``step_id``, an un-encodable ``config``, a second v1 run) and
+        ``RemoteProtocolError`` when the connection already failed.
     ``send_signal(run_id: str, signal_id: str, data: Any = None) -> bool``
         Send SIGNAL (``data`` defaults to ``{}``). Returns False, sending nothing, when the
         run has already ended. ``LocalProtocolError`` for an unknown run, a signal the step
@@ -438,9 +439,10 @@ class ATPClient:
             raise LocalProtocolError(f"run id must be a non-empty string, got {run_id!r}")
         with self._lock:
             hello = self._usable_hello("start a run")
-            if run_id in self._runs:
+            previous = self._runs.get(run_id)
+            if previous is not None and not previous.done():
                 raise LocalProtocolError(
-                    f"plugin {self._description}: run id {run_id!r} was already used on this "
+                    f"plugin {self._description}: run id {run_id!r} is already running on this "
                     "connection"
                 )
             step_ids = hello.step_ids()
