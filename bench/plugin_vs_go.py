@@ -57,7 +57,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +133,9 @@ class Measurement:
     #: Peak summed RSS of the process tree (bytes) per memory run, sampled.
     tree_rss: list[int] = dataclasses.field(default_factory=list)
     unavailable: str | None = None
+    #: Runs that failed (the shared work tree may be mid-edit); retried, not counted. Run 0 is
+    #: the warm-up.
+    failures: list[str] = dataclasses.field(default_factory=list)
 
     @property
     def median(self) -> float | None:
@@ -527,6 +530,26 @@ def measure_once(
     return result
 
 
+def measure_with_retries(
+    setup: Setup,
+    measurement: Measurement,
+    argv: list[str],
+    *,
+    run: int,
+    log: Callable[[str], None],
+    attempts: int = 3,
+) -> ProcessResult | None:
+    """Measure one timed run; record failures; give up on the cell after ``attempts``."""
+    for _ in range(attempts):
+        try:
+            return measure_once(setup, measurement.engine, CASES[measurement.case], argv)
+        except NotAvailableError as exc:
+            measurement.failures.append(f"run {run}: {exc}")
+            log(f"  failed: {measurement.engine} {measurement.case}: {exc}")
+    measurement.unavailable = f"{attempts} attempts of run {run} failed: {measurement.failures[-1]}"
+    return None
+
+
 # --------------------------------------------------------------------------------------------
 # Reporting
 
@@ -660,6 +683,10 @@ def render(
     if unavailable:
         out += ["", "Not available:", ""]
         out += [f"- {m.engine} {m.case}: {m.unavailable}" for m in unavailable]
+    failed = [m for m in results.values() if m.failures and not m.unavailable]
+    if failed:
+        out += ["", "Failed runs (retried, not counted):", ""]
+        out += [f"- {m.engine} {m.case}: {f}" for m in failed for f in m.failures]
     runs = [
         f"- {m.engine} {m.case}: "
         + ", ".join(
@@ -704,7 +731,7 @@ def machine_description() -> str:
     )
 
 
-def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0915 (a linear script)
+def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0912, PLR0915 (a linear script)
     """Run the benchmark; print the markdown report and write it under bench/results/."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--engines", default=",".join(ENGINES), help="comma-separated")
@@ -752,24 +779,21 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0915 (a linear s
             results[(engine, case.name)] = measurement
             try:
                 argv_ = engine_argv(setup, engine, case, generated / case.name)
-                log(f"warm-up {engine} {case.name}")
-                measure_once(setup, engine, case, argv_)
             except NotAvailableError as exc:
                 measurement.unavailable = str(exc)
-                log(f"  not available: {exc}")
+                log(f"  not available: {engine} {case.name}: {exc}")
                 continue
-            plans[(engine, case.name)] = argv_
+            log(f"warm-up {engine} {case.name}")
+            if measure_with_retries(setup, measurement, argv_, run=0, log=log) is not None:
+                plans[(engine, case.name)] = argv_
 
     for run in range(args.runs):
         for (engine, case_name), argv_ in plans.items():
             measurement = results[(engine, case_name)]
             if measurement.unavailable:
                 continue
-            try:
-                result = measure_once(setup, engine, CASES[case_name], argv_)
-            except NotAvailableError as exc:
-                measurement.unavailable = f"run {run + 1}: {exc}"
-                log(f"  failed: {engine} {case_name}: {exc}")
+            result = measure_with_retries(setup, measurement, argv_, run=run + 1, log=log)
+            if result is None:
                 continue
             measurement.walls.append(result.wall)
             measurement.cpus.append(result.cpu)
