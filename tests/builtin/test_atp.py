@@ -643,3 +643,21 @@ def test_done_callback_runs_once_even_when_added_late(spawn: Spawn) -> None:
     handle.add_done_callback(lambda done: calls.append("late"))
     assert ["early", "late"] == calls
     client.close(5.0)
+
+
+def test_close_from_a_done_callback_does_not_wait_for_itself(spawn: Spawn) -> None:
+    """close() called in a done callback (on the reader thread) returns without waiting."""
+    client, connection = connect(spawn, "fake_misbehaving")
+    took: list[float] = []
+
+    def close_now(_handle: RunHandle) -> None:
+        started = time.monotonic()
+        client.close(5.0)
+        took.append(time.monotonic() - started)
+
+    handle = client.start_run("r", "ok", {})
+    handle.add_done_callback(close_now)
+    assert "success" == handle.result(PROMPT).output_id
+    assert 0 == connection.process.wait(PROMPT)
+    assert len(took) == 1
+    assert took[0] < 1.0

@@ -64,12 +64,10 @@ run continues.
 from __future__ import annotations
 
 import contextlib
-import enum
 import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
 from typing import IO, Any, Final, cast, final
 
 import attrs
@@ -77,7 +75,6 @@ import cbor2
 
 from arcaflow_steps._deployment import PluginConnection
 from arcaflow_steps._errors import (
-    ArcaflowStepsError,
     LocalProtocolError,
     PluginProtocolError,
     RemoteProtocolError,
@@ -100,6 +97,7 @@ from ._atp_messages import (
     encode,
     wire_name,
 )
+from ._atp_runs import ATPTimeoutError, RemoteStepError, RunHandle, RunResult, _Ended
 
 __all__ = [
     "ATPClient",
@@ -119,177 +117,6 @@ _EXIT_STATUS_WAIT: Final = 0.5
 _DRAIN_CHUNK: Final = 65536
 #: How many characters of the stderr tail an error message quotes.
 _STDERR_IN_MESSAGE: Final = 2000
-
-
-class ATPTimeoutError(ArcaflowStepsError, TimeoutError):
-    """A run did not end within the time the caller was willing to wait."""
-
-    def __init__(self, run_id: str, timeout: float | None) -> None:
-        self.run_id = run_id
-        self.timeout = timeout
-        super().__init__(f"run {run_id!r} has not ended within {timeout} s")
-
-
-class RemoteStepError(RemoteProtocolError):
-    """The plugin sent a fatal ERROR message (the step raised, or the plugin gave up)."""
-
-    def __init__(self, description: str, message: ErrorMessage, *, step_id: str | None) -> None:
-        self.message = message
-        self.step_id = step_id
-        where = f"step {step_id!r} (run {message.run_id!r})" if step_id else "the plugin"
-        if message.server_fatal:
-            kind = "server-fatal"
-        elif message.step_fatal:
-            kind = "step-fatal"
-        else:
-            kind = "non-fatal"
-        super().__init__(
-            f"plugin {description}: {where} failed with a {kind} error: {message.error}"
-        )
-
-
-@attrs.frozen(kw_only=True)
-class RunResult:
-    """What a run produced: the output id and data, and what the plugin logged meanwhile."""
-
-    run_id: str
-    step_id: str
-    output_id: str
-    output_data: Any
-    #: What the plugin printed (Python SDK: cumulative across runs of the process).
-    debug_logs: str = ""
-    #: The non-fatal ERROR messages the plugin sent for this run.
-    errors: tuple[ErrorMessage, ...] = ()
-
-
-class _Ended(enum.Enum):
-    """How a run handle ended."""
-
-    RESULT = "result"
-    FAILED = "failed"
-    ABANDONED = "abandoned"  # failed by close(); late messages are ignored
-
-
-@final
-class RunHandle:
-    """One run on an :class:`ATPClient`: wait for its result, inspect its errors.
-
-    Thread safety: safe to share; callbacks run on the thread that ends the run.
-    """
-
-    def __init__(self, run_id: str, step_id: str) -> None:
-        self.run_id: Final = run_id
-        self.step_id: Final = step_id
-        self._done_event = threading.Event()
-        # Guards _ended, _result, _error, _errors, _signals and _callbacks.
-        self._lock = threading.Lock()
-        self._ended: _Ended | None = None
-        self._result: RunResult | None = None
-        self._error: PluginProtocolError | None = None
-        self._errors: list[ErrorMessage] = []
-        self._signals: list[Signal] = []
-        self._callbacks: list[Callable[[RunHandle], None]] = []
-
-    def __repr__(self) -> str:
-        return f"<RunHandle run_id={self.run_id!r} step_id={self.step_id!r} ended={self._ended}>"
-
-    def done(self) -> bool:
-        """Return whether the run has ended (with a result or an error)."""
-        return self._done_event.is_set()
-
-    def wait(self, timeout: float | None) -> bool:
-        """Wait up to ``timeout`` seconds for the run to end; return whether it has."""
-        return self._done_event.wait(timeout)
-
-    def result(self, timeout: float | None) -> RunResult:
-        """Return the run's result, waiting up to ``timeout`` seconds.
-
-        Raises:
-            PluginProtocolError: the run failed (``RemoteStepError`` for a fatal ERROR).
-            ATPTimeoutError: the run has not ended in time.
-        """
-        if not self._done_event.wait(timeout):
-            raise ATPTimeoutError(self.run_id, timeout)
-        with self._lock:
-            if self._error is not None:
-                raise self._error
-            assert self._result is not None
-            return self._result
-
-    def exception(self, timeout: float | None) -> PluginProtocolError | None:
-        """Return the run's error (None if it produced a result); see :meth:`result`."""
-        if not self._done_event.wait(timeout):
-            raise ATPTimeoutError(self.run_id, timeout)
-        with self._lock:
-            return self._error
-
-    def errors(self) -> tuple[ErrorMessage, ...]:
-        """Return the non-fatal ERROR messages the plugin sent for this run so far."""
-        with self._lock:
-            return tuple(self._errors)
-
-    def signals(self) -> tuple[Signal, ...]:
-        """Return the SIGNAL messages the plugin sent for this run so far."""
-        with self._lock:
-            return tuple(self._signals)
-
-    def add_done_callback(self, callback: Callable[[RunHandle], None]) -> None:
-        """Call ``callback(self)`` once the run ends (at once if it already has)."""
-        with self._lock:
-            if self._ended is None:
-                self._callbacks.append(callback)
-                return
-        callback(self)
-
-    # -- used by ATPClient -------------------------------------------------------------------
-
-    def _ended_how(self) -> _Ended | None:
-        with self._lock:
-            return self._ended
-
-    def _add_error(self, message: ErrorMessage) -> None:
-        with self._lock:
-            self._errors.append(message)
-
-    def _add_signal(self, message: Signal) -> None:
-        with self._lock:
-            self._signals.append(message)
-
-    def _succeed(self, done: WorkDone | RunResult) -> bool:
-        with self._lock:
-            if self._ended is not None:
-                return False
-            self._ended = _Ended.RESULT
-            self._result = RunResult(
-                run_id=self.run_id,
-                step_id=self.step_id,
-                output_id=done.output_id,
-                output_data=done.output_data,
-                debug_logs=done.debug_logs,
-                errors=tuple(self._errors),
-            )
-            callbacks, self._callbacks = self._callbacks, []
-        self._done_event.set()
-        self._run_callbacks(callbacks)
-        return True
-
-    def _fail(self, error: PluginProtocolError, *, how: _Ended = _Ended.FAILED) -> bool:
-        with self._lock:
-            if self._ended is not None:
-                return False
-            self._ended = how
-            self._error = error
-            callbacks, self._callbacks = self._callbacks, []
-        self._done_event.set()
-        self._run_callbacks(callbacks)
-        return True
-
-    def _run_callbacks(self, callbacks: list[Callable[[RunHandle], None]]) -> None:
-        for callback in callbacks:
-            try:
-                callback(self)
-            except Exception:
-                _LOGGER.exception("done callback of run %r failed", self.run_id)
 
 
 class _EndOfStreamError(Exception):
@@ -323,11 +150,11 @@ class _RecordingReader:
 
 @attrs.frozen
 class _Outgoing:
-    """A frame for the writer thread; ``run_id`` is the run that fails if it cannot be sent."""
+    """A frame for the writer thread; ``run`` is the run that fails if it cannot be sent."""
 
     frame: bytes
     what: str
-    run_id: str | None = None
+    run: RunHandle | None = None
 
 
 _STOP_WRITER: Final = object()
@@ -464,7 +291,7 @@ class ATPClient:
             frame = encode(message)  # LocalProtocolError if config is not CBOR-encodable
             handle = RunHandle(run_id, step_id)
             self._runs[run_id] = handle
-            self._outbox.put(_Outgoing(frame, f"WORK_START for run {run_id!r}", run_id))
+            self._outbox.put(_Outgoing(frame, f"WORK_START for run {run_id!r}", handle))
         return handle
 
     def send_signal(self, run_id: str, signal_id: str, data: Any = None) -> bool:
@@ -536,7 +363,8 @@ class ATPClient:
             self._outbox.put(_Outgoing(encode(ClientDone()), "CLIENT_DONE"))
         if started and first:
             self._outbox.put(_STOP_WRITER)
-        if waits_for_eof:
+        if waits_for_eof and threading.current_thread() is not self._reader_thread:
+            # (A done callback calling close() runs on the reader thread: it cannot wait.)
             self._reader_done.wait(max(0.0, deadline - time.monotonic()))
         with self._lock:
             leftover = [handle for handle in self._runs.values() if not handle.done()]
@@ -574,12 +402,8 @@ class ATPClient:
             self._writer_done.set()
 
     def _on_write_failed(self, item: _Outgoing, reason: str) -> None:
-        if item.run_id is None:
-            return
-        with self._lock:
-            handle = self._runs.get(item.run_id)
-        if handle is not None:
-            handle._fail(
+        if item.run is not None:
+            item.run._fail(
                 RemoteProtocolError(
                     f"plugin {self._description}: could not send {item.what}, its stdin is "
                     f"closed ({reason}){self._status_suffix(wait=True)}"
