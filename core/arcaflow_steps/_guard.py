@@ -161,6 +161,27 @@ class StepGuard:
     Thread safety: safe to share; reports may arrive on any thread.
     """
 
+    __slots__ = (
+        "_delivering",
+        "_done_event",
+        "_events",
+        "_failed_stages",
+        "_failure",
+        "_lock",
+        "_observers",
+        "_on_finished",
+        "_on_refused",
+        "_outbox",
+        "_refused",
+        "_result",
+        "_stage",
+        "_unreachable",
+        "_visited",
+        "_waiting",
+        "rules",
+        "step_id",
+    )
+
     def __init__(
         self,
         step_id: str,
@@ -180,10 +201,10 @@ class StepGuard:
         self._stage: str | None = None
         self._visited: set[str] = set()
         self._unreachable: set[str] = set()
-        self._failed_stages: set[str] = set()
+        self._failed_stages: frozenset[str] = frozenset()
         self._waiting = False
         self._events: list[StepEvent] = []
-        self._refused: list[IllegalStageTransitionError] = []
+        self._refused: tuple[IllegalStageTransitionError, ...] = ()
         self._result: StepResult | None = None
         self._outbox: list[StepEvent] = []
         self._delivering = False
@@ -226,7 +247,7 @@ class StepGuard:
     def refused(self) -> tuple[IllegalStageTransitionError, ...]:
         """Return every refused report so far."""
         with self._lock:
-            return tuple(self._refused)
+            return self._refused
 
     def recorded_state(self) -> RecordedState:
         """Return a snapshot of the recorded state."""
@@ -333,7 +354,7 @@ class StepGuard:
                 first = False
                 if stage == self._stage:
                     if stage not in self._failed_stages:
-                        self._failed_stages.add(stage)
+                        self._failed_stages |= {stage}
                         self._append(
                             StepEventKind.STAGE_FAILED,
                             previous_stage=self._stage,
@@ -342,7 +363,7 @@ class StepGuard:
                         )
                 elif stage not in self._visited and stage not in self._unreachable:
                     self._unreachable.add(stage)
-                    self._failed_stages.add(stage)
+                    self._failed_stages |= {stage}
                     self._append(
                         StepEventKind.STAGE_UNREACHABLE,
                         previous_stage=self._stage,
@@ -548,7 +569,7 @@ class StepGuard:
             output_data=output,
             is_error=is_error,
             events=tuple(self._events),
-            refused=tuple(self._refused),
+            refused=self._refused,
             error=error,
         )
         return self._result
@@ -557,7 +578,7 @@ class StepGuard:
         """Record a refusal; return whether it is the first one of a running step."""
         first = not self._refused and self._result is None
         if self._result is None:
-            self._refused.append(error)
+            self._refused += (error,)
             if self._failure is None:
                 self._failure = f"refused report: {error}"
         self._append(StepEventKind.REFUSED, stage=self._stage, error=str(error))

@@ -77,6 +77,18 @@ class StepExecution:
     Thread safety: safe to share; every method may be called from any thread.
     """
 
+    __slots__ = (
+        "_close",
+        "_guard",
+        "_launched",
+        "_lock",
+        "_phase",
+        "_runner",
+        "_running",
+        "prepared",
+        "step_id",
+    )
+
     def __init__(self, runner: StepRunner, prepared: PreparedStep) -> None:
         self.step_id: Final = prepared.step_id
         self.prepared: Final = prepared
