@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import importlib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from importlib import metadata
 from typing import Any, Final
 
@@ -30,6 +30,7 @@ __all__ = [
     "is_valid_name",
     "parse_blocked",
     "scan",
+    "scan_groups",
 ]
 
 #: Entry-point group of provider packages; entry points are named after the kind.
@@ -84,11 +85,26 @@ class EntryPointInfo:
 
 
 def _distribution_of(entry_point: metadata.EntryPoint) -> tuple[str, str]:
+    """Return the distribution name and version of an entry point.
+
+    Reads only the header block of ``METADATA``: ``dist.metadata`` runs the e-mail parser over
+    the whole file (long descriptions included), which is most of the time a listing of a
+    thousand distributions takes.
+    """
     dist = entry_point.dist
     if dist is None:  # pragma: no cover - entry_points() always sets it
         return "<unknown distribution>", "?"
-    meta = dist.metadata
-    return str(meta["Name"] or dist.name), str(meta["Version"] or dist.version)
+    text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
+    name = version = ""
+    for line in text.partition("\n\n")[0].splitlines():
+        if line.startswith("Name:"):
+            name = line[5:].strip()
+        elif line.startswith("Version:"):
+            version = line[8:].strip()
+    if not name or not version:  # unusual metadata: let importlib.metadata parse it
+        meta = dist.metadata
+        name, version = str(meta["Name"] or name), str(meta["Version"] or version)
+    return name, version
 
 
 def scan(group: str, *, blocked: Iterable[str] = ()) -> tuple[EntryPointInfo, ...]:
@@ -97,23 +113,39 @@ def scan(group: str, *, blocked: Iterable[str] = ()) -> tuple[EntryPointInfo, ..
     Reads installed metadata only; imports nothing. A distribution found twice on ``sys.path``
     counts once (the first, as ``importlib.metadata`` resolves it).
     """
+    return scan_groups((group,), blocked=blocked)[group]
+
+
+def scan_groups(
+    groups: Sequence[str], *, blocked: Iterable[str] = ()
+) -> dict[str, tuple[EntryPointInfo, ...]]:
+    """Return the entry points of several groups, reading every distribution's metadata once."""
     skip = frozenset(blocked)
-    found: list[EntryPointInfo] = []
-    for entry_point in metadata.entry_points(group=group):
-        if entry_point.name in skip:
-            continue
-        distribution, version = _distribution_of(entry_point)
-        found.append(
-            EntryPointInfo(
-                group=group,
-                name=entry_point.name,
-                value=entry_point.value,
-                distribution=distribution,
-                version=version,
+    everything = metadata.entry_points()  # one pass over the installed distributions
+    found: dict[str, list[EntryPointInfo]] = {group: [] for group in groups}
+    for group in groups:
+        for entry_point in everything.select(group=group):
+            if entry_point.name in skip:
+                continue
+            distribution, version = _distribution_of(entry_point)
+            found[group].append(
+                EntryPointInfo(
+                    group=group,
+                    name=entry_point.name,
+                    value=entry_point.value,
+                    distribution=distribution,
+                    version=version,
+                )
+            )
+    return {
+        group: tuple(
+            sorted(
+                infos,
+                key=lambda info: (info.name, info.distribution.lower(), info.version, info.value),
             )
         )
-    found.sort(key=lambda info: (info.name, info.distribution.lower(), info.version, info.value))
-    return tuple(found)
+        for group, infos in found.items()
+    }
 
 
 def parse_blocked(

@@ -7,7 +7,7 @@ kind is asked for (:meth:`Registry.get`, :meth:`Registry.check`), registered wit
 ``PluginManager`` (which validates its hook implementations against :mod:`.hookspecs`; we then
 call ``check_pending()``), and its ``arcaflow_steps_providers`` hook is called once. The
 registry verifies that the module really provides the kind its entry point is named after and
-that the provider follows :func:`validate_provider`. Anything that goes wrong becomes a
+that the provider follows the rules of :mod:`._provider_rules`. Anything that goes wrong becomes a
 :class:`LoadFailure` for that kind alone, naming the distribution, the entry point and the
 cause; every other kind keeps working. Deployers follow the same path through the
 ``arcaflow.step_deployers`` group when a provider first asks for them.
@@ -20,13 +20,10 @@ import logging
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from types import ModuleType
-from typing import Any, Final, final
+from typing import TYPE_CHECKING, Any, Final, final
 
 import attrs
-import pluggy
 
-from . import hookspecs
-from ._deployment import DeployerFactory
 from ._entry_points import (
     DEPLOYER_GROUP,
     OBSERVER_GROUP,
@@ -34,7 +31,7 @@ from ._entry_points import (
     EntryPointInfo,
     is_valid_name,
     parse_blocked,
-    scan,
+    scan_groups,
 )
 from ._errors import (
     ArcaflowStepsError,
@@ -45,17 +42,20 @@ from ._errors import (
     UnknownKindError,
     quote_sorted,
 )
-from ._events import StepEvent, StepResult
-from ._protocols import AnyProvider
-from ._provider_rules import adapt_provider, validate_provider
-from .hookspecs import ProviderContext
+
+if TYPE_CHECKING:  # imported when a provider is first loaded: ``list`` never needs them
+    import pluggy
+
+    from ._deployment import DeployerFactory
+    from ._events import StepEvent, StepResult
+    from ._protocols import AnyProvider
+    from .hookspecs import ProviderContext
 
 __all__ = [
     "DeployerLoadError",
     "DuplicateDeployerError",
     "LoadFailure",
     "Registry",
-    "validate_provider",
 ]
 
 _LOG: Final = logging.getLogger("arcaflow_steps.registry")
@@ -115,6 +115,18 @@ class LoadFailure:
         return tuple(f"{source.distribution} {source.version}" for source in self.sources)
 
 
+def _adapt(provider: Any) -> AnyProvider:
+    from ._provider_rules import adapt_provider  # imported when a provider is first loaded
+
+    return adapt_provider(provider)
+
+
+def _validate(provider: AnyProvider) -> None:
+    from ._provider_rules import validate_provider
+
+    validate_provider(provider)
+
+
 def _plugin_source(plugin: object, index: int) -> KindSource:
     name = getattr(plugin, "__name__", None) or type(plugin).__name__
     return KindSource(distribution=f"<plugin {name}>", version=str(index), entry_point=name)
@@ -168,9 +180,8 @@ class Registry:
         # Guards everything below: the plugin manager, caches and failures. Re-entrant because
         # a provider hook may ask its context for deployers while its kind is being loaded.
         self._lock = threading.RLock()
-        self._pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
-        self._pm.add_hookspecs(hookspecs)
-        self._context = ProviderContext(self.deployer_factories)
+        self._manager: pluggy.PluginManager | None = None
+        self._context: ProviderContext | None = None
         self._modules: dict[int, _Loaded | ArcaflowStepsError] = {}
         self._hook_results: dict[tuple[int, str], list[Any]] = {}
         self._providers: dict[str, AnyProvider] = {}
@@ -214,10 +225,11 @@ class Registry:
         ``environ``, default ``os.environ``) are left out.
         """
         names = parse_blocked(environ, blocked)
+        found = scan_groups((PROVIDER_GROUP, DEPLOYER_GROUP, OBSERVER_GROUP), blocked=names)
         return cls(
-            provider_entry_points=scan(PROVIDER_GROUP, blocked=names),
-            deployer_entry_points=scan(DEPLOYER_GROUP, blocked=names),
-            observer_entry_points=scan(OBSERVER_GROUP, blocked=names),
+            provider_entry_points=found[PROVIDER_GROUP],
+            deployer_entry_points=found[DEPLOYER_GROUP],
+            observer_entry_points=found[OBSERVER_GROUP],
             blocked=names,
         )
 
@@ -254,8 +266,8 @@ class Registry:
                     raw = []
                 for provider in raw:
                     try:
-                        adapted = adapt_provider(provider)
-                        validate_provider(adapted)
+                        adapted = _adapt(provider)
+                        _validate(adapted)
                         candidates.setdefault(adapted.kind, []).append((source, adapted))
                     except ArcaflowStepsError as exc:
                         kind = str(getattr(provider, "kind", source.entry_point))
@@ -368,7 +380,7 @@ class Registry:
         offered: list[str] = []
         for provider in raw:
             try:
-                adapted = adapt_provider(provider)
+                adapted = _adapt(provider)
                 offered.append(str(adapted.kind))
             except ArcaflowStepsError as exc:
                 raise ProviderLoadError(kind, source, str(exc)) from exc
@@ -388,7 +400,7 @@ class Registry:
             )
         provider = matches[0]
         try:
-            validate_provider(provider)
+            _validate(provider)
         except ArcaflowStepsError as exc:
             raise ProviderLoadError(kind, source, str(exc)) from exc
         except Exception as exc:
@@ -408,12 +420,17 @@ class Registry:
         pluggy_name = getattr(plugin, "__name__", None) if isinstance(plugin, ModuleType) else None
         pluggy_name = pluggy_name or f"{source.distribution}:{source.entry_point}:{key}"
         result: _Loaded | ArcaflowStepsError
+        import pluggy
+
+        from . import hookspecs
+
+        manager = self._plugin_manager()
         try:
-            self._pm.register(plugin, name=pluggy_name)
+            manager.register(plugin, name=pluggy_name)
             try:
-                self._pm.check_pending()
+                manager.check_pending()
             except pluggy.PluginValidationError:
-                self._pm.unregister(plugin)
+                manager.unregister(plugin)
                 raise
         except (pluggy.PluginValidationError, ValueError) as exc:
             valid = quote_sorted(
@@ -430,18 +447,38 @@ class Registry:
         self._modules[key] = result
         return result
 
+    def _plugin_manager(self) -> pluggy.PluginManager:
+        """Return the plugin manager, created on first use (listing kinds never needs it)."""
+        if self._manager is None:
+            import pluggy
+
+            from . import hookspecs
+
+            manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+            manager.add_hookspecs(hookspecs)
+            self._manager = manager
+        return self._manager
+
+    def _provider_context(self) -> ProviderContext:
+        """Return the context passed to ``arcaflow_steps_providers`` (one per registry)."""
+        if self._context is None:
+            from .hookspecs import ProviderContext
+
+            self._context = ProviderContext(self.deployer_factories)
+        return self._context
+
     def _call_hook(self, loaded: _Loaded, hook_name: str, source: KindSource) -> list[Any]:
         """Call one plugin's implementation of a hook once; cache and return its list."""
         key = (id(loaded.plugin), hook_name)
         cached = self._hook_results.get(key)
         if cached is not None:
             return cached
-        caller = getattr(self._pm.hook, hook_name)
+        caller = getattr(self._plugin_manager().hook, hook_name)
         result: list[Any] = []
         for impl in caller.get_hookimpls():
             if impl.plugin is not loaded.plugin:
                 continue
-            kwargs = {"context": self._context}
+            kwargs = {"context": self._provider_context()}
             try:
                 returned = impl.function(*[kwargs[arg] for arg in impl.argnames])
                 result.extend(returned or ())
@@ -625,7 +662,9 @@ class Registry:
 
     def _notify(self, hook_name: str, **kwargs: Any) -> None:
         with self._lock:
-            impls = list(getattr(self._pm.hook, hook_name).get_hookimpls())
+            if self._manager is None:
+                return
+            impls = list(getattr(self._manager.hook, hook_name).get_hookimpls())
         for impl in impls:
             try:
                 impl.function(*[kwargs[arg] for arg in impl.argnames])

@@ -30,7 +30,7 @@ from arcaflow_steps import (
     hookimpl,
 )
 from arcaflow_steps._entry_points import parse_blocked
-from arcaflow_steps._registry import validate_provider
+from arcaflow_steps._provider_rules import validate_provider
 
 KEYWORD_RULE = (
     "the provider keyword, the run keyword and every stage input field must be distinct and "
