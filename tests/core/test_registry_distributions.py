@@ -74,13 +74,14 @@ def test_list_is_sorted_by_kind(venv: TestVenv) -> None:
 
 
 def test_list_imports_no_provider_module(venv: TestVenv) -> None:
-    """``list`` reads metadata only: no provider module, nor rich/yaml/cattrs, is imported."""
+    """``list`` reads metadata only: imports no provider module, nor rich, yaml, pluggy."""
     result = venv.run_python(LIST_IMPORT_PROBE)
     assert 0 == result.returncode, result.stderr
     imported = json.loads(result.stderr.rsplit("IMPORTED=", 1)[1])
     providers = {"good_steps", "broken_steps", "clash_steps", "badlife_steps", "acme_steps"}
-    heavy = {"rich", "yaml", "cattrs", "arcaflow_steps_builtin", "steps_testbase"}
+    heavy = {"rich", "yaml", "cattrs", "pluggy", "arcaflow_steps_builtin", "steps_testbase"}
     assert set() == {name.split(".")[0] for name in imported} & (providers | heavy)
+    assert "arcaflow_steps._schema" not in imported
     assert "echo" in {entry["kind"] for entry in json.loads(result.stdout)["providers"]}
 
 
