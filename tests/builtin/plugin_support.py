@@ -13,10 +13,7 @@ import pytest
 
 import arcaflow_steps_builtin.deployers as deployers_module
 import arcaflow_steps_builtin.plugin as plugin_module
-from arcaflow_steps import Registry
-from arcaflow_steps._events import StepResult
-from arcaflow_steps._runner import StepExecution, StepRunner
-from arcaflow_steps._step_definition import prepare_step
+from arcaflow_steps import Registry, StepExecution, StepResult, StepRunner, prepare_step
 from arcaflow_steps_builtin.deployers._process import live_connection_count
 
 ROOT = Path(__file__).resolve().parents[2]

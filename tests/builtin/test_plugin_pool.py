@@ -23,9 +23,7 @@ from plugin_support import (
 )
 
 import arcaflow_steps_builtin.plugin as plugin_module
-from arcaflow_steps import DeploymentError, Registry, hookimpl
-from arcaflow_steps._runner import StepRunner
-from arcaflow_steps._step_definition import prepare_step
+from arcaflow_steps import DeploymentError, Registry, StepRunner, hookimpl, prepare_step
 from arcaflow_steps_builtin.deployers.command import CommandDeployerFactory
 from arcaflow_steps_builtin.deployers.python import PythonDeployerFactory
 

@@ -19,10 +19,17 @@ from plugin_support import (
     wait_for_stage,
 )
 
-from arcaflow_steps import DeploymentError, Registry, SchemaValidationError, StepDefinitionError
-from arcaflow_steps._events import StepEvent, StepEventKind
-from arcaflow_steps._runner import StepExecution, StepRunner
-from arcaflow_steps._step_definition import prepare_step
+from arcaflow_steps import (
+    DeploymentError,
+    Registry,
+    SchemaValidationError,
+    StepDefinitionError,
+    StepEvent,
+    StepEventKind,
+    StepExecution,
+    StepRunner,
+    prepare_step,
+)
 from arcaflow_steps_builtin.plugin import PluginProvider, PluginRunnableStep
 
 __all__ = ["registry", "runner"]  # fixtures, imported for pytest
