@@ -661,3 +661,15 @@ def test_close_from_a_done_callback_does_not_wait_for_itself(spawn: Spawn) -> No
     assert 0 == connection.process.wait(PROMPT)
     assert len(took) == 1
     assert took[0] < 1.0
+
+
+def test_late_result_of_an_abandoned_run_is_ignored(spawn: Spawn) -> None:
+    """A WORK_DONE arriving after close() gave up on its run changes nothing."""
+    client, connection = connect(spawn, "fake_misbehaving")
+    handle = client.start_run("r", "after-client-done", {})
+    client.close(0.0)  # gives up at once; the plugin answers after CLIENT_DONE anyway
+    assert isinstance(handle.exception(0), LocalProtocolError)
+    assert 0 == connection.process.wait(PROMPT)
+    time.sleep(0.1)  # let the reader see the late WORK_DONE and the EOF
+    assert None is client.failure()
+    assert isinstance(handle.exception(0), LocalProtocolError)
