@@ -41,13 +41,18 @@ Public API (the ``plugin`` provider codes against exactly this)::
 (raises the run's ``PluginProtocolError``, or ``ATPTimeoutError`` if not done in time);
 ``exception(timeout) -> PluginProtocolError | None``; ``errors()`` (non-fatal ERRORs for
 this run, so far); ``signals()`` (SIGNALs the plugin sent for this run);
-``add_done_callback(callback: Callable[[RunHandle], None])`` (called once, on the reader
-thread or at once if already done; outside every lock).
+``add_done_callback(callback: Callable[[RunHandle], None])`` (called once, outside every
+lock, on the thread that ends the run — usually the reader thread, or ``close()``'s caller
+— or at once if it has already ended).
 
 ``RunResult``: ``run_id``, ``step_id``, ``output_id``, ``output_data``, ``debug_logs``,
 ``errors`` (the run's non-fatal ERROR messages). ``RemoteStepError(RemoteProtocolError)``
 carries a fatal ERROR message (``.message: ErrorMessage``); it is what a step that raised
-ends with.
+ends with. A step-fatal ERROR fails its run (with run id ``""``: every pending run) and the
+connection stays usable; a server-fatal one fails the connection.
+``ATPTimeoutError(ArcaflowStepsError, TimeoutError)`` only says a wait ran out. These four
+live in ``_atp_runs`` and are re-exported here; the message records live in
+``_atp_messages``.
 
 Theory of operation. One reader thread per connection decodes every frame exactly once into
 the records of ``_atp_messages`` and dispatches it by ``run_id``; one writer thread writes
