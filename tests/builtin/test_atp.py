@@ -673,3 +673,19 @@ def test_late_result_of_an_abandoned_run_is_ignored(spawn: Spawn) -> None:
     time.sleep(0.1)  # let the reader see the late WORK_DONE and the EOF
     assert None is client.failure()
     assert isinstance(handle.exception(0), LocalProtocolError)
+
+
+def test_sdk_raw_decode_error_text_fails_pending_runs(spawn: Spawn) -> None:
+    """The SDK's raw 'Error while decoding CBOR' text on stdout fails every pending run."""
+    client, connection = connect(spawn, "plugin_steps")
+    handle = client.start_run("r", "sleep", {"seconds": 5})
+    time.sleep(0.2)  # let the WORK_START reach the plugin
+    connection.stdin.close()  # the SDK reads EOF and writes its error text into stdout
+    error = ended_within(handle).exception(0)
+    assert isinstance(error, RemoteProtocolError)
+    assert (
+        f"plugin {connection.description}: expected a runtime message {{id, run_id, data}} "
+        "(a CBOR map), got bytes b'rror '; stdout carried text 'Error ', so the plugin printed "
+        "to stdout"
+    ) in str(error)
+    client.close(1.0)
