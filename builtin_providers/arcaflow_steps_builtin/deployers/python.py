@@ -216,6 +216,18 @@ def parse_python_source(source: str) -> PythonSource:
     )
 
 
+def _pip_has_python_option() -> bool:
+    """Return whether our own pip exists and is new enough (22.3) for ``pip --python``."""
+    if importlib.util.find_spec("pip") is None:
+        return False
+    try:
+        from pip import __version__ as pip_version
+    except ImportError:  # pragma: no cover - a broken pip
+        return False
+    parts = tuple(int(part) for part in re.findall(r"\d+", pip_version)[:2])
+    return parts >= (22, 3)
+
+
 @contextlib.contextmanager
 def _file_lock(path: Path) -> Iterator[None]:
     """Hold an exclusive flock on ``path`` (created if missing) for the block."""
@@ -283,7 +295,7 @@ class PythonDeployer:
         env = dict(os.environ, GIT_TERMINAL_PROMPT="0", PIP_DISABLE_PIP_VERSION_CHECK="1")
         # A venv without pip, filled by the pip of the interpreter running us, skips ensurepip
         # (seconds); fall back to the venv's own pip when we have none.
-        own_pip = importlib.util.find_spec("pip") is not None
+        own_pip = _pip_has_python_option()
         venv_cmd = [self.config.python_path, "-m", "venv", "--clear"]
         if own_pip:
             venv_cmd.append("--without-pip")
