@@ -242,3 +242,17 @@ def test_exit_codes(results: list[StepResult], expected: int) -> None:
     by_id = {f"s{index}": item for index, item in enumerate(results)}
     fatal = dict.fromkeys(by_id, frozenset({"deploy_failed"}))
     assert expected == exit_code(by_id, fatal)
+
+
+def test_live_progress_shows_a_table_of_steps(capsys: Capture, tmp_path: Path) -> None:
+    """``--live`` draws a table of every step's stage and status (final state kept)."""
+    file = step_file(
+        tmp_path, "steps:\n  one: {kind: dummy, name: A}\n  two: {kind: dummy, name: ' '}\n"
+    )
+    code, out, err = run_cli(capsys, "run", "--live", file)
+    assert 2 == code, err
+    rows = [line.split() for line in err.splitlines() if line.startswith(("one", "two"))]
+    assert [["one", "greet", "greeted:", "success"], ["two", "greet", "greeted:", "error"]] == (
+        rows[-2:]
+    )
+    assert ["one", "two"] == list(yaml.safe_load(out))

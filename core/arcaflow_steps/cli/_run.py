@@ -28,9 +28,10 @@ from . import (
     _add_plugin_options,
 )
 from ._common import make_registry, plain
+from ._progress import Progress, make_progress
 
 if TYPE_CHECKING:
-    from .._events import StepEvent, StepResult
+    from .._events import StepResult
     from .._runner import StepExecution, StepRunner
     from .._step_definition import PreparedStep
 
@@ -66,49 +67,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="close steps still running after SECONDS",
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="no stage progress on stderr")
+    parser.add_argument(
+        "--live",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="show progress as a live table (default: when stderr is a terminal)",
+    )
     _add_plugin_options(parser)
-
-
-class _Progress:
-    """Prints stage progress on stderr (one line per change); a ``StepObserver``.
-
-    Thread safety: safe to share; lines are written under a lock.
-    """
-
-    def __init__(self, steps: Sequence[PreparedStep], *, quiet: bool) -> None:
-        self._quiet = quiet
-        self._names: dict[tuple[str, str], tuple[str, str]] = {}
-        for step in steps:
-            for stage in step.lifecycle.stages:
-                base = stage.stage
-                self._names[(step.step_id, str(stage.id))] = (base.waiting_name, base.running_name)
-        self._width = max((len(step.step_id) for step in steps), default=0)
-        # Guards writes to stderr, so lines from provider threads never interleave.
-        self._lock = threading.Lock()
-
-    def line(self, step_id: str, text: str) -> None:
-        if self._quiet:
-            return
-        with self._lock:
-            sys.stderr.write(f"{step_id.ljust(self._width)}  {text}\n")
-            sys.stderr.flush()
-
-    def on_event(self, event: StepEvent) -> None:
-        from .._events import StepEventKind
-
-        stage = event.stage or "?"
-        if event.kind == StepEventKind.STAGE_CHANGED:
-            waiting, running = self._names.get((event.step_id, stage), ("", ""))
-            name = waiting if event.waiting_for_input else running
-            detail = f" ({name})" if name and name != stage else ""
-            self.line(event.step_id, f"-> {stage}{detail}")
-        elif event.kind == StepEventKind.COMPLETED:
-            output = event.previous_output_id or "no output"
-            self.line(event.step_id, f"finished in {stage}: {output}")
-        elif event.kind == StepEventKind.REFUSED:
-            self.line(event.step_id, f"refused a report: {event.error}")
-        elif event.kind == StepEventKind.STAGE_FAILED:
-            self.line(event.step_id, f"stage {stage} failed: {event.error}")
 
 
 def exit_code(results: Mapping[str, StepResult], fatal: Mapping[str, frozenset[str]]) -> int:
@@ -140,7 +105,7 @@ def _record(result: StepResult) -> dict[str, Any]:
 class _Signals:
     """First SIGINT/SIGTERM closes the runner; the second force-closes it."""
 
-    def __init__(self, runner: StepRunner, progress: _Progress) -> None:
+    def __init__(self, runner: StepRunner, progress: Progress) -> None:
         self._runner = runner
         self._progress = progress
         self.received: int | None = None
@@ -203,10 +168,11 @@ def run(args: argparse.Namespace) -> int:
                 )
             except ArcaflowStepsError as exc:
                 raise StepDefinitionError(str(exc), source=spec.source) from exc
-        progress = _Progress(prepared, quiet=args.quiet)
+        progress = make_progress(prepared, quiet=args.quiet, live=args.live)
         runner = StepRunner(parallelism=args.parallelism, observers=(progress, registry))
         signals = _Signals(runner, progress)
         signals.install()
+        progress.start()
         try:
             executions = [runner.start(step) for step in prepared]
             if args.timeout is not None:
@@ -214,6 +180,7 @@ def run(args: argparse.Namespace) -> int:
             results = _wait_all(executions)
         finally:
             runner.close()
+            progress.stop()
             signals.restore()
         for step_id in results:
             registry.notify_result(results[step_id])
@@ -236,7 +203,7 @@ def run(args: argparse.Namespace) -> int:
     return exit_code(results, fatal)
 
 
-def _close_after(runner: StepRunner, timeout: float, progress: _Progress) -> None:
+def _close_after(runner: StepRunner, timeout: float, progress: Progress) -> None:
     deadline = time.monotonic() + timeout
 
     def close_late() -> None:
