@@ -50,11 +50,11 @@ class PipeConnection:
 
     description = "in-process fake"
 
-    def __init__(self) -> None:
+    def __init__(self, *, raw_stdout: bool = False) -> None:
         to_plugin_read, to_plugin_write = os.pipe()
         from_plugin_read, from_plugin_write = os.pipe()
         self.stdin = os.fdopen(to_plugin_write, "wb")
-        self.stdout = os.fdopen(from_plugin_read, "rb")
+        self.stdout = os.fdopen(from_plugin_read, "rb", buffering=0 if raw_stdout else -1)
         self._plugin_in = os.fdopen(to_plugin_read, "rb", buffering=0)
         self._plugin_out = os.fdopen(from_plugin_write, "wb", buffering=0)
         self.received = bytearray()
@@ -236,4 +236,21 @@ def test_closed_plugin_stdin_fails_the_run() -> None:
     assert str(error).startswith(
         "plugin in-process fake: could not send WORK_START for run 'r', its stdin is closed ("
     )
+    check_ended(client, connection, [handle])
+
+
+def test_raw_stdout_with_short_reads() -> None:
+    """An unbuffered stdout returning frames in pieces still decodes (no false EOF)."""
+    connection = PipeConnection(raw_stdout=True)
+    connection.write(cbor2.dumps(HELLO))
+    client = ATPClient(connection)
+    client.handshake(timeout=BOUND)
+    handle = client.start_run("r", STEP, {})
+    frame = cbor2.dumps(
+        {"id": 2, "run_id": "r", "data": {"output_id": "success", "output_data": {"x": "y" * 50}}}
+    )
+    for index in range(0, len(frame), 7):
+        connection.write(frame[index : index + 7])
+        time.sleep(0.002)
+    assert {"x": "y" * 50} == handle.result(BOUND).output_data
     check_ended(client, connection, [handle])

@@ -141,12 +141,19 @@ class _RecordingReader:
         self.count = 0
 
     def read(self, size: int) -> bytes:
-        try:
-            data = self._stream.read(size)
-        except (OSError, ValueError):  # closed by PluginConnection.close() under us: EOF
-            data = b""
-        if data is None:  # pragma: no cover - only non-blocking streams return None
-            data = b""
+        """Return ``size`` bytes, fewer only at EOF (cbor2 takes a short read for EOF).
+
+        A raw stream (unbuffered pipe, socket file) may return less than asked; we loop.
+        """
+        data = b""
+        while len(data) < size:
+            try:
+                chunk = self._stream.read(size - len(data))
+            except (OSError, ValueError):  # closed by PluginConnection.close() under us: EOF
+                chunk = b""
+            if not chunk:  # EOF (None only comes from non-blocking streams: treat alike)
+                break
+            data = chunk if not data else data + chunk
         if len(self.head) < _RAW_PREVIEW:
             self.head += data[: _RAW_PREVIEW - len(self.head)]
         self.count += len(data)
