@@ -689,3 +689,13 @@ def test_sdk_raw_decode_error_text_fails_pending_runs(spawn: Spawn) -> None:
         "to stdout"
     ) in str(error)
     client.close(1.0)
+
+
+def test_go_sdk_style_work_done(spawn: Spawn) -> None:
+    """A WORK_DONE with the Go SDK's step_id and without debug_logs is a normal result."""
+    client, _ = connect(spawn, "fake_misbehaving")
+    expected = RunResult(
+        run_id="r", step_id="go-style", output_id="success", output_data={"message": "from go"}
+    )
+    assert expected == client.start_run("r", "go-style", {}).result(PROMPT)
+    client.close(5.0)

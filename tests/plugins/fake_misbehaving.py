@@ -77,6 +77,11 @@ BEHAVIOURS: dict[str, Callable[[Wire, str], None]] = {
     "exit": exit_now,
     "after-client-done": lambda wire, run_id: None,  # answered once CLIENT_DONE arrives
     "ignore-client-done": ignore_client_done,
+    "go-style": lambda wire, run_id: wire.send(
+        WORK_DONE,
+        run_id,
+        {"output_id": "success", "output_data": {"message": "from go"}, "step_id": "go-style"},
+    ),
 }
 
 
