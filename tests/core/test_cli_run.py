@@ -162,3 +162,14 @@ def test_second_signal_forces(venv: TestVenv, tmp_path: Path) -> None:
     assert (130, "closed") == (code, results["s"]["stage"])
     assert time.monotonic() - began < 5
     assert "SIGINT again: force-closing every running step" in stderr
+
+
+def test_observer_only_package_sees_events_and_results(venv: TestVenv, tmp_path: Path) -> None:
+    """A package in ``arcaflow.step_observers`` sees every event and each step's result."""
+    log = tmp_path / "audit.jsonl"
+    file = write(tmp_path, "hello.yaml", ECHO + "input: {message: hi}\n")
+    result = venv.run_cli("run", "-q", file, env={"AUDIT_STEPS_LOG": str(log)})
+    assert 0 == result.returncode, result.stderr
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    assert ["event", "hello", "stage_changed", "starting"] == records[0]
+    assert ["result", "hello", "success"] == records[-1]

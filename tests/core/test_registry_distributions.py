@@ -332,3 +332,32 @@ def test_schema_is_one_of_by_kind(venv: TestVenv, tmp_path: Path) -> None:
     assert ["kind", "echo"] == echo["required"]
     assert {"kind", "echo", "mode", "input"} == set(echo["properties"])
     assert False is echo["additionalProperties"]
+
+
+def test_check_refuses_deployer_name_twice_per_type(venv: TestVenv) -> None:
+    """A deployer name offered twice for one deployment type is refused, naming both."""
+    failure = check_failures(venv)["twin"]
+    assert ["twin-a 1.0", "twin-b 2.0"] == failure["distributions"]
+    assert (
+        "deployer 'twin' of deployment type 'twin' is provided 2 times: by twin-a 1.0 (entry "
+        "point 'twin') and by twin-b 2.0 (entry point 'twin'); neither is used"
+    ) == failure["error"]
+
+
+def test_deployer_entry_point_must_provide_its_name(venv: TestVenv) -> None:
+    """A deployer entry point whose module does not offer that deployer name is refused."""
+    assert (
+        "deployer 'ghostly' from twin-a 1.0 (entry point 'ghostly') failed to load: module "
+        "'twin_a' does not provide deployer 'ghostly'; its arcaflow_steps_deployers hook returned "
+        "deployers: 'twin'"
+    ) == check_failures(venv)["ghostly"]["error"]
+
+
+def test_list_shows_deployers_from_metadata(venv: TestVenv) -> None:
+    """``list`` names deployer entry points with their distributions, without importing them."""
+    deployers = {
+        (entry["deployer"], entry["distribution"]) for entry in list_json(venv)["deployers"]
+    }
+    assert {("fake", "arcaflow-test-good-steps"), ("twin", "twin-a"), ("twin", "twin-b")} <= (
+        deployers
+    )
