@@ -256,3 +256,15 @@ def test_live_progress_shows_a_table_of_steps(capsys: Capture, tmp_path: Path) -
         rows[-2:]
     )
     assert ["one", "two"] == list(yaml.safe_load(out))
+
+
+def test_version(capsys: Capture) -> None:
+    """``--version`` prints the installed distribution's version."""
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit) as excinfo:
+        main(["--version"])
+    assert (0, f"arcaflow-steps {version('arcaflow-steps')}\n") == (
+        excinfo.value.code,
+        capsys.readouterr().out,
+    )

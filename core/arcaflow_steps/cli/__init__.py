@@ -68,6 +68,23 @@ def _add_format_option(parser: argparse.ArgumentParser, *, default: str = "table
     )
 
 
+class _VersionAction(argparse.Action):
+    """Print the version, looked up only when asked (every other run skips the metadata read)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            installed = version("arcaflow-steps")
+        except PackageNotFoundError:  # pragma: no cover - running from an uninstalled tree
+            installed = "unknown"
+        sys.stdout.write(f"{PROG} {installed}\n")
+        parser.exit()
+
+
 def _chosen_command(argv: Sequence[str]) -> str | None:
     for token in argv:
         if not token.startswith("-"):
@@ -80,6 +97,9 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Find, check and run arcaflow-steps providers.",
+    )
+    parser.add_argument(
+        "--version", action=_VersionAction, help="show the installed version and exit"
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     chosen = _chosen_command(argv)
