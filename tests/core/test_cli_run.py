@@ -173,3 +173,13 @@ def test_observer_only_package_sees_events_and_results(venv: TestVenv, tmp_path:
     records = [json.loads(line) for line in log.read_text().splitlines()]
     assert ["event", "hello", "stage_changed", "starting"] == records[0]
     assert ["result", "hello", "success"] == records[-1]
+
+
+def test_timeout_closes_running_steps(venv: TestVenv, tmp_path: Path) -> None:
+    """``--timeout`` closes steps still running; each still prints its terminal result."""
+    file = write(tmp_path, "w.yaml", ECHO + "input: {message: wait}\n")
+    began = time.monotonic()
+    result = venv.run_cli("run", "--timeout", "0.5", file)
+    assert (3, "closed") == (result.returncode, yaml.safe_load(result.stdout)["w"]["stage"])
+    assert "*  --timeout 0.5s reached: closing every running step" in result.stderr
+    assert time.monotonic() - began < 10

@@ -12,6 +12,7 @@ import pytest
 from arcaflow_steps import (
     DuplicateDeployerError,
     DuplicateKindError,
+    EntryPointInfo,
     InvalidLifecycleError,
     InvalidProviderError,
     Lifecycle,
@@ -427,3 +428,103 @@ def test_builtin_kinds_load_from_entry_points() -> None:
     assert "arcaflow-steps" == sources["dummy"] == sources["plugin"]
     assert "dummy" == registry.get("dummy").kind
     registry.close()
+
+
+def entry_point(name: str, value: str, group: str = "arcaflow.step_providers") -> EntryPointInfo:
+    return EntryPointInfo(
+        group=group, name=name, value=value, distribution="demo-steps", version="0.1"
+    )
+
+
+class RaisingAny(FakeProvider):
+    def any(self) -> FakeProvider:
+        raise RuntimeError("no adapter")
+
+
+class RaisingLifecycle(FakeProvider):
+    def lifecycle(self) -> Lifecycle[LifecycleStage]:
+        raise RuntimeError("no lifecycle")
+
+
+class RaisingClose(FakeProvider):
+    def close(self) -> None:
+        raise RuntimeError("cannot close")
+
+
+ADAPT_FAILS = Plugin(RaisingAny("adapt"))
+VALIDATE_FAILS = Plugin(RaisingLifecycle("validate"))
+CLOSE_FAILS = Plugin(RaisingClose("closing"))
+
+
+@pytest.mark.parametrize(
+    ("kind", "value", "cause"),
+    [
+        pytest.param(
+            "adapt",
+            f"{__name__}:ADAPT_FAILS",
+            "adapting a provider raised RuntimeError: no adapter",
+            id="any-raises",
+        ),
+        pytest.param(
+            "validate",
+            f"{__name__}:VALIDATE_FAILS",
+            "validating the provider raised RuntimeError: no lifecycle",
+            id="lifecycle-raises",
+        ),
+        pytest.param(
+            "missing",
+            "no_such_module_for_arcaflow_tests",
+            "importing 'no_such_module_for_arcaflow_tests' raised ModuleNotFoundError: No module "
+            "named 'no_such_module_for_arcaflow_tests'",
+            id="import-fails",
+        ),
+    ],
+)
+def test_provider_bugs_become_load_failures(kind: str, value: str, cause: str) -> None:
+    """A provider that raises while loaded or validated is a load failure naming the cause."""
+    registry = Registry(provider_entry_points=[entry_point(kind, value)])
+    with pytest.raises(ProviderLoadError) as excinfo:
+        registry.get(kind)
+    assert (
+        f"provider for kind {kind!r} from demo-steps 0.1 (entry point {kind!r}) failed to load: "
+        f"{cause}"
+    ) == str(excinfo.value)
+    with pytest.raises(ProviderLoadError):  # the failure is remembered, not retried
+        registry.get(kind)
+
+
+def test_invalid_entry_point_name_is_a_metadata_failure() -> None:
+    """An entry point whose name is not a valid kind is reported from metadata alone."""
+    registry = Registry(provider_entry_points=[entry_point("Bad Kind", "x")])
+    (failure,) = registry.metadata_failures()
+    assert (
+        "provider for kind 'Bad Kind' from demo-steps 0.1 (entry point 'Bad Kind') failed to "
+        "load: entry point name 'Bad Kind' is not a valid kind; use lowercase [a-z][a-z0-9_-]*"
+    ) == failure.message
+
+
+def test_deployer_and_observer_import_failures_are_reported() -> None:
+    """Deployer and observer packages that fail to import are check failures, not crashes."""
+    registry = Registry(
+        deployer_entry_points=[entry_point("gone", "no_such_deployer_module", "deployers")],
+        observer_entry_points=[entry_point("spy", "no_such_observer_module", "observers")],
+    )
+    messages = [failure.message for failure in registry.check()]
+    assert [
+        "deployer 'gone' from demo-steps 0.1 (entry point 'gone') failed to load: importing "
+        "'no_such_deployer_module' raised ModuleNotFoundError: No module named "
+        "'no_such_deployer_module'",
+        "observer 'spy' from demo-steps 0.1 (entry point 'spy') failed to load: importing "
+        "'no_such_observer_module' raised ModuleNotFoundError: No module named "
+        "'no_such_observer_module'",
+    ] == messages
+    assert () == registry.deployer_factories()
+
+
+def test_close_survives_a_provider_that_raises(caplog: pytest.LogCaptureFixture) -> None:
+    """``close()`` logs a provider whose close raises and goes on."""
+    registry = Registry(provider_entry_points=[entry_point("closing", f"{__name__}:CLOSE_FAILS")])
+    registry.get("closing")
+    with caplog.at_level(logging.ERROR, logger="arcaflow_steps.registry"):
+        registry.close()
+    assert "closing provider 'closing' raised; ignored" in caplog.text
