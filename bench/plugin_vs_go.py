@@ -139,8 +139,10 @@ class Measurement:
 
     @property
     def median(self) -> float | None:
-        """Return the median wall time, or None without runs."""
-        return statistics.median(self.walls) if self.walls else None
+        """Return the median wall time, or None without runs or when the cell failed."""
+        if self.unavailable or not self.walls:
+            return None
+        return statistics.median(self.walls)
 
 
 # --------------------------------------------------------------------------------------------
@@ -754,7 +756,16 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0912, PLR0915 (a
     )
     parser.add_argument("--no-write", action="store_true", help="only print the report")
     parser.add_argument("--output", type=Path, default=HERE / "results" / "plugin_vs_go")
+    parser.add_argument("--render", type=Path, help="only re-render the report of a JSON file")
     args = parser.parse_args(argv)
+    if args.render:
+        raw = json.loads(args.render.read_text())
+        loaded = [Measurement(**item) for item in raw["results"]]
+        names = list(dict.fromkeys(m.case for m in loaded))
+        print(
+            render({(m.engine, m.case): m for m in loaded}, [CASES[n] for n in names], raw["meta"])
+        )
+        return 0
 
     setup = Setup(
         work=args.work,
