@@ -349,3 +349,17 @@ def test_threads_deploying_concurrently_share_one_fork_server() -> None:
         thread.join(30)
     deployer.close()
     assert [{"message": "Hello, Arca!"}] * 8 == results
+
+
+def test_deployers_of_one_interpreter_share_a_fork_server(tmp_path: Path) -> None:
+    """Two configurations with the same interpreter use one zygote, closed with the last."""
+    first = python_deployer()
+    second = python_deployer(workdir=str(tmp_path))
+    assert {"message": "Hello, Arca!"} == greet(first.deploy(str(PLUGINS / "plugin_hello.py")))
+    assert {"message": "Hello, Arca!"} == greet(second.deploy(str(PLUGINS / "plugin_hello.py")))
+    zygotes = descendants()
+    assert 1 == len(zygotes)
+    first.close()
+    assert zygotes == descendants()
+    second.close()
+    assert set() == wait_gone(zygotes)

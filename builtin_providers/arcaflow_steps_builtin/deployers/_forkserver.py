@@ -36,7 +36,13 @@ from arcaflow_steps import DeploymentError
 
 from ._process import DEFAULT_STDERR_LIMIT, ProcessConnection
 
-__all__ = ["ForkServer", "ForkedHandle", "close_all_fork_servers"]
+__all__ = [
+    "ForkServer",
+    "ForkedHandle",
+    "acquire_fork_server",
+    "close_all_fork_servers",
+    "release_fork_server",
+]
 
 _ZYGOTE: Final = str(Path(__file__).with_name("_zygote.py"))
 _REPLY_TIMEOUT: Final = 30.0
@@ -57,6 +63,37 @@ def close_all_fork_servers() -> None:
 
 
 atexit.register(close_all_fork_servers)
+
+
+_SHARED_LOCK: Final = threading.Lock()
+#: interpreter -> (its shared fork server, how many holders)
+_SHARED: dict[str, tuple[ForkServer, int]] = {}  # guarded by _SHARED_LOCK
+
+
+def acquire_fork_server(python: str) -> ForkServer:
+    """Return the fork server of ``python`` shared by every deployer, counting one holder."""
+    with _SHARED_LOCK:
+        server, holders = _SHARED.get(python, (None, 0))
+        if server is None or server.is_closed:
+            server, holders = ForkServer(python), 0
+        _SHARED[python] = (server, holders + 1)
+        return server
+
+
+def release_fork_server(server: ForkServer) -> None:
+    """Drop one holder of a shared fork server; close it when none is left."""
+    with _SHARED_LOCK:
+        current, holders = _SHARED.get(server.python, (None, 0))
+        if current is not server:
+            last = True
+        else:
+            last = holders <= 1
+            if last:
+                del _SHARED[server.python]
+            else:
+                _SHARED[server.python] = (server, holders - 1)
+    if last:
+        server.close()
 
 
 @final
@@ -123,6 +160,7 @@ class ForkServer:
     """
 
     def __init__(self, python: str, *, preload: Sequence[str] = DEFAULT_PRELOAD) -> None:
+        self.python: Final = python
         self._python = python
         self._preload = tuple(preload)
         # Guards _process, _control, _pending, _handles, _closed; _send_lock orders requests.
@@ -137,6 +175,12 @@ class ForkServer:
         self._closed = False
         with _SERVERS_LOCK:
             _SERVERS.add(self)
+
+    @property
+    def is_closed(self) -> bool:
+        """Return whether :meth:`close` was called."""
+        with self._lock:
+            return self._closed
 
     def _ensure_started(self) -> socket.socket:
         with self._lock:

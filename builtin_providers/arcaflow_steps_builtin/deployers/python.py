@@ -57,7 +57,7 @@ from arcaflow_steps import (
     StringSchema,
 )
 
-from ._forkserver import ForkServer
+from ._forkserver import ForkServer, acquire_fork_server, release_fork_server
 from ._process import ProcessConnection, spawn
 
 __all__ = [
@@ -378,8 +378,8 @@ class PythonDeployer:
     def _fork_server(self, python: str) -> ForkServer:
         with self._lock:
             server = self._fork_servers.get(python)
-            if server is None:
-                server = self._fork_servers[python] = ForkServer(python)
+            if server is None or server.is_closed:
+                server = self._fork_servers[python] = acquire_fork_server(python)
             return server
 
     def deploy(self, source: str) -> ProcessConnection:
@@ -414,12 +414,13 @@ class PythonDeployer:
         )
 
     def close(self) -> None:
-        """Close this deployer's fork servers (their zygotes kill any leftover child)."""
+        """Release this deployer's fork servers; the last holder closes one (its zygote kills
+        any leftover child). Deployers with the same interpreter share one fork server."""
         with self._lock:
             servers = list(self._fork_servers.values())
             self._fork_servers.clear()
         for server in servers:
-            server.close()
+            release_fork_server(server)
 
 
 @attrs.frozen(kw_only=True)
