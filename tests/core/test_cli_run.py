@@ -126,10 +126,12 @@ def start(venv: TestVenv, file: str) -> subprocess.Popen[str]:
         text=True,
     )
     assert process.stderr is not None
-    line = process.stderr.readline()
-    assert "-> starting" in line
-    time.sleep(0.3)  # let the stage input arrive, so the step is really working
-    return process
+    for line in process.stderr:  # the step says when it is working (see steps_testbase)
+        if line.startswith("echo step is working"):
+            return process
+    process.kill()
+    process.communicate()
+    raise AssertionError("the step never started working")
 
 
 def finish(process: subprocess.Popen[str]) -> tuple[int, dict[str, Any], str]:

@@ -8,6 +8,7 @@ the lifecycle are constructor arguments, so broken variants are one line each.
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -172,6 +173,10 @@ class EchoRunning:
         if message == "crash":
             self._end_closed()
             return
+        if message in ("wait", "stubborn"):
+            # Tests wait for this line before they signal, so the step is really working.
+            sys.stderr.write(f"echo step is working ({message})\n")
+            sys.stderr.flush()
         if message == "wait":
             self._close_requested.wait(60)
             self._end_closed()
