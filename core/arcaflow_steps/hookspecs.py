@@ -79,7 +79,7 @@ class ProviderContext:
     asks (the ``plugin`` provider does, when it needs a deployer), never when providers are
     merely listed.
 
-    Thread safety: safe to share; the first call loads the deployers under a lock.
+    Thread safety: safe to share; the loaded factories are cached under a lock.
     """
 
     def __init__(self, deployer_factories: Callable[[], Sequence[DeployerFactory]]) -> None:
@@ -95,8 +95,15 @@ class ProviderContext:
         them).
         """
         with self._lock:
+            if self._factories is not None:
+                return self._factories
+        # Loaded outside our lock: the loader takes the registry's lock, and a thread holding
+        # that one (loading a kind) may be waiting for ours. The registry caches, so two
+        # threads racing here get the same factories.
+        factories = tuple(self._load())
+        with self._lock:
             if self._factories is None:
-                self._factories = tuple(self._load())
+                self._factories = factories
             return self._factories
 
 
