@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import importlib.util
 import os
 import re
@@ -262,6 +261,8 @@ class PythonDeployer:
 
     def venv_dir(self, source: PythonSource) -> Path:
         """Return the cached virtual environment directory of a pip source."""
+        import hashlib  # only pip sources need it; keeps importing this module cheap
+
         key = "\0".join((source.source, self.config.python_path, self.config.python_semver or ""))
         digest = hashlib.sha256(key.encode()).hexdigest()[:16]
         return self.config.resolved_workdir() / "venvs" / f"{source.module}-{digest}"
