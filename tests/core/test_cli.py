@@ -268,3 +268,19 @@ def test_version(capsys: Capture) -> None:
         excinfo.value.code,
         capsys.readouterr().out,
     )
+
+
+def test_plugin_that_cannot_deploy_exits_3(capsys: Capture, tmp_path: Path) -> None:
+    """A plugin that fails to deploy while its schema loads is a deploy failure: exit 3."""
+    file = step_file(tmp_path, "plugin: {src: 'false', deployment_type: command}\ninput: {}\n")
+    code, out, err = run_cli(capsys, "run", file)
+    assert (3, "") == (code, out)
+    assert err.startswith(f"arcaflow-steps: error: {file}: plugin 'false' did not start: ")
+
+
+def test_unknown_deployment_type_is_invalid_input(capsys: Capture, tmp_path: Path) -> None:
+    """An unknown deployment type is invalid input (exit 1) and lists the valid ones."""
+    file = step_file(tmp_path, "plugin: {src: x, deployment_type: nope}\ninput: {}\n")
+    code, _, err = run_cli(capsys, "run", file)
+    assert 1 == code
+    assert "unknown deployment type 'nope'; valid: " in err

@@ -1,8 +1,9 @@
 """``arcaflow-steps run FILE...``: run step files, progress on stderr, results on stdout.
 
 Exit codes (DESIGN.md §7): 0 every step produced a non-error output; 2 an error output was
-produced; 3 a step crashed, failed to deploy (a fatal stage, or ``crashed``) or misbehaved so
-that the runner ended it; 1 invalid input. The worst code wins. Interrupted runs exit
+produced; 3 a step crashed, failed to deploy (a fatal stage, or ``crashed``; also a plugin that
+cannot be deployed to read its schema) or misbehaved so that the runner ended it; 1 invalid
+input. The worst code wins. Interrupted runs exit
 128 + the signal number after printing what the steps ended with.
 
 Signals: the first SIGINT/SIGTERM closes every running step (graceful: the provider cancels,
@@ -25,6 +26,7 @@ from . import (
     EXIT_CRASHED,
     EXIT_ERROR_OUTPUT,
     EXIT_OK,
+    PROG,
     _add_plugin_options,
 )
 from ._common import make_registry, plain
@@ -167,7 +169,11 @@ def run(args: argparse.Namespace) -> int:
                     prepare_step(registry, spec.step_id, spec.definition, path=spec.path)
                 )
             except ArcaflowStepsError as exc:
-                raise StepDefinitionError(str(exc), source=spec.source) from exc
+                error = StepDefinitionError(str(exc), source=spec.source)
+                if _is_deploy_failure(exc):  # the plugin could not even show its schema
+                    sys.stderr.write(f"{PROG}: error: {error}\n")
+                    return EXIT_CRASHED
+                raise error from exc
         progress = make_progress(prepared, quiet=args.quiet, live=args.live)
         runner = StepRunner(parallelism=args.parallelism, observers=(progress, registry))
         signals = _Signals(runner, progress)
@@ -201,6 +207,15 @@ def run(args: argparse.Namespace) -> int:
         for step in prepared
     }
     return exit_code(results, fatal)
+
+
+def _is_deploy_failure(error: Exception) -> bool:
+    """Return whether preparing failed because a plugin could not be deployed or spoken to."""
+    from .._errors import DeploymentError, PluginProtocolError, UnknownDeployerError
+
+    return isinstance(error, (DeploymentError, PluginProtocolError)) and not isinstance(
+        error, UnknownDeployerError
+    )
 
 
 def _close_after(runner: StepRunner, timeout: float, progress: Progress) -> None:
