@@ -19,6 +19,7 @@ from plugin_support import (
     registry,
     run,
     runner,
+    wait_for_stage,
     wait_gone,
 )
 
@@ -217,3 +218,43 @@ def test_schema_probe_lists_every_deployer_that_failed() -> None:
             prepare_step(registry, "s", {"plugin": {"src": HELLO, "deployment_type": "x"}})
     finally:
         registry.close()
+
+
+def test_multiplex_cancel_ends_one_run_and_spares_the_others(
+    counting: tuple[Registry, CountingDeployers], runner: StepRunner
+) -> None:
+    """stop_if on one multiplexed run cancels it; the shared process keeps serving the rest."""
+    registry, deployers = counting
+    shared = plugin(STEPS, multiplex=True)
+    ignore = runner.start(
+        prepare_step(
+            registry,
+            "ignore",
+            {
+                "plugin": shared,
+                "step": "ignore-cancel",
+                "closure_wait_timeout": 200,
+                "input": {},
+            },
+        )
+    )
+    cancellable = runner.start(
+        prepare_step(
+            registry, "cancellable", {"plugin": shared, "step": "cancellable", "input": {}}
+        )
+    )
+    sleeper = runner.start(
+        prepare_step(
+            registry, "sleep", {"plugin": shared, "step": "sleep", "input": {"seconds": 0.5}}
+        )
+    )
+    for execution in (ignore, cancellable):
+        wait_for_stage(execution, "running")
+        execution.provide_stage_input("cancelled", {"stop_if": True})
+    started = time.monotonic()
+    ends = [
+        (r.stage, r.output_id) for r in (e.wait(PROMPT) for e in (ignore, cancellable, sleeper))
+    ]
+    assert [("closed", "result"), ("outputs", "cancelled"), ("outputs", "success")] == ends
+    assert time.monotonic() - started < 5
+    assert 1 == deployers.deploys

@@ -73,11 +73,12 @@ class PluginProcess:
         self.connection = connection
         self.client = client
         self.schema = schema
-        # Guards _run_ids (run ids in use on this connection) and _closed.
+        # Guards _run_ids (run ids in use on this connection), _closed and _abandoned.
         self._lock = threading.Lock()
         self._run_ids: set[str] = set()
         self._counter = itertools.count(2)
         self._closed = False
+        self._abandoned = 0
 
     @property
     def is_closed(self) -> bool:
@@ -93,6 +94,18 @@ class PluginProcess:
             and self.client.failure() is None
             and self.connection.exit_status() is None
         )
+
+    @property
+    def abandoned_runs(self) -> int:
+        """Return how many runs were given up while still running (cancel ignored)."""
+        with self._lock:
+            return self._abandoned
+
+    def abandon_run(self, run_id: str) -> None:
+        """Record that a run was given up (its step ended closed) while it may still run."""
+        with self._lock:
+            self._abandoned += 1
+        del run_id
 
     def reserve_run_id(self, wanted: str) -> str:
         """Return a run id unique on this connection, ``wanted`` when it is free."""

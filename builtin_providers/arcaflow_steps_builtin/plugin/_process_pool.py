@@ -146,7 +146,11 @@ class ProcessPool:
                 last = shared.users <= 0
                 if last:
                     del self._shared[key]
-        if last:
+        if not last:
+            return
+        if process.abandoned_runs:  # a run ignored its cancel: do not wait for it
+            process.terminate()
+        else:
             process.close()
 
     def close(self) -> None:

@@ -414,7 +414,7 @@ class PluginRunningStep:
             force = self._force
         if cancelled:
             if force or not self._has_cancel_handler:
-                return self._stop_cancelled(process)
+                return self._stop_cancelled(process, atp_run_id)
             process.send_cancel(atp_run_id)
             deadline = time.monotonic() + self._closure_wait_ms / 1000
             with self._cond:
@@ -425,7 +425,7 @@ class PluginRunningStep:
                     self._cond.wait(remaining)
                 answered = self._result_ready
             if not answered:
-                return self._stop_cancelled(process)
+                return self._stop_cancelled(process, atp_run_id)
         return self._finish(process, handle)
 
     def _on_result_ready(self, _handle: RunHandle) -> None:
@@ -433,8 +433,10 @@ class PluginRunningStep:
             self._result_ready = True
             self._cond.notify_all()
 
-    def _stop_cancelled(self, process: PluginProcess) -> None:
-        if not self._runnable.multiplex:
+    def _stop_cancelled(self, process: PluginProcess, atp_run_id: str) -> None:
+        if self._runnable.multiplex:  # others share the process: it stops with the last one
+            process.abandon_run(atp_run_id)
+        else:
             process.terminate()
         self._end_closed(S.RUNNING)
 
