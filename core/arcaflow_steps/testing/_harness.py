@@ -207,8 +207,8 @@ class PreparedCase:
     runnable: RunnableStep = attrs.field(eq=False)
     run_input: Mapping[str, Any] = attrs.field(hash=False)
     lifecycle: Lifecycle[LifecycleStageWithSchema]
-    #: stage id -> validated stage input (every stage with input fields, input-only stages only
-    #: when the definition sets one of their fields).
+    #: stage id -> validated stage input, for every stage with input fields (input-only stages
+    #: included), possibly empty: what the runner provides right after ``start()``.
     stage_inputs: Mapping[str, Mapping[str, Any]] = attrs.field(hash=False)
 
     def start(self, *, withhold: Collection[str] = ()) -> StartedStep:
@@ -273,7 +273,7 @@ def prepare_case(provider: Provider[Any] | AnyProvider, case: ConformanceCase) -
                 Rule.SCHEMAS,
             )
         given = {field: definition[field] for field in stage.input_fields if field in definition}
-        if not stage.input_fields or (stage.input_only and not given):
+        if not stage.input_fields:
             continue
         try:
             stage_inputs[str(stage.id)] = validate_properties(

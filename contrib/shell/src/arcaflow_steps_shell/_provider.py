@@ -242,7 +242,7 @@ class ShellStep(BaseRunningStep):
         self.command = command
         # Guards _process and _stopped: start() publishes the process, closed_outcome() (on
         # any thread, possibly while start() is still spawning) marks the step stopped.
-        self._lock = threading.Lock()
+        self._process_lock = threading.Lock()
         self._process: ShellProcess | None = None
         self._stopped = False
 
@@ -272,7 +272,7 @@ class ShellStep(BaseRunningStep):
                     "stderr": "",
                 },
             )
-        with self._lock:
+        with self._process_lock:
             self._process = process
             stopped = self._stopped
         if stopped:  # force-closed while spawning: nobody else will stop this process
@@ -314,7 +314,7 @@ class ShellStep(BaseRunningStep):
     def closed_outcome(self, stage: str | None, *, forced: bool) -> Finish:
         """Stop the whole process group (SIGKILL when forced) and end in ``closed``."""
         del stage
-        with self._lock:
+        with self._process_lock:
             self._stopped = True
             process = self._process
         tails = {"stdout": "", "stderr": ""}
