@@ -28,6 +28,7 @@ Always`` re-installs once per deployer instance (Arcaflow: once per connector), 
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import fcntl
 import importlib.util
@@ -215,6 +216,24 @@ def parse_python_source(source: str) -> PythonSource:
     )
 
 
+_INSTALLS_LOCK: Final = threading.Lock()
+_INSTALLS: set[subprocess.Popen[str]] = set()  # running venv/pip commands; guarded by the lock
+
+
+def _kill_installs() -> None:
+    """Kill venv/pip commands still running when the interpreter exits (never orphan them)."""
+    with _INSTALLS_LOCK:
+        running = list(_INSTALLS)
+    for process in running:
+        with contextlib.suppress(OSError):
+            process.kill()
+        with contextlib.suppress(Exception):
+            process.wait(5.0)
+
+
+atexit.register(_kill_installs)
+
+
 def _pip_has_python_option() -> bool:
     """Return whether our own pip exists and is new enough (22.3) for ``pip --python``."""
     if importlib.util.find_spec("pip") is None:
@@ -314,24 +333,37 @@ class PythonDeployer:
 
     def _run(self, argv: list[str], source: PythonSource, what: str, env: dict[str, str]) -> None:
         try:
-            completed = subprocess.run(
+            process = subprocess.Popen(
                 argv,
                 stdin=subprocess.DEVNULL,
-                capture_output=True,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
                 text=True,
                 env=env,
-                timeout=_PIP_TIMEOUT,
-                check=False,
             )
-        except (OSError, subprocess.TimeoutExpired) as exc:
+        except OSError as exc:
             raise DeploymentError(
                 f"error in {what} for python plugin {source.source!r}: {exc}"
             ) from exc
-        if completed.returncode != 0:
-            output = _tail(completed.stderr or completed.stdout)
+        with _INSTALLS_LOCK:
+            _INSTALLS.add(process)
+        try:
+            stdout, stderr = process.communicate(timeout=_PIP_TIMEOUT)
+        except subprocess.TimeoutExpired as exc:
+            process.kill()
+            process.communicate()
+            raise DeploymentError(
+                f"error in {what} for python plugin {source.source!r}: timed out after "
+                f"{_PIP_TIMEOUT:g} s"
+            ) from exc
+        finally:
+            with _INSTALLS_LOCK:
+                _INSTALLS.discard(process)
+        if process.returncode != 0:
+            output = _tail(stderr or stdout)
             raise DeploymentError(
                 f"error in {what} for python plugin {source.source!r} "
-                f"(exit status {completed.returncode}): {output}"
+                f"(exit status {process.returncode}): {output}"
             )
 
     def launch_spec(self, source: PythonSource) -> _LaunchSpec:
