@@ -90,9 +90,10 @@ BROKEN = {
         r"stages 'orphan', 'prepare' have no inbound transition",
         OK,
     ),
+    # The registry's validate_provider decides this one, so `check` says the same.
     Flaw.PROVIDER_SCHEMA_KEY: (
-        Rule.SCHEMAS,
-        r"provider_schema\(\) describes 'config'; expected exactly 'toy'",
+        Rule.KIND_AND_KEYWORDS,
+        r"provider_schema\(\) must map exactly the provider keyword 'toy'",
         OK,
     ),
     Flaw.INPUT_SCHEMA_MISSING: (
