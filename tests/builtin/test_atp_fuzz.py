@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from arcaflow_steps import PluginProtocolError, RemoteProtocolError
-from arcaflow_steps_builtin.plugin._atp import ATPClient, RunHandle, RunResult
+from arcaflow_steps_builtin.plugin._atp import ATPClient, RemoteStepError, RunHandle, RunResult
 from arcaflow_steps_builtin.plugin._atp_messages import (
     ErrorMessage,
     Signal,
@@ -118,6 +118,7 @@ def check_ended(client: ATPClient, connection: PipeConnection, handles: list[Run
             assert result.output_id in {"success", "error"}
         else:
             assert isinstance(error, PluginProtocolError)
+    connection.end_output()  # the plugin exits: close() then has nothing to wait for
     client.close(0.05)
     connection.close()
     for thread in (client._reader_thread, client._writer_thread):
@@ -254,3 +255,88 @@ def test_raw_stdout_with_short_reads() -> None:
         time.sleep(0.002)
     assert {"x": "y" * 50} == handle.result(BOUND).output_data
     check_ended(client, connection, [handle])
+
+
+@st.composite
+def run_scripts(draw: st.DrawFn) -> list[tuple[str, list[Any]]]:
+    """Per run: its messages in order (non-fatal errors and signals, then one terminal one)."""
+    scripts = []
+    for index in range(draw(st.integers(1, 5))):
+        run_id = f"r{index}"
+        middle: list[Any] = draw(
+            st.lists(
+                st.builds(ErrorMessage, run_id=st.just(run_id), error=st.text(max_size=8))
+                | st.builds(
+                    Signal, run_id=st.just(run_id), signal_id=st.just("progress"), data=cbor_values
+                ),
+                max_size=3,
+            )
+        )
+        terminal = draw(
+            st.builds(
+                WorkDone,
+                run_id=st.just(run_id),
+                output_id=st.sampled_from(["success", "error"]),
+                output_data=cbor_values,
+                debug_logs=st.text(max_size=8),
+            )
+            | st.builds(
+                ErrorMessage,
+                run_id=st.just(run_id),
+                error=st.text(max_size=8),
+                step_fatal=st.just(True),
+            )
+        )
+        scripts.append((run_id, [*middle, terminal]))
+    return scripts
+
+
+@fuzz_settings
+@given(
+    scripts=run_scripts(),
+    connection_errors=st.lists(st.text(max_size=8), max_size=2),
+    randoms=st.randoms(use_true_random=False),
+)
+def test_interleaved_runs_get_exactly_their_own_messages(
+    scripts: list[tuple[str, list[Any]]], connection_errors: list[str], randoms: Any
+) -> None:
+    """Multiplexed runs, interleaved at random, each end with exactly their own messages."""
+    client, connection, handles = start(len(scripts))
+    queues = [list(messages) for _, messages in scripts]
+    pending_errors = [ErrorMessage(run_id="", error=text) for text in connection_errors]
+    while any(queues) or pending_errors:
+        choices = [queue for queue in queues if queue]
+        if pending_errors and (not choices or randoms.random() < 0.2):
+            connection.write(encode(pending_errors.pop(0)))
+            continue
+        connection.write(encode(randoms.choice(choices).pop(0)))
+    # The reader handles frames in order: once this last run ends, every frame before it has.
+    last = client.start_run("last", STEP, {})
+    connection.write(encode(WorkDone(run_id="last", output_id="success", output_data={})))
+    assert "success" == last.result(BOUND).output_id
+    for handle, (run_id, messages) in zip(handles, scripts, strict=True):
+        assert handle.wait(BOUND)
+        terminal = messages[-1]
+        errors = tuple(m for m in messages[:-1] if isinstance(m, ErrorMessage))
+        signals = tuple(m for m in messages[:-1] if isinstance(m, Signal))
+        assert signals == handle.signals()
+        if isinstance(terminal, WorkDone):
+            expected = RunResult(
+                run_id=run_id,
+                step_id=STEP,
+                output_id=terminal.output_id,
+                output_data=terminal.output_data,
+                debug_logs=terminal.debug_logs,
+                errors=errors,
+            )
+            assert expected == handle.result(0)
+        else:
+            error = handle.exception(0)
+            assert isinstance(error, RemoteStepError)
+            assert terminal == error.message
+            assert errors == handle.errors()
+    assert tuple(ErrorMessage(run_id="", error=text) for text in connection_errors) == (
+        client.errors()
+    )
+    assert None is client.failure()
+    check_ended(client, connection, handles)
