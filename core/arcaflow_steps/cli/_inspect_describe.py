@@ -83,8 +83,11 @@ def describe_record(provider: AnyProvider, source: Any) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     """Describe one kind; an unknown or broken kind is an error (exit 1)."""
     registry = make_registry(args)
-    provider = registry.get(args.kind)
-    record = describe_record(provider, registry.source(args.kind))
+    try:
+        provider = registry.get(args.kind)
+        record = describe_record(provider, registry.source(args.kind))
+    finally:
+        registry.close()
 
     def table() -> None:
         from rich.table import Table

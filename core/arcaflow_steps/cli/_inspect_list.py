@@ -57,7 +57,8 @@ def run(args: argparse.Namespace) -> int:
         for column in ("kind", "distribution", "version", "module", "status"):
             kinds.add_column(column)
         for info in registry.entries():
-            status = Text("conflict", style="red") if info.name in problems else Text("ok")
+            # Metadata only: "installed" says nothing about importing; `check` does that.
+            status = Text("conflict", style="red") if info.name in problems else Text("installed")
             kinds.add_row(
                 Text(info.name),
                 Text(info.distribution),
