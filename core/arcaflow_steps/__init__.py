@@ -63,7 +63,13 @@ if TYPE_CHECKING:
         RunningStepState,
         StageChangeHandler,
     )
-    from ._registry import DeployerLoadError, DuplicateDeployerError, LoadFailure, Registry
+    from ._registry import (
+        BlockedKindError,
+        DeployerLoadError,
+        DuplicateDeployerError,
+        LoadFailure,
+        Registry,
+    )
     from ._runner import DEFAULT_CLOSE_TIMEOUT, RunnerClosedError, StepExecution, StepRunner
     from ._schema import (
         AnySchema,
@@ -122,6 +128,7 @@ __all__ = [
     "AnySchema",
     "ArcaflowStepsError",
     "BaseRunningStep",
+    "BlockedKindError",
     "BoolSchema",
     "Deployer",
     "DeployerFactory",
@@ -291,6 +298,7 @@ _EXPORTS: Final[dict[str, tuple[str, ...]]] = {
         "StageChangeHandler",
     ),
     "._registry": (
+        "BlockedKindError",
         "DeployerLoadError",
         "DuplicateDeployerError",
         "LoadFailure",

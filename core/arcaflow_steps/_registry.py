@@ -52,6 +52,7 @@ if TYPE_CHECKING:  # imported when a provider is first loaded: ``list`` never ne
     from .hookspecs import ProviderContext
 
 __all__ = [
+    "BlockedKindError",
     "DeployerLoadError",
     "DuplicateDeployerError",
     "LoadFailure",
@@ -73,6 +74,20 @@ class DeployerLoadError(RegistryError):
         self.cause = cause
         origin = f" from {source}" if source is not None else ""
         super().__init__(f"deployer {deployer_name!r}{origin} failed to load: {cause}")
+
+
+class BlockedKindError(UnknownKindError):
+    """The kind's entry point was blocked by name, so the kind is not available."""
+
+    def __init__(
+        self, kind: str, valid_kinds: Iterable[str], *, step_id: str | None = None
+    ) -> None:
+        super().__init__(kind, valid_kinds, step_id=step_id)
+        where = f" in step {step_id!r}" if step_id is not None else ""
+        self.args = (
+            f"provider kind {kind!r}{where} is blocked (ARCAFLOW_STEPS_DISABLE_PLUGINS or "
+            f"-p no:{kind}); valid kinds: {quote_sorted(self.valid_kinds)}",
+        )
 
 
 class DuplicateDeployerError(RegistryError):
@@ -352,6 +367,8 @@ class Registry:
                 raise failure.error
             infos = self._provider_eps.get(kind)
             if not infos:
+                if kind in self._blocked:
+                    raise BlockedKindError(kind, self.kinds(), step_id=step_id)
                 raise UnknownKindError(kind, self.kinds(), step_id=step_id)
             (info,) = infos
             try:
@@ -688,5 +705,5 @@ class Registry:
                     _LOG.exception("closing provider %r raised; ignored", provider.kind)
 
 
-for _cls in (Registry, LoadFailure, DeployerLoadError, DuplicateDeployerError):
+for _cls in (Registry, LoadFailure, BlockedKindError, DeployerLoadError, DuplicateDeployerError):
     _cls.__module__ = "arcaflow_steps"

@@ -10,6 +10,7 @@ import jsonschema
 import pytest
 
 from arcaflow_steps import (
+    BlockedKindError,
     DuplicateDeployerError,
     DuplicateKindError,
     EntryPointInfo,
@@ -528,3 +529,15 @@ def test_close_survives_a_provider_that_raises(caplog: pytest.LogCaptureFixture)
     with caplog.at_level(logging.ERROR, logger="arcaflow_steps.registry"):
         registry.close()
     assert "closing provider 'closing' raised; ignored" in caplog.text
+
+
+def test_blocked_kind_says_it_is_blocked() -> None:
+    """Asking for a blocked kind says so (and how it was blocked), listing the valid kinds."""
+    registry = Registry.from_entry_points(environ={"ARCAFLOW_STEPS_DISABLE_PLUGINS": "dummy"})
+    with pytest.raises(BlockedKindError) as excinfo:
+        registry.get("dummy", step_id="hello")
+    assert str(excinfo.value).startswith(
+        "provider kind 'dummy' in step 'hello' is blocked (ARCAFLOW_STEPS_DISABLE_PLUGINS or "
+        "-p no:dummy); valid kinds: "
+    )
+    assert isinstance(excinfo.value, UnknownKindError)
