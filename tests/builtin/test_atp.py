@@ -115,8 +115,10 @@ def spawn() -> Iterator[Spawn]:
     for connection in started:
         connection.close(5.0)
     for connection in started:
-        assert connection.process.returncode is not None
+        assert connection.process.returncode is not None  # reaped
         assert not Path(f"/proc/{connection.process.pid}").exists()
+        with pytest.raises(ProcessLookupError):  # nothing left in its process group either
+            os.killpg(connection.process.pid, 0)
 
 
 def connect(spawn: Spawn, name: str, **kwargs: Any) -> tuple[ATPClient, LocalProcessConnection]:
