@@ -278,29 +278,33 @@ class ATPClient:
             raise LocalProtocolError(f"run id must be a non-empty string, got {run_id!r}")
         with self._lock:
             hello = self._usable_hello("start a run")
+        step_ids = hello.step_ids()
+        if step_id not in step_ids:
+            raise LocalProtocolError(
+                f"plugin {self._description} has no step {step_id!r}; valid steps: "
+                + ", ".join(repr(known) for known in step_ids)
+            )
+        message: WorkStart | BareWorkStart
+        if hello.version == 1:
+            message = BareWorkStart(step_id=step_id, config=config)
+        else:
+            message = WorkStart(run_id=run_id, step_id=step_id, config=config)
+        # Encode outside the lock (a big config takes a while); LocalProtocolError if the
+        # config is not CBOR-encodable.
+        frame = encode(message)
+        with self._lock:
+            self._usable_hello("start a run")  # again: close() or a failure may have come
             previous = self._runs.get(run_id)
             if previous is not None and not previous.done():
                 raise LocalProtocolError(
                     f"plugin {self._description}: run id {run_id!r} is already running on this "
                     "connection"
                 )
-            step_ids = hello.step_ids()
-            if step_id not in step_ids:
-                raise LocalProtocolError(
-                    f"plugin {self._description} has no step {step_id!r}; valid steps: "
-                    + ", ".join(repr(known) for known in step_ids)
-                )
             if hello.version == 1 and self._runs:
                 raise LocalProtocolError(
                     f"plugin {self._description} speaks ATP v1, which allows one run per "
                     f"process; run {next(iter(self._runs))!r} already started"
                 )
-            message: WorkStart | BareWorkStart
-            if hello.version == 1:
-                message = BareWorkStart(step_id=step_id, config=config)
-            else:
-                message = WorkStart(run_id=run_id, step_id=step_id, config=config)
-            frame = encode(message)  # LocalProtocolError if config is not CBOR-encodable
             handle = RunHandle(run_id, step_id)
             self._runs[run_id] = handle
             self._outbox.put(_Outgoing(frame, f"WORK_START for run {run_id!r}", handle))
