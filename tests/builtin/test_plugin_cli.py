@@ -223,8 +223,8 @@ def test_yaml_scalars_reach_the_plugin_typed(tmp_path: Path) -> None:
     assert ("int", "float", "bool") == (types["count"], types["ratio"], types["flag"])
 
 
-def test_plugin_printing_at_import_is_invalid_with_a_clear_reason(tmp_path: Path) -> None:
-    """A plugin that prints before its hello fails schema loading: exit 1, says why."""
+def test_plugin_printing_at_import_fails_to_deploy_with_a_clear_reason(tmp_path: Path) -> None:
+    """A plugin that prints before its hello cannot be deployed: exit 3, says why."""
     completed = arcaflow_steps(
         "run",
         step_file(
@@ -232,6 +232,6 @@ def test_plugin_printing_at_import_is_invalid_with_a_clear_reason(tmp_path: Path
             {"s": {"plugin": plugin(str(PLUGINS / "plugin_print_at_import.py")), "input": {}}},
         ),
     )
-    assert 1 == completed.returncode
+    assert 3 == completed.returncode  # the CLI's rule: a plugin that cannot be deployed
     assert "printed to stdout" in completed.stderr
     assert "Traceback" not in completed.stderr
