@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import subprocess
 import sys
@@ -701,3 +702,21 @@ def test_go_sdk_style_work_done(spawn: Spawn) -> None:
     )
     assert expected == client.start_run("r", "go-style", {}).result(PROMPT)
     client.close(5.0)
+
+
+def test_stdout_after_garbage_is_logged_not_parsed(
+    spawn: Spawn, caplog: pytest.LogCaptureFixture
+) -> None:
+    """What follows garbage on stdout is drained unparsed, and its start is logged."""
+    caplog.set_level(logging.WARNING, logger="arcaflow_steps_builtin.plugin._atp")
+    client, connection = connect(spawn, "fake_misbehaving")
+    ended_within(client.start_run("r", "garbage", {}))
+    expected = (
+        f"plugin {connection.description}: discarding its stdout after a protocol error; "
+        "it continues with b'while decoding CBOR: premature end'"
+    )
+    deadline = time.monotonic() + PROMPT
+    while expected not in caplog.messages and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert expected in caplog.messages
+    client.close(1.0)

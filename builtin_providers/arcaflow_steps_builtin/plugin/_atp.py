@@ -616,9 +616,18 @@ class ATPClient:
         """Read and discard stdout until EOF so the plugin never blocks writing to it."""
         stream = self._connection.stdout
         read = getattr(stream, "read1", stream.read)
+        first = True
         with contextlib.suppress(OSError, ValueError):
-            while read(_DRAIN_CHUNK):
-                pass
+            while chunk := read(_DRAIN_CHUNK):
+                if first and self.failure() is not None:
+                    # The error message shows only the offending frame; say what followed.
+                    _LOGGER.warning(
+                        "plugin %s: discarding its stdout after a protocol error; it continues "
+                        "with %r",
+                        self._description,
+                        chunk[: _RAW_PREVIEW * 2],
+                    )
+                first = False
 
     def _status_suffix(self, *, wait: bool) -> str:
         """Return ``; exit status 1; stderr: …`` for messages, as far as known."""
