@@ -3,6 +3,7 @@ deployer fallback."""
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
 import time
@@ -258,3 +259,23 @@ def test_multiplex_cancel_ends_one_run_and_spares_the_others(
     assert [("closed", "result"), ("outputs", "cancelled"), ("outputs", "success")] == ends
     assert time.monotonic() - started < 5
     assert 1 == deployers.deploys
+
+
+def test_multiplex_logs_each_runs_debug_output_once(
+    counting: tuple[Registry, CountingDeployers],
+    runner: StepRunner,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The SDK's cumulative debug_logs are logged once per line, not again by later runs."""
+    registry, _ = counting
+    shared = plugin(HELLO, multiplex=True)
+    with caplog.at_level(logging.DEBUG, logger="arcaflow_steps_builtin.plugin"):
+        for step_id in ("a", "b"):
+            result = run(
+                registry, runner, {"plugin": shared, "input": {"name": step_id}}, step_id=step_id
+            )
+            assert "outputs" == result.stage
+    debug = [r.getMessage() for r in caplog.records if " debug: " in r.getMessage()]
+    assert 2 == len(debug), debug
+    assert debug[0].startswith("step 'a' debug: ")
+    assert debug[1].startswith("step 'b' debug: ")

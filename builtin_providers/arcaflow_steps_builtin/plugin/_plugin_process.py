@@ -73,12 +73,14 @@ class PluginProcess:
         self.connection = connection
         self.client = client
         self.schema = schema
-        # Guards _run_ids (run ids in use on this connection), _closed and _abandoned.
+        # Guards _run_ids (run ids in use on this connection), _closed, _abandoned and
+        # _logs_seen.
         self._lock = threading.Lock()
         self._run_ids: set[str] = set()
         self._counter = itertools.count(2)
         self._closed = False
         self._abandoned = 0
+        self._logs_seen = 0
 
     @property
     def is_closed(self) -> bool:
@@ -94,6 +96,17 @@ class PluginProcess:
             and self.client.failure() is None
             and self.connection.exit_status() is None
         )
+
+    def new_debug_logs(self, debug_logs: str) -> str:
+        """Return the part of a run's ``debug_logs`` not seen in an earlier run's.
+
+        The Python SDK sends everything printed since the process started (one buffer for all
+        runs), so later runs repeat earlier lines; the Go SDK sends nothing.
+        """
+        with self._lock:
+            seen = self._logs_seen if len(debug_logs) >= self._logs_seen else 0
+            self._logs_seen = max(self._logs_seen, len(debug_logs))
+        return debug_logs[seen:]
 
     @property
     def abandoned_runs(self) -> int:

@@ -451,8 +451,7 @@ class PluginRunningStep:
             return self._crash(S.RUNNING, process, f"the plugin failed to run the step: {exc}")
         output_id, output_data = done.output_id, done.output_data
         if done.debug_logs and _LOG.isEnabledFor(logging.DEBUG):
-            # The Python SDK's logs are cumulative per process (and shared in multiplex mode).
-            for line in done.debug_logs.splitlines():
+            for line in process.new_debug_logs(done.debug_logs).splitlines():
                 if line.strip():
                     _LOG.debug("step %r debug: %s", self._run_id, line)
         declared = self._step.outputs.get(output_id)
