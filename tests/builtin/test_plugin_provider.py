@@ -432,3 +432,22 @@ def test_close_during_the_handshake_stops_the_plugin(registry: Registry) -> None
         "closed",
         "complete closed {'cancelled': True, 'close_requested': True}",
     ] == handler.stages
+
+
+def test_command_deployment_type_runs_any_atp_executable(
+    registry: Registry, runner: StepRunner
+) -> None:
+    """deployment_type command runs an ATP executable's command line (here an SDK script)."""
+    result = run(
+        registry,
+        runner,
+        {
+            "plugin": {"src": f"{sys.executable} {HELLO}", "deployment_type": "command"},
+            "input": {"name": "Go"},
+        },
+    )
+    assert ("outputs", "success", {"message": "Hello, Go!"}) == (
+        result.stage,
+        result.output_id,
+        result.output_data,
+    )
