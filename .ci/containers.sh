@@ -27,6 +27,8 @@ install_packages() {
   command -v dockerd >/dev/null || missing+=(docker.io)
   command -v podman >/dev/null || missing+=(podman)
   command -v debootstrap >/dev/null || missing+=(debootstrap)
+  # sshd (never started as a service) lets a test reach dockerd over ssh:// like a remote host.
+  [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
   if [ "${#missing[@]}" -gt 0 ]; then
     say "installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive

@@ -16,7 +16,9 @@ import shutil
 import socket
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -164,3 +166,59 @@ def tcp_proxy_to(unix_path: str) -> Iterator[str]:
         server.close()
         for sock in opened:
             sock.close()
+
+
+@contextlib.contextmanager
+def ssh_server(directory: Path) -> Iterator[tuple[str, Path]]:
+    """Run a throw-away sshd on 127.0.0.1 that lets root in with a fresh key.
+
+    Yields the ``ssh://root@127.0.0.1:<port>`` address and a directory holding an ``ssh``
+    wrapper (put it first on PATH) that uses that key and skips host key checks, so docker-py
+    (which runs the ``ssh`` command) reaches the local daemon through a real SSH hop.
+    """
+    sshd = shutil.which("sshd") or "/usr/sbin/sshd"
+    ssh = shutil.which("ssh")
+    if ssh is None or not os.path.exists(sshd):
+        pytest.skip("ssh or sshd not installed (apt-get install openssh-server)")
+    for name in ("host_key", "client_key"):
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(directory / name)],
+            check=True,
+        )
+    (directory / "authorized_keys").write_bytes((directory / "client_key.pub").read_bytes())
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    (directory / "sshd_config").write_text(
+        f"Port {port}\nListenAddress 127.0.0.1\nHostKey {directory / 'host_key'}\n"
+        f"AuthorizedKeysFile {directory / 'authorized_keys'}\nPermitRootLogin prohibit-password\n"
+        "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\n"
+        f"StrictModes no\nPidFile {directory / 'sshd.pid'}\n"
+    )
+    (directory / "ssh_config").write_text(
+        f"Host *\n  IdentityFile {directory / 'client_key'}\n  IdentitiesOnly yes\n"
+        "  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n  LogLevel ERROR\n"
+    )
+    bin_dir = directory / "bin"
+    bin_dir.mkdir()
+    wrapper = bin_dir / "ssh"
+    wrapper.write_text(f'#!/bin/sh\nexec {ssh} -F {directory / "ssh_config"} "$@"\n')
+    wrapper.chmod(0o755)
+    os.makedirs("/run/sshd", exist_ok=True)  # sshd's privilege separation directory
+    with subprocess.Popen(
+        [sshd, "-D", "-e", "-f", str(directory / "sshd_config")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    ) as server:
+        try:
+            deadline = time.monotonic() + 10
+            while True:
+                with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port)):
+                    break
+                assert server.poll() is None, "sshd exited"
+                assert time.monotonic() < deadline, "sshd did not listen"
+                time.sleep(0.05)
+            yield f"ssh://root@127.0.0.1:{port}", bin_dir
+        finally:
+            server.terminate()
+            server.wait(10)

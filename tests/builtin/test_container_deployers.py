@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import gc
+import os
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +16,7 @@ from container_support import (
     our_containers,
     require_docker,
     require_podman,
+    ssh_server,
     tcp_proxy_to,
 )
 
@@ -287,3 +291,28 @@ def test_invalid_duration_is_refused_by_the_schema() -> None:
     factory = DockerDeployerFactory()
     with pytest.raises(ValueError, match=r"timeouts\.http"):
         validate(factory.configuration_schema(), {"timeouts": {"http": "soon"}})
+
+
+# docker-py's ssh-client transport (docker.transport.sshconn.SSHSocket) never closes its socket
+# object nor waits for the ssh process of each request; those leaks are not ours.
+@pytest.mark.filterwarnings("ignore::ResourceWarning")
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+@pytest.mark.docker
+def test_remote_daemon_over_ssh_via_configuration(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """connection.host ssh://… reaches the daemon through the ssh command (one real hop)."""
+    require_docker(request.config)
+    pytest.importorskip("paramiko", reason="ssh:// needs docker[ssh] (paramiko)")
+    with ssh_server(tmp_path) as (address, bin_dir), monkeypatch.context() as patch:
+        patch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+        deployer = _docker({"connection": {"host": address}, "timeouts": {"http": "60s"}})
+        connection = deployer.deploy(image("plugin_steps"))
+        try:
+            assert ("success", {"message": "Hello, SSH!"}) == _hello(connection, "SSH")
+        finally:
+            connection.close(timeout=20)
+        assert "exit status 0" == connection.exit_status()
+        deployer.close()
+    gc.collect()  # let docker-py's leaked ssh sockets warn here, where it is ignored
+    assert [] == our_containers("docker")

@@ -18,6 +18,7 @@ import signal
 import socket
 import threading
 import time
+from collections.abc import Callable
 from typing import IO, Any, Final, final
 
 __all__ = ["DockerPluginConnection", "live_container_count"]
@@ -59,14 +60,48 @@ def _raw_socket(attached: Any) -> Any:
     return getattr(attached, "_sock", attached)  # socket.SocketIO wraps the real socket
 
 
+def _ssh_process(sock: Any) -> Any:
+    """Return the ``ssh`` process behind docker-py's ssh-client socket, else None.
+
+    With ``ssh://`` hosts docker-py runs ``ssh HOST docker system dial-stdio`` and its
+    ``SSHSocket`` (an unconnected ``socket.socket`` subclass) reads and writes that process's
+    pipes, so it must be read and half-closed through them.
+    """
+    return getattr(sock, "proc", None)
+
+
+def _end_ssh_process(sock: Any) -> None:
+    """Stop and reap the ssh process of an ssh:// attach (docker-py leaves it running)."""
+    process = _ssh_process(sock)
+    if process is None:
+        return
+    process.terminate()
+    with contextlib.suppress(Exception):
+        process.wait(2.0)
+    for pipe in (process.stdin, process.stdout):
+        with contextlib.suppress(Exception):
+            pipe.close()
+    if isinstance(sock, socket.socket):  # its close() skips socket.close(): free the fd
+        socket.socket.close(sock)
+
+
+def _reader(sock: Any) -> Callable[[int], bytes]:
+    """Return a function reading what is available (at most n bytes) from the attach stream."""
+    process = _ssh_process(sock)
+    if process is not None:
+        return process.stdout.read1  # type: ignore[no-any-return]
+    return sock.recv  # type: ignore[no-any-return]
+
+
 def _half_close(sock: Any) -> None:
     """Signal EOF on the plugin's stdin while still reading its output."""
-    if isinstance(sock, socket.socket):  # also ssl.SSLSocket
+    process = _ssh_process(sock)
+    if process is not None:
+        process.stdin.close()
+    elif isinstance(sock, socket.socket):  # also ssl.SSLSocket
         sock.shutdown(socket.SHUT_WR)
     elif hasattr(sock, "shutdown_write"):  # paramiko channel (ssh:// with paramiko)
         sock.shutdown_write()
-    elif getattr(sock, "proc", None) is not None:  # docker-py's ssh-client socket
-        sock.proc.stdin.close()
 
 
 class _SocketStdin(io.RawIOBase):
@@ -200,11 +235,12 @@ class DockerPluginConnection:
         return None if code is None else _describe_exit_code(code)
 
     def _demux(self) -> None:
+        read = _reader(self._sock)
         buffer = bytearray()
         try:
             while True:
                 while len(buffer) < 8 or len(buffer) < 8 + int.from_bytes(buffer[4:8], "big"):
-                    chunk = self._sock.recv(65536)
+                    chunk = read(65536)
                     if not chunk:
                         return
                     buffer += chunk
@@ -263,6 +299,7 @@ class DockerPluginConnection:
             for closable in (self._sock, self._attached, self._stdout):
                 with contextlib.suppress(Exception):
                     closable.close()
+            _end_ssh_process(self._sock)
             self._demux_thread.join(max(deadline - time.monotonic(), 0.05))
             with _LIVE_LOCK:
                 _LIVE.discard(self)

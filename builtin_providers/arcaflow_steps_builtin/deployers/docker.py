@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import importlib.util
 import logging
 import os
 import re
@@ -396,6 +397,11 @@ class DockerDeployer:
             docker = _import_docker()
             kwargs = self._client_kwargs(docker)
             base_url = str(kwargs["base_url"])
+            if base_url.startswith("ssh://") and importlib.util.find_spec("paramiko") is None:
+                raise DeploymentError(
+                    f"Docker host {base_url!r} needs the ssh support of the docker package: "
+                    "pip install 'docker[ssh]'"
+                )
             if base_url.startswith("unix://") and not os.path.exists(base_url[len("unix://") :]):
                 raise DeploymentError(
                     f"cannot reach the Docker daemon at {base_url!r}: no such socket; is dockerd "
