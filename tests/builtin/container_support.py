@@ -39,6 +39,10 @@ def docker_problem() -> str | None:
         import docker
     except ImportError:
         return "the docker package is not installed (pip install 'arcaflow-steps[docker]')"
+    host = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    if host.startswith("unix://") and not os.path.exists(host[len("unix://") :]):
+        # (checked first: docker-py leaks the socket of a failed unix connection)
+        return f"no Docker engine reachable (no socket {host!r}); {BUILD_HINT}"
     try:
         client = docker.from_env(timeout=5)
         try:
