@@ -73,10 +73,12 @@ def test_decision_provided_after_the_step_started(start_step: StartStep) -> None
 
 def test_second_decision_is_refused(start_step: StartStep) -> None:
     """Only one decision is taken; a second one is refused with a clear error."""
-    step = start_step(ApprovalProvider(), {"question": "ship?"})
+    step = start_step(ApprovalProvider(), {"question": "ship?", "approval": {"poll_interval": 1.0}})
     assert step.wait_for_stage("decide")
     step.provide_stage_input("decide", {"decision": {"approved": False}})
-    with pytest.raises(StageInputError, match="stage 'decide': a decision was already given"):
+    with pytest.raises(
+        StageInputError, match="stage 'decide': input field 'decision' was already provided"
+    ):
         step.running.provide_stage_input("decide", {"decision": {"approved": True}})
     step.wait().assert_error("rejected")
 
@@ -85,7 +87,9 @@ def test_unknown_field_in_late_input_is_refused(start_step: StartStep) -> None:
     """A late input with a field the stage does not take is refused, naming the valid one."""
     step = start_step(ApprovalProvider(), {"question": "ship?", "approval": {"deadline": 0.5}})
     assert step.wait_for_stage("decide")
-    with pytest.raises(StageInputError, match="unknown input field 'vote'; valid: 'decision'"):
+    with pytest.raises(
+        StageInputError, match="unknown input field 'vote'; valid fields: 'decision'"
+    ):
         step.running.provide_stage_input("decide", {"vote": "yes"})
     step.wait().assert_error("expired")
 

@@ -22,15 +22,15 @@ Lifecycle::
 ``ask`` shows the question (on the terminal when ``terminal`` is set) and moves on; ``decide``
 waits for the first decision from any source: the ``decision`` stage input, the answer file, or a
 ``yes``/``no`` typed on the terminal. The decision may arrive long after the step started:
-``provide_stage_input("decide", {"decision": {...}})`` is accepted once more after the runner
-gave ``decide`` its (empty) input at launch — incremental stage input. While no decision has
-arrived the step's ``state()`` is ``waiting_for_input``: it is blocked on a person.
+``provide_stage_input("decide", {"decision": {...}})`` adds the field to the (empty) input the
+runner gave ``decide`` at launch — incremental stage input; giving it twice is refused. While
+no decision has arrived the step's ``state()`` is ``waiting_for_input``: it is blocked on a
+person.
 """
 
 from __future__ import annotations
 
 import enum
-import threading
 import time
 from collections.abc import Mapping
 from typing import Any, Final
@@ -49,9 +49,7 @@ from arcaflow_steps import (
     Move,
     Outcome,
     PropertySchema,
-    RunningStepState,
     SimpleRunnableStep,
-    StageInputError,
     StepOutputSchema,
     StepProviderBase,
     StringSchema,
@@ -225,44 +223,6 @@ class ApprovalStep(BaseRunningStep):
         super().__init__()
         self.config = config
         self.question = question
-        # Guards _late_decision (a decision given after decide's first input) and _decided.
-        self._gate_lock = threading.Lock()
-        self._late_decision: Mapping[str, Any] | None = None
-        self._decided = False
-
-    # -- incremental stage input ----------------------------------------------------------------
-
-    def provide_stage_input(self, stage: str, input: Mapping[str, Any]) -> None:
-        """Accept ``decide``'s decision even after the stage got its first (empty) input."""
-        if str(stage) != ApprovalStage.DECIDE or self.stage_input(ApprovalStage.DECIDE) is None:
-            super().provide_stage_input(stage, input)
-            return
-        unknown = sorted(str(key) for key in input if key != "decision")
-        if unknown:
-            raise StageInputError(
-                self.run_id, str(stage), f"unknown input field {unknown[0]!r}; valid: 'decision'"
-            )
-        decision = input.get("decision")
-        if decision is None:
-            return
-        with self._gate_lock:
-            already = self._late_decision is not None or bool(
-                (self.stage_input(ApprovalStage.DECIDE) or {}).get("decision")
-            )
-            if already:
-                raise StageInputError(self.run_id, str(stage), "a decision was already given")
-            self._late_decision = decision
-
-    def state(self) -> RunningStepState:
-        """Return ``waiting_for_input`` while ``decide`` has no decision (a person must act)."""
-        state = super().state()
-        if state is RunningStepState.RUNNING and self.current_stage() == ApprovalStage.DECIDE:
-            with self._gate_lock:
-                if not self._decided:
-                    return RunningStepState.WAITING_FOR_INPUT
-        return state
-
-    # -- stages ---------------------------------------------------------------------------------
 
     @on_stage(ApprovalStage.ASK)
     def ask(self, inputs: Mapping[str, Any]) -> Outcome:
@@ -270,21 +230,18 @@ class ApprovalStep(BaseRunningStep):
         del inputs
         return Move(to=ApprovalStage.DECIDE, output_id="asked", output={"question": self.question})
 
-    def _input_decision(self, inputs: Mapping[str, Any]) -> Decision | None:
-        given = inputs.get("decision")
-        if given:
-            return _from_input(given)
-        with self._gate_lock:
-            late = self._late_decision
-        return None if late is None else _from_input(late)
+    def _input_decision(self) -> Decision | None:
+        # The stage input grows: the runner gives {} at launch, a decision may follow any time.
+        given = (self.stage_input(ApprovalStage.DECIDE) or {}).get("decision")
+        return _from_input(given) if given else None
 
     @on_stage(ApprovalStage.DECIDE)
     def decide(self, inputs: Mapping[str, Any]) -> Outcome:
         """Wait for the first decision from stage input, the answer file or the terminal."""
+        del inputs
         deadline = time.monotonic() + self.config.deadline
-        answer_file = (
-            None if self.config.answer_file is None else AnswerFile(self.config.answer_file)
-        )
+        path = self.config.answer_file
+        answer_file = None if path is None else AnswerFile(path)
         prompt = None
         if self.config.terminal:
             prompt = TerminalPrompt(
@@ -293,10 +250,11 @@ class ApprovalStep(BaseRunningStep):
             )
             if not prompt.open():
                 prompt = None
+        self.set_waiting_for_input(True)  # blocked on a person from here on
         try:
             while True:
                 decision = (
-                    self._input_decision(inputs)
+                    self._input_decision()
                     or (answer_file.poll() if answer_file is not None else None)
                     or (prompt.poll(0) if prompt is not None else None)
                 )
@@ -305,8 +263,6 @@ class ApprovalStep(BaseRunningStep):
                 if self.is_closing:
                     return self.closed_outcome(ApprovalStage.DECIDE, forced=False)
                 if time.monotonic() >= deadline:
-                    with self._gate_lock:
-                        self._decided = True
                     return Finish(
                         stage=ApprovalStage.EXPIRED,
                         output_id="expired",
@@ -320,12 +276,11 @@ class ApprovalStep(BaseRunningStep):
                 else:
                     self.sleep(wait)
         finally:
+            self.set_waiting_for_input(False)
             if prompt is not None:
                 prompt.close()
 
     def _decided_outcome(self, decision: Decision) -> Finish:
-        with self._gate_lock:
-            self._decided = True
         if decision.approved:
             return Finish(
                 stage=ApprovalStage.APPROVED, output_id="approved", output=decision.as_output()
@@ -337,8 +292,6 @@ class ApprovalStep(BaseRunningStep):
     def closed_outcome(self, stage: str | None, *, forced: bool) -> Finish:
         """End in ``closed``: nobody decided."""
         del stage, forced
-        with self._gate_lock:
-            self._decided = True
         return Finish(stage=ApprovalStage.CLOSED, output_id="closed", output={"cancelled": True})
 
 
