@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import pytest
 from testing_kit.toy import Flaw, ToyProvider, ToyStage
 
+from arcaflow_steps import testing as kit
 from arcaflow_steps.testing import (
     ConformanceCase,
     ConformanceError,
@@ -25,6 +26,10 @@ from arcaflow_steps.testing import (
 )
 
 pytest_plugins = ["pytester"]
+
+# The kit's factory fixtures, used here without registering the plugin run-wide.
+start_step = kit.start_step
+run_step = kit.run_step
 
 OK = ConformanceCase(
     id="ok",
