@@ -29,7 +29,6 @@ from ._authoring import BaseRunningStep
 from ._errors import (
     ArcaflowStepsError,
     IllegalStageTransitionError,
-    SchemaValidationError,
     StageInputError,
     StepDefinitionError,
     quote_sorted,
@@ -308,7 +307,7 @@ class StepExecution:
                 running.provide_stage_input(stage, value)
             except IllegalStageTransitionError:
                 pass  # raised by our guard through the provider; already recorded and handled
-            except (StageInputError, SchemaValidationError, ArcaflowStepsError, Exception) as exc:
+            except Exception as exc:  # StageInputError, or a provider bug: the step cannot go on
                 reason = f"step {self.step_id!r} refused input for stage {stage!r}: {exc}"
                 _log.warning("%s", reason)
                 self._guard.mark_failed(reason)
