@@ -363,3 +363,24 @@ def test_deployers_of_one_interpreter_share_a_fork_server(tmp_path: Path) -> Non
     assert zygotes == descendants()
     second.close()
     assert set() == wait_gone(zygotes)
+
+
+def test_kill_cuts_a_graceful_close_short(tmp_path: Path) -> None:
+    """kill() from another thread ends a close() that is still waiting out its grace."""
+    script = tmp_path / "stubborn.py"
+    script.write_text(IGNORE_SIGTERM)
+    connection = (
+        CommandDeployerFactory()
+        .create({"appendAtpFlag": False})
+        .deploy(f"{sys.executable} {script}")
+    )
+    assert b"ready\n" == connection.stdout.readline()
+    closer = threading.Thread(target=connection.close, args=(30.0,))
+    started = time.monotonic()
+    closer.start()
+    time.sleep(0.2)
+    connection.kill()
+    closer.join(10)
+    assert not closer.is_alive()
+    assert time.monotonic() - started < 3
+    assert "killed by SIGKILL" == connection.exit_status()

@@ -111,6 +111,8 @@ class ForkedHandle:
 
     def __init__(self, pid: int) -> None:
         self._pid = pid
+        # Guards _pidfd: signal_group may run on another thread while reap closes it.
+        self._pidfd_lock = threading.Lock()
         self._exited = threading.Event()
         self._returncode: int | None = None
         self._pidfd: int | None
@@ -139,22 +141,24 @@ class ForkedHandle:
 
     def signal_group(self, signum: int) -> None:
         """Signal the process group while the leader lives (pidfd guards against pid reuse)."""
-        if self._exited.is_set():
-            return
-        if self._pidfd is not None:
+        with self._pidfd_lock:
+            if self._exited.is_set():
+                return
+            if self._pidfd is not None:
+                with contextlib.suppress(OSError):
+                    signal.pidfd_send_signal(self._pidfd, 0)  # still the same process?
+                    os.killpg(self._pid, signum)
+                return
             with contextlib.suppress(OSError):
-                signal.pidfd_send_signal(self._pidfd, 0)  # still the same process?
                 os.killpg(self._pid, signum)
-            return
-        with contextlib.suppress(OSError):
-            os.killpg(self._pid, signum)
 
     def reap(self, timeout: float) -> int | None:
         """Wait (bounded) for the exit report; the zygote does the reaping."""
         self._exited.wait(timeout)
-        if self._pidfd is not None:
-            os.close(self._pidfd)
-            self._pidfd = None
+        with self._pidfd_lock:
+            if self._pidfd is not None:
+                os.close(self._pidfd)
+                self._pidfd = None
         return self._returncode
 
 

@@ -148,7 +148,10 @@ class ProcessHandle(Protocol):
         """Wait (bounded) until the process has exited; return whether it has."""
 
     def signal_group(self, signum: int) -> None:
-        """Send ``signum`` to the process group, unless the process is already reaped."""
+        """Send ``signum`` to the process group, unless the process is already reaped.
+
+        May be called from any thread, also while another thread reaps.
+        """
 
     def reap(self, timeout: float) -> int | None:
         """Reap the exited process and return its return code (None if it cannot be)."""
@@ -158,11 +161,14 @@ class ProcessHandle(Protocol):
 class PopenHandle:
     """A child process we started with ``subprocess.Popen``; waits use a pidfd.
 
-    Thread safety: not thread-safe; confine to the owning connection (which locks).
+    Thread safety: ``signal_group`` may be called from any thread; the waits and ``reap`` only
+    by the owning connection's closer (which holds its close lock).
     """
 
     def __init__(self, popen: subprocess.Popen[bytes]) -> None:
         self._popen = popen
+        # Guards reaping against signalling: once reaped, the pid may name another process.
+        self._reap_lock = threading.Lock()
         self._pidfd: int | None
         try:
             self._pidfd = os.pidfd_open(popen.pid)
@@ -205,17 +211,19 @@ class PopenHandle:
 
     def signal_group(self, signum: int) -> None:
         """Signal the group while the leader is not reaped (its pid still names our group)."""
-        if self._popen.returncode is not None:
-            return
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self._popen.pid, signum)
+        with self._reap_lock:
+            if self._popen.returncode is not None:
+                return
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self._popen.pid, signum)
 
     def reap(self, timeout: float) -> int | None:
         """Reap the child (it has exited or was SIGKILLed)."""
-        try:
-            returncode: int | None = self._popen.wait(timeout)
-        except subprocess.TimeoutExpired:
-            returncode = None
+        with self._reap_lock:
+            try:
+                returncode: int | None = self._popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                returncode = None
         if self._pidfd is not None:
             os.close(self._pidfd)
             self._pidfd = None
@@ -320,7 +328,11 @@ class ProcessConnection:
             self._reap()
 
     def kill(self) -> None:
-        """SIGKILL the process group at once, reap it and remove its directory; idempotent."""
+        """SIGKILL the process group at once, reap it and remove its directory; idempotent.
+
+        Also cuts short a graceful :meth:`close` running in another thread.
+        """
+        self._handle.signal_group(signal.SIGKILL)
         with self._close_lock:
             if self._closed:
                 return

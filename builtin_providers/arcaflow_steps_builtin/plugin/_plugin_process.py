@@ -161,8 +161,15 @@ class PluginProcess:
             self.connection.close(timeout)
 
     def terminate(self) -> None:
-        """Stop the plugin now (SIGTERM its group, then SIGKILL); idempotent."""
+        """Stop the plugin now (SIGTERM its group, then SIGKILL); idempotent.
+
+        If a graceful :meth:`close` is under way, a local process is killed at once instead
+        of waiting for it to exit.
+        """
         if not self._mark_closed():
+            kill = getattr(self.connection, "kill", None)  # ProcessConnection has it
+            if callable(kill):
+                kill()
             return
         try:
             self.connection.close(0.0)
