@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from arcaflow_steps import (
     StepRunner,
     prepare_step,
 )
+from arcaflow_steps.testing import ConformanceCase, ProviderConformance
 from arcaflow_steps_builtin.dummy import DummyProvider
 
 
@@ -89,3 +91,28 @@ def test_closed_while_waiting_ends_with_error_output() -> None:
         result.output_data,
     )
     assert RunningStepState.FINISHED == step.state()
+
+
+class TestDummyConformance(ProviderConformance):
+    """The dummy provider passes the whole conformance kit."""
+
+    @pytest.fixture
+    def provider(self) -> DummyProvider:
+        return DummyProvider()
+
+    @pytest.fixture
+    def conformance_cases(self) -> Sequence[ConformanceCase]:
+        return [
+            ConformanceCase(
+                id="greets",
+                definition={"name": "Arca"},
+                expected_stage="greet",
+                expected_output_id="success",
+            ),
+            ConformanceCase(
+                id="blank-name",
+                definition={"name": " ", "dummy": {"greeting": "Hi"}},
+                expected_stage="greet",
+                expected_output_id="error",
+            ),
+        ]
