@@ -385,6 +385,9 @@ class StepRunner:
     def start(self, prepared: PreparedStep) -> StepExecution:
         """Queue ``prepared`` and launch it as soon as a slot is free; never waits for one.
 
+        A step of a provider that never blocks may run to completion before ``start()``
+        returns (it runs on this thread).
+
         Raises:
             StepDefinitionError: a step with the same id is still running in this runner.
             RunnerClosedError: the runner was closed.
@@ -418,15 +421,14 @@ class StepRunner:
             raise StepDefinitionError(f"step ids given more than once: {quote_sorted(duplicates)}")
         executions = [self.start(step) for step in steps]
         deadline = None if timeout is None else time.monotonic() + timeout
-        results: dict[str, StepResult] = {}
         for execution in executions:
             remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
             try:
-                results[execution.step_id] = execution.wait(remaining)
+                execution.wait(remaining)
             except TimeoutError:
-                execution.close()
-                results[execution.step_id] = execution.wait(0)
-        return results
+                self._close_each(executions, force=False)
+                break
+        return {execution.step_id: execution.wait(0) for execution in executions}
 
     def executions(self) -> tuple[StepExecution, ...]:
         """Return the executions started on this runner, latest per step id."""
@@ -444,7 +446,13 @@ class StepRunner:
     def _close_all(self, *, force: bool) -> None:
         with self._lock:
             self._closed = True
-            pending = [e for e in self._executions.values() if not e.is_finished()]
+            executions = list(self._executions.values())
+        self._close_each(executions, force=force)
+
+    @staticmethod
+    def _close_each(executions: Iterable[StepExecution], *, force: bool) -> None:
+        """Close the unfinished ``executions`` concurrently; each close is bounded."""
+        pending = [execution for execution in executions if not execution.is_finished()]
         if not pending:
             return
         workers = min(_CLOSE_WORKERS, len(pending))
@@ -489,10 +497,14 @@ class StepRunner:
         execution._launch()
 
     def _finished(self, execution: StepExecution) -> None:
+        """Free the step's slot; launch queued steps on a launcher thread, never on the
+        provider's thread that reported the completion (it may hold the provider's locks)."""
         del execution
         with self._lock:
             self._active -= 1
-        self._drain()
+            if self._launching or not self._queue:
+                return  # the launching thread (perhaps this one) goes on by itself
+        threading.Thread(target=self._drain, name="arcaflow-steps-launcher", daemon=True).start()
 
 
 for _cls in (StepExecution, StepRunner, RunnerClosedError):

@@ -422,11 +422,18 @@ def test_parallelism_bounds_running_steps() -> None:
     runner = StepRunner(parallelism=2, close_timeout=CLOSE_TIMEOUT)
     executions = [runner.start(prepare(runnable, f"s{index}")) for index in range(5)]
     assert 2 == len(runnable.steps)
+    starters: list[str] = []
+    runnable.on_start = lambda step: starters.append(threading.current_thread().name)
     first = runnable.steps[0]
     first.move(Stage.PREPARE)
     first.move(Stage.CLOSED)
     first.complete("result", {"cancelled": False})
+    deadline = time.monotonic() + 5
+    while len(runnable.steps) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert 3 == len(runnable.steps)
+    # not on the thread that reported the completion (it may hold the provider's locks)
+    assert ["arcaflow-steps-launcher"] == starters
     assert executions[0].is_finished()
     runner.close()
     assert all(execution.is_finished() for execution in executions)
