@@ -329,3 +329,16 @@ def test_cli_sigint_leaves_nothing(deployer: str, tmp_path: Path) -> None:
     assert set() == wait_gone(children)
     if deployer != "python":
         assert [] == containers_of_pid(deployer, process.pid)
+
+
+def test_force_close_is_prompt(deployer: str, registry: Registry, runner: StepRunner) -> None:
+    """force_close() stops a plugin ignoring cancel at once, container included."""
+
+    def force(execution: StepExecution) -> None:
+        wait_for_stage(execution, "running")
+        started = time.monotonic()
+        execution.force_close()
+        assert time.monotonic() - started < 5
+
+    result = run(registry, runner, step(deployer, "ignore-cancel", {}), during=force)
+    assert "closed" == result.stage

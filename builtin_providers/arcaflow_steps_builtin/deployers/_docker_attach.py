@@ -282,6 +282,11 @@ class DockerPluginConnection:
             if status not in (404, 409):  # already gone / removal already in progress
                 _LOG.warning("cannot remove %s: %s", self._description, exc)
 
+    def kill(self) -> None:
+        """Force-remove the container now, even while a graceful close() is waiting."""
+        self._force_remove()  # a waiting close() wakes up: the wait request returns
+        self.close(timeout=0.0)
+
     def close(self, timeout: float = 5.0) -> None:
         """EOF to the plugin, wait (half the timeout), force-remove; idempotent, bounded."""
         with self._close_lock:

@@ -262,6 +262,11 @@ class PodmanPluginConnection:
         """Return how the plugin ended (podman run passes the container's exit status)."""
         return self._process.exit_status()
 
+    def kill(self) -> None:
+        """Remove the container now, even while a graceful close() is waiting, then reap."""
+        _run_quietly(self._remove_command, _COMMAND_TIMEOUT)
+        self._process.kill()
+
     def close(self, timeout: float = 5.0) -> None:
         """EOF to the plugin, wait (half the timeout), remove the container, stop podman."""
         with self._close_lock:
