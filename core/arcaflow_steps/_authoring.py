@@ -224,6 +224,8 @@ class BaseRunningStep(abc.ABC):
         self._awaiting: str | None = None
         self._state = RunningStepState.STARTING
         self._busy = False
+        # The thread running _loop (holding the busy token), if any.
+        self._loop_thread: int | None = None
         self._close = _Close.NONE
         self._finished = False
         self._thread: threading.Thread | None = None
@@ -381,6 +383,8 @@ class BaseRunningStep(abc.ABC):
                 self._busy = True
         if take:
             self._loop()
+        elif self._loop_thread == threading.get_ident():
+            return  # called from inside this step's own loop (a handler's observer): it closes
         with self._lock:
             finished = self._condition().wait_for(lambda: self._finished, self.close_timeout)
         if not finished:
@@ -434,6 +438,7 @@ class BaseRunningStep(abc.ABC):
 
     def _loop(self) -> None:
         """Make progress until blocked or done; the caller holds the busy token."""
+        self._loop_thread = threading.get_ident()  # only the token holder writes it
         try:
             while True:
                 with self._lock:
@@ -443,6 +448,7 @@ class BaseRunningStep(abc.ABC):
                         continue
                     if action in (_Action.WAIT, _Action.DONE):
                         self._busy = False
+                        self._loop_thread = None
                         return
                     inputs = self._inputs.get(stage, {}) if stage is not None else {}
                     forced = self._close is _Close.FORCED
@@ -457,6 +463,7 @@ class BaseRunningStep(abc.ABC):
         except BaseException:
             with self._lock:
                 self._busy = False
+                self._loop_thread = None
             raise
 
     def _run_stage(self, stage: str, inputs: Mapping[str, Any]) -> Outcome | Exception:

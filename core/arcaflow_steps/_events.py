@@ -91,7 +91,9 @@ class StepObserver(Protocol):
 
     ``on_event`` is called in each step's sequence order, on the thread that reported the
     change (a provider thread or the thread feeding stage input), after the runner released its
-    locks. Keep it quick. An exception is logged and does not affect the step.
+    locks. Keep it quick. An exception is logged and does not affect the step. To close a step
+    from an observer, do it from another thread: a close called on the reporting thread waits
+    for a step that cannot move until the observer returns (bounded by ``close_timeout``).
     """
 
     def on_event(self, event: StepEvent) -> None:

@@ -341,3 +341,17 @@ def test_typed_provider_any_validates_and_structures() -> None:
     with pytest.raises(SchemaValidationError) as excinfo:
         adapter.load_schema({"tool": {"mode": "x", "retries": -1}})
     assert "expected at least 0, got -1 @ $.tool.retries" == str(excinfo.value)
+
+
+def test_close_from_inside_a_stage_method_does_not_wait_for_itself() -> None:
+    """close() called on the thread running the step's loop returns; the loop then closes."""
+
+    def close_myself(step: ScriptedStep, inputs: Mapping[str, Any]) -> Outcome:
+        step.close()
+        return step.wait_for_input(Stage.STOP)
+
+    began = time.monotonic()
+    _, execution, steps = run(close_myself)
+    result = execution.wait(5)
+    assert time.monotonic() - began < 1
+    assert ("closed", [("work", False)]) == (result.stage, steps[0].closed_with)
