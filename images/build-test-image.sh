@@ -16,7 +16,11 @@
 # (`docker save | podman load`). The Debian rootfs tarball is kept in the cache directory, so
 # a wiped Docker storage does not mean another debootstrap.
 #
-# Usage: images/build-test-image.sh [--force]
+# Usage: images/build-test-image.sh [--force | --if-base-present]
+#   --force             rebuild everything (a fresh debootstrap)
+#   --if-base-present   only refresh the plugin images, and only when the base image is already
+#                       built (exit 0 otherwise); the container tests call this once per session
+#                       so an edited tests/plugins/ module is picked up in a few seconds
 # Environment: ARCAFLOW_STEPS_IMAGE_CACHE (default /var/cache/arcaflow-steps/images),
 #              ARCAFLOW_STEPS_PLUGINS_DIR (default tests/plugins),
 #              SKIP_PODMAN=1 (Docker only), PYTHON (host interpreter running pip, python3).
@@ -113,6 +117,10 @@ ensure_base() { # -> prints the base image reference
     echo "$image"
     return 0
   fi
+  if [ "$force" = --if-base-present ]; then
+    say "base image $image is not built; skipped (run without --if-base-present)"
+    return 3
+  fi
   mkdir -p "$cache"
   tarball="$cache/base-$hash.tar"
   if [ "$force" = --force ] || [ ! -s "$tarball" ]; then
@@ -200,7 +208,13 @@ main() {
     echo "docker is not reachable; run .ci/containers.sh first" >&2
     return 1
   }
-  base="$(ensure_base)"
+  local status=0
+  base="$(ensure_base)" || status=$?
+  if [ "$status" = 3 ]; then
+    return 0
+  elif [ "$status" != 0 ]; then
+    return "$status"
+  fi
   mapfile -t modules < <(plugin_modules)
   if [ "${#modules[@]}" -eq 0 ]; then
     say "no plugin modules in $plugins_dir; only the base image was built"

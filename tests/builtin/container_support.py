@@ -3,7 +3,9 @@
 The engines and images come from ``.ci/containers.sh`` (dockerd, podman configuration) and
 ``images/build-test-image.sh`` (one image ``arcaflow-steps-test/<module>:latest`` per test
 plugin module). Tests that need an engine call :func:`require_docker` / :func:`require_podman`,
-which skip with the reason — or fail under ``--require-container-engines``.
+which skip with the reason — or fail under ``--require-container-engines``. The first of them
+in a session runs ``images/build-test-image.sh --if-base-present``, so an edited plugin module
+is in its image (a few seconds; nothing when up to date).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import pytest
 
 IMAGE_PREFIX = "arcaflow-steps-test"
 OWNER = "org.arcaflow-steps.owner-pid"
+BUILD_SCRIPT = Path(__file__).resolve().parents[2] / "images" / "build-test-image.sh"
 BUILD_HINT = "run `bash .ci/containers.sh` (starts dockerd, builds the test images)"
 
 
@@ -53,6 +56,21 @@ def docker_problem() -> str | None:
         return f"test image {image('plugin_steps')!r} is missing; {BUILD_HINT}"
     except Exception as exc:
         return f"no Docker engine reachable ({exc}); {BUILD_HINT}"
+    return refresh_images()
+
+
+@functools.cache
+def refresh_images() -> str | None:
+    """Rebuild the plugin images if tests/plugins/ changed (seconds); None when up to date."""
+    result = subprocess.run(
+        ["bash", str(BUILD_SCRIPT), "--if-base-present"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    if result.returncode != 0:
+        return f"refreshing the test images failed: {result.stderr.strip()[-1000:]}"
     return None
 
 
@@ -62,6 +80,8 @@ def podman_problem() -> str | None:
     podman = shutil.which("podman")
     if podman is None:
         return "podman is not installed"
+    if docker_problem() is None:  # the images reach podman through Docker (docker save)
+        refresh_images()
     result = subprocess.run(
         [podman, "image", "exists", image("plugin_steps")], capture_output=True, check=False
     )
