@@ -15,12 +15,14 @@ times three processes in that venv:
 Targets: ``list`` at least 2x faster than ``pluggy`` at N=100, and within 1.5x of ``bare``.
 
 Usage: ``python bench/registry_scale.py [--sizes 100 1000] [--repeat 7]``. Prints a Markdown
-table of median wall times.
+table of median wall and CPU (user + system) times; on a busy machine the CPU times are the
+stable ones.
 """
 
 from __future__ import annotations
 
 import argparse
+import resource
 import statistics
 import subprocess
 import sys
@@ -123,18 +125,19 @@ def install_generated(python: Path, count: int) -> None:
     )
 
 
-def time_process(argv: list[str], repeat: int) -> tuple[float, int]:
-    """Return the median wall time of ``argv`` over ``repeat`` runs, and its output length."""
-    times = []
-    size = 0
+def time_process(argv: list[str], repeat: int) -> tuple[float, float]:
+    """Return the median wall time and median CPU time (user + system) of ``argv``."""
+    walls, cpus = [], []
     for _ in range(repeat):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         began = time.perf_counter()
         result = subprocess.run(argv, check=False, capture_output=True)
+        walls.append(time.perf_counter() - began)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
         if result.returncode != 0:
             raise SystemExit(f"{argv[:3]} failed:\n{result.stderr.decode()}")
-        times.append(time.perf_counter() - began)
-        size = len(result.stdout)
-    return statistics.median(times), size
+    return statistics.median(walls), statistics.median(cpus)
 
 
 def main() -> int:
@@ -142,7 +145,10 @@ def main() -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000])
     parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args()
-    print("| N | list (s) | bare scan (s) | pluggy (s) | list / bare | pluggy / list |")
+    print(
+        "| N | list wall / CPU (s) | bare scan wall / CPU (s) | pluggy wall / CPU (s) "
+        "| list / bare (CPU) | pluggy / list (CPU) |"
+    )
     print("|---|---|---|---|---|---|")
     for count in args.sizes:
         with tempfile.TemporaryDirectory(prefix="registry-scale-") as tmp:
@@ -150,12 +156,13 @@ def main() -> int:
             install_generated(python, count)
             cli = [str(python), "-m", "arcaflow_steps.cli", "list", "--format", "json"]
             time_process(cli, 1)  # warm the page cache
-            listed, _ = time_process(cli, args.repeat)
-            bare, _ = time_process([str(python), "-c", BARE], args.repeat)
-            plain, _ = time_process([str(python), "-c", PLUGGY], args.repeat)
+            listed = time_process(cli, args.repeat)
+            bare = time_process([str(python), "-c", BARE], args.repeat)
+            plain = time_process([str(python), "-c", PLUGGY], args.repeat)
             print(
-                f"| {count} | {listed:.3f} | {bare:.3f} | {plain:.3f} | "
-                f"{listed / bare:.2f}x | {plain / listed:.2f}x |",
+                f"| {count} | {listed[0]:.3f} / {listed[1]:.3f} | {bare[0]:.3f} / {bare[1]:.3f} "
+                f"| {plain[0]:.3f} / {plain[1]:.3f} | {listed[1] / bare[1]:.2f}x "
+                f"| {plain[1] / listed[1]:.2f}x |",
                 flush=True,
             )
     return 0

@@ -29,7 +29,7 @@ from ._entry_points import (
     OBSERVER_GROUP,
     PROVIDER_GROUP,
     EntryPointInfo,
-    is_valid_name,
+    metadata_problems,
     parse_blocked,
     scan_groups,
 )
@@ -206,26 +206,13 @@ class Registry:
         self._observers_loaded = False
         self._observer_failures: list[LoadFailure] = []
         self._metadata_failures: dict[str, LoadFailure] = {}
-        for kind, infos in sorted(by_kind.items()):
-            if len(infos) > 1:
-                sources = tuple(info.source for info in infos)
-                self._metadata_failures[kind] = LoadFailure(
+        for problem in metadata_problems(provider_entry_points):
+            if problem.kind in by_kind:
+                self._metadata_failures[problem.kind] = LoadFailure(
                     what="provider",
-                    name=kind,
-                    sources=sources,
-                    error=DuplicateKindError(kind, sources),
-                )
-            elif not is_valid_name(kind):
-                self._metadata_failures[kind] = LoadFailure(
-                    what="provider",
-                    name=kind,
-                    sources=(infos[0].source,),
-                    error=ProviderLoadError(
-                        kind,
-                        infos[0].source,
-                        f"entry point name {kind!r} is not a valid kind; "
-                        "use lowercase [a-z][a-z0-9_-]*",
-                    ),
+                    name=problem.kind,
+                    sources=tuple(info.source for info in problem.entry_points),
+                    error=problem.error(),
                 )
 
     # -- construction -------------------------------------------------------------------------

@@ -142,15 +142,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         if run is None:
             parser.error(f"command {args.command!r} is not available")
         handler = run
-    from .._errors import ArcaflowStepsError
-
     try:
         return int(handler(args))
-    except ArcaflowStepsError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return EXIT_INVALID
     except BrokenPipeError:  # e.g. `arcaflow-steps list | head`
         return EXIT_OK
     except KeyboardInterrupt:  # before steps run (e.g. while a plugin's schema loads)
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 128 + 2
+    except Exception as exc:
+        # Imported here, not at the top: `list` runs without loading the error classes.
+        from .._errors import ArcaflowStepsError
+
+        if not isinstance(exc, ArcaflowStepsError):
+            raise  # a bug: keep the traceback
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return EXIT_INVALID

@@ -8,8 +8,6 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TextIO
 
-from .._errors import StepDefinitionError
-
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -23,6 +21,8 @@ def blocked_names(args: argparse.Namespace) -> list[str]:
     names: list[str] = list(getattr(args, "disabled_plugins", []))
     for option in getattr(args, "plugin_options", []):
         if not option.startswith("no:") or not option[3:]:
+            from .._errors import StepDefinitionError
+
             raise StepDefinitionError(
                 f"-p takes 'no:NAME' to block the entry point NAME, got {option!r}"
             )

@@ -9,9 +9,16 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .._entry_points import EntryPointInfo
+from .._entry_points import (
+    DEPLOYER_GROUP,
+    PROVIDER_GROUP,
+    EntryPointInfo,
+    metadata_problems,
+    parse_blocked,
+    scan_groups,
+)
 from . import _add_format_option, _add_plugin_options
-from ._common import emit, failure_record, make_registry
+from ._common import blocked_names, emit
 
 __all__ = ["add_arguments", "run"]
 
@@ -34,15 +41,28 @@ def _record(info: EntryPointInfo, key: str) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     """List kinds and deployers; exit 0 even when some are unusable (``check`` fails then)."""
-    registry = make_registry(args)
-    problems = {failure.name for failure in registry.metadata_failures()}
-    blocked = sorted(registry.blocked())
+    # Metadata only, without a Registry: no pluggy, attrs or error classes on this path.
+    blocked_set = parse_blocked(None, blocked_names(args))
+    found = scan_groups((PROVIDER_GROUP, DEPLOYER_GROUP), blocked=blocked_set)
+    entries, deployer_entries = found[PROVIDER_GROUP], found[DEPLOYER_GROUP]
+    found_problems = metadata_problems(entries)
+    problems = {problem.kind for problem in found_problems}
+    messages = [str(problem.error()) for problem in found_problems]
+    blocked = sorted(blocked_set)
     data: dict[str, Any] = {
-        "providers": [
-            _record(info, "kind") for info in registry.entries() if info.name not in problems
+        "providers": [_record(info, "kind") for info in entries if info.name not in problems],
+        "deployers": [_record(info, "deployer") for info in deployer_entries],
+        "failures": [
+            {
+                "kind": problem.kind,
+                "distributions": [
+                    f"{info.distribution} {info.version}" for info in problem.entry_points
+                ],
+                "entry_points": [info.name for info in problem.entry_points],
+                "error": message,
+            }
+            for problem, message in zip(found_problems, messages, strict=True)
         ],
-        "deployers": [_record(info, "deployer") for info in registry.deployer_entries()],
-        "failures": [failure_record(failure) for failure in registry.metadata_failures()],
         "blocked": blocked,
     }
 
@@ -56,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
         kinds = Table(title="step kinds", title_justify="left")
         for column in ("kind", "distribution", "version", "module", "status"):
             kinds.add_column(column)
-        for info in registry.entries():
+        for info in entries:
             # Metadata only: "installed" says nothing about importing; `check` does that.
             status = Text("conflict", style="red") if info.name in problems else Text("installed")
             kinds.add_row(
@@ -71,13 +91,13 @@ def run(args: argparse.Namespace) -> int:
             deployers = Table(title="deployers", title_justify="left")
             for column in ("deployer", "distribution", "version", "module"):
                 deployers.add_column(column)
-            for info in registry.deployer_entries():
+            for info in deployer_entries:
                 deployers.add_row(
                     Text(info.name), Text(info.distribution), Text(info.version), Text(info.value)
                 )
             out.print(deployers)
-        for failure in registry.metadata_failures():
-            out.print(Text.assemble(("problem: ", "red"), failure.message))
+        for message in messages:
+            out.print(Text.assemble(("problem: ", "red"), message))
         if blocked:
             out.print(Text("blocked: " + ", ".join(blocked)))
 
