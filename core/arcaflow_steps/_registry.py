@@ -350,8 +350,8 @@ class Registry:
             if provider is not None:
                 return provider
             failure = self._metadata_failures.get(kind) or self._failures.get(kind)
-            if failure is not None:
-                raise failure.error
+            if failure is not None:  # the same error each time, without old tracebacks
+                raise failure.error.with_traceback(None)
             infos = self._provider_eps.get(kind)
             if not infos:
                 if kind in self._blocked:
