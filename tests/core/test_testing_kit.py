@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Sequence
 
@@ -108,30 +109,37 @@ BROKEN = {
     ),
     Flaw.WRONG_FIRST_STAGE: (
         Rule.INITIAL_STAGE,
-        r"first stage is 'work', but the initial stage is 'prepare' \(record 1\)",
+        r"step 'ok-\d+' before its first stage: cannot start in stage 'work'; allowed: 'prepare' "
+        r"\(record 1\)",
         OK,
     ),
     Flaw.UNDECLARED_TRANSITION: (
         Rule.DECLARED_TRANSITIONS,
-        r"moved from 'prepare' to 'done'; allowed next: 'closed', 'work'",
+        r"step 'ok-\d+' in stage 'prepare': cannot move to stage 'done'; allowed: 'closed', 'work' "
+        r"\(record 3\)",
         OK,
     ),
     Flaw.UNDECLARED_OUTPUT: (
         Rule.DECLARED_TRANSITIONS,
-        r"stage 'done' produced undeclared output 'surprise'; declared outputs: 'success'",
+        r"in stage 'done': reported undeclared output 'surprise' of stage 'done'; "
+        r"allowed: 'success'",
         OK,
     ),
     Flaw.OUTPUT_MISMATCH: (
         Rule.DECLARED_TRANSITIONS,
-        r"output 'success' of stage 'done' does not match its schema: expected an integer, "
-        r"got '3' @ \$\.done\.success\.value",
+        r"in stage 'done': reported output 'success' that does not match its schema \(expected an "
+        r"integer, got '3' @ \$\.value\)",
         OK,
     ),
-    Flaw.COMPLETES_TWICE: (Rule.ONE_TERMINAL_STAGE, r"completed a second time, in 'done'", OK),
+    Flaw.COMPLETES_TWICE: (
+        Rule.ONE_TERMINAL_STAGE,
+        r"in stage 'done': reported completion after the step completed",
+        OK,
+    ),
     Flaw.COMPLETES_IN_WORK: (
         Rule.ONE_TERMINAL_STAGE,
-        r"completed in 'work', which is not a terminal stage; terminal stages: 'closed', "
-        r"'done', 'failed'",
+        r"in stage 'work': completed in non-terminal stage 'work'; allowed: 'closed', 'done', "
+        r"'failed'",
         OK,
     ),
     Flaw.NEVER_COMPLETES: (
@@ -216,10 +224,13 @@ def test_error_message_shows_rule_case_and_history() -> None:
     with pytest.raises(ConformanceError) as excinfo:
         outcome.assert_conforms()
     lines = str(excinfo.value).splitlines()
-    assert lines[0] == (
-        "provider 'toy' in case 'ok' breaks the rule: [only declared transitions and outputs] "
-        "moved from 'prepare' to 'done'; allowed next: 'closed', 'work' (record 3)"
+    assert lines[0] == "provider 'toy' in case 'ok' breaks 2 rules:"
+    assert re.fullmatch(
+        r"  \[only declared transitions and outputs\] step 'ok-\d+' in stage 'prepare': cannot "
+        r"move to stage 'done'; allowed: 'closed', 'work' \(record 3\)",
+        lines[1],
     )
+    del lines[1:3]  # the refused completion that follows is the second rule broken
     assert lines[1].startswith("stage history of 'ok-")
     assert "1. +" in lines[2]
     assert "(start) -> 'prepare'" in lines[2]

@@ -4,8 +4,10 @@ Theory of operation: the kit passes one :class:`RecordingStageChangeHandler` to
 ``RunnableStep.start``. Every callback is appended, with the time and thread it arrived on, to
 one history that the kit's own actions (stage input, ``close()``) are interleaved with, so a
 failure message can show exactly what happened in which order. When the handler knows the
-lifecycle, it checks each report against the lifecycle's :class:`~arcaflow_steps.TransitionTable`
-(the same table the runner consults) and records a :class:`Violation` instead of raising, so the
+lifecycle, it hands each report to the runner's own guard (``arcaflow_steps._guard.StepGuard``,
+which decides with the lifecycle's :class:`~arcaflow_steps.TransitionTable`): the kit refuses
+exactly what the runner refuses, with the runner's words. A refusal is recorded as a
+:class:`Violation` of the rule it breaks instead of being raised into the provider, so the
 provider's behaviour after a bad report is observed as well.
 """
 
@@ -14,15 +16,15 @@ from __future__ import annotations
 import enum
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any, Final
 
 import attrs
 
-from .._errors import SchemaValidationError, quote_sorted
+from .._errors import IllegalStageTransitionError
+from .._guard import StepGuard, rules_for
 from .._lifecycle import Lifecycle, LifecycleStageWithSchema, TransitionTable
 from .._protocols import RunningStep
-from .._schema import validate
 
 __all__ = ["RecordKind", "RecordingStageChangeHandler", "Rule", "StepRecord", "Violation"]
 
@@ -151,8 +153,10 @@ class RecordingStageChangeHandler:
         step_id: str = "step",
     ) -> None:
         self.step_id: Final = step_id
-        self._lifecycle: Final = lifecycle
         self._table: Final = TransitionTable.of(lifecycle) if lifecycle is not None else None
+        self._guard: Final = (
+            StepGuard(step_id, rules_for(lifecycle)) if lifecycle is not None else None
+        )
         self._started: Final = time.monotonic()
         # Guards _records, _violations, _current, _completion; waiters wait on it.
         self._condition = threading.Condition()
@@ -182,8 +186,20 @@ class RecordingStageChangeHandler:
                 output=previous_output,
                 waiting_for_input=bool(waiting_for_input),
             )
-            self._check_stage_change(record)
+            rule = self._stage_change_rule()
             self._current = record.stage
+        self._consult(
+            rule,
+            record,
+            lambda guard: guard.on_stage_change(
+                step,
+                previous_stage,
+                previous_output_id,
+                previous_output,
+                new_stage,
+                waiting_for_input,
+            ),
+        )
 
     def on_step_complete(
         self,
@@ -200,20 +216,25 @@ class RecordingStageChangeHandler:
                 output_id=_plain(output_id),
                 output=output,
             )
-            self._check_completion(record)
+            rule = self._completion_rule(str(record.stage))
             if self._completion is None:
                 self._completion = record
+        self._consult(
+            rule,
+            record,
+            lambda guard: guard.on_step_complete(step, previous_stage, output_id, output),
+        )
 
     def on_stage_failure(self, step: RunningStep, stage: str, error: Exception | None) -> None:
         """Record that a stage will never produce output."""
         with self._condition:
             record = self._append(kind=RecordKind.STAGE_FAILURE, stage=_plain(stage), error=error)
-            if self._table is not None and not self._table.accepts_input(str(record.stage)):
-                self._violate(
-                    Rule.DECLARED_TRANSITIONS,
-                    f"reported a failure of undeclared stage {record.stage!r}; declared stages: "
-                    f"{quote_sorted(self._table.input_fields)}",
-                )
+            rule = (
+                Rule.ONE_TERMINAL_STAGE
+                if self._guard is not None and self._guard.result() is not None
+                else Rule.DECLARED_TRANSITIONS
+            )
+        self._consult(rule, record, lambda guard: guard.on_stage_failure(step, stage, error))
 
     # -- what the test does -------------------------------------------------------------------
 
@@ -305,90 +326,43 @@ class RecordingStageChangeHandler:
     def _violate(self, rule: Rule, message: str) -> None:
         self._violations.append(Violation(rule=rule, message=message))
 
-    def _check_stage_change(self, record: StepRecord) -> None:
-        table = self._table
-        if table is None:
-            return
-        new_stage = str(record.stage)
-        if self._completion is not None:
-            self._violate(
-                Rule.ONE_TERMINAL_STAGE,
-                f"reported a move to {new_stage!r} after completing in "
-                f"{self._completion.stage!r} (record {record.sequence})",
-            )
-            return
-        if record.previous_stage != self._current:
-            self._violate(
-                Rule.DECLARED_TRANSITIONS,
-                f"reported previous stage {record.previous_stage!r} while in {self._current!r} "
-                f"(record {record.sequence})",
-            )
-        if not table.allows(self._current, new_stage):
-            allowed = quote_sorted(table.allowed_next(self._current))
-            if self._current is None:
-                self._violate(
-                    Rule.INITIAL_STAGE,
-                    f"first stage is {new_stage!r}, but the initial stage is "
-                    f"{str(table.initial_stage)!r} (record {record.sequence})",
-                )
-            else:
-                self._violate(
-                    Rule.DECLARED_TRANSITIONS,
-                    f"moved from {self._current!r} to {new_stage!r}; allowed next: {allowed} "
-                    f"(record {record.sequence})",
-                )
-        if record.output_id is not None and record.previous_stage is not None:
-            self._check_output(record.previous_stage, record)
+    def _stage_change_rule(self) -> Rule:
+        """Return the rule a refusal of the next stage change would break (as the guard sees)."""
+        guard = self._guard
+        if guard is None or guard.result() is not None:
+            return Rule.ONE_TERMINAL_STAGE
+        if guard.current_stage() is None:
+            return Rule.INITIAL_STAGE
+        return Rule.DECLARED_TRANSITIONS
 
-    def _check_completion(self, record: StepRecord) -> None:
-        table = self._table
-        if table is None:
-            return
-        stage = str(record.stage)
-        if self._completion is not None:
-            self._violate(
-                Rule.ONE_TERMINAL_STAGE,
-                f"completed a second time, in {stage!r} (record {record.sequence}); it already "
-                f"completed in {self._completion.stage!r} (record {self._completion.sequence})",
-            )
-            return
-        if stage != self._current:
-            self._violate(
-                Rule.ONE_TERMINAL_STAGE,
-                f"completed in {stage!r} while in stage {self._current!r} "
-                f"(record {record.sequence}); move to the terminal stage first",
-            )
-        if not table.is_terminal(stage):
-            self._violate(
-                Rule.ONE_TERMINAL_STAGE,
-                f"completed in {stage!r}, which is not a terminal stage; terminal stages: "
-                f"{quote_sorted(table.terminal_stages())} (record {record.sequence})",
-            )
-        if record.output_id is not None:
-            self._check_output(stage, record)
+    def _completion_rule(self, stage: str) -> Rule:
+        """Return the rule a refusal of completing in ``stage`` would break (as the guard sees).
 
-    def _check_output(self, stage: str, record: StepRecord) -> None:
-        if self._table is None or self._lifecycle is None:
+        Completing twice, before any stage, away from the current stage or in a non-terminal
+        stage breaks "one terminal stage"; otherwise only the output can be wrong.
+        """
+        guard, table = self._guard, self._table
+        if (
+            guard is None
+            or table is None
+            or guard.result() is not None
+            or guard.current_stage() != stage
+            or not table.is_terminal(stage)
+        ):
+            return Rule.ONE_TERMINAL_STAGE
+        return Rule.DECLARED_TRANSITIONS
+
+    def _consult(
+        self, rule: Rule, record: StepRecord, report: Callable[[StepGuard], object]
+    ) -> None:
+        """Hand a report to the runner's guard; record its refusal as a violation of ``rule``."""
+        guard = self._guard
+        if guard is None:
             return
-        declared = self._table.output_ids.get(stage, frozenset())
-        if record.output_id not in declared:
-            self._violate(
-                Rule.DECLARED_TRANSITIONS,
-                f"stage {stage!r} produced undeclared output {record.output_id!r}; declared "
-                f"outputs: {quote_sorted(declared)} (record {record.sequence})",
-            )
-            return
-        outputs: Mapping[str, Any] = self._lifecycle.stage(stage).outputs
-        output_schema = outputs[str(record.output_id)]
         try:
-            validate(output_schema.schema, record.output, path=f"$.{stage}.{record.output_id}")
-        except SchemaValidationError as exc:
-            problems = "; ".join(str(problem) for problem in exc.problems)
-            self._violate(
-                Rule.DECLARED_TRANSITIONS,
-                f"output {record.output_id!r} of stage {stage!r} does not match its schema: "
-                f"{problems} (record {record.sequence})",
-            )
+            report(guard)
+        except IllegalStageTransitionError as refusal:
+            self.add_violation(rule, f"{refusal} (record {record.sequence})")
 
 
 def _plain(value: str | None) -> str | None:
