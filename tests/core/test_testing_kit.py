@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 from testing_kit.toy import Flaw, ToyProvider, ToyStage
@@ -344,3 +345,44 @@ def test_suite_reports_the_broken_rule_through_pytest(pytester: pytest.Pytester)
     )
     assert "stage history of 'ok-" in result.stdout.str()
     assert "withholding the input of 'prepare'" in result.stdout.str()
+
+
+def test_kit_exports_are_sorted_and_complete() -> None:
+    """`arcaflow_steps.testing.__all__` is sorted and lists every public name."""
+    public = {
+        name
+        for name in vars(kit)
+        if not name.startswith("_") and not isinstance(getattr(kit, name), type(kit))
+    }
+    public -= {"annotations"}
+    assert sorted(kit.__all__) == kit.__all__
+    assert set(kit.__all__) == public
+
+
+def test_kit_never_imports_pytest_internals() -> None:
+    """The kit imports only pytest's public API (no `_pytest`), as a plugin for outsiders must."""
+    sources = (Path(kit.__file__).parent).glob("*.py")
+    offenders = [path.name for path in sources if "_pytest" in path.read_text()]
+    assert offenders == []
+
+
+def test_kit_is_opt_in_and_sets_nothing_up_unasked(pytester: pytest.Pytester) -> None:
+    """Without opting in its fixtures are unknown; opted in, a test that asks for none gets none."""
+    pytester.makepyfile(
+        """
+        def test_plain():
+            assert True
+
+        def test_wants_kit(run_step):
+            assert run_step is not None
+        """
+    )
+    without = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    without.assert_outcomes(passed=1, errors=1)
+    without.stdout.fnmatch_lines(["*fixture 'run_step' not found*"])
+    with_kit = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-p", "arcaflow_steps.testing", "--setup-show", "-k", "plain"
+    )
+    with_kit.assert_outcomes(passed=1, deselected=1)
+    assert "start_step" not in with_kit.stdout.str()
+    assert "run_step" not in with_kit.stdout.str()
