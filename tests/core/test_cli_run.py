@@ -185,3 +185,29 @@ def test_timeout_closes_running_steps(venv: TestVenv, tmp_path: Path) -> None:
     assert (3, "closed") == (result.returncode, yaml.safe_load(result.stdout)["w"]["stage"])
     assert "*  --timeout 0.5s reached: closing every running step" in result.stderr
     assert time.monotonic() - began < 10
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_signal_while_preparing_stops_cleanly(
+    venv: TestVenv, tmp_path: Path, signum: signal.Signals
+) -> None:
+    """A signal while a schema loads stops the run with one message and 128 + signal."""
+    file = write(
+        tmp_path, "s.yaml", "kind: echo\necho: {prefix: slow schema}\ninput: {message: x}\n"
+    )
+    process = subprocess.Popen(
+        [str(venv.bin / "arcaflow-steps"), "run", file],
+        env=venv.env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stderr is not None
+    assert "echo is loading its schema\n" == process.stderr.readline()
+    process.send_signal(signum)
+    stdout, stderr = process.communicate(timeout=20)
+    assert (128 + signum, "", "arcaflow-steps: interrupted while preparing steps\n") == (
+        process.returncode,
+        stdout,
+        stderr,
+    )

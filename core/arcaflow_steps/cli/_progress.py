@@ -61,8 +61,9 @@ class LineProgress:
         self._quiet = quiet
         self._names = _stage_names(steps)
         self._width = max((len(step.step_id) for step in steps), default=0)
-        # Guards writes to stderr, so lines from provider threads never interleave.
-        self._lock = threading.Lock()
+        # Guards writes to stderr, so lines from provider threads never interleave. Re-entrant:
+        # the signal handler writes a line on the main thread, which may hold it already.
+        self._lock = threading.RLock()
 
     def start(self) -> None:
         """Nothing to set up."""

@@ -13,12 +13,13 @@ waits its closure timeout, then stops); a second one force-closes them.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import signal
 import sys
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
 __all__ = ["add_arguments", "exit_code", "run"]
 
 _CRASH_STAGES = frozenset({"crashed"})
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 _WAIT_SLICE = 0.1
 
 
@@ -104,6 +106,33 @@ def _record(result: StepResult) -> dict[str, Any]:
     return record
 
 
+class _Interrupted(BaseException):
+    """SIGINT or SIGTERM arrived before any step started (while schemas load)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def _interruptible() -> Iterator[None]:
+    """Turn SIGINT/SIGTERM into :class:`_Interrupted`, so ``finally`` blocks close providers."""
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        del frame
+        raise _Interrupted(signum)
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {signum: signal.signal(signum, interrupt) for signum in _SIGNALS}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
 class _Signals:
     """First SIGINT/SIGTERM closes the runner; the second force-closes it."""
 
@@ -117,7 +146,7 @@ class _Signals:
     def install(self) -> None:
         if threading.current_thread() is not threading.main_thread():
             return
-        for signum in (signal.SIGINT, signal.SIGTERM):
+        for signum in _SIGNALS:
             self._previous[signum] = signal.signal(signum, self._handle)
 
     def restore(self) -> None:
@@ -163,17 +192,22 @@ def run(args: argparse.Namespace) -> int:
     registry = make_registry(args)
     try:
         prepared: list[PreparedStep] = []
-        for spec in specs:
-            try:
-                prepared.append(
-                    prepare_step(registry, spec.step_id, spec.definition, path=spec.path)
-                )
-            except ArcaflowStepsError as exc:
-                error = StepDefinitionError(str(exc), source=spec.source)
-                if _is_deploy_failure(exc):  # the plugin could not even show its schema
-                    sys.stderr.write(f"{PROG}: error: {error}\n")
-                    return EXIT_CRASHED
-                raise error from exc
+        try:
+            with _interruptible():  # loading a plugin's schema may take a while
+                for spec in specs:
+                    try:
+                        prepared.append(
+                            prepare_step(registry, spec.step_id, spec.definition, path=spec.path)
+                        )
+                    except ArcaflowStepsError as exc:
+                        error = StepDefinitionError(str(exc), source=spec.source)
+                        if _is_deploy_failure(exc):  # the plugin could not show its schema
+                            sys.stderr.write(f"{PROG}: error: {error}\n")
+                            return EXIT_CRASHED
+                        raise error from exc
+        except _Interrupted as interrupted:
+            sys.stderr.write(f"{PROG}: interrupted while preparing steps\n")
+            return 128 + interrupted.signum
         progress = make_progress(prepared, quiet=args.quiet, live=args.live)
         runner = StepRunner(parallelism=args.parallelism, observers=(progress, registry))
         signals = _Signals(runner, progress)

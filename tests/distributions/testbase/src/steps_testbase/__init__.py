@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -84,7 +85,12 @@ class EchoProvider:
         }
 
     def load_schema(self, provider_input: Mapping[str, Any]) -> EchoRunnable:
-        return EchoRunnable(self, str(provider_input[self.provider_keyword]["prefix"]))
+        prefix = str(provider_input[self.provider_keyword]["prefix"])
+        if prefix == "slow schema":  # like a plugin that takes long to deploy
+            sys.stderr.write("echo is loading its schema\n")
+            sys.stderr.flush()
+            time.sleep(30)
+        return EchoRunnable(self, prefix)
 
 
 class EchoRunnable:
