@@ -384,3 +384,21 @@ def test_kill_cuts_a_graceful_close_short(tmp_path: Path) -> None:
     assert not closer.is_alive()
     assert time.monotonic() - started < 3
     assert "killed by SIGKILL" == connection.exit_status()
+
+
+def test_container_deployers_load_only_when_used() -> None:
+    """Listing deployers does not import the docker/podman modules; using one does."""
+    script = textwrap.dedent(
+        """
+        import sys
+        from arcaflow_steps_builtin.deployers import arcaflow_steps_deployers
+        factories = {f.deployer_name: f for f in arcaflow_steps_deployers()}
+        print(sorted(factories), "arcaflow_steps_builtin.deployers.docker" in sys.modules)
+        factories["docker"].configuration_schema()
+        print("arcaflow_steps_builtin.deployers.docker" in sys.modules)
+        """
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert "['command', 'docker', 'podman', 'python'] False\nTrue\n" == completed.stdout
