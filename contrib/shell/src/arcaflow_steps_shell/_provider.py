@@ -151,9 +151,20 @@ _CLOSED: Final = StepOutputSchema(
 )
 
 
-def _stage(stage: ShellStage, *next_stages: ShellStage, **names: str) -> LifecycleStage:
+def _stage(
+    stage: ShellStage,
+    *next_stages: ShellStage,
+    waiting_name: str = "",
+    running_name: str = "",
+    finished_name: str = "",
+) -> LifecycleStage:
     return LifecycleStage(
-        id=stage, next_stages=set(next_stages), fatal=stage is ShellStage.FAILURE, **names
+        id=stage,
+        next_stages=set(next_stages),
+        fatal=stage is ShellStage.FAILURE,
+        waiting_name=waiting_name,
+        running_name=running_name,
+        finished_name=finished_name,
     )
 
 
