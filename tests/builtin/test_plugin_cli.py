@@ -18,7 +18,9 @@ from plugin_support import PLUGINS, ROOT, descendants, wait_gone
 
 STEPS = str(PLUGINS / "plugin_steps.py")
 HELLO = str(PLUGINS / "plugin_hello.py")
-CLI = shutil.which("arcaflow-steps") or str(Path(sys.executable).with_name("arcaflow-steps"))
+_BESIDE = Path(sys.executable).with_name("arcaflow-steps")
+#: The CLI of the environment running the tests (not whatever is first on PATH).
+CLI = str(_BESIDE) if _BESIDE.exists() else (shutil.which("arcaflow-steps") or "arcaflow-steps")
 
 
 def arcaflow_steps(
