@@ -284,3 +284,14 @@ def test_unknown_deployment_type_is_invalid_input(capsys: Capture, tmp_path: Pat
     code, _, err = run_cli(capsys, "run", file)
     assert 1 == code
     assert "unknown deployment type 'nope'; valid: " in err
+
+
+def test_describe_table_lists_provider_keyword_fields(capsys: Capture) -> None:
+    """``describe`` in table form lists the provider keyword's fields with type and description."""
+    code, out, _ = run_cli(capsys, "describe", "dummy")
+    rows = [line for line in out.splitlines() if line.startswith("│ greeting")]
+    assert 0 == code
+    assert 1 == len(rows)
+    assert ["greeting", "string", "The word to greet with."] == [
+        cell.strip() for cell in rows[0].strip("│").split("│") if cell.strip()
+    ]

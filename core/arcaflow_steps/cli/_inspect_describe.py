@@ -35,6 +35,25 @@ def _deployers(provider: AnyProvider) -> dict[str, list[dict[str, Any]]] | None:
     return result
 
 
+def _provider_fields(provider_schema: dict[str, Any]) -> list[tuple[str, str, bool, str]]:
+    """Return (field, type, required, description) of the provider keyword's object, if any."""
+    rows: list[tuple[str, str, bool, str]] = []
+    for prop in provider_schema.values():
+        body = prop.get("type", {})
+        if body.get("type_id") == "scope":
+            body = body.get("objects", {}).get(body.get("root"), {})
+        for name, field in body.get("properties", {}).items():
+            field_type = field.get("type", {})
+            type_id = str(field_type.get("type_id", "?"))
+            if type_id == "ref":
+                type_id = f"ref {field_type.get('id', '?')}"
+            display = field.get("display") or {}
+            rows.append(
+                (name, type_id, bool(field.get("required")), str(display.get("description", "")))
+            )
+    return rows
+
+
 def describe_record(provider: AnyProvider, source: Any) -> dict[str, Any]:
     """Return everything ``describe`` shows about a provider, as plain data."""
     from .._schema import serialize_property
@@ -106,6 +125,18 @@ def run(args: argparse.Namespace) -> int:
         out.print(Text(f"provider keyword: {record['provider_keyword']}"))
         out.print(Text(f"run keyword:      {record['run_keyword']}"))
         out.print(Text(f"initial stage:    {record['lifecycle']['initial_stage']}"))
+        fields = _provider_fields(record["provider_schema"])
+        if fields:
+            config = Table(
+                title=f"provider keyword {record['provider_keyword']!r}", title_justify="left"
+            )
+            for column in ("field", "type", "required", "description"):
+                config.add_column(column)
+            for name, type_id, required, description in fields:
+                config.add_row(
+                    Text(name), Text(type_id), Text("yes" if required else ""), Text(description)
+                )
+            out.print(config)
         stages = Table(title="lifecycle", title_justify="left")
         for column in ("stage", "input fields", "next stages", "kind of stage"):
             stages.add_column(column)
