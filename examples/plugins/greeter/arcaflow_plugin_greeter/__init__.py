@@ -25,9 +25,9 @@ class GreetInput:
         schema.name("Times"),
         schema.description("How many times to say hello"),
     ] = 1
-    shout: typing.Annotated[
-        bool, schema.name("Shout"), schema.description("Greet in capitals")
-    ] = False
+    shout: typing.Annotated[bool, schema.name("Shout"), schema.description("Greet in capitals")] = (
+        False
+    )
     delay: typing.Annotated[
         float,
         schema.min(0.0),
