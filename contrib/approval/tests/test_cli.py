@@ -1,8 +1,9 @@
-"""A person running the gate with ``arcaflow-steps run`` answers it on the terminal.
+"""A person running the gate with ``arcaflow-steps run`` answers on the terminal or by file.
 
-The real CLI runs in a pseudo-terminal (its controlling terminal), the test reads the prompt and
-types the answer, as a person would. This needs the package installed (its entry point), so the
-CLI can find the ``approval`` kind.
+For the terminal, the real CLI runs in a pseudo-terminal (its controlling terminal); the test
+reads the prompt and types the answer, as a person would. For the file, the test writes the
+answer file named in the step definition while the CLI waits. This needs the package installed
+(its entry point), so the CLI can find the ``approval`` kind.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import os
 import pty
 import select
+import subprocess
 import sys
 import time
 from importlib.metadata import entry_points
@@ -86,3 +88,36 @@ def test_person_answers_on_the_terminal(
     assert f"output_id: {output_id}" in shown, shown
     assert "source: terminal" in shown, shown
     assert exit_code == code, shown
+
+
+def test_answer_file_decides_a_cli_run(tmp_path: Path) -> None:
+    """The CLI waits on the gate until the answer file named in the step appears."""
+    answer = tmp_path / "answer"
+    step_file = tmp_path / "gate.yaml"
+    step_file.write_text(
+        "kind: approval\n"
+        "question: Ship release 1.4?\n"
+        f"approval: {{answer_file: {answer}, deadline: 30, poll_interval: 0.05}}\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "arcaflow_steps.cli", "run", str(step_file)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        time.sleep(0.5)
+        assert process.poll() is None, "the CLI did not wait for the answer"
+        partial = tmp_path / "answer.partial"
+        partial.write_text("yes\nlooks good\n")
+        partial.rename(answer)
+        stdout, stderr = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, stdout + stderr
+    assert "output_id: approved" in stdout
+    assert "source: file" in stdout
+    assert "comment: looks good" in stdout
