@@ -26,6 +26,21 @@ concurrent ATP runs in a single plugin process, which is much cheaper for many s
 Trade-offs: the steps share the process's memory and fate (an ``os._exit`` ends them all), a
 step that ignores cancel is only stopped when the last step finishes, and the Python SDK's
 ``debug_logs`` accumulate across the runs of a process.
+
+Deliberate differences from the reference engine (Arcaflow 0.21.0):
+
+* Values are typed: ``enabled: true`` enables, ``stop_if: false`` does not cancel, and plugin
+  input is validated against the plugin's schema and sent typed (not as strings).
+* The schema is read once per (deployment type, source, deployer configuration), and that
+  probe process runs the first step; the reference deploys twice per step.
+* ``deploy_failed`` and ``crashed`` outputs are plain data matching their schemas; plugin
+  outputs are validated against their declared schemas (an invalid one is a crash).
+* A cancelled or closed step ends ``closed`` ``{cancelled: true}``, never ``crashed``; the
+  cancel signal is sent once; ``stop_if`` is allowed without a cancel handler (the plugin is
+  then stopped at once) instead of being a validation error.
+* The ATP handshake happens in ``deploy``: a plugin that cannot start or greet ends
+  ``deploy_failed`` with its exit status and stderr, not ``crashed``.
+* A step already known to be disabled is not deployed.
 """
 
 from __future__ import annotations
