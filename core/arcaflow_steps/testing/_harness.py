@@ -348,7 +348,14 @@ class StartedStep:
         )
         for stage in prepared.stage_inputs:
             if stage not in withhold:
-                self.provide_stage_input(stage)
+                try:
+                    self.provide_stage_input(stage)
+                except Exception as exc:  # the runner would end such a step; so do we
+                    self.handler.add_violation(
+                        Rule.CASE, f"provide_stage_input({stage!r}, ...) raised {exc!r}"
+                    )
+                    self.close(force=True)
+                    break
 
     @property
     def case(self) -> ConformanceCase:

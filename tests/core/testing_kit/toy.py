@@ -66,6 +66,7 @@ class Flaw(enum.Enum):
     CLOSE_HANGS = "close() never returns while working"  # close
     FORCE_CLOSE_IGNORED = "force_close() does nothing"  # force close
     THREAD_LEFT = "close() leaves a thread running"  # no thread left
+    REFUSES_INPUT = "provide_stage_input() raises"  # the case (the runner would end it)
 
 
 def _scope(name: str, **properties: PropertySchema) -> ScopeSchema:
@@ -205,6 +206,8 @@ class ToyRunningStep:
     # -- RunningStep --------------------------------------------------------------------------
 
     def provide_stage_input(self, stage: str, input: Mapping[str, Any]) -> None:
+        if self._flaw is Flaw.REFUSES_INPUT:
+            raise ValueError("no input for me")
         if stage == ToyStage.PREPARE:
             with self._lock:
                 if self._state is RunningStepState.WAITING_FOR_INPUT:
