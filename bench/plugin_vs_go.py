@@ -134,7 +134,7 @@ class Measurement:
     tree_rss: list[int] = dataclasses.field(default_factory=list)
     unavailable: str | None = None
     #: Runs that failed (the shared work tree may be mid-edit); retried, not counted. Run 0 is
-    #: the warm-up.
+    #: the warm-up, run -1 a memory run.
     failures: list[str] = dataclasses.field(default_factory=list)
 
     @property
@@ -540,15 +540,30 @@ def measure_with_retries(
     run: int,
     log: Callable[[str], None],
     attempts: int = 3,
+    sample_interval: float | None = None,
 ) -> ProcessResult | None:
-    """Measure one timed run; record failures; give up on the cell after ``attempts``."""
-    for _ in range(attempts):
+    """Measure one run; record failures; give up on the cell after ``attempts``.
+
+    A memory run (``sample_interval`` set) that keeps failing leaves the cell's timings alone.
+    """
+    for attempt in range(attempts):
+        if attempt:
+            time.sleep(2.0)  # let a half-saved edit in the shared tree finish
         try:
-            return measure_once(setup, measurement.engine, CASES[measurement.case], argv)
+            return measure_once(
+                setup,
+                measurement.engine,
+                CASES[measurement.case],
+                argv,
+                sample_interval=sample_interval,
+            )
         except NotAvailableError as exc:
             measurement.failures.append(f"run {run}: {exc}")
             log(f"  failed: {measurement.engine} {measurement.case}: {exc}")
-    measurement.unavailable = f"{attempts} attempts of run {run} failed: {measurement.failures[-1]}"
+    if sample_interval is None:
+        measurement.unavailable = (
+            f"{attempts} attempts of run {run} failed: {measurement.failures[-1]}"
+        )
     return None
 
 
@@ -838,12 +853,15 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0912, PLR0915 (a
     for (engine, case_name), argv_ in plans.items():
         measurement = results[(engine, case_name)]
         for _ in range(args.memory_runs if not measurement.unavailable else 0):
-            try:
-                result = measure_once(
-                    setup, engine, CASES[case_name], argv_, sample_interval=args.sample_interval
-                )
-            except NotAvailableError as exc:
-                log(f"  memory run failed: {engine} {case_name}: {exc}")
+            result = measure_with_retries(
+                setup,
+                measurement,
+                argv_,
+                run=-1,
+                log=log,
+                sample_interval=args.sample_interval,
+            )
+            if result is None:
                 continue
             assert result.tree_rss is not None
             measurement.tree_rss.append(result.tree_rss)
