@@ -16,18 +16,7 @@ import importlib
 from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
-    from ._authoring import (
-        BaseRunningStep,
-        Finish,
-        Move,
-        Outcome,
-        SimpleRunnableStep,
-        StepProviderBase,
-        TypedProviderAdapter,
-        WaitForInput,
-        on_stage,
-        without_schemas,
-    )
+    from ._authoring import BaseRunningStep, Finish, Move, Outcome, WaitForInput, on_stage
     from ._deployment import Deployer, DeployerFactory, PluginConnection
     from ._entry_points import EntryPointInfo
     from ._errors import (
@@ -53,7 +42,7 @@ if TYPE_CHECKING:
         ValidationProblem,
     )
     from ._events import StepEvent, StepEventKind, StepObserver, StepResult
-    from ._guard import LifecycleRules, RecordedState, StepGuard
+    from ._guard import RecordedState, StepGuard
     from ._lifecycle import Lifecycle, LifecycleStage, LifecycleStageWithSchema, TransitionTable
     from ._protocols import (
         AnyProvider,
@@ -63,6 +52,12 @@ if TYPE_CHECKING:
         RunningStepState,
         StageChangeHandler,
     )
+    from ._provider_base import (
+        SimpleRunnableStep,
+        StepProviderBase,
+        TypedProviderAdapter,
+        without_schemas,
+    )
     from ._registry import (
         BlockedKindError,
         DeployerLoadError,
@@ -70,6 +65,7 @@ if TYPE_CHECKING:
         LoadFailure,
         Registry,
     )
+    from ._rules import LifecycleRules
     from ._runner import DEFAULT_CLOSE_TIMEOUT, RunnerClosedError, StepExecution, StepRunner
     from ._schema import (
         AnySchema,
@@ -237,12 +233,8 @@ _EXPORTS: Final[dict[str, tuple[str, ...]]] = {
         "Finish",
         "Move",
         "Outcome",
-        "SimpleRunnableStep",
-        "StepProviderBase",
-        "TypedProviderAdapter",
         "WaitForInput",
         "on_stage",
-        "without_schemas",
     ),
     "._deployment": (
         "Deployer",
@@ -279,7 +271,6 @@ _EXPORTS: Final[dict[str, tuple[str, ...]]] = {
         "StepResult",
     ),
     "._guard": (
-        "LifecycleRules",
         "RecordedState",
         "StepGuard",
     ),
@@ -288,6 +279,12 @@ _EXPORTS: Final[dict[str, tuple[str, ...]]] = {
         "LifecycleStage",
         "LifecycleStageWithSchema",
         "TransitionTable",
+    ),
+    "._provider_base": (
+        "SimpleRunnableStep",
+        "StepProviderBase",
+        "TypedProviderAdapter",
+        "without_schemas",
     ),
     "._protocols": (
         "AnyProvider",
@@ -304,6 +301,7 @@ _EXPORTS: Final[dict[str, tuple[str, ...]]] = {
         "LoadFailure",
         "Registry",
     ),
+    "._rules": ("LifecycleRules",),
     "._runner": (
         "DEFAULT_CLOSE_TIMEOUT",
         "RunnerClosedError",

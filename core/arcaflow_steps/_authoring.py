@@ -59,45 +59,36 @@ from __future__ import annotations
 
 import abc
 import enum
-import functools
 import logging
 import threading
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, Final, Generic, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Final, TypeAlias, TypeVar
 
 import attrs
 
 from ._errors import (
     IllegalStageTransitionError,
-    SchemaValidationError,
     StageInputError,
-    ValidationProblem,
     quote_sorted,
 )
-from ._guard import LifecycleRules, rules_for
-from ._lifecycle import Lifecycle, LifecycleStage, LifecycleStageWithSchema
+from ._lifecycle import Lifecycle, LifecycleStageWithSchema
 from ._protocols import RunningStepState
-from ._schema import PropertySchema, scope_from_attrs, validate
+from ._rules import LifecycleRules, rules_for
 
 if TYPE_CHECKING:
-    from ._protocols import AnyProvider, RunnableStep, StageChangeHandler
+    from ._protocols import StageChangeHandler
 
 __all__ = [
     "BaseRunningStep",
     "Finish",
     "Move",
     "Outcome",
-    "SimpleRunnableStep",
-    "StepProviderBase",
-    "TypedProviderAdapter",
     "WaitForInput",
     "on_stage",
-    "without_schemas",
 ]
 
 _log: Final = logging.getLogger("arcaflow_steps.authoring")
 
-ConfigT = TypeVar("ConfigT")
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 _STAGE_MARK: Final = "__arcaflow_stage__"
@@ -154,13 +145,6 @@ def on_stage(stage: str) -> Callable[[_F], _F]:
         return method
 
     return mark
-
-
-def without_schemas(lifecycle: Lifecycle[LifecycleStageWithSchema]) -> Lifecycle[LifecycleStage]:
-    """Return ``lifecycle`` without its schemas (what ``Provider.lifecycle()`` returns)."""
-    return Lifecycle(
-        initial_stage=lifecycle.initial_stage, stages=[stage.stage for stage in lifecycle.stages]
-    )
 
 
 class _Close(enum.IntEnum):
@@ -619,148 +603,5 @@ class BaseRunningStep(abc.ABC):
             thread.join(self.close_timeout)
 
 
-class SimpleRunnableStep:
-    """A runnable step with a fixed lifecycle whose executions are :class:`BaseRunningStep`s.
-
-    ``create`` makes one (unbound) step per execution from the run input and run id.
-
-    Thread safety: safe to share (immutable).
-    """
-
-    def __init__(
-        self,
-        lifecycle: Lifecycle[LifecycleStageWithSchema],
-        run_schema: Mapping[str, PropertySchema],
-        create: Callable[[Mapping[str, Any], str], BaseRunningStep],
-    ) -> None:
-        self._lifecycle = lifecycle
-        self._run_schema = dict(run_schema)
-        self._create = create
-        rules_for(lifecycle)  # compute the rules once, up front
-
-    def run_schema(self) -> Mapping[str, PropertySchema]:
-        """Return the schema of the run keyword(s)."""
-        return self._run_schema
-
-    def lifecycle(self, run_input: Mapping[str, Any]) -> Lifecycle[LifecycleStageWithSchema]:
-        """Return the fixed lifecycle."""
-        del run_input
-        return self._lifecycle
-
-    def start(
-        self, run_input: Mapping[str, Any], handler: StageChangeHandler, run_id: str
-    ) -> BaseRunningStep:
-        """Create, bind and begin one execution."""
-        step = self._create(run_input, run_id)
-        step.bind(handler, self._lifecycle, run_id)
-        step.begin()
-        return step
-
-
-@functools.cache
-def _converter() -> Any:
-    """Return the cattrs converter, imported on first use (cattrs is slow to import)."""
-    import cattrs
-
-    return cattrs.Converter()
-
-
-class StepProviderBase(abc.ABC, Generic[ConfigT]):
-    """A provider typed in its configuration, an attrs class ``config_type``.
-
-    Subclasses set ``kind``, ``provider_keyword``, ``run_keyword`` and ``config_type``, and
-    implement :meth:`lifecycle` and :meth:`load_schema`. The provider keyword's schema is
-    built from ``config_type`` (:func:`~arcaflow_steps.scope_from_attrs`); it is required
-    unless every attribute has a default. :meth:`any` returns the untyped adapter.
-
-    Thread safety: safe to share (subclasses keep no mutable state).
-    """
-
-    kind: ClassVar[str]
-    provider_keyword: ClassVar[str]
-    run_keyword: ClassVar[str]
-    config_type: ClassVar[type[Any]]
-
-    @abc.abstractmethod
-    def lifecycle(self) -> Lifecycle[LifecycleStage]:
-        """Return the lifecycle without schemas."""
-
-    def provider_schema(self) -> Mapping[str, PropertySchema]:
-        """Return ``{provider_keyword: property}`` built from ``config_type``."""
-        scope = scope_from_attrs(self.config_type)
-        required = any(field.default is attrs.NOTHING for field in attrs.fields(self.config_type))
-        return {self.provider_keyword: PropertySchema(type=scope, required=required)}
-
-    @abc.abstractmethod
-    def load_schema(self, provider_input: ConfigT) -> RunnableStep:
-        """Return the runnable step for the structured configuration."""
-
-    def any(self) -> AnyProvider:
-        """Return the untyped adapter the registry and runner use."""
-        return TypedProviderAdapter(self)
-
-
-class TypedProviderAdapter(Generic[ConfigT]):
-    """The untyped face of a :class:`StepProviderBase`: validates, structures, loads.
-
-    Thread safety: safe to share (immutable).
-    """
-
-    def __init__(self, provider: StepProviderBase[ConfigT]) -> None:
-        self.provider: Final = provider
-        self._schema = provider.provider_schema()
-
-    @property
-    def kind(self) -> str:
-        """The provider's kind."""
-        return self.provider.kind
-
-    @property
-    def provider_keyword(self) -> str:
-        """The provider keyword."""
-        return self.provider.provider_keyword
-
-    @property
-    def run_keyword(self) -> str:
-        """The run keyword."""
-        return self.provider.run_keyword
-
-    def lifecycle(self) -> Lifecycle[LifecycleStage]:
-        """Return the provider's lifecycle without schemas."""
-        return self.provider.lifecycle()
-
-    def provider_schema(self) -> Mapping[str, PropertySchema]:
-        """Return the provider keyword's schema."""
-        return self._schema
-
-    def load_schema(self, provider_input: Mapping[str, Any]) -> RunnableStep:
-        """Validate ``{provider_keyword: value}``, structure it and load the runnable step.
-
-        Raises:
-            SchemaValidationError: the value does not match the configuration's schema.
-        """
-        keyword = self.provider.provider_keyword
-        prop = self._schema[keyword]
-        value = provider_input.get(keyword)
-        if value is None and not prop.required:
-            value = {}
-        validated = validate(prop.type, value, path=f"$.{keyword}")
-        try:
-            config: ConfigT = _converter().structure(validated, self.provider.config_type)
-        except Exception as exc:  # cattrs groups; validation should have caught these
-            raise SchemaValidationError(
-                [ValidationProblem(path=f"$.{keyword}", message=f"cannot structure: {exc}")]
-            ) from exc
-        return self.provider.load_schema(config)
-
-
-for _cls in (
-    BaseRunningStep,
-    Finish,
-    Move,
-    SimpleRunnableStep,
-    StepProviderBase,
-    TypedProviderAdapter,
-    WaitForInput,
-):
+for _cls in (BaseRunningStep, Finish, Move, WaitForInput):
     _cls.__module__ = "arcaflow_steps"

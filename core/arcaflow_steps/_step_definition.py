@@ -24,9 +24,9 @@ from ._errors import (
     ValidationProblem,
     quote_sorted,
 )
-from ._guard import LifecycleRules, rules_for
 from ._lifecycle import Lifecycle, LifecycleStageWithSchema
 from ._protocols import AnyProvider, RunnableStep
+from ._rules import LifecycleRules, rules_for
 from ._schema import PropertySchema, validate_properties
 from ._schema._validate import describe_value
 
