@@ -34,7 +34,7 @@ from typing import Any, Final, final
 
 from arcaflow_steps import DeploymentError
 
-from ._process import DEFAULT_STDERR_LIMIT, ProcessConnection
+from ._process import DEFAULT_STDERR_LIMIT, PopenHandle, ProcessConnection
 
 __all__ = [
     "ForkServer",
@@ -359,9 +359,7 @@ class ForkServer:
                 control.shutdown(socket.SHUT_RDWR)
             control.close()
         if process is not None:
-            try:
-                process.wait(5.0)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(OSError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+            handle = PopenHandle(process)  # waits on a pidfd: no polling sleeps
+            if not handle.wait_exited(5.0):
+                handle.signal_group(signal.SIGKILL)
+            handle.reap(5.0)
