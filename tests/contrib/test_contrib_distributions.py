@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +24,26 @@ PACKAGES = {
 VERSION = "0.1.0"
 
 
+def _installed_here() -> list[str]:
+    found = []
+    for distribution in PACKAGES.values():
+        try:
+            metadata.distribution(distribution)
+        except metadata.PackageNotFoundError:
+            continue
+        found.append(distribution)
+    return found
+
+
 @pytest.fixture(scope="module")
 def wheels(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """One wheel per contrib package, built from its pyproject.toml and src/ tree."""
+    installed = _installed_here()
+    if installed:  # the fresh venvs see this interpreter's packages, so kinds would clash
+        pytest.fail(
+            f"{', '.join(installed)} installed in the test interpreter's environment; "
+            "uninstall it (develop contrib packages in a venv of their own)"
+        )
     out = tmp_path_factory.mktemp("contrib-wheels")
     return {kind: build_wheel(CONTRIB / kind, out) for kind in PACKAGES}
 
