@@ -355,3 +355,86 @@ def test_close_from_inside_a_stage_method_does_not_wait_for_itself() -> None:
     result = execution.wait(5)
     assert time.monotonic() - began < 1
     assert ("closed", [("work", False)]) == (result.stage, steps[0].closed_with)
+
+
+class NoWorkMethod(BaseRunningStep):
+    """Has a method for 'prepare' but none for 'work'."""
+
+    def __init__(self, work: WorkLogic, ready: Any = None) -> None:
+        super().__init__()
+        self.closed_with: list[tuple[str | None, bool]] = []
+
+    @on_stage(Stage.PREPARE)
+    def prepare(self, inputs: Mapping[str, Any]) -> Outcome:
+        return Move(to=Stage.WORK, output_id="ready", output={})
+
+    def closed_outcome(self, stage: str | None, *, forced: bool) -> Finish:
+        self.closed_with.append((stage, forced))
+        return Finish(output_id="result", output={"cancelled": True}, stage=Stage.CLOSED)
+
+
+def test_stage_without_a_method_ends_via_error_outcome() -> None:
+    """A stage the subclass has no method for ends the step with error_outcome."""
+    _, execution, steps = run(
+        lambda step, inputs: Move(to=Stage.DONE),
+        step_type=NoWorkMethod,  # type: ignore[arg-type]
+    )
+    assert ("closed", [("work", True)]) == (execution.wait(5).stage, steps[0].closed_with)
+
+
+class BrokenClose(ScriptedStep):
+    """closed_outcome raises."""
+
+    def closed_outcome(self, stage: str | None, *, forced: bool) -> Finish:
+        self.closed_with.append((stage, forced))
+        raise RuntimeError("cannot close")
+
+
+class IllegalClose(ScriptedStep):
+    """closed_outcome names a stage the step cannot reach."""
+
+    def closed_outcome(self, stage: str | None, *, forced: bool) -> Finish:
+        self.closed_with.append((stage, forced))
+        return Finish(output_id="result", output={"cancelled": True}, stage=Stage.PREPARE)
+
+
+@pytest.mark.parametrize("step_type", [BrokenClose, IllegalClose], ids=["raises", "illegal"])
+def test_unusable_closed_outcome_leaves_the_end_to_the_runner(
+    step_type: type[ScriptedStep],
+) -> None:
+    """When closed_outcome cannot end the step, the runner records a terminal result."""
+    steps: list[ScriptedStep] = []
+
+    def create(run_input: Mapping[str, Any], run_id: str) -> ScriptedStep:
+        steps.append(step_type(lambda step, inputs: step.wait_for_input(Stage.STOP)))
+        return steps[-1]
+
+    runnable = SimpleRunnableStep(LIFECYCLE, RUN_SCHEMA, create)
+    prepared = PreparedStep(
+        step_id="s",
+        kind="scripted",
+        runnable=runnable,
+        run_input={},
+        lifecycle=LIFECYCLE,
+        stage_inputs={"prepare": {"go": True}},
+    )
+    execution = StepRunner(close_timeout=0.2).start(prepared)
+    execution.close()
+    result = execution.wait(0)
+    assert ("failed", None, True) == (result.stage, result.output_id, result.is_error)
+    assert ("work", False) == steps[0].closed_with[0]
+    assert RunningStepState.FINISHED == steps[0].state()
+
+
+def test_force_close_before_begin_enters_the_initial_stage_first() -> None:
+    """A bound step force-closed before begin() still reports its initial stage first."""
+    guard = StepGuard("s", LifecycleRules.of(LIFECYCLE))
+    step = ScriptedStep(lambda s, i: Move(to=Stage.DONE))
+    step.bind(guard, LIFECYCLE, "s")
+    assert ("s", "prepare", False) == (step.run_id, step.current_stage(), step.is_closing)
+    step.force_close()
+    result = guard.result()
+    assert result is not None
+    assert ["prepare", "closed"] == stages(result)
+    with pytest.raises(RuntimeError, match=r"^bind\(\) must be called before begin\(\)$"):
+        ScriptedStep(lambda s, i: Move(to=Stage.DONE)).begin()
