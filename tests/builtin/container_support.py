@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import socket
+import ssl
 import subprocess
 import threading
 import time
@@ -145,12 +146,38 @@ def inspect(engine: str, name: str) -> dict[str, object]:
     return first
 
 
+def make_tls_files(directory: Path) -> dict[str, Path]:
+    """Write a throw-away CA, a server certificate for 127.0.0.1 and a client certificate."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("openssl is not installed")
+
+    def run(*arguments: str) -> None:
+        subprocess.run([openssl, *arguments], cwd=directory, check=True, capture_output=True)
+
+    key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    run("req", "-x509", *key, "-keyout", "ca.key", "-out", "ca.pem", "-days", "1",
+        "-subj", "/CN=arcaflow-steps test CA")  # fmt: skip
+    for name, extension in (
+        ("server", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth"),
+        ("client", "extendedKeyUsage=clientAuth"),
+    ):
+        (directory / f"{name}.ext").write_text(extension.replace("\\n", "\n") + "\n")
+        run("req", *key, "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={name}")
+        run("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+            "-CAcreateserial", "-out", f"{name}.pem", "-days", "1",
+            "-extfile", f"{name}.ext")  # fmt: skip
+    return {name: directory / name for name in ("ca.pem", "server.pem", "server.key",
+                                                "client.pem", "client.key")}  # fmt: skip
+
+
 @contextlib.contextmanager
-def tcp_proxy_to(unix_path: str) -> Iterator[str]:
+def tcp_proxy_to(unix_path: str, *, tls: ssl.SSLContext | None = None) -> Iterator[str]:
     """Serve ``tcp://127.0.0.1:<port>`` forwarding every connection to a unix socket.
 
     A stand-in for a remote daemon: the docker client really speaks HTTP over TCP (with the
-    hijacked attach stream and its half-close) without reconfiguring dockerd.
+    hijacked attach stream and its half-close) without reconfiguring dockerd. With ``tls``,
+    connections are TLS (a server context, possibly requiring client certificates).
     """
     server = socket.create_server(("127.0.0.1", 0))
     port = server.getsockname()[1]
@@ -161,9 +188,23 @@ def tcp_proxy_to(unix_path: str) -> Iterator[str]:
         try:
             while chunk := source.recv(65536):
                 target.sendall(chunk)
-            target.shutdown(socket.SHUT_WR)
+            if not isinstance(target, ssl.SSLSocket):
+                target.shutdown(socket.SHUT_WR)
         except OSError:
             pass
+
+    def handle(client: socket.socket) -> None:
+        if tls is not None:
+            try:
+                client = tls.wrap_socket(client, server_side=True)
+            except OSError:
+                client.close()
+                return
+        upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        opened.extend((client, upstream))
+        upstream.connect(unix_path)
+        for source, target in ((client, upstream), (upstream, client)):
+            threading.Thread(target=pump, args=(source, target), daemon=True).start()
 
     def serve() -> None:
         server.settimeout(0.2)
@@ -174,11 +215,8 @@ def tcp_proxy_to(unix_path: str) -> Iterator[str]:
                 continue
             except OSError:
                 return
-            upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            opened.extend((client, upstream))
-            upstream.connect(unix_path)
-            for source, target in ((client, upstream), (upstream, client)):
-                threading.Thread(target=pump, args=(source, target), daemon=True).start()
+            client.settimeout(None)
+            threading.Thread(target=handle, args=(client,), daemon=True).start()
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
+import ssl
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from container_support import (
     image,
     inspect,
+    make_tls_files,
     our_containers,
     require_docker,
     require_podman,
@@ -315,4 +317,35 @@ def test_remote_daemon_over_ssh_via_configuration(
         assert "exit status 0" == connection.exit_status()
         deployer.close()
     gc.collect()  # let docker-py's leaked ssh sockets warn here, where it is ignored
+    assert [] == our_containers("docker")
+
+
+@pytest.mark.docker
+def test_remote_daemon_over_tls_with_pem_configuration(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """connection.cacert/cert/key (PEM text, as in Arcaflow) authenticate a TLS daemon."""
+    require_docker(request.config)
+    files = make_tls_files(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=str(files["ca.pem"]))
+    context.load_cert_chain(files["server.pem"], files["server.key"])
+    context.verify_mode = ssl.CERT_REQUIRED
+    with tcp_proxy_to("/var/run/docker.sock", tls=context) as address:
+        connection_config = {
+            "host": address,
+            "cacert": files["ca.pem"].read_text(),
+            "cert": files["client.pem"].read_text(),
+            "key": files["client.key"].read_text(),
+        }
+        deployer = _docker({"connection": connection_config})
+        connection = deployer.deploy(image("plugin_steps"))
+        try:
+            assert ("success", {"message": "Hello, TLS!"}) == _hello(connection, "TLS")
+        finally:
+            connection.close()
+        assert "exit status 0" == connection.exit_status()
+        deployer.close()
+        untrusted = _docker({"connection": {**connection_config, "cert": None, "key": None}})
+        with pytest.raises(DeploymentError, match=r"^cannot reach the Docker daemon at 'tcp://"):
+            untrusted.deploy(image("plugin_steps"))
     assert [] == our_containers("docker")

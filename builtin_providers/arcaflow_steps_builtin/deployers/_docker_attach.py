@@ -16,6 +16,7 @@ import logging
 import os
 import signal
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -98,7 +99,12 @@ def _half_close(sock: Any) -> None:
     process = _ssh_process(sock)
     if process is not None:
         process.stdin.close()
-    elif isinstance(sock, socket.socket):  # also ssl.SSLSocket
+    elif isinstance(sock, ssl.SSLSocket):
+        # SSLSocket.shutdown() drops the TLS session, so reading would go on in plain text,
+        # and the ssl module cannot send close_notify for one direction only. Over TLS the
+        # plugin sees no EOF: close() relies on CLIENT_DONE, then on force removal.
+        return
+    elif isinstance(sock, socket.socket):
         sock.shutdown(socket.SHUT_WR)
     elif hasattr(sock, "shutdown_write"):  # paramiko channel (ssh:// with paramiko)
         sock.shutdown_write()
@@ -301,7 +307,10 @@ class DockerPluginConnection:
                 self._exited.wait(max(deadline - time.monotonic(), 0.05))
             with contextlib.suppress(OSError):
                 self._sock.shutdown(socket.SHUT_RDWR)
-            for closable in (self._sock, self._attached, self._stdout):
+            # The HTTP response docker-py keeps on the socket holds a makefile() reference:
+            # the descriptor is only freed once that is closed too.
+            response = getattr(self._attached, "_response", None)
+            for closable in (self._sock, self._attached, response, self._stdout):
                 with contextlib.suppress(Exception):
                     closable.close()
             _end_ssh_process(self._sock)

@@ -407,9 +407,22 @@ class DockerDeployer:
                     f"cannot reach the Docker daemon at {base_url!r}: no such socket; is dockerd "
                     "running? (set deploy.connection.host or DOCKER_HOST)"
                 )
+            api: Any = None
             try:
-                self._api = docker.APIClient(**kwargs)
+                # A placeholder version: the real one is asked for below, after the session
+                # is set up (APIClient would ask at once, with requests' defaults).
+                api = docker.APIClient(
+                    **kwargs, version=docker.constants.MINIMUM_DOCKER_API_VERSION
+                )
+                if kwargs.get("tls"):
+                    # requests would let REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE replace the CA
+                    # configured here (the session's verify loses to the environment).
+                    api.trust_env = False
+                api._version = api._retrieve_server_version()
+                self._api = api
             except Exception as exc:
+                if api is not None:
+                    api.close()
                 raise DeploymentError(
                     f"cannot reach the Docker daemon at {base_url!r}: {_reason(exc)}; is dockerd "
                     "running? (set deploy.connection.host or DOCKER_HOST)"
