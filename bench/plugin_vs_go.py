@@ -18,6 +18,10 @@ Engines (each one a separate OS process, timed from spawn to exit, as a user wou
 * ``ours``: ``arcaflow-steps run FILE --parallelism N`` with a ``steps:`` map.
 * ``ours-mux``: the same with ``plugin.multiplex: true`` (one plugin process per source; ATP
   multiplexes the runs by run id).
+* ``ours-spawn``: the same with the python deployer's fork server off (``deploy:
+  {deployer_name: python, forkServer: false}``): a fresh interpreter per plugin process, as in
+  the Go engine (diagnostic; the deploy config differs from the schema probe's, so the probe
+  process is not reused for the first step).
 * ``floor``: the plugin without any engine, ``hello x1`` only: ``python -m arcaflow_plugin_bench
   -s hello -f input.yaml`` (``floor-cli``), and its ATP server driven from the benchmark process
   over pipes (``floor-atp``: handshake, one run, client done, exit).
@@ -109,7 +113,8 @@ CASES: dict[str, Case] = {
         Case(name="spin-32", step="spin", count=32, target=("none", 0.0)),
     )
 }
-ENGINES = ("go", "ours", "ours-mux", "floor-cli", "floor-atp")
+ENGINES = ("go", "ours", "ours-mux", "ours-spawn", "floor-cli", "floor-atp")
+OUR_ENGINES = ("ours", "ours-mux", "ours-spawn")
 FLOOR_ENGINES = ("floor-cli", "floor-atp")
 
 
@@ -383,8 +388,14 @@ def clean_go_workdir(setup: Setup) -> None:
             connector.rmdir()
 
 
-def write_ours_file(setup: Setup, case: Case, directory: Path, *, multiplex: bool) -> list[str]:
-    """Write our step file; return the CLI argv."""
+def write_ours_file(
+    setup: Setup, case: Case, directory: Path, *, multiplex: bool = False, spawn: bool = False
+) -> list[str]:
+    """Write our step file; return the CLI argv.
+
+    ``spawn`` turns the python deployer's fork server off (every plugin process is a fresh
+    interpreter, as in the Go engine).
+    """
     if setup.ours_cli is None:
         raise NotAvailableError("no arcaflow-steps executable found (--ours-cli)")
     directory.mkdir(parents=True, exist_ok=True)
@@ -399,10 +410,16 @@ def write_ours_file(setup: Setup, case: Case, directory: Path, *, multiplex: boo
             f"    step: {case.step}",
             f"    input: {_yaml_map(case.step_input(index))}",
         ]
+        deploy: dict[str, Any] = {}
         if setup.ours_python:
-            deploy = {"deployer_name": "python", "pythonPath": setup.ours_python}
+            deploy["pythonPath"] = setup.ours_python
+        if spawn:
+            deploy["forkServer"] = False
+        if deploy:
+            deploy = {"deployer_name": "python", **deploy}
             lines.append(f"    deploy: {_yaml_map(deploy)}")
-    path = directory / ("steps-mux.yaml" if multiplex else "steps.yaml")
+    name = "steps-mux" if multiplex else "steps-spawn" if spawn else "steps"
+    path = directory / f"{name}.yaml"
     path.write_text("\n".join(lines) + "\n")
     return [setup.ours_cli, "run", str(path), "--parallelism", str(case.count)]
 
@@ -495,6 +512,8 @@ def engine_argv(setup: Setup, engine: str, case: Case, directory: Path) -> list[
         return write_ours_file(setup, case, directory / "ours", multiplex=False)
     if engine == "ours-mux":
         return write_ours_file(setup, case, directory / "ours", multiplex=True)
+    if engine == "ours-spawn":
+        return write_ours_file(setup, case, directory / "ours", spawn=True)
     if case.count != 1 or case.step != "hello":
         raise NotAvailableError("the floor is measured for hello x1 only")
     if engine == "floor-cli":
@@ -613,8 +632,9 @@ def render(
         "",
         "Wall time in seconds: median (min). Ratio = median ours / median Go.",
         "",
-        "| case | Go | ours | ours/Go | ours-mux | mux/Go | target | ours | mux |",
-        "|---|---:|---:|---:|---:|---:|---|---|---|",
+        "| case | Go | ours | ours/Go | ours-mux | mux/Go | ours-spawn | spawn/Go | target "
+        "| ours | mux |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|---|---|",
     ]
 
     def get(engine: str, case: Case) -> Measurement | None:
@@ -634,7 +654,7 @@ def render(
 
     def per_engine(case: Case, cell: Any) -> str:
         cells = []
-        for engine in ("go", "ours", "ours-mux"):
+        for engine in ("go", *OUR_ENGINES):
             measurement = get(engine, case)
             if measurement is None:
                 cells.append("-")
@@ -646,19 +666,21 @@ def render(
 
     for case in cases:
         go, ours, mux = get("go", case), get("ours", case), get("ours-mux", case)
+        spawn = get("ours-spawn", case)
         target, ours_verdict = verdict(case, ours, go)
         _, mux_verdict = verdict(case, mux, go)
         out.append(
             f"| {case.name} | {wall(go)} | {wall(ours)} | {ratio(ours, go)} | {wall(mux)} | "
-            f"{ratio(mux, go)} | {target} | {ours_verdict} | {mux_verdict} |"
+            f"{ratio(mux, go)} | {wall(spawn)} | {ratio(spawn, go)} | {target} | "
+            f"{ours_verdict} | {mux_verdict} |"
         )
     out += [
         "",
         "CPU seconds (user + system of the engine and every reaped descendant, from `wait4`), "
         "median; less sensitive than wall time to other work on the machine.",
         "",
-        "| case | Go | ours | ours-mux |",
-        "|---|---:|---:|---:|",
+        "| case | Go | ours | ours-mux | ours-spawn |",
+        "|---|---:|---:|---:|---:|",
     ]
     out += [per_engine(case, lambda m: f"{statistics.median(m.cpus):.2f}") for case in cases]
     out += [
@@ -666,8 +688,8 @@ def render(
         "Memory in MiB: peak summed RSS of the process tree (sampled) / largest single "
         "process's peak RSS (`ru_maxrss`, max over the timed runs).",
         "",
-        "| case | Go | ours | ours-mux |",
-        "|---|---:|---:|---:|",
+        "| case | Go | ours | ours-mux | ours-spawn |",
+        "|---|---:|---:|---:|---:|",
     ]
     out += [
         per_engine(case, lambda m: f"{_mib(_max(m.tree_rss))} / {_mib(_max(m.max_process_rss))}")
