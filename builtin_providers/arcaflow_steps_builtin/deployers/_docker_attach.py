@@ -310,9 +310,11 @@ class DockerPluginConnection:
             # The HTTP response docker-py keeps on the socket holds a makefile() reference:
             # the descriptor is only freed once that is closed too.
             response = getattr(self._attached, "_response", None)
-            for closable in (self._sock, self._attached, response, self._stdout):
-                with contextlib.suppress(Exception):
-                    closable.close()
+            closables: list[Any] = [self._sock, self._attached, response, self._stdout]
+            for closable in closables:
+                if closable is not None:
+                    with contextlib.suppress(Exception):
+                        closable.close()
             _end_ssh_process(self._sock)
             self._demux_thread.join(max(deadline - time.monotonic(), 0.05))
             with _LIVE_LOCK:
