@@ -438,3 +438,45 @@ def test_force_close_before_begin_enters_the_initial_stage_first() -> None:
     assert ["prepare", "closed"] == stages(result)
     with pytest.raises(RuntimeError, match=r"^bind\(\) must be called before begin\(\)$"):
         ScriptedStep(lambda s, i: Move(to=Stage.DONE)).begin()
+
+
+def test_many_blocking_steps_with_concurrent_closes_each_end_once() -> None:
+    """Blocking steps under a parallelism bound, closed from many threads, end exactly once."""
+
+    def nap(step: ScriptedStep, inputs: Mapping[str, Any]) -> Outcome:
+        if step.sleep(0.01 * (hash(step.run_id) % 5)):
+            return Move(to=Stage.DONE)
+        return step.closed_outcome(Stage.WORK, forced=False)
+
+    def create(run_input: Mapping[str, Any], run_id: str) -> ScriptedStep:
+        return BlockingStep(nap)
+
+    runnable = SimpleRunnableStep(LIFECYCLE, RUN_SCHEMA, create)
+    runner = StepRunner(parallelism=8, close_timeout=2)
+    executions = [
+        runner.start(
+            PreparedStep(
+                step_id=f"s{index}",
+                kind="scripted",
+                runnable=runnable,
+                run_input={},
+                lifecycle=LIFECYCLE,
+                stage_inputs={"prepare": {"go": True}},
+            )
+        )
+        for index in range(60)
+    ]
+    closers = [
+        threading.Thread(target=execution.close if index % 2 else execution.force_close)
+        for index, execution in enumerate(executions[::3])
+    ]
+    for closer in closers:
+        closer.start()
+    for closer in closers:
+        closer.join(10)
+    results = [execution.wait(10) for execution in executions]
+    assert {"done", "closed"} >= {result.stage for result in results}
+    for result in results:
+        assert 1 == sum(event.kind is StepEventKind.COMPLETED for event in result.events)
+        assert () == result.refused
+    runner.close()
