@@ -23,13 +23,18 @@
 #                       so an edited tests/plugins/ module is picked up in a few seconds
 # Environment: ARCAFLOW_STEPS_IMAGE_CACHE (default /var/cache/arcaflow-steps/images),
 #              ARCAFLOW_STEPS_PLUGINS_DIR (default tests/plugins),
-#              SKIP_PODMAN=1 (Docker only), PYTHON (host interpreter running pip, python3).
+#              SKIP_PODMAN=1 (Docker only), PYTHON (host interpreter running pip; default
+#              .venv/bin/python, else python3).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
 plugins_dir="${ARCAFLOW_STEPS_PLUGINS_DIR:-$repo/tests/plugins}"
 cache="${ARCAFLOW_STEPS_IMAGE_CACHE:-/var/cache/arcaflow-steps/images}"
-python="${PYTHON:-python3}"
+# The interpreter that runs pip on the host: the project's venv (scripts/setup) when present.
+python="${PYTHON:-}"
+if [ -z "$python" ]; then
+  if [ -x "$repo/.venv/bin/python" ]; then python="$repo/.venv/bin/python"; else python=python3; fi
+fi
 force="${1:-}"
 
 SDK_REQUIREMENTS="arcaflow-plugin-sdk==0.14.3 cbor2==5.6.5 PyYAML==6.0.4"
@@ -92,7 +97,7 @@ build_base_rootfs() { # rootfs mirror suite
   # shellcheck disable=SC2086
   "$python" -m pip install --quiet --disable-pip-version-check --no-warn-script-location \
     --root-user-action=ignore \
-    --target "$site" --platform manylinux2014_x86_64 --implementation cp \
+    --target "$site" --platform "manylinux2014_$(uname -m)" --implementation cp \
     --python-version "$pyver" --abi "cp${pyver/./}" --only-binary=:all: $SDK_REQUIREMENTS
   rm -rf "$site/bin" "$rootfs"/usr/share/doc/* "$rootfs"/usr/share/man/* \
     "$rootfs"/usr/share/locale/* "$rootfs"/var/cache/apt/* "$rootfs"/var/lib/apt/lists/* \
