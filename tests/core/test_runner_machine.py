@@ -231,8 +231,8 @@ class RunnerMachine(RuleBasedStateMachine):
 
 
 RunnerMachine.TestCase.settings = settings(
-    max_examples=int(os.environ.get("RUNNER_MACHINE_EXAMPLES", "60")),
-    stateful_step_count=15,
+    max_examples=int(os.environ.get("RUNNER_MACHINE_EXAMPLES", "40")),
+    stateful_step_count=12,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
