@@ -349,7 +349,8 @@ class StepRunner:
     """Runs prepared steps, at most ``parallelism`` at a time, guarding every report.
 
     ``observers`` receive every event of every step (see :class:`~arcaflow_steps.StepObserver`).
-    Use it as a context manager to close every step on exit.
+    Use it as a context manager to close every step on exit. A runner keeps every execution
+    it started (see :meth:`executions`); use one runner per batch of steps.
 
     Thread safety: safe to share.
     """
