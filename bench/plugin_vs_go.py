@@ -137,6 +137,8 @@ class Measurement:
     max_process_rss: list[int] = dataclasses.field(default_factory=list)
     #: Peak summed RSS of the process tree (bytes) per memory run, sampled.
     tree_rss: list[int] = dataclasses.field(default_factory=list)
+    #: Peak summed PSS of the process tree (bytes) per memory run, sampled.
+    tree_pss: list[int] = dataclasses.field(default_factory=list)
     unavailable: str | None = None
     #: Runs that failed (the shared work tree may be mid-edit); retried, not counted. Run 0 is
     #: the warm-up, run -1 a memory run.
@@ -170,10 +172,23 @@ def _children_map() -> dict[int, list[int]]:
     return children
 
 
-def tree_rss(root: int) -> int:
-    """Return the summed resident set size (bytes) of ``root`` and all its descendants."""
+def _pss(pid: int) -> int:
+    """Return the proportional set size (bytes) of ``pid``: shared pages split among sharers."""
+    with open(f"/proc/{pid}/smaps_rollup", "rb") as rollup:
+        for line in rollup:
+            if line.startswith(b"Pss:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def tree_memory(root: int) -> tuple[int, int]:
+    """Return the summed RSS and PSS (bytes) of ``root`` and all its descendants.
+
+    RSS counts a page shared by several processes (the interpreter, and with a fork server
+    everything imported before the fork) once per process; PSS divides it among them.
+    """
     children = _children_map()
-    total = 0
+    rss = pss = 0
     stack = [root]
     seen: set[int] = set()
     while stack:
@@ -183,11 +198,17 @@ def tree_rss(root: int) -> int:
         seen.add(pid)
         try:
             with open(f"/proc/{pid}/statm", "rb") as statm:
-                total += int(statm.read().split()[1]) * PAGE_SIZE
+                rss += int(statm.read().split()[1]) * PAGE_SIZE
+            pss += _pss(pid)
         except (OSError, IndexError, ValueError):
             pass
         stack.extend(children.get(pid, ()))
-    return total
+    return rss, pss
+
+
+def tree_rss(root: int) -> int:
+    """Return the summed resident set size (bytes) of ``root`` and all its descendants."""
+    return tree_memory(root)[0]
 
 
 @dataclasses.dataclass
@@ -200,6 +221,7 @@ class ProcessResult:
     stderr: str
     max_process_rss: int
     tree_rss: int | None
+    tree_pss: int | None = None
     #: User + system CPU seconds of the process and its reaped descendants (wait4).
     cpu: float = 0.0
     #: The 1-minute load average just before the run.
@@ -227,13 +249,15 @@ def run_process(
             stderr=err,
             start_new_session=True,
         )
-        peak = [0]
+        peak = [0, 0]
         done = threading.Event()
 
         def sample() -> None:
             assert sample_interval is not None
             while not done.is_set():
-                peak[0] = max(peak[0], tree_rss(process.pid))
+                rss, pss = tree_memory(process.pid)
+                peak[0] = max(peak[0], rss)
+                peak[1] = max(peak[1], pss)
                 done.wait(sample_interval)
 
         sampler = threading.Thread(target=sample, daemon=True) if sample_interval else None
@@ -261,6 +285,7 @@ def run_process(
             stderr=err.read().decode(errors="replace"),
             max_process_rss=rusage.ru_maxrss * 1024,
             tree_rss=peak[0] if sampler else None,
+            tree_pss=peak[1] if sampler else None,
             cpu=rusage.ru_utime + rusage.ru_stime,
             load=load,
         )
@@ -457,13 +482,15 @@ def run_floor_atp(
     )
     assert process.stdin is not None
     assert process.stdout is not None
-    peak = [0]
+    peak = [0, 0]
     done = threading.Event()
 
     def sample() -> None:
         assert sample_interval is not None
         while not done.is_set():
-            peak[0] = max(peak[0], tree_rss(process.pid))
+            rss, pss = tree_memory(process.pid)
+            peak[0] = max(peak[0], rss)
+            peak[1] = max(peak[1], pss)
             done.wait(sample_interval)
 
     sampler = threading.Thread(target=sample, daemon=True) if sample_interval else None
@@ -499,6 +526,7 @@ def run_floor_atp(
         stderr="" if ok else f"unexpected ATP exchange: {hello!r} / {work_done!r}",
         max_process_rss=rusage.ru_maxrss * 1024,
         tree_rss=peak[0] if sampler else None,
+        tree_pss=peak[1] if sampler else None,
         cpu=rusage.ru_utime + rusage.ru_stime,
         load=load,
     )
@@ -685,14 +713,21 @@ def render(
     out += [per_engine(case, lambda m: f"{statistics.median(m.cpus):.2f}") for case in cases]
     out += [
         "",
-        "Memory in MiB: peak summed RSS of the process tree (sampled) / largest single "
-        "process's peak RSS (`ru_maxrss`, max over the timed runs).",
+        "Memory in MiB: peak summed RSS of the process tree / peak summed PSS (shared pages "
+        "divided among the processes sharing them; both sampled) / largest single process's "
+        "peak RSS (`ru_maxrss`, max over the timed runs).",
         "",
         "| case | Go | ours | ours-mux | ours-spawn |",
         "|---|---:|---:|---:|---:|",
     ]
     out += [
-        per_engine(case, lambda m: f"{_mib(_max(m.tree_rss))} / {_mib(_max(m.max_process_rss))}")
+        per_engine(
+            case,
+            lambda m: (
+                f"{_mib(_max(m.tree_rss))} / {_mib(_max(m.tree_pss))} / "
+                f"{_mib(_max(m.max_process_rss))}"
+            ),
+        )
         for case in cases
     ]
     floors = [
@@ -887,7 +922,11 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0912, PLR0915 (a
                 continue
             assert result.tree_rss is not None
             measurement.tree_rss.append(result.tree_rss)
-            log(f"memory {engine} {case_name}: {result.tree_rss / 2**20:.0f} MiB")
+            measurement.tree_pss.append(result.tree_pss or 0)
+            log(
+                f"memory {engine} {case_name}: RSS {result.tree_rss / 2**20:.0f} MiB, "
+                f"PSS {(result.tree_pss or 0) / 2**20:.0f} MiB"
+            )
 
     meta = {
         "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
