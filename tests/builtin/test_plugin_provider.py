@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import sys
 import threading
 import time
@@ -12,6 +13,7 @@ from plugin_support import (
     GREETER_PACKAGE,
     HELLO,
     PLUGINS,
+    PROMPT,
     plugin,
     registry,
     run,
@@ -451,3 +453,34 @@ def test_command_deployment_type_runs_any_atp_executable(
         result.output_id,
         result.output_data,
     )
+
+
+@pytest.mark.parametrize("force", [False, True], ids=["close", "force_close"])
+def test_closing_many_steps_at_random_moments_always_ends_them(
+    registry: Registry, runner: StepRunner, force: bool
+) -> None:
+    """Steps closed at any moment (deploying, starting, running) all end terminal, promptly."""
+    rng = random.Random(7)
+    prepared = [
+        prepare_step(
+            registry,
+            f"s{i}",
+            {"plugin": plugin(), "step": "cancellable" if i % 2 else "hang", "input": {}},
+        )
+        for i in range(12)
+    ]
+    executions = [runner.start(step) for step in prepared]
+    threads = []
+    for execution in executions:
+        delay = rng.uniform(0.0, 0.4)
+        target = execution.force_close if force else execution.close
+        timer = threading.Timer(delay, target)
+        timer.start()
+        threads.append(timer)
+    started = time.monotonic()
+    results = [execution.wait(PROMPT) for execution in executions]
+    for timer in threads:
+        timer.join(PROMPT)
+    assert time.monotonic() - started < 15
+    assert {result.stage for result in results} <= {"closed", "outputs"}
+    assert all(not result.refused for result in results)
