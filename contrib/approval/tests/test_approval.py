@@ -73,7 +73,7 @@ def test_decision_provided_after_the_step_started(start_step: StartStep) -> None
 
 def test_second_decision_is_refused(start_step: StartStep) -> None:
     """Only one decision is taken; a second one is refused with a clear error."""
-    step = start_step(ApprovalProvider(), {"question": "ship?", "approval": {"poll_interval": 1.0}})
+    step = start_step(ApprovalProvider(), {"question": "ship?", "approval": {"poll_interval": 2.0}})
     assert step.wait_for_stage("decide")
     step.provide_stage_input("decide", {"decision": {"approved": False}})
     with pytest.raises(

@@ -134,5 +134,5 @@ def test_close_aborts_a_request_in_flight(
     time.sleep(0.1)
     started = time.monotonic()
     assert step.close(force=force)
-    assert time.monotonic() - started < 1
+    assert time.monotonic() - started < 3  # generous for loaded CI machines
     step.wait().assert_output("closed", stage="closed", data={"cancelled": True})
