@@ -1,10 +1,12 @@
 """The conformance checks: one function per group of rules, usable without pytest.
 
 Each check raises :class:`~arcaflow_steps.testing.ConformanceError` naming every broken rule,
-the case and the stage history. The lifecycle rules are decided by core's own
-:meth:`~arcaflow_steps.Lifecycle.validate` and :class:`~arcaflow_steps.TransitionTable` (through
-:class:`~arcaflow_steps.testing.RecordingStageChangeHandler`), the same authority the registry and
-the runner use; the kit does not re-encode them.
+the case and the stage history. The kit re-encodes no rule: kind, keywords and provider schema
+are decided by the registry's ``validate_provider``, the lifecycle by
+:meth:`~arcaflow_steps.Lifecycle.validate`, and every report of a running step by the runner's
+own guard (through :class:`~arcaflow_steps.testing.RecordingStageChangeHandler`), which consults
+the lifecycle's :class:`~arcaflow_steps.TransitionTable`. What the kit adds is behaviour under
+test: it withholds input, closes from other threads and at every stage, and watches threads.
 """
 
 from __future__ import annotations
