@@ -538,3 +538,27 @@ def test_runner_arguments_are_checked() -> None:
         StepRunner(parallelism=0)
     with pytest.raises(ValueError, match=r"^close_timeout must be positive, got 0$"):
         StepRunner(close_timeout=0)
+
+
+def test_provider_errors_in_close_and_state_are_contained(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """close() and state() that raise are logged; the step still ends in a terminal stage."""
+    execution, step = start(FakeRunnable(close_behaviour=CloseBehaviour.IGNORES))
+    step.move(Stage.PREPARE)
+
+    def broken() -> Any:
+        raise RuntimeError("provider bug")
+
+    step.close = broken  # type: ignore[method-assign]
+    step.force_close = broken  # type: ignore[method-assign]
+    step.state = broken  # type: ignore[method-assign]
+    with caplog.at_level(logging.ERROR, logger="arcaflow_steps.runner"):
+        assert RunningStepState.RUNNING == execution.state()
+        execution.close()
+    assert "failed" == execution.wait(1).stage
+    assert {
+        "state() of step 's' failed",
+        "close() of step 's' failed",
+        "force_close() of step 's' failed",
+    } == {record.getMessage() for record in caplog.records}
