@@ -148,3 +148,17 @@ def test_cli_reports_scaffold_errors_without_traceback(
         "arcaflow-steps: error: provider name 'Bad_Name' is not a valid kind; "
         "use lowercase [a-z][a-z0-9_-]*"
     )
+
+
+def test_cli_notes_a_kind_that_is_already_installed(
+    scaffold_venv: tuple[TestVenv, Path], tmp_path: Path
+) -> None:
+    """Scaffolding a kind some installed distribution provides says which one, and still works."""
+    venv, _ = scaffold_venv
+    result = venv.run_cli("new-provider", "dummy", "--directory", str(tmp_path / "dummy"))
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.startswith(
+        "note: kind 'dummy' is already provided by arcaflow-steps 0.1.0; with both installed, "
+        "'arcaflow-steps check' reports the kind as provided twice"
+    )
+    assert (tmp_path / "dummy" / "pyproject.toml").exists()

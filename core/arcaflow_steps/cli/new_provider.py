@@ -22,7 +22,7 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, Final
 
-from .._entry_points import is_valid_name
+from .._entry_points import PROVIDER_GROUP, is_valid_name, scan
 from .._errors import ArcaflowStepsError
 
 __all__ = ["ScaffoldError", "add_parser", "render_provider", "run"]
@@ -126,6 +126,14 @@ def run(args: argparse.Namespace) -> int:
         args.name, directory, distribution=args.distribution, package=args.package
     )
     print(f"created {names['distribution']} (kind {names['kind']!r}) in {directory}:")
+    for taken in scan(PROVIDER_GROUP):
+        if taken.name == names["kind"]:
+            print(
+                f"note: kind {taken.name!r} is already provided by {taken.distribution} "
+                f"{taken.version}; with both installed, 'arcaflow-steps check' reports the "
+                "kind as provided twice",
+                file=sys.stderr,
+            )
     for path in written:
         print(f"  {path.relative_to(directory)}")
     print(
