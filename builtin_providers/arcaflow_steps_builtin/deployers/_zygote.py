@@ -223,3 +223,6 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+    # Nothing to flush or finalize: skip tearing down the preloaded SDK (~10-20 ms), so the
+    # client's close (at CLI exit) returns sooner.
+    os._exit(0)
