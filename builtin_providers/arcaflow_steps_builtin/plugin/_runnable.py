@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, final
 
@@ -95,6 +96,8 @@ class PluginRunnableStep:
         self._pool = pool
         #: The deployer used when a step gives no ``deploy`` (the one that read the schema).
         self.default_choice = default_choice
+        # Guards _lifecycles (step id -> lifecycle with schemas, built once).
+        self._lock = threading.Lock()
         self._lifecycles: dict[str, Lifecycle[LifecycleStageWithSchema]] = {}
 
     def pool_key(self, choice_key: str) -> tuple[str, str, str]:
@@ -145,7 +148,8 @@ class PluginRunnableStep:
 
     def lifecycle_for(self, step: StepSchema) -> Lifecycle[LifecycleStageWithSchema]:
         """Return the lifecycle with schemas of one plugin step (cached)."""
-        cached = self._lifecycles.get(step.id)
+        with self._lock:
+            cached = self._lifecycles.get(step.id)
         if cached is not None:
             return cached
         inputs: dict[str, dict[str, PropertySchema]] = {
@@ -186,8 +190,8 @@ class PluginRunnableStep:
                 for stage in PLUGIN_LIFECYCLE.stages
             ),
         )
-        self._lifecycles[step.id] = lifecycle
-        return lifecycle
+        with self._lock:
+            return self._lifecycles.setdefault(step.id, lifecycle)
 
     def start(
         self, run_input: Mapping[str, Any], handler: StageChangeHandler, run_id: str
