@@ -254,6 +254,10 @@ def prepare_case(provider: Provider[Any] | AnyProvider, case: ConformanceCase) -
         runnable = any_provider.load_schema(provider_input)
     except ArcaflowStepsError as exc:
         raise _case_error(kind, case, f"loading the schema failed: {exc}") from exc
+    except Exception as exc:  # a bug in the provider: say where, keep the traceback as cause
+        raise _case_error(
+            kind, case, f"load_schema() raised {exc!r}; raise an ArcaflowStepsError instead"
+        ) from exc
     run_keyword = any_provider.run_keyword
     run_input = {run_keyword: definition[run_keyword]} if run_keyword in definition else {}
     try:
@@ -261,6 +265,10 @@ def prepare_case(provider: Provider[Any] | AnyProvider, case: ConformanceCase) -
         lifecycle = runnable.lifecycle(run_input)
     except ArcaflowStepsError as exc:
         raise _case_error(kind, case, f"the run input is not usable: {exc}") from exc
+    except Exception as exc:
+        raise _case_error(
+            kind, case, f"run_schema() or lifecycle() raised {exc!r}", Rule.SCHEMAS
+        ) from exc
     stage_inputs: dict[str, Mapping[str, Any]] = {}
     for stage in lifecycle.stages:
         described = set(stage.input_schema)

@@ -67,6 +67,7 @@ class Flaw(enum.Enum):
     FORCE_CLOSE_IGNORED = "force_close() does nothing"  # force close
     THREAD_LEFT = "close() leaves a thread running"  # no thread left
     REFUSES_INPUT = "provide_stage_input() raises"  # the case (the runner would end it)
+    LOAD_RAISES = "load_schema() raises a foreign exception"  # the case
 
 
 def _scope(name: str, **properties: PropertySchema) -> ScopeSchema:
@@ -130,6 +131,8 @@ class ToyProvider:
         return {key: PropertySchema(type=_CONFIG, required=True)}
 
     def load_schema(self, provider_input: Mapping[str, Any]) -> ToyRunnable:
+        if self.flaw is Flaw.LOAD_RAISES:
+            raise RuntimeError("boom")
         config = provider_input.get("toy") or provider_input.get("config") or {}
         return ToyRunnable(self, float(config.get("delay", 0.0)))
 
