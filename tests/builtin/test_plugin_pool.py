@@ -136,7 +136,7 @@ def test_multiplex_runs_steps_in_one_process(
     results = runner.run_all(prepared, timeout=PROMPT)
     assert {("outputs", "success")} == {(r.stage, r.output_id) for r in results.values()}
     assert 1 == deployers.deploys
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 10
 
 
 def test_multiplex_replaces_a_process_that_died(
@@ -257,7 +257,7 @@ def test_multiplex_cancel_ends_one_run_and_spares_the_others(
         (r.stage, r.output_id) for r in (e.wait(PROMPT) for e in (ignore, cancellable, sleeper))
     ]
     assert [("closed", "result"), ("outputs", "cancelled"), ("outputs", "success")] == ends
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 6.5
     assert 1 == deployers.deploys
 
 

@@ -428,7 +428,7 @@ def test_close_during_the_handshake_stops_the_plugin(registry: Registry) -> None
     started = time.monotonic()
     running.close()
     assert handler.done.wait(5)
-    assert time.monotonic() - started < 3
+    assert time.monotonic() - started < 5
     assert [
         "deploy",
         "closed",

@@ -242,7 +242,7 @@ def test_close_stops_the_whole_process_group(tmp_path: Path, fork_server: bool) 
     plugin_pid, grandchild_pid = map(int, (tmp_path / "pids").read_text().split())
     started = time.monotonic()
     connection.close(timeout=1.0)
-    assert time.monotonic() - started < 3.0
+    assert time.monotonic() - started < 5.0
     assert set() == wait_gone({plugin_pid, grandchild_pid})
     assert "killed by SIGTERM" == connection.exit_status()
     deployer.close()
@@ -268,7 +268,7 @@ def test_close_escalates_to_sigkill_within_the_timeout(tmp_path: Path) -> None:
     assert b"ready\n" == connection.stdout.readline()
     started = time.monotonic()
     connection.close(timeout=0.5)
-    assert time.monotonic() - started < 2.5
+    assert time.monotonic() - started < 4.0
     assert "killed by SIGKILL" == connection.exit_status()
 
 
@@ -382,7 +382,7 @@ def test_kill_cuts_a_graceful_close_short(tmp_path: Path) -> None:
     connection.kill()
     closer.join(10)
     assert not closer.is_alive()
-    assert time.monotonic() - started < 3
+    assert time.monotonic() - started < 5
     assert "killed by SIGKILL" == connection.exit_status()
 
 
