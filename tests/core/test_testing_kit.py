@@ -108,6 +108,12 @@ BROKEN = {
         r"input schema of stage 'prepare' describes none; expected exactly 'go'",
         OK,
     ),
+    Flaw.DANGLING_REF: (
+        Rule.SCHEMAS,
+        r"output 'success' of stage 'done' is not a valid schema: invalid schema: ref 'Missing' "
+        r"does not name an object of the enclosing scope; declared objects: 'Success' @ ",
+        OK,
+    ),
     Flaw.WRONG_FIRST_STAGE: (
         Rule.INITIAL_STAGE,
         r"step 'ok-\d+' before its first stage: cannot start in stage 'work'; allowed: 'prepare' "

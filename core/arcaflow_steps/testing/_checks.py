@@ -26,6 +26,8 @@ from .._lifecycle import Lifecycle, LifecycleStage
 from .._protocols import AnyProvider, Provider, RunningStepState
 from .._provider_rules import adapt_provider, validate_provider
 from .._schema import PropertySchema, ScopeSchema, StepOutputSchema
+from .._schema._parse import parse_property, parse_scope
+from .._schema._serialize import serialize_property, serialize_scope
 from ._harness import (
     KIT_THREAD_PREFIX,
     ConformanceCase,
@@ -128,6 +130,24 @@ def _check_properties(
                     message=f"{where}[{key!r}] is not a PropertySchema: {value!r}",
                 )
             )
+            continue
+        _check_meaning(f"{where}[{key!r}]", value, problems)
+
+
+def _check_meaning(
+    where: str, schema: PropertySchema | ScopeSchema, problems: list[Violation]
+) -> None:
+    """Write a schema in the Arcaflow form and read it back: reading checks its meaning (refs
+    resolve, defaults are valid), as it would for a plugin's schema."""
+    try:
+        if isinstance(schema, PropertySchema):
+            parse_property(serialize_property(schema))
+        else:
+            parse_scope(serialize_scope(schema))
+    except (ArcaflowStepsError, TypeError, ValueError) as exc:
+        problems.append(
+            Violation(rule=Rule.SCHEMAS, message=f"{where} is not a valid schema: {exc}")
+        )
 
 
 def check_schemas(provider: ProviderLike, cases: Sequence[ConformanceCase]) -> None:
@@ -187,6 +207,10 @@ def _check_lifecycle_with_schema(
                         f"StepOutputSchema with a ScopeSchema: {output!r}",
                     )
                 )
+                continue
+            _check_meaning(
+                f"output {output_id!r} of stage {str(stage.id)!r}", output.schema, problems
+            )
         if stage.outputs and not stage.is_terminal and stage.input_only:
             problems.append(
                 Violation(

@@ -25,6 +25,7 @@ from arcaflow_steps import (
     LifecycleStageWithSchema,
     ObjectSchema,
     PropertySchema,
+    RefSchema,
     RunningStepState,
     ScopeSchema,
     StageChangeHandler,
@@ -68,6 +69,7 @@ class Flaw(enum.Enum):
     THREAD_LEFT = "close() leaves a thread running"  # no thread left
     REFUSES_INPUT = "provide_stage_input() raises"  # the case (the runner would end it)
     LOAD_RAISES = "load_schema() raises a foreign exception"  # the case
+    DANGLING_REF = "an output schema refers to an object its scope lacks"  # schemas
 
 
 def _scope(name: str, **properties: PropertySchema) -> ScopeSchema:
@@ -76,6 +78,7 @@ def _scope(name: str, **properties: PropertySchema) -> ScopeSchema:
 
 _CONFIG = _scope("ToyConfig", delay=PropertySchema(type=FloatSchema(min=0), default="0.0"))
 _SUCCESS = _scope("Success", value=PropertySchema(type=IntSchema(), required=True))
+_DANGLING = _scope("Success", value=PropertySchema(type=RefSchema(id="Missing"), required=True))
 _ERROR = _scope("Error", message=PropertySchema(type=StringSchema(), required=True))
 _CLOSED = _scope("Closed", cancelled=PropertySchema(type=BoolSchema(), required=True))
 
@@ -159,7 +162,11 @@ class ToyRunnable:
         if self.provider.flaw is Flaw.INPUT_SCHEMA_MISSING:
             input_schema = {}
         outputs: dict[str, dict[str, StepOutputSchema]] = {
-            ToyStage.DONE: {"success": StepOutputSchema(schema=_SUCCESS)},
+            ToyStage.DONE: {
+                "success": StepOutputSchema(
+                    schema=_DANGLING if self.provider.flaw is Flaw.DANGLING_REF else _SUCCESS
+                )
+            },
             ToyStage.FAILED: {"error": StepOutputSchema(schema=_ERROR, error=True)},
             ToyStage.CLOSED: {"result": StepOutputSchema(schema=_CLOSED)},
         }
