@@ -22,7 +22,8 @@ from typing import Any, Final
 import attrs
 
 from .._errors import IllegalStageTransitionError
-from .._guard import StepGuard, rules_for
+from .._guard import StepGuard
+from .._rules import rules_for
 from .._lifecycle import Lifecycle, LifecycleStageWithSchema, TransitionTable
 from .._protocols import RunningStep
 
