@@ -23,9 +23,9 @@ import attrs
 
 from .._errors import IllegalStageTransitionError
 from .._guard import StepGuard
-from .._rules import rules_for
 from .._lifecycle import Lifecycle, LifecycleStageWithSchema, TransitionTable
 from .._protocols import RunningStep
+from .._rules import rules_for
 
 __all__ = ["RecordKind", "RecordingStageChangeHandler", "Rule", "StepRecord", "Violation"]
 
