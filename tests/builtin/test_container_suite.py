@@ -342,3 +342,16 @@ def test_force_close_is_prompt(deployer: str, registry: Registry, runner: StepRu
 
     result = run(registry, runner, step(deployer, "ignore-cancel", {}), during=force)
     assert "closed" == result.stage
+
+
+def test_concurrent_steps(deployer: str, registry: Registry) -> None:
+    """Eight steps at once each get their own plugin and output; nothing is left after."""
+    with StepRunner(parallelism=8, close_timeout=10.0) as runner:
+        prepared = [
+            prepare_step(registry, f"s{index}", step(deployer, "hello", {"name": f"n{index}"}))
+            for index in range(8)
+        ]
+        results = runner.run_all(prepared, timeout=PROMPT * 2)
+    assert {f"s{i}": ("success", {"message": f"Hello, n{i}!"}) for i in range(8)} == {
+        step_id: (result.output_id, result.output_data) for step_id, result in results.items()
+    }
