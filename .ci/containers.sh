@@ -39,6 +39,15 @@ install_packages() {
 
 docker_ready() { timeout 10 docker info >/dev/null 2>&1; }
 
+# Whether a process runs (a zombie does not: a killed dockerd may stay <defunct> when PID 1
+# does not reap it, and kill -0 still succeeds on it).
+alive() {
+  local stat
+  stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+  stat="${stat##*) }"
+  case "${stat%% *}" in Z | X) return 1 ;; *) return 0 ;; esac
+}
+
 # A dockerd or containerd killed without cleanup leaves pid files that make the next start fail
 # ("pid file found, ensure docker is not running").
 remove_stale_pidfiles() {
@@ -46,7 +55,7 @@ remove_stale_pidfiles() {
   for file in /var/run/docker.pid /var/run/docker/containerd/containerd.pid "$pidfile"; do
     [ -f "$file" ] || continue
     pid="$(cat "$file" 2>/dev/null || true)"
-    if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then
+    if [ -z "$pid" ] || ! alive "$pid"; then
       rm -f "$file"
     fi
   done
@@ -64,7 +73,7 @@ start_dockerd_with() {
       say "dockerd answers after $((i / 4)).$((i % 4 * 25))s"
       return 0
     fi
-    if ! kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+    if ! alive "$(cat "$pidfile")"; then
       say "dockerd ($driver) exited; last log lines:"
       tail -n 5 "$log" >&2 || true
       return 1
@@ -92,7 +101,7 @@ start_dockerd() {
 }
 
 stop_dockerd() {
-  if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+  if [ -f "$pidfile" ] && alive "$(cat "$pidfile")"; then
     kill "$(cat "$pidfile")"
     say "stopped dockerd $(cat "$pidfile")"
   fi
