@@ -16,7 +16,7 @@ import contextlib
 import itertools
 import threading
 from collections.abc import Callable, Mapping
-from typing import Any, Final, final
+from typing import TYPE_CHECKING, Any, Final, final
 
 from arcaflow_steps import (
     ArcaflowStepsError,
@@ -27,7 +27,8 @@ from arcaflow_steps import (
     parse_plugin_schema,
 )
 
-from ._atp import ATPClient, RunHandle
+if TYPE_CHECKING:
+    from ._atp import ATPClient, RunHandle
 
 __all__ = ["CLOSE_TIMEOUT", "HANDSHAKE_TIMEOUT", "PluginProcess", "describe_death", "open_plugin"]
 
@@ -196,6 +197,10 @@ def open_plugin(
     connection = deployer.deploy(source)
     if on_deployed is not None:
         on_deployed(connection)
+    # Imported here, not at module level: the ATP client (cbor2, logging, …) then loads while
+    # the plugin process starts, instead of before it (N=1 critical path).
+    from ._atp import ATPClient
+
     client: ATPClient | None = None
     try:
         client = ATPClient(connection)
