@@ -505,9 +505,9 @@ def run_floor_atp(
 
     try:
         send(None)
-        hello: dict[str, Any] = decoder.decode()
+        hello: Any = decoder.decode()
         send({"id": 1, "run_id": "r", "data": {"id": case.step, "config": case.step_input(0)}})
-        work_done: dict[str, Any] = decoder.decode()
+        work_done: Any = decoder.decode()
         send({"id": 4, "run_id": "", "data": {}})
         process.stdin.close()
         _, status, rusage = os.wait4(process.pid, 0)
