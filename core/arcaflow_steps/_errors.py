@@ -118,7 +118,9 @@ class RegistryError(ArcaflowStepsError):
 class UnknownKindError(RegistryError, LookupError):
     """No installed provider implements the requested kind."""
 
-    def __init__(self, kind: str, valid_kinds: Iterable[str], *, step_id: str | None = None) -> None:
+    def __init__(
+        self, kind: str, valid_kinds: Iterable[str], *, step_id: str | None = None
+    ) -> None:
         self.kind = kind
         self.valid_kinds = tuple(sorted(valid_kinds))
         self.step_id = step_id
@@ -197,9 +199,7 @@ class IllegalStageTransitionError(ArcaflowStepsError):
         self.what = what
         self.allowed = tuple(sorted(allowed))
         where = f"in stage {stage!r}" if stage is not None else "before its first stage"
-        super().__init__(
-            f"step {step_id!r} {where}: {what}; allowed: {quote_sorted(self.allowed)}"
-        )
+        super().__init__(f"step {step_id!r} {where}: {what}; allowed: {quote_sorted(self.allowed)}")
 
 
 class DeploymentError(ArcaflowStepsError):

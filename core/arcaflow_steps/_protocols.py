@@ -56,7 +56,7 @@ class StageChangeHandler(Protocol):
     Callbacks may arrive on any thread, one at a time per step.
     """
 
-    def on_stage_change(
+    def on_stage_change(  # noqa: PLR0917 - mirrors the seed's OnStageChange, one to one
         self,
         step: RunningStep,
         previous_stage: str | None,
@@ -90,7 +90,7 @@ class RunningStep(Protocol):
     Implementations must be safe to call from any thread.
     """
 
-    def provide_stage_input(self, stage: str, input: Mapping[str, Any]) -> None:  # noqa: A002
+    def provide_stage_input(self, stage: str, input: Mapping[str, Any]) -> None:
         """Give ``stage`` its input fields; may be called before or after the stage is entered."""
 
     def current_stage(self) -> str:
@@ -185,5 +185,12 @@ class Provider(Protocol[ConfigT_contra]):
         """Return the untyped adapter the registry and runner use."""
 
 
-for _cls in (RunningStepState, StageChangeHandler, RunningStep, RunnableStep, AnyProvider, Provider):
+for _cls in (
+    RunningStepState,
+    StageChangeHandler,
+    RunningStep,
+    RunnableStep,
+    AnyProvider,
+    Provider,
+):
     _cls.__module__ = "arcaflow_steps"
