@@ -395,7 +395,7 @@ class StepGuard:
                 self.step_id,
                 current,
                 f"completed in non-terminal stage {current!r}",
-                table.reachable_from(current) & table.terminal_stages(),
+                table.terminal_stages_from(current),
             )
         return self._check_output(current, output_id, output, completing=True)
 

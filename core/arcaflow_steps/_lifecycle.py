@@ -338,6 +338,10 @@ class TransitionTable:
         """Return the stages with no next stages."""
         return frozenset(stage for stage, nexts in self.next_stages.items() if not nexts)
 
+    def terminal_stages_from(self, stage_id: str) -> frozenset[str]:
+        """Return the terminal stages a step in ``stage_id`` can still end in."""
+        return self.reachable_from(stage_id) & self.terminal_stages()
+
 
 TERMINAL_STATE_NAME: Final = "finished"
 

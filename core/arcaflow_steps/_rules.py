@@ -85,7 +85,7 @@ class LifecycleRules:
         origin = table.initial_stage if current is None else current
         if table.is_terminal(origin):
             return origin
-        candidates = table.reachable_from(origin) & table.terminal_stages()
+        candidates = table.terminal_stages_from(origin)
         if not candidates:  # pragma: no cover - a valid lifecycle always reaches a terminal
             candidates = table.terminal_stages() or frozenset({origin})
         return min(candidates, key=lambda stage: (stage in avoid, stage not in self.fatal, stage))

@@ -228,6 +228,14 @@ def test_reachability_and_unreachable_after() -> None:
     )
 
 
+def test_terminal_stages_from_a_stage() -> None:
+    """A stage can still end only in the terminal stages reachable from it (itself if terminal)."""
+    table = TransitionTable.of(plugin_like())
+    assert frozenset({"outputs", "crashed"}) == table.terminal_stages_from("running")
+    assert frozenset({"deploy_failed"}) == table.terminal_stages_from("deploy_failed")
+    assert table.terminal_stages() == table.terminal_stages_from("deploy")
+
+
 @st.composite
 def dags(draw: st.DrawFn) -> Lifecycle[LifecycleStage]:
     """A random valid lifecycle: edges go forward only, every stage but the first has a parent."""
