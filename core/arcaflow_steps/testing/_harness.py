@@ -22,6 +22,7 @@ import attrs
 from .._errors import ArcaflowStepsError, quote_sorted
 from .._lifecycle import Lifecycle, LifecycleStageWithSchema
 from .._protocols import AnyProvider, Provider, RunnableStep, RunningStep, RunningStepState
+from .._rules import rules_for
 from .._schema import validate_properties
 from ._recording import RecordingStageChangeHandler, RecordKind, Rule, StepRecord, Violation
 
@@ -324,14 +325,8 @@ def call_bounded(
 def _is_error_output(
     lifecycle: Lifecycle[LifecycleStageWithSchema], stage: str, output_id: str | None
 ) -> bool:
-    if output_id is None:
-        return False
-    try:
-        outputs = lifecycle.stage(stage).outputs
-    except KeyError:
-        return output_id == "error"
-    schema = outputs.get(output_id)
-    return (schema is not None and schema.error) or output_id == "error"
+    """Apply the runner's error-output rule (one authority: ``LifecycleRules``)."""
+    return rules_for(lifecycle).is_error_output(stage, output_id)
 
 
 class StartedStep:
