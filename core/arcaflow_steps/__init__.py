@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from ._authoring import BaseRunningStep, Finish, Move, Outcome, WaitForInput, on_stage
     from ._deployment import Deployer, DeployerFactory, PluginConnection
     from ._entry_points import EntryPointInfo
+    from ._error_records import KindSource, ValidationProblem
     from ._errors import (
         ArcaflowStepsError,
         DeploymentError,
@@ -27,7 +28,6 @@ if TYPE_CHECKING:
         InvalidLifecycleError,
         InvalidProviderError,
         InvalidSchemaError,
-        KindSource,
         LocalProtocolError,
         PluginProtocolError,
         ProviderLoadError,
@@ -39,7 +39,6 @@ if TYPE_CHECKING:
         StepDefinitionError,
         UnknownDeployerError,
         UnknownKindError,
-        ValidationProblem,
     )
     from ._events import StepEvent, StepEventKind, StepObserver, StepResult
     from ._guard import RecordedState, StepGuard
@@ -242,6 +241,7 @@ _EXPORTS: Final[dict[str, tuple[str, ...]]] = {
         "PluginConnection",
     ),
     "._entry_points": ("EntryPointInfo",),
+    "._error_records": ("KindSource", "ValidationProblem"),
     "._errors": (
         "ArcaflowStepsError",
         "DeploymentError",
@@ -250,7 +250,6 @@ _EXPORTS: Final[dict[str, tuple[str, ...]]] = {
         "InvalidLifecycleError",
         "InvalidProviderError",
         "InvalidSchemaError",
-        "KindSource",
         "LocalProtocolError",
         "PluginProtocolError",
         "ProviderLoadError",
@@ -262,7 +261,6 @@ _EXPORTS: Final[dict[str, tuple[str, ...]]] = {
         "StepDefinitionError",
         "UnknownDeployerError",
         "UnknownKindError",
-        "ValidationProblem",
     ),
     "._events": (
         "StepEvent",

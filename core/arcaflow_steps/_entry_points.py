@@ -18,13 +18,18 @@ from importlib import metadata
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 if TYPE_CHECKING:
-    from ._errors import ArcaflowStepsError, KindSource
+    from ._error_records import KindSource
+    from ._errors import ArcaflowStepsError
 
 __all__ = [
+    "DEFAULT_KIND",
     "DEPLOYER_GROUP",
     "DISABLE_ENV",
+    "KIND_KEY",
     "OBSERVER_GROUP",
     "PROVIDER_GROUP",
+    "REGISTRY_GROUPS",
+    "WARM_UP_GROUP",
     "EntryPointInfo",
     "MetadataProblem",
     "is_valid_name",
@@ -40,8 +45,17 @@ PROVIDER_GROUP: Final = "arcaflow.step_providers"
 DEPLOYER_GROUP: Final = "arcaflow.step_deployers"
 #: Entry-point group of packages that only observe stage events (any name).
 OBSERVER_GROUP: Final = "arcaflow.step_observers"
+#: The groups a registry is built from.
+REGISTRY_GROUPS: Final = (PROVIDER_GROUP, DEPLOYER_GROUP, OBSERVER_GROUP)
+#: Entry-point group of warm-ups (:mod:`._warm_up`); entry points are named after the kind.
+WARM_UP_GROUP: Final = "arcaflow.step_warm_ups"
 #: Comma-separated entry-point names that are not loaded, like pytest's ``-p no:NAME``.
 DISABLE_ENV: Final = "ARCAFLOW_STEPS_DISABLE_PLUGINS"
+
+#: The key of a step definition that names its kind.
+KIND_KEY: Final = "kind"
+#: The kind of a step definition without ``kind``.
+DEFAULT_KIND: Final = "plugin"
 
 _NAME: Final = re.compile(r"[a-z][a-z0-9_-]*\Z")
 
@@ -71,7 +85,7 @@ class EntryPointInfo(NamedTuple):
     @property
     def source(self) -> KindSource:
         """Return where this entry point comes from, for messages."""
-        from ._errors import KindSource
+        from ._error_records import KindSource
 
         return KindSource(
             distribution=self.distribution,

@@ -28,9 +28,10 @@ tests can inspect the data::
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-import attrs
+if TYPE_CHECKING:
+    from ._error_records import KindSource, ValidationProblem
 
 __all__ = [
     "ArcaflowStepsError",
@@ -40,7 +41,6 @@ __all__ = [
     "InvalidLifecycleError",
     "InvalidProviderError",
     "InvalidSchemaError",
-    "KindSource",
     "LocalProtocolError",
     "PluginProtocolError",
     "ProviderLoadError",
@@ -52,7 +52,6 @@ __all__ = [
     "StepDefinitionError",
     "UnknownDeployerError",
     "UnknownKindError",
-    "ValidationProblem",
 ]
 
 _PUBLIC_MODULE: Final = "arcaflow_steps"
@@ -79,19 +78,6 @@ class InvalidSchemaError(SchemaError, ValueError):
         self.reason = reason
         self.path = path
         super().__init__(f"invalid schema: {reason} @ {path}")
-
-
-@attrs.frozen(kw_only=True)
-class ValidationProblem:
-    """One problem found while validating a value: what was wrong and where."""
-
-    #: JSONPath-like location of the problem, e.g. ``$.input.count``.
-    path: str
-    #: What was wrong and what is valid, e.g. ``expected an integer, got 'ten'``.
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.message} @ {self.path}"
 
 
 class SchemaValidationError(SchemaError, ValueError):
@@ -131,19 +117,6 @@ class UnknownKindError(RegistryError, LookupError):
 
     def __str__(self) -> str:  # LookupError would otherwise repr() the message
         return str(self.args[0])
-
-
-@attrs.frozen(kw_only=True)
-class KindSource:
-    """Where a kind comes from: the distribution, its version and the entry point name."""
-
-    distribution: str
-    version: str
-    entry_point: str
-    module: str = ""
-
-    def __str__(self) -> str:
-        return f"{self.distribution} {self.version} (entry point {self.entry_point!r})"
 
 
 class DuplicateKindError(RegistryError):
@@ -235,12 +208,10 @@ for _error in (
     ArcaflowStepsError,
     SchemaError,
     InvalidSchemaError,
-    ValidationProblem,
     SchemaValidationError,
     StepDefinitionError,
     RegistryError,
     UnknownKindError,
-    KindSource,
     DuplicateKindError,
     ProviderLoadError,
     InvalidProviderError,

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Generic, TypeVar
 import attrs
 
 from ._authoring import BaseRunningStep
-from ._errors import SchemaValidationError, ValidationProblem
+from ._error_records import ValidationProblem
+from ._errors import SchemaValidationError
 from ._lifecycle import Lifecycle, LifecycleStage, LifecycleStageWithSchema
 from ._rules import rules_for
 from ._schema import PropertySchema, scope_from_attrs, validate

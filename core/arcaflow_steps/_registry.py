@@ -28,15 +28,16 @@ from ._entry_points import (
     DEPLOYER_GROUP,
     OBSERVER_GROUP,
     PROVIDER_GROUP,
+    REGISTRY_GROUPS,
     EntryPointInfo,
     metadata_problems,
     parse_blocked,
     scan_groups,
 )
+from ._error_records import KindSource
 from ._errors import (
     ArcaflowStepsError,
     DuplicateKindError,
-    KindSource,
     ProviderLoadError,
     RegistryError,
     UnknownKindError,
@@ -227,12 +228,19 @@ class Registry:
         ``environ``, default ``os.environ``) are left out.
         """
         names = parse_blocked(environ, blocked)
-        found = scan_groups((PROVIDER_GROUP, DEPLOYER_GROUP, OBSERVER_GROUP), blocked=names)
+        return cls.from_scan(scan_groups(REGISTRY_GROUPS, blocked=names), blocked=names)
+
+    @classmethod
+    def from_scan(
+        cls, found: Mapping[str, Sequence[EntryPointInfo]], *, blocked: Iterable[str] = ()
+    ) -> Registry:
+        """Return a registry of entry points already scanned (``scan_groups`` of at least
+        :data:`REGISTRY_GROUPS`), so a caller that needs other groups reads metadata once."""
         return cls(
             provider_entry_points=found[PROVIDER_GROUP],
             deployer_entry_points=found[DEPLOYER_GROUP],
             observer_entry_points=found[OBSERVER_GROUP],
-            blocked=names,
+            blocked=blocked,
         )
 
     @classmethod

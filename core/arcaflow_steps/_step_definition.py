@@ -17,11 +17,12 @@ from typing import Any, Final, Protocol, TypeVar
 
 import attrs
 
+from ._entry_points import DEFAULT_KIND, KIND_KEY
+from ._error_records import ValidationProblem
 from ._errors import (
     SchemaValidationError,
     StepDefinitionError,
     UnknownKindError,
-    ValidationProblem,
     quote_sorted,
 )
 from ._lifecycle import Lifecycle, LifecycleStageWithSchema
@@ -38,9 +39,7 @@ __all__ = [
     "prepare_step",
 ]
 
-#: The kind of a step definition without ``kind``.
-DEFAULT_KIND: Final = "plugin"
-_KIND_KEY: Final = "kind"
+_KIND_KEY: Final = KIND_KEY
 
 _T = TypeVar("_T")
 

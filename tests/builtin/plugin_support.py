@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-import arcaflow_steps_builtin.deployers as deployers_module
 import arcaflow_steps_builtin.plugin as plugin_module
 from arcaflow_steps import Registry, StepExecution, StepResult, StepRunner, prepare_step
+from arcaflow_steps_builtin.deployers import _hooks as deployers_module
 from arcaflow_steps_builtin.deployers._process import live_connection_count
 
 ROOT = Path(__file__).resolve().parents[2]

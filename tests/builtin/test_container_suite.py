@@ -16,12 +16,12 @@ from container_support import containers_of_pid, image, our_containers, require_
 from container_support import require_podman as require_podman_engine
 from plugin_support import PLUGINS, descendants, wait_gone
 
-import arcaflow_steps_builtin.deployers as deployers_module
 import arcaflow_steps_builtin.plugin as plugin_module
 from arcaflow_steps import DeploymentError, Registry
 from arcaflow_steps._events import StepEvent, StepEventKind, StepResult
 from arcaflow_steps._runner import StepExecution, StepRunner
 from arcaflow_steps._step_definition import prepare_step
+from arcaflow_steps_builtin.deployers import _hooks as deployers_module
 from arcaflow_steps_builtin.deployers._process import live_connection_count
 from arcaflow_steps_builtin.deployers.docker import live_container_count
 

@@ -48,7 +48,10 @@ def check_failures(venv: TestVenv) -> dict[str, dict[str, Any]]:
         assert 1 == result.returncode, result.stderr
         data = json.loads(result.stdout)
         _CHECKED[venv.path] = {
-            failure.get("kind", failure.get("deployer")): failure for failure in data["failures"]
+            failure.get("kind")
+            or failure.get("deployer")
+            or f"warm-up {failure['warm-up']}": failure
+            for failure in data["failures"]
         }
     return _CHECKED[venv.path]
 
@@ -140,6 +143,55 @@ def test_check_table_lists_every_failure(venv: TestVenv) -> None:
     failed = [line for line in result.stdout.splitlines() if line.startswith("FAILED")]
     assert len(check_failures(venv)) == len(failed)
     assert "ok      kind 'echo'" in result.stdout
+
+
+def test_check_reports_warm_ups_run_would_skip(venv: TestVenv) -> None:
+    """A warm-up whose module fails to import, and one for a kind its distribution does not
+    provide, are check failures; a good one is listed as ok."""
+    failures = check_failures(venv)
+    assert (
+        "warm-up for kind 'broken' from broken-steps 0.1 (entry point 'broken') cannot be "
+        "loaded: RuntimeError: broken_steps cannot be imported (on purpose)"
+    ) == failures["warm-up broken"]["error"]
+    assert failures["warm-up dummy"]["error"].startswith(
+        "warm-up for kind 'dummy' from broken-steps 0.1 (entry point 'dummy') never called: the "
+        "kind 'dummy' is provided by arcaflow-steps,"
+    )
+    assert ["broken-steps 0.1"] == failures["warm-up dummy"]["distributions"]
+    result = venv.run_cli("check", "--format", "json")
+    assert "echo" in json.loads(result.stdout)["warm_ups"]
+
+
+def test_run_calls_the_warm_up_first_and_closes_it_last(venv: TestVenv, tmp_path: Path) -> None:
+    """``run`` hands the kind's warm-up every definition of that kind and closes what it
+    returned after the steps ended."""
+    steps = tmp_path / "steps.yaml"
+    steps.write_text(
+        "steps:\n"
+        "  a: {kind: echo, echo: {prefix: ''}, input: {message: one}}\n"
+        "  b: {kind: echo, echo: {prefix: '> '}, input: {message: two}}\n"
+    )
+    log = tmp_path / "warm-up.log"
+    events = tmp_path / "events.log"
+    result = venv.run_cli(
+        "run",
+        "-q",
+        str(steps),
+        env={"GOOD_STEPS_WARM_UP_LOG": str(log), "GOOD_STEPS_EVENT_LOG": str(events)},
+    )
+    assert 0 == result.returncode, result.stderr
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [
+        [
+            "warm-up",
+            [
+                {"kind": "echo", "echo": {"prefix": ""}, "input": {"message": "one"}},
+                {"kind": "echo", "echo": {"prefix": "> "}, "input": {"message": "two"}},
+            ],
+        ],
+        ["closed"],
+    ] == records
+    assert events.read_text()  # the steps really ran between the two
 
 
 def test_broken_kind_does_not_affect_others(venv: TestVenv) -> None:

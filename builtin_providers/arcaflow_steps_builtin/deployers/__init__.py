@@ -13,20 +13,21 @@ podman     image            container images with podman (:mod:`.podman`)
 The container deployers are offered when their modules exist, as :class:`LazyDeployerFactory`
 proxies: their modules are imported only when an ``image`` step uses them, and their optional
 dependencies only when they deploy.
+
+The hook lives in :mod:`._hooks` (the entry points name it); this package imports nothing until
+an attribute is asked for, so the python warm-up (:mod:`._python_warm_up`) and the fork server
+it starts load without the deployers' schemas.
 """
 
 from __future__ import annotations
 
 import importlib
-import importlib.util
-import threading
-from collections.abc import Mapping
-from typing import Any, Final, final
+from typing import TYPE_CHECKING, Any, Final
 
-from arcaflow_steps import Deployer, DeployerFactory, DeploymentError, ScopeSchema, hookimpl
-
-from .command import CommandDeployerFactory
-from .python import PythonDeployerFactory
+if TYPE_CHECKING:
+    from ._hooks import LazyDeployerFactory, arcaflow_steps_deployers
+    from .command import CommandDeployerFactory
+    from .python import PythonDeployerFactory
 
 __all__ = [
     "CommandDeployerFactory",
@@ -35,66 +36,23 @@ __all__ = [
     "arcaflow_steps_deployers",
 ]
 
-#: module -> (deployer name, deployment type) of the container deployers.
-_CONTAINER_DEPLOYERS: Final = {"docker": ("docker", "image"), "podman": ("podman", "image")}
+#: Exported name -> the submodule defining it (imported on first access, PEP 562).
+_EXPORTS: Final = {
+    "CommandDeployerFactory": ".command",
+    "LazyDeployerFactory": "._hooks",
+    "PythonDeployerFactory": ".python",
+    "arcaflow_steps_deployers": "._hooks",
+}
 
 
-@final
-class LazyDeployerFactory:
-    """A deployer factory whose module is imported only when the deployer is first used.
-
-    Listing deployers (``check``, ``describe``, a python-only run) then costs nothing for the
-    container deployers; their modules load when an ``image`` step needs them.
-
-    Thread safety: safe to share; the module is loaded once under a lock.
-    """
-
-    def __init__(self, module: str, deployer_name: str, deployment_type: str) -> None:
-        self._module = module
-        self.deployer_name: Final = deployer_name
-        self.deployment_type: Final = deployment_type
-        # Guards _factory (loaded once).
-        self._lock = threading.Lock()
-        self._factory: DeployerFactory | None = None
-
-    def _load(self) -> DeployerFactory:
-        with self._lock:
-            if self._factory is None:
-                try:
-                    module = importlib.import_module(self._module)
-                except ImportError as exc:
-                    raise DeploymentError(
-                        f"deployer {self.deployer_name!r} cannot be loaded: {exc}"
-                    ) from exc
-                for factory in module.deployer_factories():
-                    if factory.deployer_name == self.deployer_name:
-                        self._factory = factory
-                        break
-                else:
-                    raise DeploymentError(
-                        f"module {self._module!r} offers no deployer {self.deployer_name!r}"
-                    )
-            return self._factory
-
-    def configuration_schema(self) -> ScopeSchema:
-        """Return the real factory's configuration schema (loading its module)."""
-        return self._load().configuration_schema()
-
-    def create(self, config: Mapping[str, Any]) -> Deployer:
-        """Create a deployer with the real factory (loading its module)."""
-        return self._load().create(config)
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
 
 
-def _container_factories() -> list[DeployerFactory]:
-    factories: list[DeployerFactory] = []
-    for module, (name, deployment_type) in _CONTAINER_DEPLOYERS.items():
-        qualified = f"{__name__}.{module}"
-        if importlib.util.find_spec(qualified) is not None:
-            factories.append(LazyDeployerFactory(qualified, name, deployment_type))
-    return factories
-
-
-@hookimpl
-def arcaflow_steps_deployers() -> list[DeployerFactory]:
-    """Return the python and command deployers, plus docker and podman (loaded lazily)."""
-    return [PythonDeployerFactory(), CommandDeployerFactory(), *_container_factories()]
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -192,6 +192,14 @@ class ForkServer:
         with self._lock:
             return self._closed
 
+    def start(self) -> None:
+        """Start the zygote now, without waiting for its preloading (idempotent).
+
+        Raises:
+            DeploymentError: the fork server is closed or the interpreter cannot be started.
+        """
+        self._ensure_started()
+
     def _ensure_started(self) -> socket.socket:
         with self._lock:
             if self._closed:

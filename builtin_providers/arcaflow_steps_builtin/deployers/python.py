@@ -59,6 +59,13 @@ from arcaflow_steps import (
 
 from ._forkserver import ForkServer, acquire_fork_server, release_fork_server
 from ._process import ProcessConnection, spawn
+from ._python_paths import (
+    PIP_SOURCE_RE,
+    cache_directory,
+    venv_directory,
+    venv_python,
+    venv_ready_marker,
+)
 
 __all__ = [
     "PythonDeployer",
@@ -72,9 +79,6 @@ DEPLOYER_NAME: Final = "python"
 DEPLOYMENT_TYPE: Final = "python"
 
 _MODULE_RE: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
-_PIP_SOURCE_RE: Final = re.compile(
-    r"^(?P<module>[A-Za-z0-9_.-]+)@(?P<requirement>(git\+|file:).+)$"
-)
 _PIP_TIMEOUT: Final = 600.0
 
 
@@ -157,10 +161,7 @@ class PythonDeployerConfig:
 
     def resolved_workdir(self) -> Path:
         """Return the cache directory for virtual environments."""
-        if self.workdir:
-            return Path(self.workdir).absolute()
-        cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache")
-        return Path(cache) / "arcaflow-steps" / "python"
+        return cache_directory(self.workdir)
 
 
 @attrs.frozen(kw_only=True)
@@ -185,7 +186,7 @@ class PythonSource:
 
 def parse_python_source(source: str) -> PythonSource:
     """Parse a ``plugin.src`` for the python deployer; raise ``DeploymentError`` if unusable."""
-    match = _PIP_SOURCE_RE.match(source)
+    match = PIP_SOURCE_RE.match(source)
     if match:
         module = match["module"].replace("-", "_")
         return PythonSource(
@@ -280,17 +281,20 @@ class PythonDeployer:
 
     def venv_dir(self, source: PythonSource) -> Path:
         """Return the cached virtual environment directory of a pip source."""
-        import hashlib  # only pip sources need it; keeps importing this module cheap
-
-        key = "\0".join((source.source, self.config.python_path, self.config.python_semver or ""))
-        digest = hashlib.sha256(key.encode()).hexdigest()[:16]
-        return self.config.resolved_workdir() / "venvs" / f"{source.module}-{digest}"
+        assert source.module is not None
+        return venv_directory(
+            source.source,
+            source.module,
+            python_path=self.config.python_path,
+            python_semver=self.config.python_semver,
+            workdir=self.config.workdir,
+        )
 
     def ensure_venv(self, source: PythonSource) -> Path:
         """Return the venv's interpreter, installing the source first when needed."""
         directory = self.venv_dir(source)
-        python = directory / "venv" / "bin" / "python"
-        ready = directory / ".ready"
+        python = venv_python(directory)
+        ready = venv_ready_marker(directory)
         with self._lock:
             pull = self.config.module_pull_policy == "Always" and source.source not in self._pulled
         if not pull and ready.is_file():
@@ -308,10 +312,11 @@ class PythonDeployer:
 
     def _install(self, source: PythonSource, directory: Path) -> None:
         assert source.requirement is not None
-        ready = directory / ".ready"
+        ready = venv_ready_marker(directory)
         ready.unlink(missing_ok=True)
         directory.mkdir(parents=True, exist_ok=True)
-        venv = directory / "venv"
+        python = venv_python(directory)
+        venv = python.parent.parent
         env = dict(os.environ, GIT_TERMINAL_PROMPT="0", PIP_DISABLE_PIP_VERSION_CHECK="1")
         # A venv without pip, filled by the pip of the interpreter running us, skips ensurepip
         # (seconds); fall back to the venv's own pip when we have none.
@@ -320,7 +325,6 @@ class PythonDeployer:
         if own_pip:
             venv_cmd.append("--without-pip")
         self._run([*venv_cmd, str(venv)], source, "creating a virtual environment", env)
-        python = venv / "bin" / "python"
         pip = (
             [sys.executable, "-m", "pip", "--python", str(python)]
             if own_pip

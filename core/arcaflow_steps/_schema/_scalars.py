@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, Final
 
-from .._errors import ValidationProblem
+from .._error_records import ValidationProblem
 from ._records import (
     AnySchema,
     BoolSchema,

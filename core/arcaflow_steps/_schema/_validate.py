@@ -36,7 +36,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-from .._errors import SchemaValidationError, ValidationProblem
+from .._error_records import ValidationProblem
+from .._errors import SchemaValidationError
 from ._defaults import default_value
 from ._records import (
     AnySchema,

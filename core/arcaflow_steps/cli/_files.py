@@ -10,9 +10,8 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-import attrs
 import yaml
 
 from .._errors import StepDefinitionError
@@ -20,9 +19,12 @@ from .._errors import StepDefinitionError
 __all__ = ["StepSpec", "read_step_files"]
 
 
-@attrs.frozen(kw_only=True)
-class StepSpec:
-    """One step definition read from a file, with where it came from."""
+class StepSpec(NamedTuple):
+    """One step definition read from a file, with where it came from.
+
+    A ``NamedTuple`` rather than an attrs record: ``run`` reads step files before it calls the
+    warm-ups, and everything imported before them delays the start they exist to bring forward.
+    """
 
     step_id: str
     definition: Mapping[str, Any]

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from . import EXIT_INVALID, EXIT_OK, _add_format_option, _add_plugin_options
-from ._common import emit, failure_record, make_registry
+from ._common import blocked_names, emit, failure_record, make_registry
+
+if TYPE_CHECKING:
+    from .._registry import LoadFailure
 
 __all__ = ["add_arguments", "run"]
 
@@ -20,7 +24,8 @@ def run(args: argparse.Namespace) -> int:
     """Check everything; exit 1 when anything failed, naming distribution, entry point, cause."""
     registry = make_registry(args)
     try:
-        failures = registry.check()
+        warm_ups, warm_up_failures = _check_warm_ups(args)
+        failures = [*registry.check(), *warm_up_failures]
         ok_kinds = [provider.kind for provider in registry.loaded_providers()]
         deployers = [
             {"deployer": factory.deployer_name, "deployment_type": factory.deployment_type}
@@ -32,6 +37,7 @@ def run(args: argparse.Namespace) -> int:
         "ok": not failures,
         "kinds": ok_kinds,
         "deployers": deployers,
+        "warm_ups": warm_ups,
         "failures": [failure_record(failure) for failure in failures],
     }
 
@@ -51,6 +57,8 @@ def run(args: argparse.Namespace) -> int:
                     f"(deployment type {deployer['deployment_type']!r})",
                 )
             )
+        for kind in warm_ups:
+            out.print(Text.assemble(("ok      ", "green"), f"warm-up for kind {kind!r}"))
         for failure in failures:
             out.print(Text.assemble(("FAILED  ", "bold red"), failure.message))
         summary = f"{len(failures)} problem(s) found" if failures else "everything loads"
@@ -58,3 +66,28 @@ def run(args: argparse.Namespace) -> int:
 
     emit(data, args.format, table)
     return EXIT_INVALID if failures else EXIT_OK
+
+
+def _check_warm_ups(args: argparse.Namespace) -> tuple[list[str], list[LoadFailure]]:
+    """Return the kinds whose warm-up (``arcaflow.step_warm_ups``) loads, and the failures of
+    those ``run`` would skip or fail on."""
+    from .._entry_points import PROVIDER_GROUP, WARM_UP_GROUP, parse_blocked, scan_groups
+    from .._errors import RegistryError
+    from .._registry import LoadFailure
+    from .._warm_up import warm_up_problems
+
+    found = scan_groups(
+        (PROVIDER_GROUP, WARM_UP_GROUP), blocked=parse_blocked(extra=blocked_names(args))
+    )
+    problems = warm_up_problems(found[PROVIDER_GROUP], found[WARM_UP_GROUP])
+    failing = {info for info, _ in problems}
+    ok = [info.name for info in found[WARM_UP_GROUP] if info not in failing]
+    return ok, [
+        LoadFailure(
+            what="warm-up",
+            name=info.name,
+            sources=(info.source,),
+            error=RegistryError(f"warm-up for kind {info.name!r} from {info.source} {why}"),
+        )
+        for info, why in problems
+    ]

@@ -30,13 +30,15 @@ from . import (
     PROG,
     _add_plugin_options,
 )
-from ._common import make_registry, plain
-from ._progress import Progress, make_progress
+from ._common import blocked_names, plain
 
 if TYPE_CHECKING:
     from .._events import StepResult
+    from .._registry import Registry
     from .._runner import StepExecution, StepRunner
     from .._step_definition import PreparedStep
+    from ._files import StepSpec
+    from ._progress import Progress
 
 __all__ = ["add_arguments", "exit_code", "run"]
 
@@ -180,16 +182,57 @@ def _wait_all(executions: Sequence[StepExecution]) -> dict[str, StepResult]:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Prepare every step (all or nothing), run them, print results, return the exit code."""
-    from .._errors import ArcaflowStepsError, StepDefinitionError
-    from .._runner import StepRunner
-    from .._step_definition import prepare_step
+    """Prepare every step (all or nothing), run them, print results, return the exit code.
+
+    Order matters for start-up time: read the step files and the entry-point metadata, start
+    the warm-ups (:mod:`arcaflow_steps._warm_up`: a plugin interpreter then starts while we
+    import the rest), and only then import the runner and the providers.
+    """
+    from .._entry_points import (
+        PROVIDER_GROUP,
+        REGISTRY_GROUPS,
+        WARM_UP_GROUP,
+        parse_blocked,
+        scan_groups,
+    )
+    from .._errors import StepDefinitionError
+    from .._warm_up import WarmUps, start_warm_ups
     from ._files import read_step_files
 
     if args.parallelism is not None and args.parallelism < 1:
         raise StepDefinitionError(f"--parallelism must be at least 1, got {args.parallelism}")
     specs = read_step_files(args.files)
-    registry = make_registry(args)
+    blocked = parse_blocked(extra=blocked_names(args))
+    warm_ups = WarmUps()
+    try:
+        with _interruptible():
+            found = scan_groups((*REGISTRY_GROUPS, WARM_UP_GROUP), blocked=blocked)
+            warm_ups = start_warm_ups(
+                found[PROVIDER_GROUP], found[WARM_UP_GROUP], (spec.definition for spec in specs)
+            )
+            from .._registry import Registry  # after the warm-ups: it imports attrs and pluggy
+
+            registry = Registry.from_scan(found, blocked=blocked)
+    except _Interrupted as interrupted:
+        warm_ups.close()
+        return _interrupted_while_preparing(interrupted)
+    try:
+        return _run_with(args, specs, registry)
+    finally:
+        warm_ups.close()
+
+
+def _interrupted_while_preparing(interrupted: _Interrupted) -> int:
+    sys.stderr.write(f"{PROG}: interrupted while preparing steps\n")
+    return 128 + interrupted.signum
+
+
+def _run_with(args: argparse.Namespace, specs: Sequence[StepSpec], registry: Registry) -> int:
+    from .._errors import ArcaflowStepsError, StepDefinitionError
+    from .._runner import StepRunner
+    from .._step_definition import prepare_step
+    from ._progress import make_progress
+
     try:
         prepared: list[PreparedStep] = []
         try:
@@ -206,8 +249,7 @@ def run(args: argparse.Namespace) -> int:
                             return EXIT_CRASHED
                         raise error from exc
         except _Interrupted as interrupted:
-            sys.stderr.write(f"{PROG}: interrupted while preparing steps\n")
-            return 128 + interrupted.signum
+            return _interrupted_while_preparing(interrupted)
         progress = make_progress(prepared, quiet=args.quiet, live=args.live)
         runner = StepRunner(parallelism=args.parallelism, observers=(progress, registry))
         signals = _Signals(runner, progress)

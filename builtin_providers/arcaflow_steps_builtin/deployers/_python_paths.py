@@ -1,0 +1,59 @@
+"""Where the python deployer's interpreters live: pip sources and their cached environments.
+
+The part of :mod:`.python` that the warm-up (:mod:`._python_warm_up`) shares with it. Standard
+library only: the warm-up imports it before the rest of arcaflow-steps.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Final
+
+__all__ = [
+    "PIP_SOURCE_RE",
+    "cache_directory",
+    "pip_module",
+    "venv_directory",
+    "venv_python",
+    "venv_ready_marker",
+]
+
+#: ``module@git+URL[@rev]`` or ``module@file:///path``: a source pip installs into a venv.
+PIP_SOURCE_RE: Final = re.compile(r"^(?P<module>[A-Za-z0-9_.-]+)@(?P<requirement>(git\+|file:).+)$")
+
+
+def pip_module(source: str) -> str | None:
+    """Return the module a pip source runs (``-`` becomes ``_``), or None for other sources."""
+    match = PIP_SOURCE_RE.match(source)
+    return match["module"].replace("-", "_") if match else None
+
+
+def cache_directory(workdir: str | None) -> Path:
+    """Return the directory of cached virtual environments (``workdir``, or the XDG cache)."""
+    if workdir:
+        return Path(workdir).absolute()
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache")
+    return Path(cache) / "arcaflow-steps" / "python"
+
+
+def venv_directory(
+    source: str, module: str, *, python_path: str, python_semver: str | None, workdir: str | None
+) -> Path:
+    """Return the cache directory of a pip source's environment (keyed by source and python)."""
+    import hashlib  # only pip sources need it
+
+    key = "\0".join((source, python_path, python_semver or ""))
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    return cache_directory(workdir) / "venvs" / f"{module}-{digest}"
+
+
+def venv_python(directory: Path) -> Path:
+    """Return the interpreter of the environment in ``directory``."""
+    return directory / "venv" / "bin" / "python"
+
+
+def venv_ready_marker(directory: Path) -> Path:
+    """Return the file whose presence says the environment in ``directory`` is complete."""
+    return directory / ".ready"

@@ -1,0 +1,116 @@
+"""The ``plugin`` kind's warm-up: start the python deployer's fork server before anything else.
+
+Entry point ``plugin`` of the group ``arcaflow.step_warm_ups`` (see :mod:`arcaflow_steps` and
+CONTRIBUTING.md, "Warm-ups"). ``arcaflow-steps run`` calls :func:`warm_up_plugin_steps` with
+the raw ``plugin`` step definitions right after reading the step files. For each interpreter
+those steps will run on, it starts the fork server's zygote (:mod:`._forkserver`), which then
+imports arcaflow-plugin-sdk (~0.1 s) while arcaflow-steps imports itself and loads the plugin
+provider; the deployer later acquires the same, by then ready, fork server.
+
+It understands a definition only when it is sure which interpreter the python deployer will
+use: ``plugin.deployment_type: python``; no ``deploy``, or ``deployer_name: python``;
+``forkServer`` not false; and either a local source (a path or an importable module: the
+``pythonPath`` interpreter) or a pip source whose cached environment is already complete and
+not to be re-installed (``modulePullPolicy: Always``). Anything else it leaves alone: the
+definition is not validated here, the provider does that and reports problems.
+
+Standard library and :mod:`._forkserver` only at import: this module is imported before the
+rest of arcaflow-steps.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any, Final, final
+
+from arcaflow_steps import DeploymentError
+
+from ._forkserver import ForkServer, acquire_fork_server, release_fork_server
+from ._python_paths import pip_module, venv_directory, venv_python, venv_ready_marker
+
+__all__ = ["WarmForkServers", "plugin_step_interpreter", "warm_up_plugin_steps"]
+
+#: Deployment type and deployer name of the python deployer (as in :mod:`.python`).
+_PYTHON: Final = "python"
+
+
+def plugin_step_interpreter(definition: Mapping[str, Any]) -> str | None:
+    """Return the interpreter the python deployer's fork server will use for a step, if sure."""
+    plugin = definition.get("plugin")
+    deploy = definition.get("deploy") or {}
+    if not isinstance(plugin, Mapping) or not isinstance(deploy, Mapping):
+        return None
+    source = plugin.get("src")
+    python = deploy.get("pythonPath") or sys.executable
+    if (
+        plugin.get("deployment_type") != _PYTHON
+        or deploy.get("deployer_name", _PYTHON) != _PYTHON
+        or deploy.get("forkServer") is False
+        or not isinstance(source, str)
+        or not isinstance(python, str)
+    ):
+        return None
+    module = pip_module(source)
+    return python if module is None else _installed_interpreter(source, module, python, deploy)
+
+
+def _installed_interpreter(
+    source: str, module: str, python: str, deploy: Mapping[str, Any]
+) -> str | None:
+    """Return the interpreter of a pip source's cached environment if it will be used as is."""
+    semver, workdir = deploy.get("pythonSemver"), deploy.get("workdir")
+    if deploy.get("modulePullPolicy") == "Always" or not (
+        isinstance(semver, str | None) and isinstance(workdir, str | None)
+    ):
+        return None
+    directory = venv_directory(
+        source, module, python_path=python, python_semver=semver, workdir=workdir
+    )
+    return str(venv_python(directory)) if venv_ready_marker(directory).is_file() else None
+
+
+@final
+class WarmForkServers:
+    """The fork servers a warm-up started; :meth:`close` gives up its hold on each.
+
+    A deployer that uses one holds it too, so the zygote lives until both let go.
+
+    Thread safety: :meth:`close` may be called from any thread, more than once.
+    """
+
+    def __init__(self, servers: Sequence[ForkServer]) -> None:
+        self.servers: tuple[ForkServer, ...] = tuple(servers)
+        # Guards _released: the hold is given up once.
+        self._lock = threading.Lock()
+        self._released = False
+
+    def close(self) -> None:
+        """Release every fork server (the last holder closes it)."""
+        with self._lock:
+            released, self._released = self._released, True
+        if released:
+            return
+        for server in self.servers:
+            release_fork_server(server)
+
+
+def warm_up_plugin_steps(definitions: Sequence[Mapping[str, Any]]) -> WarmForkServers | None:
+    """Start the fork server of every interpreter the python steps among ``definitions`` use."""
+    interpreters = dict.fromkeys(
+        python
+        for definition in definitions
+        if isinstance(definition, Mapping)
+        and (python := plugin_step_interpreter(definition)) is not None
+    )
+    servers: list[ForkServer] = []
+    for python in interpreters:
+        server = acquire_fork_server(python)
+        try:
+            server.start()
+        except DeploymentError:  # no such interpreter: the deployer will say so
+            release_fork_server(server)
+            continue
+        servers.append(server)
+    return WarmForkServers(servers) if servers else None

@@ -1,0 +1,171 @@
+"""The ``plugin`` kind's warm-up: which interpreter it starts, and that the run reuses it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from plugin_support import GREETER_PACKAGE, HELLO, descendants, is_running, wait_gone
+
+from arcaflow_steps_builtin.deployers._forkserver import (
+    acquire_fork_server,
+    close_all_fork_servers,
+    release_fork_server,
+)
+from arcaflow_steps_builtin.deployers._python_paths import venv_directory
+from arcaflow_steps_builtin.deployers._python_warm_up import (
+    plugin_step_interpreter,
+    warm_up_plugin_steps,
+)
+from arcaflow_steps_builtin.deployers.python import PythonDeployerFactory, parse_python_source
+
+PIP_SOURCE = "arcaflow-plugin-greeter@git+https://example.invalid/greeter.git@v1"
+
+
+@pytest.fixture(autouse=True)
+def _no_fork_server_left() -> Iterator[None]:
+    yield
+    close_all_fork_servers()
+
+
+def step(src: str = HELLO, deployment_type: str = "python", **extra: Any) -> dict[str, Any]:
+    return {"plugin": {"src": src, "deployment_type": deployment_type}, **extra}
+
+
+@pytest.mark.parametrize(
+    ("definition", "expected"),
+    [
+        (step(), sys.executable),
+        (step(str(GREETER_PACKAGE)), sys.executable),
+        (step("some_module"), sys.executable),
+        (step(deploy={"deployer_name": "python"}), sys.executable),
+        (step(deploy={"pythonPath": "/opt/python3"}), "/opt/python3"),
+        (step(deploy={"deployer_name": "python", "pythonPath": "py3"}), "py3"),
+        (step(deploy={"forkServer": True}), sys.executable),
+    ],
+)
+def test_the_interpreter_of_a_local_source(definition: dict[str, Any], expected: str) -> None:
+    assert plugin_step_interpreter(definition) == expected
+
+
+@pytest.mark.parametrize(
+    "definition",
+    [
+        step(deployment_type="image"),
+        step(deployment_type="command"),
+        step(deploy={"deployer_name": "command"}),
+        step(deploy={"forkServer": False}),
+        step(PIP_SOURCE),  # not installed yet: the deployer installs first
+        step(PIP_SOURCE, deploy={"modulePullPolicy": "Always"}),
+        {"plugin": "not a mapping"},
+        {"plugin": {"deployment_type": "python"}},  # no src
+        {"plugin": {"src": 42, "deployment_type": "python"}},
+        step(deploy="python"),
+        step(deploy={"pythonPath": ["python3"]}),
+        {},
+    ],
+)
+def test_definitions_it_is_not_sure_about_are_left_alone(definition: dict[str, Any]) -> None:
+    assert plugin_step_interpreter(definition) is None
+
+
+def test_a_pip_source_with_a_complete_cached_environment(tmp_path: Path) -> None:
+    deploy = {"workdir": str(tmp_path), "pythonSemver": "3.11.7"}
+    deployer = PythonDeployerFactory().create(deploy)
+    directory = deployer.venv_dir(parse_python_source(PIP_SOURCE))
+    # The warm-up computes the same place as the deployer (one function serves both).
+    assert directory == venv_directory(
+        PIP_SOURCE,
+        "arcaflow_plugin_greeter",
+        python_path=sys.executable,
+        python_semver="3.11.7",
+        workdir=str(tmp_path),
+    )
+    assert plugin_step_interpreter(step(PIP_SOURCE, deploy=deploy)) is None
+    directory.mkdir(parents=True)
+    (directory / ".ready").write_text(PIP_SOURCE)
+    assert plugin_step_interpreter(step(PIP_SOURCE, deploy=deploy)) == str(
+        directory / "venv" / "bin" / "python"
+    )
+    always = {**deploy, "modulePullPolicy": "Always"}
+    assert plugin_step_interpreter(step(PIP_SOURCE, deploy=always)) is None
+
+
+def test_one_fork_server_per_interpreter_shared_with_the_deployer() -> None:
+    before = descendants()
+    warm = warm_up_plugin_steps([step(), step(str(GREETER_PACKAGE)), step(deployment_type="image")])
+    assert warm is not None
+    assert len(warm.servers) == 1
+    zygotes = descendants() - before
+    assert len(zygotes) == 1  # started at once, not on first use
+    server = acquire_fork_server(sys.executable)  # what the python deployer does
+    assert server is warm.servers[0]
+    warm.close()
+    warm.close()  # idempotent
+    (zygote,) = zygotes
+    assert is_running(zygote)  # the deployer still holds it
+    release_fork_server(server)
+    assert not wait_gone(zygotes)
+
+
+def test_nothing_to_warm_up() -> None:
+    assert warm_up_plugin_steps([step(deployment_type="image"), "garbage"]) is None  # type: ignore[list-item]
+
+
+def test_a_missing_interpreter_starts_nothing() -> None:
+    before = descendants()
+    assert warm_up_plugin_steps([step(deploy={"pythonPath": "/nonexistent/python3"})]) is None
+    assert descendants() == before
+
+
+def test_the_run_uses_the_zygote_the_warm_up_started(tmp_path: Path) -> None:
+    """One zygote for a three-step run: the warm-up's (started before the plugin provider was
+    even imported), reused by the deployer."""
+    steps = tmp_path / "steps.yaml"
+    steps.write_text(
+        textwrap.dedent(
+            f"""\
+            steps:
+              a: {{plugin: {{src: {HELLO}, deployment_type: python}}, input: {{name: a}}}}
+              b: {{plugin: {{src: {HELLO}, deployment_type: python}}, input: {{name: b}}}}
+              c:
+                plugin: {{src: {GREETER_PACKAGE}, deployment_type: python}}
+                input: {{name: c}}
+            """
+        )
+    )
+    counting = tmp_path / "count_zygotes.py"
+    counting.write_text(
+        textwrap.dedent(
+            """\
+            import sys
+
+            started = []
+            def audit(event, args):
+                if event == "subprocess.Popen" and any("_zygote" in str(a) for a in args[1]):
+                    started.append("arcaflow_steps_builtin.plugin" in sys.modules)
+            sys.addaudithook(audit)
+            from arcaflow_steps.cli import main
+            code = main(sys.argv[1:])
+            print(f"zygotes started: {len(started)}", file=sys.stderr)
+            print(f"provider imported first: {any(started)}", file=sys.stderr)
+            sys.exit(code)
+            """
+        )
+    )
+    result = subprocess.run(
+        [sys.executable, str(counting), "run", "-q", str(steps)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "zygotes started: 1" in result.stderr
+    assert "provider imported first: False" in result.stderr
+    assert result.stdout.count("output_id: success") == 3
