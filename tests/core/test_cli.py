@@ -295,3 +295,24 @@ def test_describe_table_lists_provider_keyword_fields(capsys: Capture) -> None:
     cells = [cell.strip() for cell in rows[0].strip("│").split("│")]
     assert ["greeting", "string", ""] == cells[:3]  # optional: required column empty
     assert cells[3]  # a description
+
+
+def test_console_main_exits_with_mains_code(
+    tmp_path: Path, capsys: Capture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The console script runs main() and exits with its code, after freezing the collector."""
+    import gc
+    import sys
+
+    from arcaflow_steps.cli import console_main
+
+    path = step_file(tmp_path, "kind: dummy\nname: Arca\n", "greet.yaml")
+    monkeypatch.setattr(sys, "argv", ["arcaflow-steps", "run", "-q", path])
+    try:
+        with pytest.raises(SystemExit) as exited:
+            console_main()
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+    assert exited.value.code == 0
+    assert "greet:" in capsys.readouterr().out

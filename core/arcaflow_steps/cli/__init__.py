@@ -12,9 +12,17 @@ import argparse
 import importlib
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any, Final
+from typing import Any, Final, NoReturn
 
-__all__ = ["EXIT_CRASHED", "EXIT_ERROR_OUTPUT", "EXIT_INVALID", "EXIT_OK", "build_parser", "main"]
+__all__ = [
+    "EXIT_CRASHED",
+    "EXIT_ERROR_OUTPUT",
+    "EXIT_INVALID",
+    "EXIT_OK",
+    "build_parser",
+    "console_main",
+    "main",
+]
 
 #: Every step produced a non-error output.
 EXIT_OK: Final = 0
@@ -157,3 +165,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise  # a bug: keep the traceback
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return EXIT_INVALID
+
+
+def console_main() -> NoReturn:
+    """Run the command line as a program (the ``arcaflow-steps`` script) and exit.
+
+    Every step, deployer and registry is closed when :func:`main` returns; what is left is
+    interpreter shutdown, whose cyclic garbage collection of the ~25,000 objects a run leaves
+    costs ~10 ms (5 % of a one-step run). Freezing them skips that pass; atexit handlers still
+    run and the streams are still flushed.
+    """
+    code = main()
+    import gc
+
+    gc.freeze()
+    sys.exit(code)

@@ -1,7 +1,5 @@
 """``python -m arcaflow_steps.cli``: the same as the ``arcaflow-steps`` command."""
 
-import sys
+from . import console_main
 
-from . import main
-
-sys.exit(main())
+console_main()
