@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -10,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from plugin_support import GREETER_PACKAGE, HELLO, descendants, is_running, wait_gone
+from plugin_support import GREETER_PACKAGE, HELLO, PLUGINS, descendants, is_running, wait_gone
 
 from arcaflow_steps_builtin.deployers._forkserver import (
     acquire_fork_server,
@@ -123,49 +125,97 @@ def test_a_missing_interpreter_starts_nothing() -> None:
     assert descendants() == before
 
 
-def test_the_run_uses_the_zygote_the_warm_up_started(tmp_path: Path) -> None:
-    """One zygote for a three-step run: the warm-up's (started before the plugin provider was
-    even imported), reused by the deployer."""
-    steps = tmp_path / "steps.yaml"
-    steps.write_text(
-        textwrap.dedent(
-            f"""\
-            steps:
-              a: {{plugin: {{src: {HELLO}, deployment_type: python}}, input: {{name: a}}}}
-              b: {{plugin: {{src: {HELLO}, deployment_type: python}}, input: {{name: b}}}}
-              c:
-                plugin: {{src: {GREETER_PACKAGE}, deployment_type: python}}
-                input: {{name: c}}
-            """
-        )
-    )
-    counting = tmp_path / "count_zygotes.py"
-    counting.write_text(
-        textwrap.dedent(
-            """\
-            import sys
+INTROSPECT = str(PLUGINS / "plugin_introspect.py")
 
-            started = []
-            def audit(event, args):
-                if event == "subprocess.Popen" and any("_zygote" in str(a) for a in args[1]):
-                    started.append("arcaflow_steps_builtin.plugin" in sys.modules)
-            sys.addaudithook(audit)
-            from arcaflow_steps.cli import main
-            code = main(sys.argv[1:])
-            print(f"zygotes started: {len(started)}", file=sys.stderr)
-            print(f"provider imported first: {any(started)}", file=sys.stderr)
-            sys.exit(code)
-            """
-        )
-    )
+#: Runs the CLI; reports on stderr how many zygotes it forked from itself and how many it started
+#: as ``python _zygote.py``, and whether the plugin provider was imported before any of them.
+AUDIT_STARTS = """\
+import sys
+
+forks, scripts, provider_first = [], [], []
+def audit(event, args):
+    is_script = event == "subprocess.Popen" and any("_zygote" in str(a) for a in args[1])
+    if event == "os.fork" or is_script:
+        (scripts if is_script else forks).append(1)
+        provider_first.append("arcaflow_steps_builtin.plugin" in sys.modules)
+sys.addaudithook(audit)
+from arcaflow_steps.cli import main
+code = main(sys.argv[1:])
+print(f"forked zygotes: {len(forks)}; started zygotes: {len(scripts)}", file=sys.stderr)
+print(f"provider imported first: {any(provider_first)}", file=sys.stderr)
+sys.exit(code)
+"""
+
+
+def run_audited(tmp_path: Path, steps: str, *options: str) -> subprocess.CompletedProcess[str]:
+    """Run ``arcaflow-steps run`` on the step file text ``steps`` under :data:`AUDIT_STARTS`."""
+    path = tmp_path / "steps.yaml"
+    path.write_text(textwrap.dedent(steps))
+    script = tmp_path / "audit_starts.py"
+    script.write_text(AUDIT_STARTS)
     result = subprocess.run(
-        [sys.executable, str(counting), "run", "-q", str(steps)],
+        [sys.executable, str(script), "run", "-q", *options, str(path)],
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert "zygotes started: 1" in result.stderr
+    return result
+
+
+def test_the_run_uses_the_zygote_the_warm_up_started(tmp_path: Path) -> None:
+    """One zygote for a three-step run: the warm-up's (a fork of the CLI, made before the
+    plugin provider was even imported), reused by the deployer."""
+    result = run_audited(
+        tmp_path,
+        f"""\
+        steps:
+          a: {{plugin: {{src: {HELLO}, deployment_type: python}}, input: {{name: a}}}}
+          b: {{plugin: {{src: {HELLO}, deployment_type: python}}, input: {{name: b}}}}
+          c:
+            plugin: {{src: {GREETER_PACKAGE}, deployment_type: python}}
+            input: {{name: c}}
+        """,
+    )
+    assert "forked zygotes: 1; started zygotes: 0" in result.stderr
     assert "provider imported first: False" in result.stderr
     assert result.stdout.count("output_id: success") == 3
+
+
+def test_a_forked_zygotes_plugin_sees_what_other_plugins_see(tmp_path: Path) -> None:
+    """On its own interpreter the CLI forks the zygote from itself. A plugin forked from that
+    zygote must see the process state a plugin of a started zygote sees, and one started as a
+    fresh interpreter (forkServer: false): no CLI signal handler or descriptor, its own
+    session, its own argv."""
+    directory, name = os.path.split(sys.executable)
+    same_interpreter_other_name = f"{directory}/./{name}"  # pathlib would drop the "."
+    before = descendants()
+    result = run_audited(
+        tmp_path,
+        f"""\
+        steps:
+          forked:
+            plugin: {{src: {INTROSPECT}, deployment_type: python}}
+            input: {{label: forked}}
+          started:
+            plugin: {{src: {INTROSPECT}, deployment_type: python}}
+            input: {{label: started}}
+            deploy: {{deployer_name: python, pythonPath: "{same_interpreter_other_name}"}}
+          spawned:
+            plugin: {{src: {INTROSPECT}, deployment_type: python}}
+            input: {{label: spawned}}
+            deploy: {{deployer_name: python, forkServer: false}}
+        """,
+        "--format",
+        "json",
+    )
+    assert "forked zygotes: 1; started zygotes: 1" in result.stderr
+    reports = {
+        step_id: record["output_data"] for step_id, record in json.loads(result.stdout).items()
+    }
+    assert reports["forked"] == reports["started"] == reports["spawned"]
+    assert reports["forked"]["extra_fds"] == []
+    assert reports["forked"]["leads_session"] is True
+    assert reports["forked"]["argv"] == [INTROSPECT, "--atp"]
+    assert descendants() == before

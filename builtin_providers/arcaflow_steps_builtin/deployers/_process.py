@@ -38,6 +38,7 @@ from arcaflow_steps import DeploymentError
 
 __all__ = [
     "DEFAULT_STDERR_LIMIT",
+    "ChildProcess",
     "PopenHandle",
     "ProcessConnection",
     "ProcessHandle",
@@ -157,15 +158,38 @@ class ProcessHandle(Protocol):
         """Reap the exited process and return its return code (None if it cannot be)."""
 
 
+class ChildProcess(Protocol):
+    """A child process of ours as :class:`PopenHandle` uses it: a ``subprocess.Popen``, or a
+    zygote forked from this process (:mod:`._forkserver`)."""
+
+    @property
+    def pid(self) -> int:
+        """The process id."""
+
+    @property
+    def returncode(self) -> int | None:
+        """The return code once reaped (negative: killed by that signal), else None."""
+
+    def poll(self) -> int | None:
+        """Reap the process if it has exited; return :attr:`returncode`."""
+
+    def wait(self, timeout: float | None = None) -> int:
+        """Wait for the process to exit, reap it and return its return code.
+
+        Raises:
+            subprocess.TimeoutExpired: it is still running after ``timeout`` seconds.
+        """
+
+
 @final
 class PopenHandle:
-    """A child process we started with ``subprocess.Popen``; waits use a pidfd.
+    """A child process we started with ``subprocess.Popen`` (or forked); waits use a pidfd.
 
     Thread safety: ``signal_group`` may be called from any thread; the waits and ``reap`` only
     by the owning connection's closer (which holds its close lock).
     """
 
-    def __init__(self, popen: subprocess.Popen[bytes]) -> None:
+    def __init__(self, popen: ChildProcess) -> None:
         self._popen = popen
         # Guards reaping against signalling: once reaped, the pid may name another process.
         self._reap_lock = threading.Lock()
