@@ -180,7 +180,7 @@ class BaseRunningStep(abc.ABC):
     blocking: ClassVar[bool] = False
     #: Seconds ``close()`` waits for a running stage method before ending the step at once.
     close_timeout: ClassVar[float] = 5.0
-    _stage_methods: ClassVar[Mapping[str, str]] = {}
+    __stage_methods: ClassVar[Mapping[str, str]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -190,29 +190,29 @@ class BaseRunningStep(abc.ABC):
                 stage = getattr(value, _STAGE_MARK, None)
                 if stage is not None:
                     methods[stage] = name
-        cls._stage_methods = methods
+        cls.__stage_methods = methods
 
     def __init__(self) -> None:
-        # Guards every attribute below except _thread. The condition waited on for input and
+        # Guards every attribute below except __thread. The condition waited on for input and
         # close shares it and is made on first need (most steps never wait).
-        self._lock = threading.Lock()
-        self._waitable: threading.Condition | None = None
+        self.__lock = threading.Lock()
+        self.__waitable: threading.Condition | None = None
         # Held while reporting to the handler, so reports are ordered and none follows the
         # completion (re-entrant: a handler's observer may close the step).
-        self._report_lock = threading.RLock()
-        self._handler: StageChangeHandler | None = None
-        self._rules: LifecycleRules | None = None
-        self._run_id = ""
-        self._stage: str | None = None
-        self._inputs: dict[str, Mapping[str, Any]] = {}
-        self._awaiting: str | None = None
-        self._state = RunningStepState.STARTING
-        self._busy = False
-        # The thread running _loop (holding the busy token), if any.
-        self._loop_thread: int | None = None
-        self._close = _Close.NONE
-        self._finished = False
-        self._thread: threading.Thread | None = None
+        self.__report_lock = threading.RLock()
+        self.__handler: StageChangeHandler | None = None
+        self.__rules: LifecycleRules | None = None
+        self.__run_id = ""
+        self.__stage: str | None = None
+        self.__inputs: dict[str, Mapping[str, Any]] = {}
+        self.__awaiting: str | None = None
+        self.__state = RunningStepState.STARTING
+        self.__busy = False
+        # The thread running __loop (holding the busy token), if any.
+        self.__loop_thread: int | None = None
+        self.__close = _Close.NONE
+        self.__finished = False
+        self.__thread: threading.Thread | None = None
 
     # -- wiring (called by the runnable) -----------------------------------------------------
 
@@ -223,44 +223,44 @@ class BaseRunningStep(abc.ABC):
         run_id: str,
     ) -> None:
         """Attach the handler to report to and the lifecycle to obey (before :meth:`begin`)."""
-        self._handler = handler
-        self._rules = rules_for(lifecycle)
-        self._run_id = run_id
+        self.__handler = handler
+        self.__rules = rules_for(lifecycle)
+        self.__run_id = run_id
 
     def begin(self) -> None:
         """Enter the initial stage and run as far as possible without blocking (or start the
         step's thread when ``blocking``)."""
-        if self._rules is None:
+        if self.__rules is None:
             raise RuntimeError("bind() must be called before begin()")
-        with self._lock:
-            if self._busy:
+        with self.__lock:
+            if self.__busy:
                 return
-            self._busy = True
+            self.__busy = True
         if self.blocking:
-            self._thread = threading.Thread(
-                target=self._loop, name=f"arcaflow-steps-step-{self._run_id}", daemon=True
+            self.__thread = threading.Thread(
+                target=self.__loop, name=f"arcaflow-steps-step-{self.__run_id}", daemon=True
             )
-            self._thread.start()
+            self.__thread.start()
         else:
-            self._loop()
+            self.__loop()
 
     # -- for stage methods -------------------------------------------------------------------
 
     @property
     def run_id(self) -> str:
         """Return the id the runner gave this execution."""
-        return self._run_id
+        return self.__run_id
 
     @property
     def is_closing(self) -> bool:
         """Return whether ``close()`` or ``force_close()`` was called."""
-        with self._lock:
-            return self._close is not _Close.NONE
+        with self.__lock:
+            return self.__close is not _Close.NONE
 
     def stage_input(self, stage: str) -> Mapping[str, Any] | None:
         """Return the input provided for ``stage`` so far, or ``None``."""
-        with self._lock:
-            return self._inputs.get(str(stage))
+        with self.__lock:
+            return self.__inputs.get(str(stage))
 
     def wait_for_input(self, stage: str) -> WaitForInput:
         """Return the outcome that waits for ``stage``'s input, then runs this stage again."""
@@ -272,16 +272,16 @@ class BaseRunningStep(abc.ABC):
         Only ``state()`` changes (``waiting_for_input`` or ``running``), which is what deadlock
         detection and progress display read; no callback is made.
         """
-        with self._lock:
-            if not self._finished and self._stage is not None:
-                self._state = (
+        with self.__lock:
+            if not self.__finished and self.__stage is not None:
+                self.__state = (
                     RunningStepState.WAITING_FOR_INPUT if waiting else RunningStepState.RUNNING
                 )
 
     def sleep(self, seconds: float) -> bool:
         """Sleep up to ``seconds``; return ``False`` early when the step is closing."""
-        with self._lock:
-            return not self._condition().wait_for(lambda: self._close is not _Close.NONE, seconds)
+        with self.__lock:
+            return not self.__condition().wait_for(lambda: self.__close is not _Close.NONE, seconds)
 
     @abc.abstractmethod
     def closed_outcome(self, stage: str | None, *, forced: bool) -> Finish:
@@ -308,12 +308,12 @@ class BaseRunningStep(abc.ABC):
             StageInputError: the stage is not declared, a field is not one of its input fields,
                 or a field was already provided.
         """
-        rules = self._bound_rules()
+        rules = self.__bound_rules()
         stage = str(stage)
         fields = rules.table.input_fields.get(stage)
         if fields is None:
             raise StageInputError(
-                self._run_id,
+                self.__run_id,
                 stage,
                 "no such stage; stages taking input: "
                 + quote_sorted(s for s, f in rules.table.input_fields.items() if f),
@@ -321,249 +321,249 @@ class BaseRunningStep(abc.ABC):
         unknown = sorted(str(key) for key in input if key not in fields)
         if unknown:
             raise StageInputError(
-                self._run_id,
+                self.__run_id,
                 stage,
                 f"unknown input field {unknown[0]!r}; valid fields: {quote_sorted(fields)}",
             )
-        with self._lock:
-            if self._finished:
+        with self.__lock:
+            if self.__finished:
                 return
-            given = self._inputs.get(stage)
+            given = self.__inputs.get(stage)
             if given is not None:
                 again = sorted(str(key) for key in input if key in given)
                 if again:
                     raise StageInputError(
-                        self._run_id, stage, f"input field {again[0]!r} was already provided"
+                        self.__run_id, stage, f"input field {again[0]!r} was already provided"
                     )
-                self._inputs[stage] = {**given, **input}
+                self.__inputs[stage] = {**given, **input}
             else:
-                self._inputs[stage] = input
-            self._notify()
-            take = not self._busy
+                self.__inputs[stage] = input
+            self.__notify()
+            take = not self.__busy
             if take:
-                self._busy = True
+                self.__busy = True
         if take:
-            self._loop()
+            self.__loop()
 
     def current_stage(self) -> str:
         """Return the current stage (the initial stage before the step entered it)."""
-        with self._lock:
-            if self._stage is not None:
-                return self._stage
-        return self._bound_rules().table.initial_stage
+        with self.__lock:
+            if self.__stage is not None:
+                return self.__stage
+        return self.__bound_rules().table.initial_stage
 
     def state(self) -> RunningStepState:
         """Return the state: starting, waiting for input, running or finished."""
-        with self._lock:
-            return self._state
+        with self.__lock:
+            return self.__state
 
     def close(self) -> None:
         """End the step gracefully (bounded by ``close_timeout``); idempotent."""
-        with self._lock:
-            self._close = max(self._close, _Close.GRACEFUL)
-            self._notify()
-            take = not self._busy and not self._finished
+        with self.__lock:
+            self.__close = max(self.__close, _Close.GRACEFUL)
+            self.__notify()
+            take = not self.__busy and not self.__finished
             if take:
-                self._busy = True
+                self.__busy = True
         if take:
-            self._loop()
-        elif self._loop_thread == threading.get_ident():
+            self.__loop()
+        elif self.__loop_thread == threading.get_ident():
             return  # called from inside this step's own loop (a handler's observer): it closes
-        with self._lock:
-            finished = self._condition().wait_for(lambda: self._finished, self.close_timeout)
+        with self.__lock:
+            finished = self.__condition().wait_for(lambda: self.__finished, self.close_timeout)
         if not finished:
-            self._force_finish()
-        self._join()
+            self.__force_finish()
+        self.__join()
 
     def force_close(self) -> None:
         """End the step at once; idempotent."""
-        with self._lock:
-            self._close = _Close.FORCED
-            self._notify()
-        self._force_finish()
-        self._join()
+        with self.__lock:
+            self.__close = _Close.FORCED
+            self.__notify()
+        self.__force_finish()
+        self.__join()
 
     # -- the loop ----------------------------------------------------------------------------
 
-    def _condition(self) -> threading.Condition:
+    def __condition(self) -> threading.Condition:
         """Return the condition on ``_lock`` (call with ``_lock`` held)."""
-        if self._waitable is None:
-            self._waitable = threading.Condition(self._lock)
-        return self._waitable
+        if self.__waitable is None:
+            self.__waitable = threading.Condition(self.__lock)
+        return self.__waitable
 
-    def _notify(self) -> None:
+    def __notify(self) -> None:
         """Wake every waiter (call with ``_lock`` held)."""
-        if self._waitable is not None:
-            self._waitable.notify_all()
+        if self.__waitable is not None:
+            self.__waitable.notify_all()
 
-    def _bound_rules(self) -> LifecycleRules:
-        if self._rules is None:
+    def __bound_rules(self) -> LifecycleRules:
+        if self.__rules is None:
             raise RuntimeError("the step was not bound to a handler and lifecycle")
-        return self._rules
+        return self.__rules
 
-    def _decide(self) -> tuple[_Action, str | None]:
+    def __decide(self) -> tuple[_Action, str | None]:
         """Decide the next action (with ``_lock`` held)."""
-        if self._finished:
+        if self.__finished:
             return _Action.DONE, None
-        stage = self._stage
+        stage = self.__stage
         if stage is None:
             return _Action.ENTER, None
-        if self._close is not _Close.NONE:
+        if self.__close is not _Close.NONE:
             return _Action.CLOSE, stage
-        awaited = self._awaiting
-        if awaited is None and self._bound_rules().table.input_fields.get(stage):
+        awaited = self.__awaiting
+        if awaited is None and self.__bound_rules().table.input_fields.get(stage):
             awaited = stage
-        if awaited is not None and awaited not in self._inputs:
-            self._state = RunningStepState.WAITING_FOR_INPUT
+        if awaited is not None and awaited not in self.__inputs:
+            self.__state = RunningStepState.WAITING_FOR_INPUT
             return _Action.WAIT, stage
-        self._awaiting = None
-        self._state = RunningStepState.RUNNING
+        self.__awaiting = None
+        self.__state = RunningStepState.RUNNING
         return _Action.RUN, stage
 
-    def _loop(self) -> None:
+    def __loop(self) -> None:
         """Make progress until blocked or done; the caller holds the busy token."""
-        self._loop_thread = threading.get_ident()  # only the token holder writes it
+        self.__loop_thread = threading.get_ident()  # only the token holder writes it
         try:
             while True:
-                with self._lock:
-                    action, stage = self._decide()
+                with self.__lock:
+                    action, stage = self.__decide()
                     if action is _Action.WAIT and self.blocking:
-                        self._condition().wait()
+                        self.__condition().wait()
                         continue
                     if action in (_Action.WAIT, _Action.DONE):
-                        self._busy = False
-                        self._loop_thread = None
+                        self.__busy = False
+                        self.__loop_thread = None
                         return
-                    inputs = self._inputs.get(stage, {}) if stage is not None else {}
-                    forced = self._close is _Close.FORCED
+                    inputs = self.__inputs.get(stage, {}) if stage is not None else {}
+                    forced = self.__close is _Close.FORCED
                 if action is _Action.ENTER:
-                    self._enter_initial()
+                    self.__enter_initial()
                 elif action is _Action.CLOSE:
                     assert stage is not None
-                    self._apply(stage, self._closed(stage, forced=forced), closing=True)
+                    self.__apply(stage, self.__closed(stage, forced=forced), closing=True)
                 else:
                     assert stage is not None
-                    self._apply(stage, self._run_stage(stage, inputs), closing=False)
+                    self.__apply(stage, self.__run_stage(stage, inputs), closing=False)
         except BaseException:
-            with self._lock:
-                self._busy = False
-                self._loop_thread = None
+            with self.__lock:
+                self.__busy = False
+                self.__loop_thread = None
             raise
 
-    def _run_stage(self, stage: str, inputs: Mapping[str, Any]) -> Outcome | Exception:
-        name = self._stage_methods.get(stage)
+    def __run_stage(self, stage: str, inputs: Mapping[str, Any]) -> Outcome | Exception:
+        name = self.__stage_methods.get(stage)
         if name is None:
             return LookupError(
                 f"{type(self).__name__} has no method for stage {stage!r}; stages with methods: "
-                f"{quote_sorted(self._stage_methods)}"
+                f"{quote_sorted(self.__stage_methods)}"
             )
         try:
             outcome: Outcome = getattr(self, name)(inputs)
         except Exception as exc:
-            _log.warning("stage %r of step %r raised: %r", stage, self._run_id, exc)
+            _log.warning("stage %r of step %r raised: %r", stage, self.__run_id, exc)
             return exc
         return outcome
 
-    def _closed(self, stage: str, *, forced: bool) -> Outcome | Exception:
+    def __closed(self, stage: str, *, forced: bool) -> Outcome | Exception:
         try:
             return self.closed_outcome(stage, forced=forced)
         except Exception as exc:
-            _log.exception("closed_outcome() of step %r failed", self._run_id)
+            _log.exception("closed_outcome() of step %r failed", self.__run_id)
             return exc
 
-    def _enter_initial(self) -> None:
-        rules = self._bound_rules()
+    def __enter_initial(self) -> None:
+        rules = self.__bound_rules()
         initial = rules.table.initial_stage
-        with self._report_lock:
-            with self._lock:
-                if self._finished or self._stage is not None:
+        with self.__report_lock:
+            with self.__lock:
+                if self.__finished or self.__stage is not None:
                     return
                 waiting = bool(rules.table.input_fields.get(initial)) and (
-                    initial not in self._inputs
+                    initial not in self.__inputs
                 )
-            self._report_change(None, None, None, initial, waiting)
+            self.__report_change(None, None, None, initial, waiting)
 
-    def _apply(self, stage: str, outcome: Outcome | Exception, *, closing: bool) -> None:
+    def __apply(self, stage: str, outcome: Outcome | Exception, *, closing: bool) -> None:
         """Report ``outcome`` of ``stage``; on trouble, end the step with a fallback."""
-        with self._report_lock:
-            with self._lock:
-                if self._finished or self._stage != stage:
+        with self.__report_lock:
+            with self.__lock:
+                if self.__finished or self.__stage != stage:
                     return  # force-closed (or already moved on) while the method ran
             if isinstance(outcome, WaitForInput):
-                with self._lock:
-                    self._awaiting = outcome.stage
+                with self.__lock:
+                    self.__awaiting = outcome.stage
                 return
             try:
-                self._report(stage, outcome)
+                self.__report(stage, outcome)
             except (_RefusedError, IllegalStageTransitionError) as exc:
-                with self._lock:
-                    current = self._stage or stage  # a Finish may have moved before refusal
+                with self.__lock:
+                    current = self.__stage or stage  # a Finish may have moved before refusal
                 if closing:
-                    self._give_up(current, exc)
+                    self.__give_up(current, exc)
                     return
                 try:
-                    self._report(current, self.error_outcome(current, exc))
+                    self.__report(current, self.error_outcome(current, exc))
                 except Exception as second:  # the fallback is author code too
-                    self._give_up(current, second)
+                    self.__give_up(current, second)
 
-    def _give_up(self, stage: str, error: Exception) -> None:
+    def __give_up(self, stage: str, error: Exception) -> None:
         _log.error(
             "step %r cannot end legally from stage %r (%s); the runner will end it",
-            self._run_id,
+            self.__run_id,
             stage,
             error,
         )
-        with self._lock:
-            self._finished = True
-            self._state = RunningStepState.FINISHED
-            self._notify()
+        with self.__lock:
+            self.__finished = True
+            self.__state = RunningStepState.FINISHED
+            self.__notify()
 
-    def _report(self, stage: str, outcome: Outcome | Exception) -> None:
+    def __report(self, stage: str, outcome: Outcome | Exception) -> None:
         """Check ``outcome`` against the table and report it (``_report_lock`` held)."""
-        table = self._bound_rules().table
+        table = self.__bound_rules().table
         if isinstance(outcome, Exception):
             raise _RefusedError(str(outcome))
         if isinstance(outcome, WaitForInput):
             raise _RefusedError("waiting for input is not a way to end a step")
         if isinstance(outcome, Move):
             target = str(outcome.to)
-            self._check_move(stage, target)
-            self._check_output(stage, outcome.output_id)
-            with self._lock:
-                waiting = bool(table.input_fields.get(target)) and target not in self._inputs
-            self._report_change(stage, outcome.output_id, outcome.output, target, waiting)
+            self.__check_move(stage, target)
+            self.__check_output(stage, outcome.output_id)
+            with self.__lock:
+                waiting = bool(table.input_fields.get(target)) and target not in self.__inputs
+            self.__report_change(stage, outcome.output_id, outcome.output, target, waiting)
             return
         target = stage if outcome.stage is None else str(outcome.stage)
         if not table.is_terminal(target):
             raise _RefusedError(f"cannot complete in non-terminal stage {target!r}")
-        self._check_output(target, outcome.output_id)
+        self.__check_output(target, outcome.output_id)
         if target != stage:
-            self._check_move(stage, target)
-            self._report_change(stage, None, None, target, False)
-        handler = self._handler
+            self.__check_move(stage, target)
+            self.__report_change(stage, None, None, target, False)
+        handler = self.__handler
         assert handler is not None
         handler.on_step_complete(self, target, outcome.output_id, outcome.output)
-        with self._lock:
-            self._finished = True
-            self._state = RunningStepState.FINISHED
-            self._notify()
+        with self.__lock:
+            self.__finished = True
+            self.__state = RunningStepState.FINISHED
+            self.__notify()
 
-    def _check_move(self, stage: str, target: str) -> None:
-        table = self._bound_rules().table
+    def __check_move(self, stage: str, target: str) -> None:
+        table = self.__bound_rules().table
         if not table.allows(stage, target):
             raise _RefusedError(
                 f"cannot move from stage {stage!r} to {target!r}; allowed next: "
                 f"{quote_sorted(table.allowed_next(stage))}"
             )
 
-    def _check_output(self, stage: str, output_id: str | None) -> None:
-        declared = self._bound_rules().table.output_ids.get(stage, frozenset())
+    def __check_output(self, stage: str, output_id: str | None) -> None:
+        declared = self.__bound_rules().table.output_ids.get(stage, frozenset())
         if output_id is not None and output_id not in declared:
             raise _RefusedError(
                 f"stage {stage!r} has no output {output_id!r}; declared: {quote_sorted(declared)}"
             )
 
-    def _report_change(
+    def __report_change(
         self,
         previous: str | None,
         output_id: str | None,
@@ -571,34 +571,34 @@ class BaseRunningStep(abc.ABC):
         target: str,
         waiting: bool,
     ) -> None:
-        handler = self._handler
+        handler = self.__handler
         assert handler is not None
         handler.on_stage_change(self, previous, output_id, output, target, waiting)
-        with self._lock:
-            self._stage = target
-            self._state = (
+        with self.__lock:
+            self.__stage = target
+            self.__state = (
                 RunningStepState.WAITING_FOR_INPUT if waiting else RunningStepState.RUNNING
             )
 
-    def _force_finish(self) -> None:
+    def __force_finish(self) -> None:
         """End the step now with ``closed_outcome(forced=True)``, whatever is running."""
-        rules = self._bound_rules()
-        with self._report_lock:
-            with self._lock:
-                if self._finished:
+        rules = self.__bound_rules()
+        with self.__report_lock:
+            with self.__lock:
+                if self.__finished:
                     return
-                stage = self._stage
+                stage = self.__stage
             if stage is None:
-                self._report_change(None, None, None, rules.table.initial_stage, False)
+                self.__report_change(None, None, None, rules.table.initial_stage, False)
                 stage = rules.table.initial_stage
-            outcome = self._closed(stage, forced=True)
+            outcome = self.__closed(stage, forced=True)
             try:
-                self._report(stage, outcome)
+                self.__report(stage, outcome)
             except (_RefusedError, IllegalStageTransitionError) as exc:
-                self._give_up(stage, exc)
+                self.__give_up(stage, exc)
 
-    def _join(self) -> None:
-        thread = self._thread
+    def __join(self) -> None:
+        thread = self.__thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(self.close_timeout)
 

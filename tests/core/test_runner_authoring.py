@@ -196,7 +196,7 @@ def test_blocking_step_is_closed_promptly() -> None:
     execution.close()
     assert time.monotonic() - began < 2
     assert "closed" == execution.wait(0).stage
-    thread = steps[0]._thread
+    thread = steps[0]._BaseRunningStep__thread  # the base's (name-mangled) step thread
     assert thread is not None
     assert not thread.is_alive()
 
@@ -215,7 +215,7 @@ def test_force_close_does_not_wait_for_a_stuck_stage() -> None:
     result = execution.wait(0)
     assert ("closed", [("work", True)]) == (result.stage, steps[0].closed_with)
     release.set()
-    thread = steps[0]._thread
+    thread = steps[0]._BaseRunningStep__thread  # the base's (name-mangled) step thread
     assert thread is not None
     thread.join(5)
     assert result is execution.wait(0)
@@ -480,3 +480,47 @@ def test_many_blocking_steps_with_concurrent_closes_each_end_once() -> None:
         assert 1 == sum(event.kind is StepEventKind.COMPLETED for event in result.events)
         assert () == result.refused
     runner.close()
+
+
+class ShadowingStep(BlockingStep):
+    """A step whose own names are the ones a base class would most likely use privately."""
+
+    def __init__(self, work: WorkLogic, ready: Any = None) -> None:
+        super().__init__(work, ready)
+        self._lock = "mine"
+        self._state = "mine"
+        self._stage = "mine"
+        self._thread = "mine"
+        self._inputs = "mine"
+        self._handler = "mine"
+        self._finished = "mine"
+
+    def _report(self, *args: Any) -> None:
+        raise AssertionError("the base called a subclass helper")
+
+    def _loop(self) -> None:
+        raise AssertionError("the base called a subclass helper")
+
+    def _close(self) -> None:
+        raise AssertionError("the base called a subclass helper")
+
+
+def test_subclass_names_do_not_shadow_the_bases_state() -> None:
+    """A subclass may name its attributes and helpers _lock, _state, _report, _loop...: the
+    base's own are name-mangled, so the step still runs, waits, closes and reports."""
+
+    def wait_for_stop(step: ScriptedStep, inputs: Mapping[str, Any]) -> Outcome:
+        if step.stage_input(Stage.STOP) is None:
+            return step.wait_for_input(Stage.STOP)
+        return Move(to=Stage.DONE)
+
+    _, execution, steps = run(wait_for_stop, step_type=ShadowingStep)
+    deadline = time.monotonic() + 5
+    while execution.state() is not RunningStepState.WAITING_FOR_INPUT:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    execution.provide_stage_input("stop", {"stop_if": True})
+    result = execution.wait(5)
+    assert ["prepare", "work", "done"] == stages(result)
+    assert ("done", "success") == (result.stage, result.output_id)
+    assert ("mine", "mine") == (steps[0]._lock, steps[0]._state)
