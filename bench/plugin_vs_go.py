@@ -779,10 +779,14 @@ def render(
 # Main
 
 
-def find_ours_cli(explicit: str | None) -> str | None:
-    """Return the ``arcaflow-steps`` executable: explicit, beside this interpreter, or on PATH."""
+def find_ours_cli(explicit: str | None, work: Path) -> str | None:
+    """Return the ``arcaflow-steps`` executable: explicit, setup.sh's ``ours-venv``, beside this
+    interpreter, or on PATH."""
     if explicit:
         return explicit
+    installed = work / "ours-venv" / "bin" / "arcaflow-steps"
+    if installed.is_file():
+        return str(installed)
     beside = Path(sys.executable).parent / "arcaflow-steps"
     if beside.is_file():
         return str(beside)
@@ -821,7 +825,11 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0912, PLR0915 (a
         default=Path(os.environ["BENCH_GO_VENV"]) if "BENCH_GO_VENV" in os.environ else None,
         help="venv with arcaflow==0.21.0 (default: <work>/go-venv, or $BENCH_GO_VENV)",
     )
-    parser.add_argument("--ours-cli", help="arcaflow-steps executable")
+    parser.add_argument(
+        "--ours-cli",
+        help="arcaflow-steps executable (default: <work>/ours-venv from setup.sh, else the one "
+        "beside this interpreter, else PATH)",
+    )
     parser.add_argument(
         "--ours-python",
         help="run our plugin processes with this interpreter (a deploy: pythonPath per step); "
@@ -862,7 +870,7 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0912, PLR0915 (a
     setup = Setup(
         work=args.work,
         go_venv=args.go_venv or args.work / "go-venv",
-        ours_cli=find_ours_cli(args.ours_cli),
+        ours_cli=find_ours_cli(args.ours_cli, args.work),
         ours_python=args.ours_python,
     )
     engines = [e for e in args.engines.split(",") if e]

@@ -12,6 +12,10 @@
 #                                   <module-name>_<commit|latest>; with modulePullPolicy:
 #                                   IfNotPresent it never pulls. The same venv's python runs
 #                                   the floor measurements.
+#   <work>/ours-venv                arcaflow-steps installed from this checkout as a user gets it
+#                                   (a regular, not editable, install; no dev tools) with
+#                                   arcaflow-plugin-sdk==0.14.3: plugin_vs_go.py runs this
+#                                   arcaflow-steps, whose interpreter also runs our plugins.
 #
 # Usage: bench/setup.sh
 # Environment: BENCH_WORK (default bench/.work), BENCH_GO_VENV (default <work>/go-venv),
@@ -20,6 +24,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 work="${BENCH_WORK:-$here/.work}"
 go_venv="${BENCH_GO_VENV:-$work/go-venv}"
+ours_venv="$work/ours-venv"
 python="${PYTHON:-python3}"
 
 semver="$("$python" -c 'import platform; print(platform.python_version())')"
@@ -39,3 +44,11 @@ rm -rf "$here/plugins/arcaflow_plugin_bench/build" \
   "$here/plugins/arcaflow_plugin_bench/"*.egg-info
 echo "plugin venv: $plugin_venv"
 "$plugin_venv/bin/python" -c 'import arcaflow_plugin_bench, importlib.metadata as m; print("arcaflow-plugin-sdk", m.version("arcaflow-plugin-sdk"))'
+
+# Ours as installed by a user: a development venv adds ~12 ms to every interpreter start
+# (the editable-install finder and coverage's .pth hook), ours and its plugins' alike.
+"$python" -m venv --clear "$ours_venv"
+"$ours_venv/bin/pip" install --quiet --disable-pip-version-check "$here/.." \
+  arcaflow-plugin-sdk==0.14.3
+rm -rf "$here/../build"
+echo "ours venv: $ours_venv ($("$ours_venv/bin/arcaflow-steps" --version))"
