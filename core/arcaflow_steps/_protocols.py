@@ -128,7 +128,15 @@ class RunnableStep(Protocol):
 
 
 class AnyProvider(Protocol):
-    """The untyped face of a provider that the registry and the runner use."""
+    """The untyped face of a provider that the registry and the runner use.
+
+    Optional attribute ``schema_hint_fields`` (a set of stage input field names): when a step
+    definition gives one of these fields, :func:`~arcaflow_steps.prepare_step` passes its raw,
+    not yet validated value to :meth:`load_schema` too, next to the provider keyword, so the
+    schema can be loaded the way the step will run (the ``plugin`` provider probes with the
+    step's ``deploy``). The field is still validated as stage input once the lifecycle is
+    known; ``load_schema`` must treat the hint as a hint and never fail because of it.
+    """
 
     @property
     def kind(self) -> str:
@@ -149,7 +157,8 @@ class AnyProvider(Protocol):
         """Return the schema of the provider keyword: keyword -> property."""
 
     def load_schema(self, provider_input: Mapping[str, Any]) -> RunnableStep:
-        """Load the runnable step from ``{provider_keyword: value}`` (already validated)."""
+        """Load the runnable step from ``{provider_keyword: value}`` (already validated), plus
+        the raw values of the ``schema_hint_fields`` the step definition gives."""
 
 
 class Provider(Protocol[ConfigT_contra]):

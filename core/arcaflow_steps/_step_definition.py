@@ -202,7 +202,12 @@ def prepare_step(
         path=where,
     )
     cache = _cache_for(registry) if cache is None else cache
-    runnable = cache.runnable(provider, provider_input)
+    hints = {
+        field: definition[field]
+        for field in _schema_hint_fields(provider)
+        if field in stage_fields and field in definition
+    }
+    runnable = cache.runnable(provider, {**provider_input, **hints})
     run_schema = runnable.run_schema()
     if unknown:
         known |= set(run_schema)
@@ -242,6 +247,14 @@ def prepare_step(
         provider_input=provider_input,
         path=where,
     )
+
+
+def _schema_hint_fields(provider: AnyProvider) -> frozenset[str]:
+    """Return the provider's optional ``schema_hint_fields`` (see :class:`AnyProvider`)."""
+    fields = getattr(provider, "schema_hint_fields", None)
+    if not fields or isinstance(fields, str):
+        return frozenset()
+    return frozenset(field for field in fields if isinstance(field, str))
 
 
 def _collect(

@@ -101,10 +101,12 @@ def test_one_step_starts_one_plugin_process(
     assert 1 == deployers.deploys
 
 
-def test_other_deploy_config_does_not_take_the_probe(
+def test_a_steps_own_deploy_config_reads_the_schema_and_runs_the_step(
     counting: tuple[Registry, CountingDeployers], runner: StepRunner
 ) -> None:
-    """A step with its own deploy configuration gets its own process, not the probe."""
+    """A step with its own deploy configuration has its schema read with that configuration
+    (a hint to load_schema), and that probe process runs it: one process. A step with the
+    default configuration cannot use it and gets its own."""
     registry, deployers = counting
     result = run(
         registry,
@@ -116,6 +118,9 @@ def test_other_deploy_config_does_not_take_the_probe(
         },
     )
     assert "Hello, x!" == result.output_data["message"]
+    assert 1 == deployers.deploys
+    result = run(registry, runner, {"plugin": plugin(HELLO), "input": {"name": "y"}})
+    assert "Hello, y!" == result.output_data["message"]
     assert 2 == deployers.deploys
 
 

@@ -219,3 +219,21 @@ def test_a_forked_zygotes_plugin_sees_what_other_plugins_see(tmp_path: Path) -> 
     assert reports["forked"]["leads_session"] is True
     assert reports["forked"]["argv"] == [INTROSPECT, "--atp"]
     assert descendants() == before
+
+
+def test_a_step_with_its_own_deploy_is_probed_with_it(tmp_path: Path) -> None:
+    """The schema is read with the step's own ``deploy`` (a hint to load_schema), so a step on
+    another interpreter starts one zygote, the warm-up's, and its probe process runs the step;
+    reading the schema with the default interpreter would start a second one."""
+    directory, name = os.path.split(sys.executable)
+    other_name = f"{directory}/./{name}"  # the same interpreter, but not this process's name
+    result = run_audited(
+        tmp_path,
+        f"""\
+        plugin: {{src: {HELLO}, deployment_type: python}}
+        deploy: {{deployer_name: python, pythonPath: "{other_name}"}}
+        input: {{name: other}}
+        """,
+    )
+    assert "forked zygotes: 0; started zygotes: 1" in result.stderr
+    assert "Hello, other!" in result.stdout

@@ -110,6 +110,24 @@ def test_runnable_is_loaded_once_per_provider_input(
     assert [{}, {"fake": {"mode": "y"}}] == provider.loads
 
 
+def test_schema_hint_fields_reach_load_schema(
+    registry: FakeRegistry, provider: FakeProvider
+) -> None:
+    """Stage input fields a provider lists in ``schema_hint_fields`` reach ``load_schema`` raw,
+    next to the provider keyword (and key the cache); other names are ignored; the field is
+    still validated as stage input."""
+    provider.schema_hint_fields = frozenset({"stop_if", "value", "kind", "nonsense"})  # type: ignore[attr-defined]
+    cache = RunnableCache()
+    definition = {"kind": "fake", "go": True, "value": 1, "stop_if": {"when": "now"}}
+    prepared = prepare_step(registry, "a", definition, cache=cache)
+    prepare_step(registry, "b", definition, cache=cache)
+    prepare_step(registry, "c", {**definition, "stop_if": False}, cache=cache)
+    prepare_step(registry, "d", {"kind": "fake", "go": True}, cache=cache)
+    assert [{"stop_if": {"when": "now"}}, {"stop_if": False}, {}] == provider.loads
+    assert {"stop_if": {"when": "now"}} == prepared.stage_inputs["stop"]
+    assert {} == prepared.provider_input  # the validated provider keyword only
+
+
 def test_default_cache_is_per_registry(registry: FakeRegistry, provider: FakeProvider) -> None:
     """Without an explicit cache, one cache per registry object is used."""
     prepare_step(registry, "a", {"kind": "fake", "go": True})

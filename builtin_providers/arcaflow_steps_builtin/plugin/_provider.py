@@ -50,8 +50,8 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final, final
 
 from arcaflow_steps import (
+    ArcaflowStepsError,
     BoolSchema,
-    Deployer,
     DeployerFactory,
     DeploymentError,
     DisplayValue,
@@ -64,10 +64,10 @@ from arcaflow_steps import (
 )
 
 from ._deploy_config import DeployerCatalog, DeployerChoice
-from ._plugin_process import PluginProcess, open_plugin
+from ._plugin_process import open_plugin
 from ._process_pool import DEFAULT_IDLE_TIMEOUT, ProcessPool
 from ._runnable import RUN_KEYWORD, PluginRunnableStep
-from ._stages import PLUGIN_LIFECYCLE
+from ._stages import PLUGIN_LIFECYCLE, InputField
 
 __all__ = ["PluginProvider"]
 
@@ -124,6 +124,9 @@ class PluginProvider:
     kind: Final = KIND
     provider_keyword: Final = PROVIDER_KEYWORD
     run_keyword: Final = RUN_KEYWORD
+    #: The step's ``deploy`` reaches :meth:`load_schema` (as a hint): the schema is read with
+    #: the deployer and configuration the step will run with, so that probe process can run it.
+    schema_hint_fields: Final = frozenset({str(InputField.DEPLOY)})
 
     def __init__(
         self,
@@ -136,7 +139,7 @@ class PluginProvider:
         # Guards _catalog and _runnables.
         self._lock = threading.Lock()
         self._catalog: DeployerCatalog | None = None
-        self._runnables: dict[tuple[str, str, bool], PluginRunnableStep] = {}
+        self._runnables: dict[tuple[str, str, bool, str], PluginRunnableStep] = {}
 
     def catalog(self) -> DeployerCatalog:
         """Return the installed deployers (collected on first use)."""
@@ -156,10 +159,12 @@ class PluginProvider:
     def load_schema(self, provider_input: Mapping[str, Any]) -> PluginRunnableStep:
         """Read the plugin's schema (once per source and deployer configuration).
 
-        The schema is read with the type's default deployer (default configuration). If that
-        deployer cannot run the source (say the Docker engine is down), the type's other
-        deployers are tried in order, and the first that works becomes the default for steps
-        of this source that give no ``deploy``.
+        The schema is read with the step's ``deploy`` when ``provider_input`` carries it (a
+        hint, see ``schema_hint_fields``) and it names a usable deployer and configuration;
+        otherwise, or if that deployer cannot run the source, with the type's default deployer
+        (default configuration). If that one cannot run the source either (say the Docker
+        engine is down), the type's other deployers are tried in order, and the first that
+        works becomes the default for steps of this source that give no ``deploy``.
 
         Raises:
             UnknownDeployerError: no deployer serves the deployment type.
@@ -170,8 +175,9 @@ class PluginProvider:
         deployment_type = str(fields["deployment_type"])
         multiplex = bool(fields.get("multiplex", False))
         catalog = self.catalog()
-        schema, choice = self._probe(catalog, deployment_type, source)
-        runnable_key = (deployment_type, source, multiplex)
+        hinted = _hinted_choice(catalog, deployment_type, provider_input.get(InputField.DEPLOY))
+        schema, choice = self._probe(catalog, deployment_type, source, hinted)
+        runnable_key = (deployment_type, source, multiplex, choice.key)
         with self._lock:
             runnable = self._runnables.get(runnable_key)
             if runnable is None or runnable.schema is not schema:
@@ -188,19 +194,22 @@ class PluginProvider:
             return runnable
 
     def _probe(
-        self, catalog: DeployerCatalog, deployment_type: str, source: str
+        self,
+        catalog: DeployerCatalog,
+        deployment_type: str,
+        source: str,
+        hinted: DeployerChoice | None,
     ) -> tuple[PluginSchema, DeployerChoice]:
-        factories = catalog.factories(deployment_type)
-        failures: list[tuple[str, DeploymentError]] = []
-        for factory in factories:
-            choice = catalog.resolve(deployment_type, {"deployer_name": factory.deployer_name})
-            deployer = catalog.deployer(choice)
-
-            def opener(deployer: Deployer = deployer) -> PluginProcess:
-                return open_plugin(deployer, source)
-
+        if hinted is not None:
             try:
-                schema = self.pool.schema((deployment_type, source, choice.key), opener)
+                return self._schema_with(catalog, deployment_type, source, hinted), hinted
+            except DeploymentError:
+                pass  # the step's deploy stage will say why; read the schema another way
+        failures: list[tuple[str, DeploymentError]] = []
+        for factory in catalog.factories(deployment_type):
+            choice = catalog.resolve(deployment_type, {"deployer_name": factory.deployer_name})
+            try:
+                schema = self._schema_with(catalog, deployment_type, source, choice)
             except DeploymentError as exc:
                 failures.append((factory.deployer_name, exc))
                 continue
@@ -210,6 +219,15 @@ class PluginProvider:
         raise DeploymentError(
             f"no deployer of type {deployment_type!r} could deploy plugin {source!r}: "
             + "; ".join(f"{name}: {exc}" for name, exc in failures)
+        )
+
+    def _schema_with(
+        self, catalog: DeployerCatalog, deployment_type: str, source: str, choice: DeployerChoice
+    ) -> PluginSchema:
+        """Return the schema read with ``choice`` (once per choice; the probe is parked)."""
+        deployer = catalog.deployer(choice)
+        return self.pool.schema(
+            (deployment_type, source, choice.key), lambda: open_plugin(deployer, source)
         )
 
     def any(self) -> PluginProvider:
@@ -223,3 +241,16 @@ class PluginProvider:
             catalog = self._catalog
         if catalog is not None:
             catalog.close()
+
+
+def _hinted_choice(
+    catalog: DeployerCatalog, deployment_type: str, deploy_hint: Any
+) -> DeployerChoice | None:
+    """Return the deployer choice a step's raw ``deploy`` names, or None if it names none
+    usable (it is validated as stage input later, with a proper message)."""
+    if not deploy_hint or not isinstance(deploy_hint, Mapping):
+        return None
+    try:
+        return catalog.resolve(deployment_type, deploy_hint)
+    except ArcaflowStepsError:
+        return None
