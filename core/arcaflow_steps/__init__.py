@@ -12,8 +12,9 @@ run time) and ``__all__``.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
+
+from ._lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from ._authoring import BaseRunningStep, Finish, Move, Outcome, WaitForInput, on_stage
@@ -363,15 +364,4 @@ _EXPORTS: Final[dict[str, tuple[str, ...]]] = {
 _SOURCE: Final = {name: module for module, names in _EXPORTS.items() for name in names}
 
 
-def __getattr__(name: str) -> Any:
-    """Import the submodule that provides ``name`` on first use (PEP 562)."""
-    module = _SOURCE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_exports(__name__, _SOURCE, __all__)

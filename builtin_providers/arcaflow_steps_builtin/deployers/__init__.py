@@ -21,8 +21,9 @@ it starts load without the deployers' schemas.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
+
+from arcaflow_steps._lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from ._hooks import LazyDeployerFactory, arcaflow_steps_deployers
@@ -45,14 +46,4 @@ _EXPORTS: Final = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)
