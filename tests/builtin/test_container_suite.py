@@ -3,6 +3,7 @@ through the ``python``, ``docker`` and ``podman`` deployers, and nothing outlive
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -355,3 +356,42 @@ def test_concurrent_steps(deployer: str, registry: Registry) -> None:
     assert {f"s{i}": ("success", {"message": f"Hello, n{i}!"}) for i in range(8)} == {
         step_id: (result.output_id, result.output_data) for step_id, result in results.items()
     }
+
+
+@pytest.mark.podman
+def test_a_podman_step_reads_its_schema_with_podman(request: pytest.FixtureRequest) -> None:
+    """The schema of a step that names the podman deployer is read with podman (its deploy is
+    a hint to load_schema) and that container runs the step: Docker, the type's default
+    deployer, creates no container at all."""
+    require_podman_engine(request.config)
+    require_docker(request.config)  # to see that it stays untouched
+    registry = Registry.from_plugins([plugin_module, deployers_module])
+    since = time.time()
+    try:
+        with StepRunner(close_timeout=10.0) as runner:
+            result = run(registry, runner, step("podman", "hello", {"name": "pod"}))
+    finally:
+        registry.close()
+    assert ("outputs", "success") == (result.stage, result.output_id)
+    created = subprocess.run(
+        [
+            "docker",
+            "events",
+            "--since",
+            f"{since:.3f}",
+            "--until",
+            f"{time.time():.3f}",
+            "--filter",
+            "event=create",
+            "--filter",
+            f"label=org.arcaflow-steps.owner-pid={os.getpid()}",
+            "--format",
+            "{{.ID}}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    )
+    assert "" == created.stdout.strip()
+    assert [] == our_containers("podman")
