@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -147,14 +147,17 @@ sys.exit(code)
 """
 
 
-def run_audited(tmp_path: Path, steps: str, *options: str) -> subprocess.CompletedProcess[str]:
-    """Run ``arcaflow-steps run`` on the step file text ``steps`` under :data:`AUDIT_STARTS`."""
+def run_audited(
+    tmp_path: Path, steps: str, *options: str, python_options: Sequence[str] = ()
+) -> subprocess.CompletedProcess[str]:
+    """Run ``arcaflow-steps run`` on the step file text ``steps`` under :data:`AUDIT_STARTS`
+    (on this interpreter, started with ``python_options``)."""
     path = tmp_path / "steps.yaml"
     path.write_text(textwrap.dedent(steps))
     script = tmp_path / "audit_starts.py"
     script.write_text(AUDIT_STARTS)
     result = subprocess.run(
-        [sys.executable, str(script), "run", "-q", *options, str(path)],
+        [sys.executable, *python_options, str(script), "run", "-q", *options, str(path)],
         capture_output=True,
         text=True,
         timeout=60,
@@ -237,3 +240,25 @@ def test_a_step_with_its_own_deploy_is_probed_with_it(tmp_path: Path) -> None:
     )
     assert "forked zygotes: 0; started zygotes: 1" in result.stderr
     assert "Hello, other!" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "python_options",
+    [("-W", "error::DeprecationWarning"), ("-O",), ("-X", "dev")],
+    ids=["warnings", "optimize", "dev-mode"],
+)
+def test_interpreter_options_are_not_forked_into_plugins(
+    tmp_path: Path, python_options: tuple[str, ...]
+) -> None:
+    """Options given to the CLI's interpreter would reach plugins through a forked zygote (a
+    started one does not see them): then the zygote is started, not forked."""
+    result = run_audited(
+        tmp_path,
+        f"""\
+        plugin: {{src: {HELLO}, deployment_type: python}}
+        input: {{name: options}}
+        """,
+        python_options=python_options,
+    )
+    assert "forked zygotes: 0; started zygotes: 1" in result.stderr
+    assert "Hello, options!" in result.stdout

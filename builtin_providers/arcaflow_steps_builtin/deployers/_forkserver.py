@@ -104,6 +104,37 @@ def release_fork_server(server: ForkServer) -> None:
         server.close()
 
 
+def _runs_with_default_options() -> bool:
+    """Return whether this interpreter runs with the options a plain ``python`` started with
+    our environment would have.
+
+    A forked zygote inherits the interpreter's options: ``-W error`` or ``-O`` given to
+    arcaflow-steps must not reach the plugins (a started zygote would not see them), so any
+    such option means no fork. Warning options from ``PYTHONWARNINGS`` reach a started zygote
+    as well and are fine; the flags below are refused whatever set them, to be safe.
+    """
+    flags = sys.flags
+    from_environment = [
+        option for option in os.environ.get("PYTHONWARNINGS", "").split(",") if option
+    ]
+    return (
+        not sys._xoptions
+        and sys.warnoptions == from_environment
+        and not any(
+            (
+                flags.optimize,
+                flags.dev_mode,
+                flags.isolated,
+                flags.ignore_environment,
+                flags.no_user_site,
+                flags.safe_path,
+                flags.bytes_warning,
+                flags.verbose,
+            )
+        )
+    )
+
+
 def _fork_zygote(control_fd: int, preload: Sequence[str]) -> _ForkedZygote:
     """Fork this process into a zygote serving on ``control_fd`` (see :meth:`ForkServer.start`)."""
     from . import _zygote  # standard library only, like the script it also is
@@ -266,7 +297,11 @@ class ForkServer:
 
     def _can_fork_here(self) -> bool:
         """Return whether the zygote may be a fork of this process (see :meth:`start`)."""
-        if self._python != sys.executable or threading.active_count() != 1:
+        if (
+            self._python != sys.executable
+            or threading.active_count() != 1
+            or not _runs_with_default_options()
+        ):
             return False
         try:  # what we buffered would be written again by every plugin
             for stream in (sys.stdout, sys.stderr):
