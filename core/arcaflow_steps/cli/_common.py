@@ -11,9 +11,18 @@ from typing import TYPE_CHECKING, Any, TextIO
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from .._entry_points import EntryPointInfo
     from .._registry import LoadFailure, Registry
 
-__all__ = ["blocked_names", "console", "emit", "failure_record", "make_registry", "plain"]
+__all__ = [
+    "blocked_names",
+    "console",
+    "emit",
+    "failure_record",
+    "make_registry",
+    "plain",
+    "scan_entry_points",
+]
 
 
 def blocked_names(args: argparse.Namespace) -> list[str]:
@@ -30,11 +39,27 @@ def blocked_names(args: argparse.Namespace) -> list[str]:
     return names
 
 
-def make_registry(args: argparse.Namespace) -> Registry:
-    """Return a registry of the installed entry points, honouring the blocking options."""
+def scan_entry_points(
+    args: argparse.Namespace, *groups: str
+) -> tuple[dict[str, tuple[EntryPointInfo, ...]], frozenset[str]]:
+    """Read the registry's entry-point groups and ``groups`` in one metadata pass, honouring
+    the blocking options; return them by group, and the blocked names."""
+    from .._entry_points import REGISTRY_GROUPS, parse_blocked, scan_groups
+
+    blocked = parse_blocked(extra=blocked_names(args))
+    return scan_groups((*REGISTRY_GROUPS, *groups), blocked=blocked), blocked
+
+
+def make_registry(
+    args: argparse.Namespace,
+    scanned: tuple[dict[str, tuple[EntryPointInfo, ...]], frozenset[str]] | None = None,
+) -> Registry:
+    """Return a registry of the installed entry points (``scanned`` by
+    :func:`scan_entry_points`, or read now), honouring the blocking options."""
     from .._registry import Registry
 
-    return Registry.from_entry_points(blocked=blocked_names(args))
+    found, blocked = scan_entry_points(args) if scanned is None else scanned
+    return Registry.from_scan(found, blocked=blocked)
 
 
 def failure_record(failure: LoadFailure) -> dict[str, Any]:

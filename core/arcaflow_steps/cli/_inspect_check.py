@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from . import EXIT_INVALID, EXIT_OK, _add_format_option, _add_plugin_options
-from ._common import blocked_names, emit, failure_record, make_registry
+from ._common import emit, failure_record, make_registry, scan_entry_points
 
 if TYPE_CHECKING:
+    from .._entry_points import EntryPointInfo
     from .._registry import LoadFailure
 
 __all__ = ["add_arguments", "run"]
@@ -22,9 +24,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Check everything; exit 1 when anything failed, naming distribution, entry point, cause."""
-    registry = make_registry(args)
+    from .._entry_points import WARM_UP_GROUP
+
+    scanned = scan_entry_points(args, WARM_UP_GROUP)
+    registry = make_registry(args, scanned)
     try:
-        warm_ups, warm_up_failures = _check_warm_ups(args)
+        warm_ups, warm_up_failures = _check_warm_ups(scanned[0])
         failures = [*registry.check(), *warm_up_failures]
         ok_kinds = [provider.kind for provider in registry.loaded_providers()]
         deployers = [
@@ -68,17 +73,16 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_INVALID if failures else EXIT_OK
 
 
-def _check_warm_ups(args: argparse.Namespace) -> tuple[list[str], list[LoadFailure]]:
+def _check_warm_ups(
+    found: Mapping[str, Sequence[EntryPointInfo]],
+) -> tuple[list[str], list[LoadFailure]]:
     """Return the kinds whose warm-up (``arcaflow.step_warm_ups``) loads, and the failures of
-    those ``run`` would skip or fail on."""
-    from .._entry_points import PROVIDER_GROUP, WARM_UP_GROUP, parse_blocked, scan_groups
+    those ``run`` would skip or fail on (``found``: the scanned entry points by group)."""
+    from .._entry_points import PROVIDER_GROUP, WARM_UP_GROUP
     from .._errors import RegistryError
     from .._registry import LoadFailure
     from .._warm_up import warm_up_problems
 
-    found = scan_groups(
-        (PROVIDER_GROUP, WARM_UP_GROUP), blocked=parse_blocked(extra=blocked_names(args))
-    )
     problems = warm_up_problems(found[PROVIDER_GROUP], found[WARM_UP_GROUP])
     failing = {info for info, _ in problems}
     ok = [info.name for info in found[WARM_UP_GROUP] if info not in failing]

@@ -30,7 +30,7 @@ from . import (
     PROG,
     _add_plugin_options,
 )
-from ._common import blocked_names, plain
+from ._common import make_registry, plain, scan_entry_points
 
 if TYPE_CHECKING:
     from .._events import StepResult
@@ -188,13 +188,7 @@ def run(args: argparse.Namespace) -> int:
     the warm-ups (:mod:`arcaflow_steps._warm_up`: a plugin interpreter then starts while we
     import the rest), and only then import the runner and the providers.
     """
-    from .._entry_points import (
-        PROVIDER_GROUP,
-        REGISTRY_GROUPS,
-        WARM_UP_GROUP,
-        parse_blocked,
-        scan_groups,
-    )
+    from .._entry_points import PROVIDER_GROUP, WARM_UP_GROUP
     from .._errors import StepDefinitionError
     from .._warm_up import WarmUps, start_warm_ups
     from ._files import read_step_files
@@ -202,17 +196,16 @@ def run(args: argparse.Namespace) -> int:
     if args.parallelism is not None and args.parallelism < 1:
         raise StepDefinitionError(f"--parallelism must be at least 1, got {args.parallelism}")
     specs = read_step_files(args.files)
-    blocked = parse_blocked(extra=blocked_names(args))
     warm_ups = WarmUps()
     try:
         with _interruptible():
-            found = scan_groups((*REGISTRY_GROUPS, WARM_UP_GROUP), blocked=blocked)
+            scanned = scan_entry_points(args, WARM_UP_GROUP)
+            found = scanned[0]
             warm_ups = start_warm_ups(
                 found[PROVIDER_GROUP], found[WARM_UP_GROUP], (spec.definition for spec in specs)
             )
-            from .._registry import Registry  # after the warm-ups: it imports attrs and pluggy
-
-            registry = Registry.from_scan(found, blocked=blocked)
+            # After the warm-ups: the registry imports attrs and pluggy.
+            registry = make_registry(args, scanned)
     except _Interrupted as interrupted:
         warm_ups.close()
         return _interrupted_while_preparing(interrupted)
