@@ -1,4 +1,5 @@
-"""Where the python deployer's interpreters live: pip sources and their cached environments.
+"""Where the python deployer's interpreters live: the configured one, pip sources and their
+cached environments.
 
 The part of :mod:`.python` that the warm-up (:mod:`._python_warm_up`) shares with it. Standard
 library only: the warm-up imports it before the rest of arcaflow-steps.
@@ -8,20 +9,37 @@ from __future__ import annotations
 
 import os
 import re
+import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 __all__ = [
+    "DEPLOYER_NAME",
+    "DEPLOYMENT_TYPE",
     "PIP_SOURCE_RE",
     "cache_directory",
+    "configured_python",
     "pip_module",
     "venv_directory",
     "venv_python",
     "venv_ready_marker",
 ]
 
+#: The python deployer's name, and the deployment type it serves.
+DEPLOYER_NAME: Final = "python"
+DEPLOYMENT_TYPE: Final = "python"
+
 #: ``module@git+URL[@rev]`` or ``module@file:///path``: a source pip installs into a venv.
 PIP_SOURCE_RE: Final = re.compile(r"^(?P<module>[A-Za-z0-9_.-]+)@(?P<requirement>(git\+|file:).+)$")
+
+
+def configured_python(config: Mapping[str, Any]) -> Any:
+    """Return the interpreter a ``deploy`` configuration names: ``pythonPath``, else ours.
+
+    (Of an unvalidated configuration, whatever ``pythonPath`` holds.)
+    """
+    return config.get("pythonPath") or sys.executable
 
 
 def pip_module(source: str) -> str | None:

@@ -60,8 +60,11 @@ from arcaflow_steps import (
 from ._forkserver import ForkServer, acquire_fork_server, release_fork_server
 from ._process import ProcessConnection, spawn
 from ._python_paths import (
+    DEPLOYER_NAME,
+    DEPLOYMENT_TYPE,
     PIP_SOURCE_RE,
     cache_directory,
+    configured_python,
     venv_directory,
     venv_python,
     venv_ready_marker,
@@ -75,8 +78,6 @@ __all__ = [
     "parse_python_source",
 ]
 
-DEPLOYER_NAME: Final = "python"
-DEPLOYMENT_TYPE: Final = "python"
 
 _MODULE_RE: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 _PIP_TIMEOUT: Final = 600.0
@@ -152,7 +153,7 @@ class PythonDeployerConfig:
     def from_mapping(cls, config: Mapping[str, Any]) -> PythonDeployerConfig:
         """Build from the validated ``deploy`` mapping (Arcaflow key names)."""
         return cls(
-            python_path=config.get("pythonPath") or sys.executable,
+            python_path=configured_python(config),
             workdir=config.get("workdir"),
             module_pull_policy=config.get("modulePullPolicy") or "IfNotPresent",
             python_semver=config.get("pythonSemver"),
