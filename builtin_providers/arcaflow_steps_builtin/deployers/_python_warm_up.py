@@ -20,20 +20,24 @@ rest of arcaflow-steps.
 
 from __future__ import annotations
 
-import sys
 import threading
 from collections.abc import Mapping, Sequence
-from typing import Any, Final, final
+from typing import Any, final
 
 from arcaflow_steps import DeploymentError
 
 from ._forkserver import ForkServer, acquire_fork_server, release_fork_server
-from ._python_paths import pip_module, venv_directory, venv_python, venv_ready_marker
+from ._python_paths import (
+    DEPLOYER_NAME,
+    DEPLOYMENT_TYPE,
+    configured_python,
+    pip_module,
+    venv_directory,
+    venv_python,
+    venv_ready_marker,
+)
 
 __all__ = ["WarmForkServers", "plugin_step_interpreter", "warm_up_plugin_steps"]
-
-#: Deployment type and deployer name of the python deployer (as in :mod:`.python`).
-_PYTHON: Final = "python"
 
 
 def plugin_step_interpreter(definition: Mapping[str, Any]) -> str | None:
@@ -43,10 +47,10 @@ def plugin_step_interpreter(definition: Mapping[str, Any]) -> str | None:
     if not isinstance(plugin, Mapping) or not isinstance(deploy, Mapping):
         return None
     source = plugin.get("src")
-    python = deploy.get("pythonPath") or sys.executable
+    python = configured_python(deploy)
     if (
-        plugin.get("deployment_type") != _PYTHON
-        or deploy.get("deployer_name", _PYTHON) != _PYTHON
+        plugin.get("deployment_type") != DEPLOYMENT_TYPE
+        or deploy.get("deployer_name", DEPLOYER_NAME) != DEPLOYER_NAME
         or deploy.get("forkServer") is False
         or not isinstance(source, str)
         or not isinstance(python, str)
@@ -81,18 +85,15 @@ class WarmForkServers:
     """
 
     def __init__(self, servers: Sequence[ForkServer]) -> None:
-        self.servers: tuple[ForkServer, ...] = tuple(servers)
-        # Guards _released: the hold is given up once.
+        # Guards servers: emptied by the first close, so the hold is given up once.
         self._lock = threading.Lock()
-        self._released = False
+        self.servers: tuple[ForkServer, ...] = tuple(servers)
 
     def close(self) -> None:
         """Release every fork server (the last holder closes it)."""
         with self._lock:
-            released, self._released = self._released, True
-        if released:
-            return
-        for server in self.servers:
+            servers, self.servers = self.servers, ()
+        for server in servers:
             release_fork_server(server)
 
 
