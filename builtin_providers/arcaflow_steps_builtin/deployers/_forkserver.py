@@ -170,25 +170,29 @@ class _ForkedZygote:
         return self.returncode
 
     def wait(self, timeout: float | None = None) -> int:
-        """Wait (on a pidfd) for the zygote to exit and reap it.
+        """Wait (bounded by ``timeout``, on a pidfd) for the zygote to exit, reap it.
 
         Raises:
             subprocess.TimeoutExpired: it still runs after ``timeout`` seconds.
         """
-        if self.poll() is None:
-            with contextlib.suppress(OSError):  # gone already: waitpid below answers
+        returncode = self.poll()
+        if returncode is not None:
+            return returncode
+        if timeout is not None:
+            with contextlib.suppress(OSError):  # gone already: waitpid answers at once
                 pidfd = os.pidfd_open(self.pid)
                 try:
                     ready, _, _ = select.select([pidfd], [], [], timeout)
                 finally:
                     os.close(pidfd)
                 if not ready:
-                    raise subprocess.TimeoutExpired(f"zygote {self.pid}", timeout or 0.0)
-        while self.poll() is None:  # exited: the status is there (or a race: block briefly)
-            with contextlib.suppress(ChildProcessError):
-                _, status = os.waitpid(self.pid, 0)
-                self.returncode = os.waitstatus_to_exitcode(status)
-        assert self.returncode is not None
+                    raise subprocess.TimeoutExpired(f"zygote {self.pid}", timeout)
+        try:
+            _, status = os.waitpid(self.pid, 0)
+        except ChildProcessError:  # reaped by someone else: its status is lost
+            self.returncode = 0
+        else:
+            self.returncode = os.waitstatus_to_exitcode(status)
         return self.returncode
 
 
