@@ -39,7 +39,6 @@ __all__ = [
     "prepare_step",
 ]
 
-_KIND_KEY: Final = KIND_KEY
 
 _T = TypeVar("_T")
 
@@ -180,7 +179,7 @@ def prepare_step(
         raise _definition_error(
             f"step {step_id!r} must be a mapping, got {describe_value(definition)}", where
         )
-    kind = definition.get(_KIND_KEY, DEFAULT_KIND)
+    kind = definition.get(KIND_KEY, DEFAULT_KIND)
     if not isinstance(kind, str):
         raise _definition_error(
             f"'kind' of step {step_id!r} must be a string, got {describe_value(kind)}",
@@ -193,7 +192,7 @@ def prepare_step(
     plain = provider.lifecycle()
     stage_fields = {field for stage in plain.stages for field in stage.input_fields}
     keyword = provider.provider_keyword
-    known = {_KIND_KEY, keyword, provider.run_keyword, *stage_fields}
+    known = {KIND_KEY, keyword, provider.run_keyword, *stage_fields}
     unknown = sorted(str(key) for key in definition if key not in known)
 
     provider_input = validate_properties(
