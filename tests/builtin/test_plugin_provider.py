@@ -137,6 +137,34 @@ def test_deploy_failure_ends_deploy_failed(registry: Registry, runner: StepRunne
     assert result.is_error
 
 
+@pytest.mark.parametrize(
+    ("deploy", "message"),
+    [
+        (
+            {"deployer_name": "nope"},
+            "invalid discriminator 'nope'; valid values: 'python' @ $.steps.s.deploy.deployer_name",
+        ),
+        (
+            {"deployer_name": "python", "pythonPath": 42},
+            "expected a string, got 42 @ $.steps.s.deploy.pythonPath",
+        ),
+        ("python", "expected a mapping, got 'python' @ $.steps.s.deploy"),
+    ],
+    ids=["unknown-deployer", "bad-config", "not-a-mapping"],
+)
+def test_an_unusable_deploy_is_refused_as_stage_input(
+    registry: Registry, deploy: Any, message: str
+) -> None:
+    """A deploy that names no usable deployer is no schema hint (the schema is read the
+    default way): it is refused as stage input, with its path, and nothing is left running
+    (the registry fixture checks)."""
+    with pytest.raises(SchemaValidationError) as excinfo:
+        prepare_step(
+            registry, "s", {"plugin": plugin(HELLO), "deploy": deploy, "input": {"name": "x"}}
+        )
+    assert message == str(excinfo.value)
+
+
 def test_disabled_step_ends_disabled_without_running(
     registry: Registry, runner: StepRunner
 ) -> None:
