@@ -1,7 +1,7 @@
 """Fork server ("zygote") for Python plugins; run as a script by the plugin's interpreter.
 
 Usage: ``python _zygote.py CONTROL_FD [MODULE_TO_PRELOAD ...]``. Standard library only (it runs
-in a plugin's virtual environment, without arcaflow-steps), Python 3.10+.
+in a plugin's virtual environment, without arcaflow-steps), Python 3.9+ like the plugin SDK.
 
 It preloads the given modules (``arcaflow_plugin_sdk.plugin``: most of a plugin's start-up
 time), then serves requests on the AF_UNIX SOCK_SEQPACKET control socket. A request is one JSON
@@ -93,7 +93,10 @@ def _run_child(request: dict[str, Any], fds: list[int]) -> None:
     code = 1
     try:
         os.setsid()
-        for target, fd in zip((0, 1, 2), fds, strict=True):
+        if len(fds) != len((0, 1, 2)):  # stdin, stdout, stderr
+            os._exit(1)
+        # Not zip(strict=True): the zygote runs on every interpreter the SDK supports (3.9+).
+        for target, fd in zip((0, 1, 2), fds):  # noqa: B905
             if fd != target:
                 os.dup2(fd, target)
         os.closerange(3, _MAX_FD)
