@@ -94,7 +94,8 @@ def test_exit_codes(tmp_path: Path, step: str, stage: str, code: int) -> None:
 
 
 def test_deploy_failure_exits_3(tmp_path: Path) -> None:
-    """A deploy failure ends deploy_failed with its reason; exit 3."""
+    """A deploy that cannot start the plugin to read its schema is that deploy's error (not
+    a schema read another way, then a misleading invalid input); exit 3."""
     completed = arcaflow_steps(
         "run",
         step_file(
@@ -108,10 +109,11 @@ def test_deploy_failure_exits_3(tmp_path: Path) -> None:
             },
         ),
     )
-    assert 3 == completed.returncode, completed.stderr
-    result = yaml.safe_load(completed.stdout)["s"]
-    assert ("deploy_failed", "error") == (result["stage"], result["output_id"])
-    assert "/nonexistent/python" in result["output_data"]["error"]
+    expected = (
+        f"arcaflow-steps: error: {tmp_path / 'steps.yaml'}: python interpreter "
+        f"'/nonexistent/python' for plugin {HELLO!r} not found (deploy.pythonPath)\n"
+    )
+    assert (3, "", expected) == (completed.returncode, completed.stdout, completed.stderr)
 
 
 def test_invalid_plugin_input_exits_1_naming_the_path(tmp_path: Path) -> None:

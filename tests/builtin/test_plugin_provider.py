@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import random
+import shutil
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -117,24 +119,41 @@ def test_os_exit_mid_step_crashes_with_exit_status_and_stderr(
     assert "exit step: calling os._exit(3)" in output
 
 
-def test_deploy_failure_ends_deploy_failed(registry: Registry, runner: StepRunner) -> None:
-    """A deployer that cannot start the plugin ends deploy_failed {error} (reference §5)."""
-    result = run(
-        registry,
-        runner,
-        {
-            "plugin": plugin(HELLO),
-            "deploy": {"deployer_name": "python", "pythonPath": "/nonexistent/python3"},
-            "input": {"name": "Arca"},
-        },
-    )
+def test_deploy_failure_ends_deploy_failed(
+    registry: Registry, runner: StepRunner, tmp_path: Path
+) -> None:
+    """A deployer that cannot start the plugin ends deploy_failed {error} (reference §5):
+    here the plugin file is gone when a second run of it deploys (the first takes the probe)."""
+    source = tmp_path / "plugin_gone.py"
+    shutil.copy(HELLO, source)
+    prepared = prepare_step(registry, "s", {"plugin": plugin(str(source)), "input": {"name": "x"}})
+    source.unlink()
+    first = runner.start(prepared)
+    assert ("outputs", "success") == (first.wait(PROMPT).stage, first.wait(PROMPT).output_id)
+    result = runner.start(prepared).wait(PROMPT)
     assert [
         ("SC", None, "deploy", None),
         ("SC", "deploy", "deploy_failed", None),
         ("C", "deploy_failed", "error"),
     ] == transitions(result.events)
-    assert "'/nonexistent/python3'" in result.output_data["error"]
+    assert "plugin_gone.py" in result.output_data["error"]
     assert result.is_error
+
+
+def test_a_deploy_that_cannot_read_the_schema_is_the_error(registry: Registry) -> None:
+    """A step whose own deploy cannot start the plugin to read its schema fails with that
+    deploy's error; the schema is not read again another way (another interpreter)."""
+    definition = {
+        "plugin": plugin(HELLO),
+        "deploy": {"deployer_name": "python", "pythonPath": "/nonexistent/python3"},
+        "input": {"name": "Arca"},
+    }
+    with pytest.raises(DeploymentError) as excinfo:
+        prepare_step(registry, "s", definition)
+    assert (
+        f"python interpreter '/nonexistent/python3' for plugin {HELLO!r} not found "
+        "(deploy.pythonPath)"
+    ) == str(excinfo.value)
 
 
 @pytest.mark.parametrize(

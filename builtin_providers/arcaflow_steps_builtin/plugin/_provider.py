@@ -160,11 +160,12 @@ class PluginProvider:
         """Read the plugin's schema (once per source and deployer configuration).
 
         The schema is read with the step's ``deploy`` when ``provider_input`` carries it (a
-        hint, see ``schema_hint_fields``) and it names a usable deployer and configuration;
-        otherwise, or if that deployer cannot run the source, with the type's default deployer
-        (default configuration). If that one cannot run the source either (say the Docker
-        engine is down), the type's other deployers are tried in order, and the first that
-        works becomes the default for steps of this source that give no ``deploy``.
+        hint, see ``schema_hint_fields``) and it names a usable deployer and configuration; if
+        that deployer cannot run the source, its :class:`DeploymentError` is raised (no second
+        try with another configuration). Without a usable hint, the schema is read with the
+        type's default deployer (default configuration); if that one cannot run the source
+        (say the Docker engine is down), the type's other deployers are tried in order, and the
+        first that works becomes the default for steps of this source that give no ``deploy``.
 
         Raises:
             UnknownDeployerError: no deployer serves the deployment type.
@@ -201,10 +202,9 @@ class PluginProvider:
         hinted: DeployerChoice | None,
     ) -> tuple[PluginSchema, DeployerChoice]:
         if hinted is not None:
-            try:
-                return self._schema_with(catalog, deployment_type, source, hinted), hinted
-            except DeploymentError:
-                pass  # the step's deploy stage will say why; read the schema another way
+            # No second try with another configuration: its schema may differ (another
+            # interpreter, no deploy.env) and would report a misleading invalid input.
+            return self._schema_with(catalog, deployment_type, source, hinted), hinted
         failures: list[tuple[str, DeploymentError]] = []
         for factory in catalog.factories(deployment_type):
             choice = catalog.resolve(deployment_type, {"deployer_name": factory.deployer_name})
