@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -21,6 +22,7 @@ __all__ = [
     "cache_directory",
     "configured_python",
     "pip_module",
+    "untrusted_reason",
     "venv_directory",
     "venv_python",
     "venv_ready_marker",
@@ -75,3 +77,28 @@ def venv_python(directory: Path) -> Path:
 def venv_ready_marker(directory: Path) -> Path:
     """Return the file whose presence says the environment in ``directory`` is complete."""
     return directory / ".ready"
+
+
+def untrusted_reason(directory: Path) -> str | None:
+    """Return why the cached environment in ``directory`` must not be run, or None.
+
+    Whoever can write to it can plant ``venv/bin/python`` and have us run their code: every
+    part of it we run through (the entry, ``venv``, ``venv/bin`` and the interpreter) must be
+    owned by us and not writable by group or others. A missing part is no reason (the
+    environment is then incomplete and is built again).
+    """
+    uid = os.geteuid()
+    python = venv_python(directory)
+    for path in (directory, python.parent.parent, python.parent, python):
+        try:
+            info = os.lstat(path)
+        except FileNotFoundError:
+            return None
+        if info.st_uid != uid:
+            return f"{str(path)!r} is owned by uid {info.st_uid}, not by us (uid {uid})"
+        if not stat.S_ISLNK(info.st_mode) and info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+            return (
+                f"{str(path)!r} is writable by group or others "
+                f"(mode {stat.S_IMODE(info.st_mode):04o})"
+            )
+    return None

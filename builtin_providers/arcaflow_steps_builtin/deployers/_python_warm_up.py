@@ -32,6 +32,7 @@ from ._python_paths import (
     DEPLOYMENT_TYPE,
     configured_python,
     pip_module,
+    untrusted_reason,
     venv_directory,
     venv_python,
     venv_ready_marker,
@@ -72,7 +73,9 @@ def _installed_interpreter(
     directory = venv_directory(
         source, module, python_path=python, python_semver=semver, workdir=workdir
     )
-    return str(venv_python(directory)) if venv_ready_marker(directory).is_file() else None
+    if not venv_ready_marker(directory).is_file() or untrusted_reason(directory) is not None:
+        return None  # not there, or not to be run: the deployer builds it or says why
+    return str(venv_python(directory))
 
 
 @final

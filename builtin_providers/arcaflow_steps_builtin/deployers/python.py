@@ -24,6 +24,10 @@ concurrent steps of one source (threads or processes) never race; the lock is re
 as the environment is ready, and the kernel releases it if we die. ``modulePullPolicy:
 Always`` re-installs once per deployer instance (Arcaflow: once per connector), ``IfNotPresent``
 (default) only when the environment is missing or incomplete.
+An environment is run only when it is ours: each directory down to its interpreter owned by
+the current user and not writable by group or others (created ``0700``); anything else is
+refused with a :class:`DeploymentError` naming the path, never run (another local user could
+have planted ``venv/bin/python`` in a shared ``workdir``).
 """
 
 from __future__ import annotations
@@ -65,6 +69,7 @@ from ._python_paths import (
     PIP_SOURCE_RE,
     cache_directory,
     configured_python,
+    untrusted_reason,
     venv_directory,
     venv_python,
     venv_ready_marker,
@@ -296,6 +301,7 @@ class PythonDeployer:
         directory = self.venv_dir(source)
         python = venv_python(directory)
         ready = venv_ready_marker(directory)
+        self._refuse_untrusted(source, directory)
         with self._lock:
             pull = self.config.module_pull_policy == "Always" and source.source not in self._pulled
         if not pull and ready.is_file():
@@ -305,17 +311,29 @@ class PythonDeployer:
                 pull = (
                     self.config.module_pull_policy == "Always" and source.source not in self._pulled
                 )
+            self._refuse_untrusted(source, directory)  # it may have changed while we waited
             if pull or not ready.is_file():
                 self._install(source, directory)
                 with self._lock:
                     self._pulled.add(source.source)
         return python
 
+    @staticmethod
+    def _refuse_untrusted(source: PythonSource, directory: Path) -> None:
+        reason = untrusted_reason(directory)
+        if reason is not None:
+            raise DeploymentError(
+                f"refusing the cached environment of python plugin {source.source!r}: "
+                f"{reason}; remove {str(directory)!r} or choose another deploy.workdir"
+            )
+
     def _install(self, source: PythonSource, directory: Path) -> None:
         assert source.requirement is not None
         ready = venv_ready_marker(directory)
         ready.unlink(missing_ok=True)
-        directory.mkdir(parents=True, exist_ok=True)
+        # Only we may write where our interpreters live (see untrusted_reason).
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        directory.chmod(0o700)
         python = venv_python(directory)
         venv = python.parent.parent
         env = dict(os.environ, GIT_TERMINAL_PROMPT="0", PIP_DISABLE_PIP_VERSION_CHECK="1")
