@@ -23,8 +23,11 @@ if TYPE_CHECKING:
     from ._error_records import KindSource, ValidationProblem
     from ._errors import (
         ArcaflowStepsError,
+        BlockedKindError,
         DeploymentError,
+        DuplicateExtensionError,
         DuplicateKindError,
+        ExtensionLoadError,
         IllegalStageTransitionError,
         InvalidLifecycleError,
         InvalidProviderError,
@@ -42,14 +45,19 @@ if TYPE_CHECKING:
         UnknownKindError,
     )
     from ._events import StepEvent, StepEventKind, StepObserver, StepResult
+    from ._extensions import ExtensionGroup, ExtensionOwner, Extensions, ExtensionTable
     from ._guard import RecordedState, StepGuard
     from ._lifecycle import Lifecycle, LifecycleStage, LifecycleStageWithSchema, TransitionTable
+    from ._loader import LoadFailure
+    from ._observers import ObserverHooks
     from ._protocols import (
         AnyProvider,
+        ClosableProvider,
         Provider,
         RunnableStep,
         RunningStep,
         RunningStepState,
+        SchemaHintProvider,
         StageChangeHandler,
     )
     from ._provider_base import (
@@ -58,13 +66,7 @@ if TYPE_CHECKING:
         TypedProviderAdapter,
         without_schemas,
     )
-    from ._registry import (
-        BlockedKindError,
-        DeployerLoadError,
-        DuplicateDeployerError,
-        LoadFailure,
-        Registry,
-    )
+    from ._registry import Registry
     from ._rules import LifecycleRules
     from ._runner import DEFAULT_CLOSE_TIMEOUT, RunnerClosedError, StepExecution, StepRunner
     from ._schema import (
@@ -126,14 +128,19 @@ __all__ = [
     "BaseRunningStep",
     "BlockedKindError",
     "BoolSchema",
+    "ClosableProvider",
     "Deployer",
     "DeployerFactory",
-    "DeployerLoadError",
     "DeploymentError",
     "DisplayValue",
-    "DuplicateDeployerError",
+    "DuplicateExtensionError",
     "DuplicateKindError",
     "EntryPointInfo",
+    "ExtensionGroup",
+    "ExtensionLoadError",
+    "ExtensionOwner",
+    "ExtensionTable",
+    "Extensions",
     "Finish",
     "FloatSchema",
     "IllegalStageTransitionError",
@@ -153,6 +160,7 @@ __all__ = [
     "MapSchema",
     "Move",
     "ObjectSchema",
+    "ObserverHooks",
     "OneOfIntSchema",
     "OneOfStringSchema",
     "Outcome",
@@ -177,6 +185,7 @@ __all__ = [
     "RunningStep",
     "RunningStepState",
     "SchemaError",
+    "SchemaHintProvider",
     "SchemaValidationError",
     "ScopeSchema",
     "SignalSchema",
@@ -245,8 +254,11 @@ _EXPORTS: Final[dict[str, tuple[str, ...]]] = {
     "._error_records": ("KindSource", "ValidationProblem"),
     "._errors": (
         "ArcaflowStepsError",
+        "BlockedKindError",
         "DeploymentError",
+        "DuplicateExtensionError",
         "DuplicateKindError",
+        "ExtensionLoadError",
         "IllegalStageTransitionError",
         "InvalidLifecycleError",
         "InvalidProviderError",
@@ -287,19 +299,23 @@ _EXPORTS: Final[dict[str, tuple[str, ...]]] = {
     ),
     "._protocols": (
         "AnyProvider",
+        "ClosableProvider",
         "Provider",
         "RunnableStep",
         "RunningStep",
         "RunningStepState",
+        "SchemaHintProvider",
         "StageChangeHandler",
     ),
-    "._registry": (
-        "BlockedKindError",
-        "DeployerLoadError",
-        "DuplicateDeployerError",
-        "LoadFailure",
-        "Registry",
+    "._extensions": (
+        "ExtensionGroup",
+        "ExtensionOwner",
+        "ExtensionTable",
+        "Extensions",
     ),
+    "._loader": ("LoadFailure",),
+    "._observers": ("ObserverHooks",),
+    "._registry": ("Registry",),
     "._rules": ("LifecycleRules",),
     "._runner": (
         "DEFAULT_CLOSE_TIMEOUT",

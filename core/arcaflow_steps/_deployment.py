@@ -24,13 +24,15 @@ Example, a deployer for any ATP executable on this machine::
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from ._extensions import ExtensionGroup
     from ._schema import ScopeSchema
 
-__all__ = ["Deployer", "DeployerFactory", "PluginConnection"]
+__all__ = ["Deployer", "DeployerFactory", "PluginConnection", "deployer_group"]
 
 
 class PluginConnection(Protocol):
@@ -85,6 +87,34 @@ class DeployerFactory(Protocol):
 
     def create(self, config: Mapping[str, Any]) -> Deployer:
         """Create a deployer from a configuration already validated against the schema."""
+
+
+def _deployer_name(factory: DeployerFactory) -> str:
+    return factory.deployer_name
+
+
+def _deployment_type(factory: DeployerFactory) -> str:
+    return factory.deployment_type
+
+
+@functools.cache
+def deployer_group() -> ExtensionGroup:
+    """Return the ``plugin`` provider's deployers: entry-point group ``arcaflow.step_deployers``,
+    one entry point per deployer named after its ``deployer_name``, unique per deployment type.
+    """
+    from . import hookspecs  # pluggy and attrs: not on the warm-up path
+    from ._extensions import ExtensionGroup
+
+    return ExtensionGroup(
+        group="arcaflow.step_deployers",
+        what="deployer",
+        specs=hookspecs,
+        project_name=hookspecs.PROJECT_NAME,
+        hook="arcaflow_steps_deployers",
+        name_of=_deployer_name,
+        scope="deployment type",
+        scope_of=_deployment_type,
+    )
 
 
 for _cls in (PluginConnection, Deployer, DeployerFactory):

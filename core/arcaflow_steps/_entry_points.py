@@ -1,9 +1,10 @@
-"""Entry-point metadata: which kinds and deployers are installed, read without importing them.
+"""Entry-point metadata: which kinds and extensions are installed, read without importing them.
 
 Theory of operation: a provider package declares one entry point per kind in the group
-``arcaflow.step_providers``, named after the kind; a deployer package declares one per deployer
-in ``arcaflow.step_deployers``, named after the ``deployer_name``; an observer-only package uses
-``arcaflow.step_observers`` (any name). Because the names carry the meaning, this module can
+``arcaflow.step_providers``, named after the kind; an observer-only package uses
+``arcaflow.step_observers`` (any name). Every other ``arcaflow.step_*`` group is a provider's
+extension group (:mod:`._extensions`; the ``plugin`` provider's ``arcaflow.step_deployers``),
+its entry points named after what they offer. Because the names carry the meaning, this module can
 list kinds, spot a kind declared by two distributions and honour blocked names from the
 installed metadata alone. Nothing here imports a provider module; :mod:`._registry` does that on
 demand and then verifies that the module really provides what its entry point promised.
@@ -22,9 +23,10 @@ if TYPE_CHECKING:
     from ._errors import ArcaflowStepsError
 
 __all__ = [
+    "CORE_GROUPS",
     "DEFAULT_KIND",
-    "DEPLOYER_GROUP",
     "DISABLE_ENV",
+    "GROUP_NAMESPACE",
     "KIND_KEY",
     "OBSERVER_GROUP",
     "PROVIDER_GROUP",
@@ -41,14 +43,17 @@ __all__ = [
 
 #: Entry-point group of provider packages; entry points are named after the kind.
 PROVIDER_GROUP: Final = "arcaflow.step_providers"
-#: Entry-point group of deployer packages; entry points are named after the ``deployer_name``.
-DEPLOYER_GROUP: Final = "arcaflow.step_deployers"
 #: Entry-point group of packages that only observe stage events (any name).
 OBSERVER_GROUP: Final = "arcaflow.step_observers"
 #: The groups a registry is built from.
-REGISTRY_GROUPS: Final = (PROVIDER_GROUP, DEPLOYER_GROUP, OBSERVER_GROUP)
+REGISTRY_GROUPS: Final = (PROVIDER_GROUP, OBSERVER_GROUP)
 #: Entry-point group of warm-ups (:mod:`._warm_up`); entry points are named after the kind.
 WARM_UP_GROUP: Final = "arcaflow.step_warm_ups"
+#: The groups core reads itself; every other group of :data:`GROUP_NAMESPACE` is an extension
+#: group some provider loads.
+CORE_GROUPS: Final = (PROVIDER_GROUP, OBSERVER_GROUP, WARM_UP_GROUP)
+#: The prefix of every arcaflow-steps entry-point group.
+GROUP_NAMESPACE: Final = "arcaflow.step_"
 #: Comma-separated entry-point names that are not loaded, like pytest's ``-p no:NAME``.
 DISABLE_ENV: Final = "ARCAFLOW_STEPS_DISABLE_PLUGINS"
 
@@ -136,18 +141,25 @@ def scan(group: str, *, blocked: Iterable[str] = ()) -> tuple[EntryPointInfo, ..
 
 
 def scan_groups(
-    groups: Sequence[str], *, blocked: Iterable[str] = ()
+    groups: Sequence[str], *, blocked: Iterable[str] = (), extensions: bool = False
 ) -> dict[str, tuple[EntryPointInfo, ...]]:
-    """Return the entry points of several groups, reading every distribution's metadata once."""
+    """Return the entry points of several groups, reading every distribution's metadata once.
+
+    With ``extensions``, also every extension group installed (see :data:`CORE_GROUPS`).
+    """
     skip = frozenset(blocked)
     everything = metadata.entry_points()  # one pass over the installed distributions
     found: dict[str, list[EntryPointInfo]] = {group: [] for group in groups}
-    for group in groups:
+    if extensions:
+        for group in sorted(everything.groups):
+            if group.startswith(GROUP_NAMESPACE) and group not in CORE_GROUPS:
+                found.setdefault(group, [])
+    for group, infos in found.items():
         for entry_point in everything.select(group=group):
             if entry_point.name in skip:
                 continue
             distribution, version = _distribution_of(entry_point)
-            found[group].append(
+            infos.append(
                 EntryPointInfo(
                     group=group,
                     name=entry_point.name,

@@ -12,10 +12,13 @@ tests can inspect the data::
     ├── StepDefinitionError               a step file or definition is unusable (ValueError)
     ├── RegistryError
     │   ├── UnknownKindError              no provider for a kind (LookupError)
+    │   │   └── BlockedKindError          the kind's entry point was blocked by name
     │   ├── DuplicateKindError            two distributions provide one kind
     │   ├── ProviderLoadError             a provider package failed to import or register
-    │   └── InvalidProviderError          keywords collide, or the provider is malformed
-    │       └── InvalidLifecycleError     the lifecycle is not a valid DAG
+    │   ├── InvalidProviderError          keywords collide, or the provider is malformed
+    │   │   └── InvalidLifecycleError     the lifecycle is not a valid DAG
+    │   ├── ExtensionLoadError            a provider's extension (e.g. a deployer) failed to load
+    │   └── DuplicateExtensionError       two packages offer one extension name
     ├── StageInputError                   a stage input is invalid or not accepted (ValueError)
     ├── IllegalStageTransitionError       a provider reported a move its lifecycle forbids
     ├── DeploymentError                   a deployer could not start or stop a plugin
@@ -35,8 +38,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ArcaflowStepsError",
+    "BlockedKindError",
     "DeploymentError",
+    "DuplicateExtensionError",
     "DuplicateKindError",
+    "ExtensionLoadError",
     "IllegalStageTransitionError",
     "InvalidLifecycleError",
     "InvalidProviderError",
@@ -119,6 +125,20 @@ class UnknownKindError(RegistryError, LookupError):
         return str(self.args[0])
 
 
+class BlockedKindError(UnknownKindError):
+    """The kind's entry point was blocked by name, so the kind is not available."""
+
+    def __init__(
+        self, kind: str, valid_kinds: Iterable[str], *, step_id: str | None = None
+    ) -> None:
+        super().__init__(kind, valid_kinds, step_id=step_id)
+        where = f" in step {step_id!r}" if step_id is not None else ""
+        self.args = (
+            f"provider kind {kind!r}{where} is blocked (ARCAFLOW_STEPS_DISABLE_PLUGINS or "
+            f"-p no:{kind}); valid kinds: {quote_sorted(self.valid_kinds)}",
+        )
+
+
 class DuplicateKindError(RegistryError):
     """Two or more installed distributions declare the same kind."""
 
@@ -151,6 +171,34 @@ class InvalidProviderError(RegistryError):
 
 class InvalidLifecycleError(InvalidProviderError):
     """A provider's lifecycle is not a valid DAG with one initial stage."""
+
+
+class ExtensionLoadError(RegistryError):
+    """A package of a provider's extension group failed to import, register or offer."""
+
+    def __init__(self, what: str, name: str, source: KindSource | None, cause: str) -> None:
+        self.what = what
+        self.name = name
+        self.source = source
+        self.cause = cause
+        origin = f" from {source}" if source is not None else ""
+        super().__init__(f"{what} {name!r}{origin} failed to load: {cause}")
+
+
+class DuplicateExtensionError(RegistryError):
+    """Two packages offer one extension name (within its scope); neither is used."""
+
+    def __init__(self, what: str, name: str, scope: str, sources: Sequence[KindSource]) -> None:
+        self.what = what
+        self.name = name
+        self.scope = scope
+        self.sources = tuple(sources)
+        within = f" of {scope}" if scope else ""
+        by = " and by ".join(str(source) for source in self.sources)
+        super().__init__(
+            f"{what} {name!r}{within} is provided {len(self.sources)} times: by {by}; "
+            "neither is used"
+        )
 
 
 class StageInputError(ArcaflowStepsError, ValueError):
@@ -212,10 +260,13 @@ for _error in (
     StepDefinitionError,
     RegistryError,
     UnknownKindError,
+    BlockedKindError,
     DuplicateKindError,
     ProviderLoadError,
     InvalidProviderError,
     InvalidLifecycleError,
+    ExtensionLoadError,
+    DuplicateExtensionError,
     StageInputError,
     IllegalStageTransitionError,
     DeploymentError,

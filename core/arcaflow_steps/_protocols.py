@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 if TYPE_CHECKING:
     from ._lifecycle import Lifecycle, LifecycleStage, LifecycleStageWithSchema
@@ -26,10 +26,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AnyProvider",
+    "ClosableProvider",
     "Provider",
     "RunnableStep",
     "RunningStep",
     "RunningStepState",
+    "SchemaHintProvider",
     "StageChangeHandler",
 ]
 
@@ -130,12 +132,8 @@ class RunnableStep(Protocol):
 class AnyProvider(Protocol):
     """The untyped face of a provider that the registry and the runner use.
 
-    Optional attribute ``schema_hint_fields`` (a set of stage input field names): when a step
-    definition gives one of these fields, :func:`~arcaflow_steps.prepare_step` passes its raw,
-    not yet validated value to :meth:`load_schema` too, next to the provider keyword, so the
-    schema can be loaded the way the step will run (the ``plugin`` provider probes with the
-    step's ``deploy``). The field is still validated as stage input once the lifecycle is
-    known; ``load_schema`` must treat the hint as a hint and never fail because of it.
+    Optional members are declared by their own protocols: :class:`SchemaHintProvider`
+    (``schema_hint_fields``) and :class:`ClosableProvider` (``close``).
     """
 
     @property
@@ -194,7 +192,43 @@ class Provider(Protocol[ConfigT_contra]):
         """Return the untyped adapter the registry and runner use."""
 
 
+# The optional members below are runtime-checkable on purpose: an optional member is a name
+# that is there or not (what ``isinstance`` checks); its type is checked where it is used.
+
+
+@runtime_checkable
+class SchemaHintProvider(Protocol):
+    """A provider whose schema depends on some stage input fields (optional member).
+
+    When a step definition gives one of the ``schema_hint_fields`` (stage input field names),
+    :func:`~arcaflow_steps.prepare_step` passes its raw, not yet validated value to
+    :meth:`AnyProvider.load_schema` too, next to the provider keyword, so the schema can be
+    loaded the way the step will run (the ``plugin`` provider probes with the step's
+    ``deploy``). The field is still validated as stage input once the lifecycle is known;
+    ``load_schema`` must treat the hint as a hint and never fail because of it.
+    """
+
+    @property
+    def schema_hint_fields(self) -> frozenset[str]:
+        """The stage input fields passed to ``load_schema`` as hints."""
+
+
+@runtime_checkable
+class ClosableProvider(Protocol):
+    """A provider that holds resources across steps (optional member ``close``).
+
+    :meth:`Registry.close() <arcaflow_steps.Registry.close>` calls it once, after the last
+    step of the host ended (the ``plugin`` provider stops its parked plugin processes). It must
+    be idempotent; an exception is logged and does not stop other providers from closing.
+    """
+
+    def close(self) -> None:
+        """Release what the provider holds."""
+
+
 for _cls in (
+    SchemaHintProvider,
+    ClosableProvider,
     RunningStepState,
     StageChangeHandler,
     RunningStep,

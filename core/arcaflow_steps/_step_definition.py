@@ -26,7 +26,7 @@ from ._errors import (
     quote_sorted,
 )
 from ._lifecycle import Lifecycle, LifecycleStageWithSchema
-from ._protocols import AnyProvider, RunnableStep
+from ._protocols import AnyProvider, RunnableStep, SchemaHintProvider
 from ._rules import LifecycleRules, rules_for
 from ._schema import PropertySchema, validate_properties
 from ._schema._validate import describe_value
@@ -249,8 +249,10 @@ def prepare_step(
 
 
 def _schema_hint_fields(provider: AnyProvider) -> frozenset[str]:
-    """Return the provider's optional ``schema_hint_fields`` (see :class:`AnyProvider`)."""
-    fields = getattr(provider, "schema_hint_fields", None)
+    """Return the provider's optional ``schema_hint_fields`` (:class:`SchemaHintProvider`)."""
+    if not isinstance(provider, SchemaHintProvider):
+        return frozenset()
+    fields: Any = provider.schema_hint_fields
     if not fields or isinstance(fields, str):
         return frozenset()
     return frozenset(field for field in fields if isinstance(field, str))

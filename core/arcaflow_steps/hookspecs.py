@@ -40,7 +40,6 @@ failure naming the distribution and entry point.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Final, final
 
@@ -49,6 +48,7 @@ import pluggy
 if TYPE_CHECKING:
     from ._deployment import DeployerFactory
     from ._events import StepEvent, StepResult
+    from ._extensions import ExtensionGroup, Extensions
     from ._protocols import AnyProvider, Provider
 
 __all__ = [
@@ -75,36 +75,30 @@ hookimpl: Final = pluggy.HookimplMarker(PROJECT_NAME)
 class ProviderContext:
     """What a provider gets from the registry when it is created.
 
-    ``deployer_factories()`` is lazy: the deployer packages are loaded the first time a provider
-    asks (the ``plugin`` provider does, when it needs a deployer), never when providers are
-    merely listed.
+    ``extensions(group)`` is lazy: a provider's own entry-point group (the ``plugin``
+    provider's deployers) is loaded the first time the provider asks, never when providers are
+    merely listed, with the registry's isolation, blocking and uniqueness rules (see
+    :class:`~arcaflow_steps.ExtensionGroup`).
 
-    Thread safety: safe to share; the loaded factories are cached under a lock.
+    Thread safety: safe to share; the registry loads each group once, under its lock.
     """
 
-    def __init__(self, deployer_factories: Callable[[], Sequence[DeployerFactory]]) -> None:
-        self._load = deployer_factories
-        # Guards _factories (loaded once).
-        self._lock = threading.Lock()
-        self._factories: tuple[DeployerFactory, ...] | None = None
+    def __init__(self, extensions: Callable[[ExtensionGroup], Extensions]) -> None:
+        self._extensions = extensions
+
+    def extensions(self, group: ExtensionGroup) -> Extensions:
+        """Return the usable items of ``group`` and its load failures (loaded on first call).
+
+        Packages that failed to load are left out of the items; ``arcaflow-steps check``
+        reports them when the provider declares the group (:class:`~arcaflow_steps.ExtensionOwner`).
+        """
+        return self._extensions(group)
 
     def deployer_factories(self) -> tuple[DeployerFactory, ...]:
-        """Return every installed deployer factory, sorted by deployment type, then name.
+        """Return every installed deployer factory, sorted by deployment type, then name."""
+        from ._deployment import deployer_group
 
-        Deployer packages that failed to load are left out (``arcaflow-steps check`` reports
-        them).
-        """
-        with self._lock:
-            if self._factories is not None:
-                return self._factories
-        # Loaded outside our lock: the loader takes the registry's lock, and a thread holding
-        # that one (loading a kind) may be waiting for ours. The registry caches, so two
-        # threads racing here get the same factories.
-        factories = tuple(self._load())
-        with self._lock:
-            if self._factories is None:
-                self._factories = factories
-            return self._factories
+        return tuple(self._extensions(deployer_group()).items)
 
 
 @hookspec

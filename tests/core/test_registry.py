@@ -11,7 +11,7 @@ import pytest
 
 from arcaflow_steps import (
     BlockedKindError,
-    DuplicateDeployerError,
+    DuplicateExtensionError,
     DuplicateKindError,
     EntryPointInfo,
     InvalidLifecycleError,
@@ -31,6 +31,7 @@ from arcaflow_steps import (
     UnknownKindError,
     hookimpl,
 )
+from arcaflow_steps._deployment import deployer_group
 from arcaflow_steps._entry_points import parse_blocked
 from arcaflow_steps._provider_rules import validate_provider
 
@@ -328,28 +329,42 @@ def test_deployers_sorted_and_duplicates_per_type_refused() -> None:
             Plugin(deployers=(Factory("docker", "other"),)),
         ]
     )
-    names = [(f.deployment_type, f.deployer_name) for f in registry.deployer_factories()]
+    deployers = registry.extensions(deployer_group())
+    names = [(f.deployment_type, f.deployer_name) for f in deployers.items]
     assert [("image", "podman"), ("other", "docker"), ("python", "python")] == names
-    (failure,) = registry.deployer_failures()
-    assert isinstance(failure.error, DuplicateDeployerError)
+    (failure,) = deployers.failures
+    assert isinstance(failure.error, DuplicateExtensionError)
+    assert (failure,) == registry.failures()
     assert (
         "deployer 'docker' of deployment type 'image' is provided 2 times: by <plugin Plugin> 0 "
         "(entry point 'Plugin') and by <plugin Plugin> 1 (entry point 'Plugin'); neither is used"
     ) == failure.message
 
 
-def test_provider_context_is_lazy_and_cached() -> None:
-    """ProviderContext loads deployers on the first call only."""
+def test_provider_context_loads_an_extension_group_lazily_once() -> None:
+    """A provider's extension group is loaded when first asked for, then cached."""
     calls: list[int] = []
 
-    def load() -> list[Any]:
-        calls.append(1)
-        return [Factory("a", "t")]
+    class Counting:
+        @hookimpl
+        def arcaflow_steps_deployers(self) -> list[Any]:
+            calls.append(1)
+            return [Factory("a", "t")]
 
-    context = ProviderContext(load)
+    contexts: list[ProviderContext] = []
+
+    class Asking(Plugin):
+        @hookimpl
+        def arcaflow_steps_providers(self, context: ProviderContext) -> list[Any]:
+            contexts.append(context)
+            return [FakeProvider("asking")]
+
+    registry = Registry.from_plugins([Asking(), Counting()])
     assert [] == calls
-    assert context.deployer_factories() is context.deployer_factories()
+    (context,) = contexts
+    assert context.extensions(deployer_group()) is context.extensions(deployer_group())
     assert [1] == calls
+    assert () == registry.failures()
 
 
 def test_observer_failure_is_logged_and_others_still_notified(
@@ -378,8 +393,8 @@ def test_observer_failure_is_logged_and_others_still_notified(
         step_id="s", stage="done", output_id="ok", output_data={}, is_error=False, events=(event,)
     )
     with caplog.at_level(logging.ERROR, logger="arcaflow_steps.registry"):
-        registry.on_event(event)
-        registry.notify_result(result)
+        registry.observers().on_event(event)
+        registry.observers().on_result(result)
     assert [event, ("result", result)] == seen
     assert "observer arcaflow_steps_stage_changed" in caplog.text
 
@@ -506,10 +521,14 @@ def test_invalid_entry_point_name_is_a_metadata_failure() -> None:
 
 def test_deployer_and_observer_import_failures_are_reported() -> None:
     """Deployer and observer packages that fail to import are check failures, not crashes."""
+    group = deployer_group()
     registry = Registry(
-        deployer_entry_points=[entry_point("gone", "no_such_deployer_module", "deployers")],
+        extension_entry_points={
+            group.group: [entry_point("gone", "no_such_deployer_module", "deployers")]
+        },
         observer_entry_points=[entry_point("spy", "no_such_observer_module", "observers")],
     )
+    assert () == registry.extensions(group).items
     messages = [failure.message for failure in registry.check()]
     assert [
         "deployer 'gone' from demo-steps 0.1 (entry point 'gone') failed to load: importing "
@@ -519,7 +538,6 @@ def test_deployer_and_observer_import_failures_are_reported() -> None:
         "'no_such_observer_module' raised ModuleNotFoundError: No module named "
         "'no_such_observer_module'",
     ] == messages
-    assert () == registry.deployer_factories()
 
 
 def test_close_survives_a_provider_that_raises(caplog: pytest.LogCaptureFixture) -> None:

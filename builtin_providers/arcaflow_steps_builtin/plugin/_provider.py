@@ -55,6 +55,8 @@ from arcaflow_steps import (
     DeployerFactory,
     DeploymentError,
     DisplayValue,
+    ExtensionGroup,
+    ExtensionTable,
     Lifecycle,
     LifecycleStage,
     ObjectSchema,
@@ -62,6 +64,7 @@ from arcaflow_steps import (
     PropertySchema,
     StringSchema,
 )
+from arcaflow_steps._deployment import deployer_group
 
 from ._deploy_config import DeployerCatalog, DeployerChoice
 from ._plugin_process import open_plugin
@@ -147,6 +150,33 @@ class PluginProvider:
             if self._catalog is None:
                 self._catalog = DeployerCatalog(self._deployer_factories())
             return self._catalog
+
+    def extension_groups(self) -> tuple[ExtensionGroup, ...]:
+        """Return the deployers' entry-point group (``arcaflow-steps check`` loads it)."""
+        return (deployer_group(),)
+
+    def extension_tables(self) -> tuple[ExtensionTable, ...]:
+        """Return the deployers per deployment type, the default first (for ``describe``)."""
+        catalog = self.catalog()
+        data: dict[str, list[dict[str, Any]]] = {}
+        rows: list[tuple[str, str, str]] = []
+        for deployment_type in catalog.deployment_types():
+            factories = catalog.factories(deployment_type)
+            data[deployment_type] = [
+                {"deployer_name": factory.deployer_name, "default": index == 0}
+                for index, factory in enumerate(factories)
+            ]
+            rows.extend(
+                (deployment_type, factory.deployer_name, "yes" if index == 0 else "")
+                for index, factory in enumerate(factories)
+            )
+        table = ExtensionTable(
+            title="deployers",
+            columns=("deployment type", "deployer", "default"),
+            rows=tuple(rows),
+            data=data,
+        )
+        return (table,)
 
     def lifecycle(self) -> Lifecycle[LifecycleStage]:
         """Return the lifecycle without schemas."""

@@ -12,7 +12,8 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from .._entry_points import EntryPointInfo
-    from .._registry import LoadFailure, Registry
+    from .._loader import LoadFailure
+    from .._registry import Registry
 
 __all__ = [
     "blocked_names",
@@ -42,12 +43,14 @@ def blocked_names(args: argparse.Namespace) -> list[str]:
 def scan_entry_points(
     args: argparse.Namespace, *groups: str
 ) -> tuple[dict[str, tuple[EntryPointInfo, ...]], frozenset[str]]:
-    """Read the registry's entry-point groups and ``groups`` in one metadata pass, honouring
-    the blocking options; return them by group, and the blocked names."""
+    """Read the registry's entry-point groups, every extension group and ``groups`` in one
+    metadata pass, honouring the blocking options; return them by group, and the blocked
+    names."""
     from .._entry_points import REGISTRY_GROUPS, parse_blocked, scan_groups
 
     blocked = parse_blocked(extra=blocked_names(args))
-    return scan_groups((*REGISTRY_GROUPS, *groups), blocked=blocked), blocked
+    found = scan_groups((*REGISTRY_GROUPS, *groups), blocked=blocked, extensions=True)
+    return found, blocked
 
 
 def make_registry(

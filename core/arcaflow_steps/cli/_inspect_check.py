@@ -1,4 +1,4 @@
-"""``arcaflow-steps check``: import and validate every provider, deployer and observer."""
+"""``arcaflow-steps check``: import and validate every provider, extension and observer."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from ._common import emit, failure_record, make_registry, scan_entry_points
 
 if TYPE_CHECKING:
     from .._entry_points import EntryPointInfo
-    from .._registry import LoadFailure
+    from .._loader import LoadFailure
 
 __all__ = ["add_arguments", "run"]
 
@@ -32,16 +32,17 @@ def run(args: argparse.Namespace) -> int:
         warm_ups, warm_up_failures = _check_warm_ups(scanned[0])
         failures = [*registry.check(), *warm_up_failures]
         ok_kinds = [provider.kind for provider in registry.loaded_providers()]
-        deployers = [
-            {"deployer": factory.deployer_name, "deployment_type": factory.deployment_type}
-            for factory in registry.deployer_factories()
-        ]
+        # What providers load for themselves ("deployers": [{"deployer", "deployment_type"}]).
+        extensions = {
+            f"{loaded.group.what}s": (loaded.group, loaded.records())
+            for loaded in registry.loaded_extensions()
+        }
     finally:
         registry.close()
     data = {
         "ok": not failures,
         "kinds": ok_kinds,
-        "deployers": deployers,
+        **{title: records for title, (_, records) in extensions.items()},
         "warm_ups": warm_ups,
         "failures": [failure_record(failure) for failure in failures],
     }
@@ -54,14 +55,15 @@ def run(args: argparse.Namespace) -> int:
         out = console()
         for kind in ok_kinds:
             out.print(Text.assemble(("ok      ", "green"), f"kind {kind!r}"))
-        for deployer in deployers:
-            out.print(
-                Text.assemble(
-                    ("ok      ", "green"),
-                    f"deployer {deployer['deployer']!r} "
-                    f"(deployment type {deployer['deployment_type']!r})",
+        for group, records in extensions.values():
+            scope_key = group.scope.replace(" ", "_")
+            for record in records:
+                scope = f" ({group.scope} {record[scope_key]!r})" if scope_key else ""
+                out.print(
+                    Text.assemble(
+                        ("ok      ", "green"), f"{group.what} {record[group.what]!r}{scope}"
+                    )
                 )
-            )
         for kind in warm_ups:
             out.print(Text.assemble(("ok      ", "green"), f"warm-up for kind {kind!r}"))
         for failure in failures:
@@ -80,7 +82,7 @@ def _check_warm_ups(
     those ``run`` would skip or fail on (``found``: the scanned entry points by group)."""
     from .._entry_points import PROVIDER_GROUP, WARM_UP_GROUP
     from .._errors import RegistryError
-    from .._registry import LoadFailure
+    from .._loader import LoadFailure
     from .._warm_up import warm_up_problems
 
     problems = warm_up_problems(found[PROVIDER_GROUP], found[WARM_UP_GROUP])

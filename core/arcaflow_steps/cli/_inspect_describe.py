@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from .._protocols import AnyProvider
+
+if TYPE_CHECKING:
+    from .._extensions import ExtensionTable
 from . import _add_format_option, _add_plugin_options
 from ._common import emit, make_registry
 
@@ -19,20 +23,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     _add_plugin_options(parser)
 
 
-def _deployers(provider: AnyProvider) -> dict[str, list[dict[str, Any]]] | None:
-    """Return deployers per deployment type, for providers that expose a deployer catalog."""
-    catalog_of = getattr(provider, "catalog", None)
-    if not callable(catalog_of):
-        return None
-    catalog = catalog_of()
-    result: dict[str, list[dict[str, Any]]] = {}
-    for deployment_type in catalog.deployment_types():
-        factories = catalog.factories(deployment_type)
-        result[deployment_type] = [
-            {"deployer_name": factory.deployer_name, "default": index == 0}
-            for index, factory in enumerate(factories)
-        ]
-    return result
+def _extension_tables(provider: AnyProvider) -> Sequence[ExtensionTable]:
+    """Return what a provider shows about its extensions (:class:`ExtensionOwner`), if any."""
+    from .._extensions import ExtensionOwner
+
+    return provider.extension_tables() if isinstance(provider, ExtensionOwner) else ()
 
 
 def _provider_fields(provider_schema: dict[str, Any]) -> list[tuple[str, str, bool, str]]:
@@ -93,9 +88,8 @@ def describe_record(provider: AnyProvider, source: Any) -> dict[str, Any]:
         },
         mermaid=lifecycle_mermaid(lifecycle),
     )
-    deployers = _deployers(provider)
-    if deployers is not None:
-        record["deployers"] = deployers
+    for extension_table in _extension_tables(provider):
+        record[extension_table.title] = extension_table.data
     return record
 
 
@@ -105,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         provider = registry.get(args.kind)
         record = describe_record(provider, registry.source(args.kind))
+        tables = _extension_tables(provider)
     finally:
         registry.close()
 
@@ -154,18 +149,13 @@ def run(args: argparse.Namespace) -> int:
                 Text(what.strip(", ")),
             )
         out.print(stages)
-        if "deployers" in record:
-            deployers = Table(title="deployers", title_justify="left")
-            for column in ("deployment type", "deployer", "default"):
-                deployers.add_column(column)
-            for deployment_type, entries in record["deployers"].items():
-                for entry in entries:
-                    deployers.add_row(
-                        Text(deployment_type),
-                        Text(entry["deployer_name"]),
-                        Text("yes" if entry["default"] else ""),
-                    )
-            out.print(deployers)
+        for extension_table in tables:
+            listing = Table(title=extension_table.title, title_justify="left")
+            for column in extension_table.columns:
+                listing.add_column(column)
+            for row in extension_table.rows:
+                listing.add_row(*(Text(cell) for cell in row))
+            out.print(listing)
         out.print(Text("lifecycle diagram (Mermaid):"))
         out.print(Text("```mermaid\n" + record["mermaid"] + "```"))
 

@@ -1,7 +1,8 @@
-"""``arcaflow-steps list``: the installed kinds and deployers, from metadata alone.
+"""``arcaflow-steps list``: the installed kinds and extensions, from metadata alone.
 
 Nothing here imports provider code: the kind is the entry point's name. A kind declared by two
-distributions is listed under ``failures``, not under ``providers``.
+distributions is listed under ``failures``, not under ``providers``. Each extension group
+(``arcaflow.step_NAMEs``, e.g. the ``plugin`` provider's deployers) is listed under ``NAMEs``.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import argparse
 from typing import Any
 
 from .._entry_points import (
-    DEPLOYER_GROUP,
+    GROUP_NAMESPACE,
     PROVIDER_GROUP,
     EntryPointInfo,
     metadata_problems,
@@ -40,18 +41,25 @@ def _record(info: EntryPointInfo, key: str) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    """List kinds and deployers; exit 0 even when some are unusable (``check`` fails then)."""
+    """List kinds and extensions; exit 0 even when some are unusable (``check`` fails then)."""
     # Metadata only, without a Registry: no pluggy, attrs or error classes on this path.
     blocked_set = parse_blocked(None, blocked_names(args))
-    found = scan_groups((PROVIDER_GROUP, DEPLOYER_GROUP), blocked=blocked_set)
-    entries, deployer_entries = found[PROVIDER_GROUP], found[DEPLOYER_GROUP]
+    found = scan_groups((PROVIDER_GROUP,), blocked=blocked_set, extensions=True)
+    entries = found.pop(PROVIDER_GROUP)
+    # "arcaflow.step_deployers" -> "deployers", one of them a "deployer".
+    extensions = {
+        group.removeprefix(GROUP_NAMESPACE): infos for group, infos in found.items() if infos
+    }
     found_problems = metadata_problems(entries)
     problems = {problem.kind for problem in found_problems}
     messages = [str(problem.error()) for problem in found_problems]
     blocked = sorted(blocked_set)
     data: dict[str, Any] = {
         "providers": [_record(info, "kind") for info in entries if info.name not in problems],
-        "deployers": [_record(info, "deployer") for info in deployer_entries],
+        **{
+            title: [_record(info, title.removesuffix("s")) for info in infos]
+            for title, infos in extensions.items()
+        },
         "failures": [
             {
                 "kind": problem.kind,
@@ -87,15 +95,15 @@ def run(args: argparse.Namespace) -> int:
                 status,
             )
         out.print(kinds)
-        if data["deployers"]:
-            deployers = Table(title="deployers", title_justify="left")
-            for column in ("deployer", "distribution", "version", "module"):
-                deployers.add_column(column)
-            for info in deployer_entries:
-                deployers.add_row(
+        for title, infos in extensions.items():
+            listing = Table(title=title, title_justify="left")
+            for column in (title.removesuffix("s"), "distribution", "version", "module"):
+                listing.add_column(column)
+            for info in infos:
+                listing.add_row(
                     Text(info.name), Text(info.distribution), Text(info.version), Text(info.value)
                 )
-            out.print(deployers)
+            out.print(listing)
         for message in messages:
             out.print(Text.assemble(("problem: ", "red"), message))
         if blocked:

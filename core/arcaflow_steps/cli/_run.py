@@ -244,7 +244,8 @@ def _run_with(args: argparse.Namespace, specs: Sequence[StepSpec], registry: Reg
         except _Interrupted as interrupted:
             return _interrupted_while_preparing(interrupted)
         progress = make_progress(prepared, quiet=args.quiet, live=args.live)
-        runner = StepRunner(parallelism=args.parallelism, observers=(progress, registry))
+        observers = registry.observers()  # the installed packages' observer hooks
+        runner = StepRunner(parallelism=args.parallelism, observers=(progress, observers))
         signals = _Signals(runner, progress)
         signals.install()
         progress.start()
@@ -258,7 +259,7 @@ def _run_with(args: argparse.Namespace, specs: Sequence[StepSpec], registry: Reg
             progress.stop()
             signals.restore()
         for step_id in results:
-            registry.notify_result(results[step_id])
+            observers.on_result(results[step_id])
     finally:
         registry.close()
     data = {step_id: _record(result) for step_id, result in results.items()}
