@@ -69,6 +69,7 @@ import attrs
 from ._errors import (
     IllegalStageTransitionError,
     StageInputError,
+    quote,
     quote_sorted,
 )
 from ._lifecycle import Lifecycle, LifecycleStageWithSchema
@@ -323,7 +324,7 @@ class BaseRunningStep(abc.ABC):
             raise StageInputError(
                 self.__run_id,
                 stage,
-                f"unknown input field {unknown[0]!r}; valid fields: {quote_sorted(fields)}",
+                f"unknown input field {quote(unknown[0])}; valid fields: {quote_sorted(fields)}",
             )
         with self.__lock:
             if self.__finished:
@@ -454,8 +455,8 @@ class BaseRunningStep(abc.ABC):
         name = self.__stage_methods.get(stage)
         if name is None:
             return LookupError(
-                f"{type(self).__name__} has no method for stage {stage!r}; stages with methods: "
-                f"{quote_sorted(self.__stage_methods)}"
+                f"{type(self).__name__} has no method for stage {quote(stage)}; stages with "
+                f"methods: {quote_sorted(self.__stage_methods)}"
             )
         try:
             outcome: Outcome = getattr(self, name)(inputs)
@@ -535,7 +536,7 @@ class BaseRunningStep(abc.ABC):
             return
         target = stage if outcome.stage is None else str(outcome.stage)
         if not table.is_terminal(target):
-            raise _RefusedError(f"cannot complete in non-terminal stage {target!r}")
+            raise _RefusedError(f"cannot complete in non-terminal stage {quote(target)}")
         self.__check_output(target, outcome.output_id)
         if target != stage:
             self.__check_move(stage, target)
@@ -552,7 +553,7 @@ class BaseRunningStep(abc.ABC):
         table = self.__bound_rules().table
         if not table.allows(stage, target):
             raise _RefusedError(
-                f"cannot move from stage {stage!r} to {target!r}; allowed next: "
+                f"cannot move from stage {quote(stage)} to {quote(target)}; allowed next: "
                 f"{quote_sorted(table.allowed_next(stage))}"
             )
 
@@ -560,7 +561,8 @@ class BaseRunningStep(abc.ABC):
         declared = self.__bound_rules().table.output_ids.get(stage, frozenset())
         if output_id is not None and output_id not in declared:
             raise _RefusedError(
-                f"stage {stage!r} has no output {output_id!r}; declared: {quote_sorted(declared)}"
+                f"stage {quote(stage)} has no output {quote(output_id)}; declared: "
+                f"{quote_sorted(declared)}"
             )
 
     def __report_change(

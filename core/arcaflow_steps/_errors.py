@@ -63,6 +63,12 @@ __all__ = [
 _PUBLIC_MODULE: Final = "arcaflow_steps"
 
 
+def quote(value: object) -> str:
+    """Return ``value`` quoted for a message: a string (a ``StrEnum`` stage id too) as its
+    ``!r`` of the plain string (``'input'``, never ``<InputField.INPUT: 'input'>``)."""
+    return repr(str(value)) if isinstance(value, str) else repr(value)
+
+
 def quote_sorted(values: Iterable[object]) -> str:
     """Return the values quoted with ``!r``, sorted and comma-separated ('none' when empty)."""
     items = sorted(repr(str(value)) for value in values)
@@ -208,7 +214,7 @@ class StageInputError(ArcaflowStepsError, ValueError):
         self.step_id = step_id
         self.stage = stage
         self.reason = reason
-        super().__init__(f"step {step_id!r} stage {stage!r}: {reason}")
+        super().__init__(f"step {step_id!r} stage {quote(stage)}: {reason}")
 
 
 class IllegalStageTransitionError(ArcaflowStepsError):
@@ -219,7 +225,7 @@ class IllegalStageTransitionError(ArcaflowStepsError):
         self.stage = stage
         self.what = what
         self.allowed = tuple(sorted(allowed))
-        where = f"in stage {stage!r}" if stage is not None else "before its first stage"
+        where = f"in stage {quote(stage)}" if stage is not None else "before its first stage"
         super().__init__(f"step {step_id!r} {where}: {what}; allowed: {quote_sorted(self.allowed)}")
 
 

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Final, NoReturn
 
 import attrs
 
-from ._errors import IllegalStageTransitionError, SchemaValidationError
+from ._errors import IllegalStageTransitionError, SchemaValidationError, quote
 from ._events import StepEvent, StepEventKind, StepObserver, StepResult
 from ._protocols import RunningStepState
 from ._rules import LifecycleRules, rules_for
@@ -255,7 +255,7 @@ class StepGuard:
                 refusal = IllegalStageTransitionError(
                     self.step_id,
                     self._stage,
-                    f"reported a failure of undeclared stage {stage!r}",
+                    f"reported a failure of undeclared stage {quote(stage)}",
                     self.rules.table.next_stages,
                 )
             if refusal is not None:
@@ -319,14 +319,14 @@ class StepGuard:
         table = self.rules.table
         current = self._stage
         if self._result is not None:
-            raise self._after_completion_error(f"reported a move to stage {new_stage!r}")
+            raise self._after_completion_error(f"reported a move to stage {quote(new_stage)}")
         if previous_stage != current:
-            raise self._wrong_previous_error(previous_stage, f"a move to stage {new_stage!r}")
+            raise self._wrong_previous_error(previous_stage, f"a move to stage {quote(new_stage)}")
         if not table.allows(current, new_stage) or new_stage in self._failed_stages:
             what = (
-                f"cannot start in stage {new_stage!r}"
+                f"cannot start in stage {quote(new_stage)}"
                 if current is None
-                else f"cannot move to stage {new_stage!r}"
+                else f"cannot move to stage {quote(new_stage)}"
             )
             if new_stage in self._failed_stages:
                 what += " (it was reported as failed)"
@@ -338,7 +338,7 @@ class StepGuard:
                 raise IllegalStageTransitionError(
                     self.step_id,
                     None,
-                    f"reported output {previous_output_id!r} with its first stage",
+                    f"reported output {quote(previous_output_id)} with its first stage",
                     table.allowed_next(None),
                 )
             return None
@@ -363,7 +363,7 @@ class StepGuard:
             raise IllegalStageTransitionError(
                 self.step_id,
                 stage,
-                f"reported undeclared output {output_id!r} of stage {stage!r}",
+                f"reported undeclared output {quote(output_id)} of stage {quote(stage)}",
                 declared,
             )
         try:
@@ -373,7 +373,7 @@ class StepGuard:
             raise IllegalStageTransitionError(
                 self.step_id,
                 stage,
-                f"reported output {output_id!r} that does not match its schema ({problems})",
+                f"reported output {quote(output_id)} that does not match its schema ({problems})",
                 declared,
             ) from None
 
@@ -411,7 +411,7 @@ class StepGuard:
     def _wrong_previous_error(
         self, previous_stage: str | None, what: str
     ) -> IllegalStageTransitionError:
-        said = f"stage {previous_stage!r}" if previous_stage is not None else "no stage"
+        said = f"stage {quote(previous_stage)}" if previous_stage is not None else "no stage"
         return IllegalStageTransitionError(
             self.step_id,
             self._stage,

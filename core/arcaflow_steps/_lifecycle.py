@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 
 import attrs
 
-from ._errors import InvalidLifecycleError, quote_sorted
+from ._errors import InvalidLifecycleError, quote, quote_sorted
 
 if TYPE_CHECKING:
     from ._schema import PropertySchema, StepOutputSchema
@@ -159,19 +159,19 @@ class Lifecycle(Generic[StageT]):
             if unknown:
                 raise InvalidLifecycleError(
                     kind,
-                    f"stage {stage.id!r} names unknown next stage {unknown[0]!r}; "
+                    f"stage {quote(stage.id)} names unknown next stage {quote(unknown[0])}; "
                     f"declared stages: {quote_sorted(known)}",
                 )
         if self.initial_stage not in known:
             raise InvalidLifecycleError(
                 kind,
-                f"initial stage {self.initial_stage!r} is not declared; "
+                f"initial stage {quote(self.initial_stage)} is not declared; "
                 f"declared stages: {quote_sorted(known)}",
             )
         input_only = {str(stage.id) for stage in self.stages if stage.input_only}
         if self.initial_stage in input_only:
             raise InvalidLifecycleError(
-                kind, f"initial stage {self.initial_stage!r} is an input-only stage"
+                kind, f"initial stage {quote(self.initial_stage)} is an input-only stage"
             )
         inbound = {
             target for stage in self.stages if not stage.input_only for target in stage.next_stages
@@ -191,7 +191,7 @@ class Lifecycle(Generic[StageT]):
             raise InvalidLifecycleError(
                 kind,
                 f"stages {quote_sorted(roots)} have no inbound transition; exactly one is "
-                f"allowed, the initial stage {self.initial_stage!r}; unreachable from it: "
+                f"allowed, the initial stage {quote(self.initial_stage)}; unreachable from it: "
                 f"{quote_sorted(unreachable)}",
             )
         cycle = _find_cycle(
@@ -207,7 +207,7 @@ class Lifecycle(Generic[StageT]):
         if roots != [self.initial_stage]:
             raise InvalidLifecycleError(
                 kind,
-                f"initial stage {self.initial_stage!r} has an inbound transition; a lifecycle "
+                f"initial stage {quote(self.initial_stage)} has an inbound transition; a lifecycle "
                 f"starts at the one stage nothing leads to",
             )
         unreachable = sorted(known - TransitionTable.of(self).reachable_from(self.initial_stage))
@@ -215,7 +215,7 @@ class Lifecycle(Generic[StageT]):
             raise InvalidLifecycleError(
                 kind,
                 f"stage {unreachable[0]!r} is unreachable from initial stage "
-                f"{self.initial_stage!r}",
+                f"{quote(self.initial_stage)}",
             )
 
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from ._entry_points import is_valid_name
-from ._errors import InvalidProviderError, quote_sorted
+from ._errors import InvalidProviderError, quote, quote_sorted
 from ._lifecycle import Lifecycle, LifecycleStage
 from ._protocols import AnyProvider
 
@@ -108,9 +108,11 @@ def _check_keywords(
     owners: dict[str, str] = {}
 
     def claim(key: Any, role: str, stage: str | None = None) -> None:
-        where = f" of stage {stage!r}" if stage is not None else ""
+        where = f" of stage {quote(stage)}" if stage is not None else ""
         if not isinstance(key, str) or not key:
-            raise InvalidProviderError(kind, f"{role}{where} {key!r} must be a non-empty string")
+            raise InvalidProviderError(
+                kind, f"{role}{where} {quote(key)} must be a non-empty string"
+            )
         if key == KIND_KEY:
             raise InvalidProviderError(
                 kind, f"{role} 'kind'{where} is reserved for the step kind; {_KEYWORD_RULE}"
@@ -118,7 +120,7 @@ def _check_keywords(
         owner = owners.get(key)
         if owner is not None:
             raise InvalidProviderError(
-                kind, f"{role} {key!r}{where} is also the {owner}; {_KEYWORD_RULE}"
+                kind, f"{role} {quote(key)}{where} is also the {owner}; {_KEYWORD_RULE}"
             )
         owners[key] = role + where
 

@@ -31,6 +31,7 @@ from ._errors import (
     IllegalStageTransitionError,
     StageInputError,
     StepDefinitionError,
+    quote,
     quote_sorted,
 )
 from ._events import StepEvent, StepObserver, StepResult
@@ -191,7 +192,7 @@ class StepExecution:
             raise StageInputError(
                 self.step_id,
                 stage,
-                f"unknown input field {unknown[0]!r}; valid fields: {quote_sorted(schema)}",
+                f"unknown input field {quote(unknown[0])}; valid fields: {quote_sorted(schema)}",
             )
         # Only the given fields: the rest may have come with the step definition at start.
         value = validate_properties(
@@ -308,7 +309,7 @@ class StepExecution:
             except IllegalStageTransitionError:
                 pass  # raised by our guard through the provider; already recorded and handled
             except Exception as exc:  # StageInputError, or a provider bug: the step cannot go on
-                reason = f"step {self.step_id!r} refused input for stage {stage!r}: {exc}"
+                reason = f"step {self.step_id!r} refused input for stage {quote(stage)}: {exc}"
                 _log.warning("%s", reason)
                 self._guard.mark_failed(reason)
                 self._close_in_background(reason)

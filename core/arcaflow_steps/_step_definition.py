@@ -23,12 +23,13 @@ from ._errors import (
     SchemaValidationError,
     StepDefinitionError,
     UnknownKindError,
+    quote,
     quote_sorted,
 )
 from ._lifecycle import Lifecycle, LifecycleStageWithSchema
 from ._protocols import AnyProvider, RunnableStep, SchemaHintProvider
 from ._rules import LifecycleRules, rules_for
-from ._schema import PropertySchema, validate_properties
+from ._schema import PropertySchema, StringEnumSchema, validate_properties
 from ._schema._validate import describe_value
 
 __all__ = [
@@ -226,7 +227,7 @@ def prepare_step(
         where,
     )
     if problems:
-        raise SchemaValidationError(problems)
+        raise SchemaValidationError(_with_choices(problems, run_schema, where))
     lifecycle = cache.lifecycle(runnable, run_input)
     stage_inputs: dict[str, Mapping[str, Any]] = {}
     for stage in lifecycle.stages:
@@ -246,6 +247,27 @@ def prepare_step(
         provider_input=provider_input,
         path=where,
     )
+
+
+def _with_choices(
+    problems: list[ValidationProblem], run_schema: Mapping[str, PropertySchema], where: str
+) -> list[ValidationProblem]:
+    """Return ``problems`` where a missing run keyword with a fixed set of values names them
+    (a plugin with several steps and no ``step:`` lists its step ids)."""
+    choices = {
+        f"missing required field {quote(key)}": prop.type.values
+        for key, prop in run_schema.items()
+        if isinstance(prop.type, StringEnumSchema)
+    }
+    return [
+        ValidationProblem(
+            path=where,
+            message=f"{problem.message}; valid values: {quote_sorted(choices[problem.message])}",
+        )
+        if problem.path == where and problem.message in choices
+        else problem
+        for problem in problems
+    ]
 
 
 def _schema_hint_fields(provider: AnyProvider) -> frozenset[str]:

@@ -239,3 +239,40 @@ def test_plugin_printing_at_import_fails_to_deploy_with_a_clear_reason(tmp_path:
     assert 3 == completed.returncode  # the CLI's rule: a plugin that cannot be deployed
     assert "printed to stdout" in completed.stderr
     assert "Traceback" not in completed.stderr
+
+
+@pytest.mark.parametrize(
+    ("definition", "message"),
+    [
+        pytest.param(
+            {"plugin": plugin(), "input": {}},
+            "missing required field 'step'; valid values: 'cancellable', 'echo', 'exit', "
+            "'fail', 'hang', 'hello', 'ignore-cancel', 'raise', 'sleep' @ $.steps.s",
+            id="no-step-of-several",
+        ),
+        pytest.param(
+            {"plugin": plugin(), "step": "hello"},
+            "missing required field 'input' @ $.steps.s",
+            id="no-input-no-enum-repr",
+        ),
+        pytest.param(
+            {
+                "plugin": plugin(),
+                "step": "ignore-cancel",
+                "input": {},
+                "closure_wait_timeout": 9223372036854775807,
+            },
+            "expected at most 604800000, got 9223372036854775807 @ $.steps.s.closure_wait_timeout",
+            id="closure-wait-timeout-too-long",
+        ),
+    ],
+)
+def test_plugin_step_mistakes_are_one_line(
+    tmp_path: Path, definition: dict[str, object], message: str
+) -> None:
+    """A plugin step without ``step`` names the plugin's step ids; field names show as the
+    user writes them (never an enum repr); an endless closure wait is refused: exit 1."""
+    file = step_file(tmp_path, {"s": definition})
+    completed = arcaflow_steps("run", file)
+    expected = f"arcaflow-steps: error: {file}: {message}\n"
+    assert (1, "", expected) == (completed.returncode, completed.stdout, completed.stderr)

@@ -226,12 +226,15 @@ WAIT_FOR_PROPERTY: Final = PropertySchema(
     ),
 )
 #: ``starting`` input field ``closure_wait_timeout``.
+#: The longest ``closure_wait_timeout`` (one week, in ms): far beyond any useful wait, far
+#: below what a thread can wait for (``threading.TIMEOUT_MAX``, an overflow past it).
+MAX_CLOSURE_WAIT_TIMEOUT_MS: Final = 7 * 24 * 3600 * 1000
 CLOSURE_WAIT_TIMEOUT_PROPERTY: Final = PropertySchema(
-    type=IntSchema(min=0),
+    type=IntSchema(min=0, max=MAX_CLOSURE_WAIT_TIMEOUT_MS),
     display=DisplayValue(
         name="Closure wait timeout",
         description="Milliseconds a cancelled or closed step waits for the plugin to answer "
-        "its cancel signal before the plugin is stopped.",
+        "its cancel signal before the plugin is stopped (at most one week).",
     ),
     default=str(DEFAULT_CLOSURE_WAIT_TIMEOUT_MS),
 )

@@ -37,7 +37,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from .._error_records import ValidationProblem
-from .._errors import SchemaValidationError
+from .._errors import SchemaValidationError, quote
 from ._defaults import default_value
 from ._records import (
     AnySchema,
@@ -185,14 +185,14 @@ def _check_properties(
                     problems.append(
                         ValidationProblem(
                             path=path,
-                            message=f"field {name!r} conflicts with {other!r}; set one of the "
-                            "two, not both",
+                            message=f"field {quote(name)} conflicts with {quote(other)}; set "
+                            "one of the two, not both",
                         )
                     )
             continue
         if prop.required:
             problems.append(
-                ValidationProblem(path=path, message=f"missing required field {name!r}")
+                ValidationProblem(path=path, message=f"missing required field {quote(name)}")
             )
             continue
         missing_reason = (
@@ -203,7 +203,7 @@ def _check_properties(
         if missing_reason is not None:
             problems.append(
                 ValidationProblem(
-                    path=path, message=f"missing field {name!r}, required {missing_reason}"
+                    path=path, message=f"missing field {quote(name)}, required {missing_reason}"
                 )
             )
         elif prop.default is not None:
@@ -217,10 +217,10 @@ def _check_properties(
 def _conditionally_required(prop: PropertySchema, value: Mapping[str, Any]) -> str | None:
     for other in prop.required_if:
         if _is_set(value, other):
-            return f"because {other!r} is set"
+            return f"because {quote(other)} is set"
     if prop.required_if_not and not any(_is_set(value, other) for other in prop.required_if_not):
         if len(prop.required_if_not) == 1:
-            return f"because {prop.required_if_not[0]!r} is not set"
+            return f"because {quote(prop.required_if_not[0])} is not set"
         return f"because none of {_quote_sorted(prop.required_if_not)} is set"
     return None
 
@@ -281,7 +281,7 @@ def _check_one_of(
         problems.append(
             ValidationProblem(
                 path=path,
-                message=f"missing discriminator field {field!r}; valid values: "
+                message=f"missing discriminator field {quote(field)}; valid values: "
                 f"{_quote_sorted(schema.types)}",
             )
         )

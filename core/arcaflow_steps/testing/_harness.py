@@ -19,7 +19,7 @@ from typing import Any, Final
 
 import attrs
 
-from .._errors import ArcaflowStepsError, quote_sorted
+from .._errors import ArcaflowStepsError, quote, quote_sorted
 from .._lifecycle import Lifecycle, LifecycleStageWithSchema
 from .._protocols import AnyProvider, Provider, RunnableStep, RunningStep, RunningStepState
 from .._rules import rules_for
@@ -158,7 +158,9 @@ class StepOutcome:
         """Raise unless the step conforms and completed with ``output_id`` (and ``data``)."""
         self.assert_completed()
         if stage is not None and stage != self.stage:
-            raise self.fail(Rule.CASE, f"expected terminal stage {stage!r}, got {self.stage!r}")
+            raise self.fail(
+                Rule.CASE, f"expected terminal stage {quote(stage)}, got {quote(self.stage)}"
+            )
         if output_id != self.output_id:
             raise self.fail(Rule.CASE, f"expected output {output_id!r}, got {self.output_id!r}")
         if data is not attrs.NOTHING and data != self.output_data:
@@ -170,7 +172,8 @@ class StepOutcome:
         if self.output_id is None or self.is_error:
             raise self.fail(
                 Rule.CASE,
-                f"expected a successful output, got {self.output_id!r} in stage {self.stage!r}",
+                f"expected a successful output, got {self.output_id!r} in stage "
+                f"{quote(self.stage)}",
             )
         if output_id is not None:
             self.assert_output(output_id)
@@ -181,7 +184,7 @@ class StepOutcome:
         if not self.is_error:
             raise self.fail(
                 Rule.CASE,
-                f"expected an error output, got {self.output_id!r} in stage {self.stage!r}",
+                f"expected an error output, got {self.output_id!r} in stage {quote(self.stage)}",
             )
         if output_id is not None:
             self.assert_output(output_id)
@@ -355,7 +358,7 @@ class StartedStep:
                     self.provide_stage_input(stage)
                 except Exception as exc:  # the runner would end such a step; so do we
                     self.handler.add_violation(
-                        Rule.CASE, f"provide_stage_input({stage!r}, ...) raised {exc!r}"
+                        Rule.CASE, f"provide_stage_input({quote(stage)}, ...) raised {exc!r}"
                     )
                     self.close(force=True)
                     break
@@ -370,7 +373,7 @@ class StartedStep:
         value = self.prepared.stage_inputs.get(stage, {}) if input is None else input
         with self._lock:
             self._provided.add(stage)
-        self.handler.record_action(f"provide_stage_input({stage!r}, {value!r})")
+        self.handler.record_action(f"provide_stage_input({quote(stage)}, {value!r})")
         self.running.provide_stage_input(stage, value)
 
     def wait_for_stage(self, stage: str, timeout: float | None = None) -> bool:
