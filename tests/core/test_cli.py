@@ -174,10 +174,10 @@ def test_help_lists_every_command(capsys: Capture) -> None:
 
 
 def test_unknown_command_is_a_usage_error(capsys: Capture) -> None:
-    """An unknown command exits 2 with argparse's usage message."""
+    """An unknown command exits 1 (2 means an error output) with argparse's usage message."""
     with pytest.raises(SystemExit) as excinfo:
         main(["lst"])
-    assert 2 == excinfo.value.code
+    assert 1 == excinfo.value.code
     assert "invalid choice: 'lst'" in capsys.readouterr().err
 
 

@@ -1,9 +1,9 @@
 """The ``arcaflow-steps`` command line: list, describe, check, schema, run, new-provider.
 
-Errors of ours (:class:`~arcaflow_steps.ArcaflowStepsError`) print one line-oriented message
-without a traceback and exit 1; anything else is a bug and keeps its traceback. Imports are lazy:
-``list --format json`` needs only entry-point metadata, so it imports neither provider code nor
-rich, PyYAML or cattrs.
+Errors of ours (:class:`~arcaflow_steps.ArcaflowStepsError`) and usage errors print one
+line-oriented message without a traceback and exit 1 (2 means an error output); anything
+else is a bug and keeps its traceback. Imports are lazy: ``list --format json`` needs only
+entry-point metadata, so it imports neither provider code nor rich, PyYAML or cattrs.
 """
 
 from __future__ import annotations
@@ -93,6 +93,14 @@ class _VersionAction(argparse.Action):
         parser.exit()
 
 
+class _ArgumentParser(argparse.ArgumentParser):
+    """An argument parser whose usage errors exit 1 (invalid input): 2 means an error output."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_INVALID, f"{self.prog}: error: {message}\n")
+
+
 def _chosen_command(argv: Sequence[str]) -> str | None:
     for token in argv:
         if not token.startswith("-"):
@@ -102,7 +110,7 @@ def _chosen_command(argv: Sequence[str]) -> str | None:
 
 def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     """Return the argument parser; only the command named in ``argv`` gets its full arguments."""
-    parser = argparse.ArgumentParser(
+    parser = _ArgumentParser(
         prog=PROG,
         description="Find, check and run arcaflow-steps providers.",
     )

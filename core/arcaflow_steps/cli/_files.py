@@ -47,8 +47,14 @@ def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict
     result: dict[Any, Any] = {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
-        if key in result:
-            mark = key_node.start_mark
+        mark = key_node.start_mark
+        try:
+            duplicate = key in result
+        except TypeError:  # a list or mapping as a key (`{[a]: 1}`)
+            raise yaml.constructor.ConstructorError(
+                None, None, f"a {_describe(key)[2:]} cannot be a mapping key", mark
+            ) from None
+        if duplicate:
             raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", mark)
         result[key] = loader.construct_object(value_node, deep=True)
     return result
@@ -79,16 +85,33 @@ def _describe(value: Any) -> str:
     return names.get(type(value), type(value).__name__)
 
 
+def _read_stdin() -> bytes:
+    binary = getattr(sys.stdin, "buffer", None)  # None when replaced by a text-only stream
+    if binary is not None:
+        data: bytes = binary.read()
+        return data
+    return str(sys.stdin.read()).encode("utf-8", "surrogateescape")
+
+
 def _read(file: str) -> tuple[str, str]:
-    if file == "-":
-        return sys.stdin.read(), "<stdin>"
-    path = Path(file)
+    source = "<stdin>" if file == "-" else file
     try:
-        return path.read_text(encoding="utf-8"), file
+        data = _read_stdin() if file == "-" else Path(file).read_bytes()
     except FileNotFoundError:
         raise StepDefinitionError(f"step file {file!r} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise StepDefinitionError(f"cannot read step file {file!r}: {exc}") from None
+    except IsADirectoryError:
+        raise StepDefinitionError(f"step file {file!r} is a directory") from None
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise StepDefinitionError(f"cannot read step file {source!r}: {reason}") from None
+    try:
+        return data.decode("utf-8"), source
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise StepDefinitionError(
+            f"step file {source!r} is not UTF-8 text: byte 0x{data[exc.start]:02x} at line "
+            f"{line} cannot be decoded"
+        ) from None
 
 
 def read_step_files(files: list[str]) -> list[StepSpec]:
@@ -118,13 +141,21 @@ def read_step_files(files: list[str]) -> list[StepSpec]:
                     f"{_describe(steps) if steps != {} else 'an empty map'} @ $.steps",
                     source=source,
                 )
-            found = [
-                (str(step_id), value, f"$.steps.{step_id}") for step_id, value in steps.items()
-            ]
+            for step_id in steps:
+                if not isinstance(step_id, str):
+                    raise StepDefinitionError(
+                        f"step id {step_id!r} must be a string (quote it) @ $.steps",
+                        source=source,
+                    )
+            found = [(step_id, value, f"$.steps.{step_id}") for step_id, value in steps.items()]
         else:
             stem = Path(source).stem if source != "<stdin>" else "step"
             found = [(stem, document, "$")]
         for step_id, definition, path in found:
+            if not step_id.strip():
+                raise StepDefinitionError(
+                    f"step id {step_id!r} is empty; name each step @ {path}", source=source
+                )
             if step_id in seen:
                 raise StepDefinitionError(
                     f"step id {step_id!r} is defined in {seen[step_id]} and in {source}; step ids "

@@ -32,5 +32,13 @@ def run(args: argparse.Namespace) -> int:
     if args.output is None:
         sys.stdout.write(text)
     else:
-        args.output.write_text(text, encoding="utf-8")
+        try:
+            args.output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            from .._errors import StepDefinitionError
+
+            reason = exc.strerror or str(exc)
+            raise StepDefinitionError(
+                f"cannot write the schema to {str(args.output)!r}: {reason}"
+            ) from None
     return 0

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import signal
 import sys
 import threading
@@ -67,7 +68,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--timeout",
-        type=float,
+        type=_seconds,
         default=None,
         metavar="SECONDS",
         help="close steps still running after SECONDS",
@@ -80,6 +81,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="show progress as a live table (default: when stderr is a terminal)",
     )
     _add_plugin_options(parser)
+
+
+def _seconds(text: str) -> float:
+    """Return ``--timeout``'s value: a finite number of seconds above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(
+            f"expected a finite number of seconds above 0, got {text!r}"
+        )
+    return value
 
 
 def exit_code(results: Mapping[str, StepResult], fatal: Mapping[str, frozenset[str]]) -> int:

@@ -1,0 +1,186 @@
+"""Every user mistake is one line on stderr and exit 1, never a traceback (issue 9 §5)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from arcaflow_steps.cli import COMMANDS, main
+
+Capture = pytest.CaptureFixture[str]
+PREFIX = "arcaflow-steps: error: "
+
+
+def run_cli(capsys: Capture, *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def step_file(tmp_path: Path, data: str | bytes, name: str = "steps.yaml") -> str:
+    path = tmp_path / name
+    if isinstance(data, bytes):
+        path.write_bytes(data)
+    else:
+        path.write_text(data)
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        pytest.param(
+            "{[a]: 1}\n",
+            "{file}: invalid YAML at line 1, column 2: a list cannot be a mapping key",
+            id="list-key",
+        ),
+        pytest.param(
+            "steps:\n  {a: 1}: {kind: dummy, name: x}\n",
+            "{file}: invalid YAML at line 2, column 3: a mapping cannot be a mapping key",
+            id="mapping-key",
+        ),
+        pytest.param(
+            "steps:\n  '': {kind: dummy, name: x}\n",
+            "{file}: step id '' is empty; name each step @ $.steps.",
+            id="empty-step-id",
+        ),
+        pytest.param(
+            "steps:\n  ' ': {kind: dummy, name: x}\n",
+            "{file}: step id ' ' is empty; name each step @ $.steps. ",
+            id="blank-step-id",
+        ),
+        pytest.param(
+            "steps:\n  1: {kind: dummy, name: x}\n",
+            "{file}: step id 1 must be a string (quote it) @ $.steps",
+            id="int-step-id",
+        ),
+        pytest.param(
+            "steps:\n  ~: {kind: dummy, name: x}\n",
+            "{file}: step id None must be a string (quote it) @ $.steps",
+            id="null-step-id",
+        ),
+        pytest.param(
+            b"kind: dummy\nname: \xff\n",
+            "step file '{file}' is not UTF-8 text: byte 0xff at line 2 cannot be decoded",
+            id="not-utf-8",
+        ),
+        pytest.param(
+            b"\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x03\x00>\x00\x01\x00\x00"
+            b"\x00\x10m\x00\x00\x00\x00\x00\x00@\x00\x00\x00\x00\x00\x00\x00\xd0\x02\x00",
+            "step file '{file}' is not UTF-8 text: byte 0xd0 at line 1 cannot be decoded",
+            id="binary",
+        ),
+        pytest.param(
+            "kind: dummy\nname: !!binary aGVsbG8=\n",
+            "{file}: expected a string, got a value of type bytes @ $.name",
+            id="binary-tag",
+        ),
+        pytest.param(
+            "kind: dummy\nname: !!python/object:os.system x\n",
+            "{file}: invalid YAML at line 2, column 7: could not determine a constructor for "
+            "the tag 'tag:yaml.org,2002:python/object:os.system'",
+            id="python-tag",
+        ),
+        pytest.param(
+            "kind: dummy\nname: x\n---\nkind: dummy\n",
+            "{file}: invalid YAML at line 3, column 1: but found another document",
+            id="two-documents",
+        ),
+        pytest.param(
+            "kind: [dummy]\n",
+            "{file}: 'kind' of step 'steps' must be a string, got a list @ $.kind",
+            id="kind-list",
+        ),
+        pytest.param(
+            "kind: dummy\nname: 123456789012345678901234567890\n",
+            "{file}: expected a string, got 123456789012345678901234567890 @ $.name",
+            id="huge-int",
+        ),
+    ],
+)
+def test_a_hostile_step_file_is_one_line(
+    capsys: Capture, tmp_path: Path, data: str | bytes, message: str
+) -> None:
+    """Keys that cannot be hashed, bad step ids, bytes that are not UTF-8, unsafe tags: one
+    line naming the file, exit 1, nothing on stdout."""
+    file = step_file(tmp_path, data)
+    expected = (1, "", PREFIX + message.format(file=file) + "\n")
+    assert expected == run_cli(capsys, "run", file)
+
+
+def test_non_utf_8_stdin_is_one_line(capsys: Capture, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``run -`` with bytes that are not UTF-8 on stdin: one line, exit 1."""
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"kind: dummy\nname: \xfe\n")))
+    expected = (
+        1,
+        "",
+        f"{PREFIX}step file '<stdin>' is not UTF-8 text: byte 0xfe at line 2 cannot be decoded\n",
+    )
+    assert expected == run_cli(capsys, "run", "-")
+
+
+def test_a_directory_as_step_file_is_one_line(capsys: Capture, tmp_path: Path) -> None:
+    """A directory given as FILE: one line, exit 1."""
+    expected = (1, "", f"{PREFIX}step file {str(tmp_path)!r} is a directory\n")
+    assert expected == run_cli(capsys, "run", str(tmp_path))
+
+
+@pytest.mark.parametrize(
+    ("target", "reason"),
+    [("nonexistent/x.json", "No such file or directory"), ("", "Is a directory")],
+    ids=["missing-directory", "a-directory"],
+)
+def test_schema_output_that_cannot_be_written_is_one_line(
+    capsys: Capture, tmp_path: Path, target: str, reason: str
+) -> None:
+    """``schema -o`` into a missing directory or onto a directory: one line, exit 1."""
+    output = str(tmp_path / target) if target else str(tmp_path)
+    expected = (1, "", f"{PREFIX}cannot write the schema to {output!r}: {reason}\n")
+    assert expected == run_cli(capsys, "schema", "-o", output)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("nan", "expected a finite number of seconds above 0, got 'nan'"),
+        ("inf", "expected a finite number of seconds above 0, got 'inf'"),
+        ("-1", "expected a finite number of seconds above 0, got '-1'"),
+        ("0", "expected a finite number of seconds above 0, got '0'"),
+        ("1e400", "expected a finite number of seconds above 0, got '1e400'"),
+        ("soon", "expected a number of seconds, got 'soon'"),
+    ],
+)
+def test_timeout_must_be_finite_and_positive(
+    capsys: Capture, tmp_path: Path, value: str, message: str
+) -> None:
+    """``--timeout`` refuses NaN, infinity, zero, negative and non-numbers: exit 1."""
+    file = step_file(tmp_path, "kind: dummy\nname: x\n")
+    with pytest.raises(SystemExit) as excinfo:
+        main(["run", f"--timeout={value}", file])
+    err = capsys.readouterr().err
+    assert 1 == excinfo.value.code
+    assert f"arcaflow-steps run: error: argument --timeout: {message}" == err.splitlines()[-1]
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_usage_errors_exit_1_in_every_command(capsys: Capture, command: str) -> None:
+    """An unknown option is a usage error: exit 1 (2 means an error output), no traceback."""
+    with pytest.raises(SystemExit) as excinfo:
+        main([command, "--no-such-option"])
+    err = capsys.readouterr().err
+    assert 1 == excinfo.value.code
+    last = err.splitlines()[-1]
+    assert last.startswith("arcaflow-steps"), err
+    assert ": error: " in last, err
+    assert "Traceback" not in err
+
+
+def test_missing_arguments_exit_1(capsys: Capture) -> None:
+    """``run`` without FILE and no command at all: usage errors, exit 1."""
+    for args in (["run"], []):
+        with pytest.raises(SystemExit) as excinfo:
+            main(args)
+        assert 1 == excinfo.value.code
+    assert "error: the following arguments are required" in capsys.readouterr().err
