@@ -16,13 +16,14 @@ import argparse
 import contextlib
 import json
 import math
+import os
 import signal
 import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from . import (
     EXIT_CRASHED,
@@ -109,6 +110,61 @@ def exit_code(results: Mapping[str, StepResult], fatal: Mapping[str, frozenset[s
         if result.is_error or result.output_id is None:
             code = EXIT_ERROR_OUTPUT
     return code
+
+
+class _SlicedWriter:
+    """Writes long text to stdout in slices, so a 100 MB output is never encoded in one piece."""
+
+    _SLICE: Final = 1 << 20
+
+    def write(self, text: str) -> None:
+        for start in range(0, len(text), self._SLICE):
+            sys.stdout.write(text[start : start + self._SLICE])
+
+
+#: Strings this long are printed by us, not by the YAML emitter (libyaml copies them twice).
+_LARGE_TEXT: Final = 1 << 20
+
+
+def _write_results(data: dict[str, Any], output_format: str) -> None:
+    """Print the results on stdout, streaming: peak memory stays near twice their own size."""
+    writer = _SlicedWriter()
+    if output_format == "json":
+        json.dump(data, writer, indent=2)
+        sys.stdout.write("\n")
+        sys.stdout.flush()
+        return
+    import yaml
+
+    # Large strings become placeholders in the YAML document and are then written in their
+    # place as JSON strings, which are YAML double-quoted scalars (escaped to ASCII, DEL too).
+    large: list[str] = []
+    marker = f"arcaflow-steps-large-text-{os.getpid()}-{time.monotonic_ns()}-"
+    document = _swap_large_text(data, large, marker)
+    # libyaml's emitter when PyYAML has it: the pure-Python one takes ~0.5 s per MB of text.
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    text = yaml.dump(document, Dumper=dumper, sort_keys=False, allow_unicode=True)
+    pieces = text.split(marker)
+    writer.write(pieces[0])
+    for piece in pieces[1:]:
+        index, _, rest = piece.partition(";")
+        writer.write(json.dumps(large[int(index)]).replace("\x7f", "\\u007f"))
+        writer.write(rest)
+    sys.stdout.flush()
+
+
+def _swap_large_text(value: Any, large: list[str], marker: str) -> Any:
+    """Return ``value`` with every string of ``_LARGE_TEXT`` or more replaced by a marker."""
+    if isinstance(value, str):
+        if len(value) < _LARGE_TEXT:
+            return value
+        large.append(value)
+        return f"{marker}{len(large) - 1};"
+    if isinstance(value, dict):
+        return {key: _swap_large_text(item, large, marker) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_swap_large_text(item, large, marker) for item in value]
+    return value
 
 
 def _record(result: StepResult) -> dict[str, Any]:
@@ -276,14 +332,7 @@ def _run_with(args: argparse.Namespace, specs: Sequence[StepSpec], registry: Reg
             observers.on_result(results[step_id])
     finally:
         registry.close()
-    data = {step_id: _record(result) for step_id, result in results.items()}
-    if args.format == "json":
-        sys.stdout.write(json.dumps(data, indent=2) + "\n")
-    else:
-        import yaml
-
-        sys.stdout.write(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
-    sys.stdout.flush()
+    _write_results({step_id: _record(result) for step_id, result in results.items()}, args.format)
     if signals.received is not None:
         return 128 + signals.received
     fatal = {
