@@ -73,10 +73,9 @@ import logging
 import queue
 import threading
 import time
-from typing import IO, Any, Final, cast, final
+from typing import Any, Final, final
 
 import attrs
-import cbor2
 
 from arcaflow_steps._deployment import PluginConnection
 from arcaflow_steps._errors import (
@@ -85,6 +84,13 @@ from arcaflow_steps._errors import (
     RemoteProtocolError,
 )
 
+from ._atp_frames import (
+    RAW_PREVIEW,
+    EndOfStreamError,
+    FrameReader,
+    TruncatedFrameError,
+    max_message_bytes_from_env,
+)
 from ._atp_messages import (
     START_OUTPUT,
     SUPPORTED_VERSIONS,
@@ -114,50 +120,12 @@ __all__ = [
 
 _LOGGER: Final = logging.getLogger(__name__)
 
-#: How many leading bytes of an offending frame an error message shows.
-_RAW_PREVIEW: Final = 80
 #: How long, after EOF, we wait for the plugin's exit status to describe its end.
 _EXIT_STATUS_WAIT: Final = 0.5
 #: Chunk size when draining an untrusted stdout.
 _DRAIN_CHUNK: Final = 65536
 #: How many characters of the stderr tail an error message quotes.
 _STDERR_IN_MESSAGE: Final = 2000
-
-
-class _EndOfStreamError(Exception):
-    """The plugin's stdout ended cleanly between two frames."""
-
-
-class _RecordingReader:
-    """Reads the plugin's stdout for the CBOR decoder, remembering the current frame's bytes."""
-
-    def __init__(self, stream: IO[bytes]) -> None:
-        self._stream = stream
-        self.head = bytearray()
-        self.count = 0
-
-    def start_frame(self) -> None:
-        self.head.clear()
-        self.count = 0
-
-    def read(self, size: int) -> bytes:
-        """Return ``size`` bytes, fewer only at EOF (cbor2 takes a short read for EOF).
-
-        A raw stream (unbuffered pipe, socket file) may return less than asked; we loop.
-        """
-        data = b""
-        while len(data) < size:
-            try:
-                chunk = self._stream.read(size - len(data))
-            except (OSError, ValueError):  # closed by PluginConnection.close() under us: EOF
-                chunk = b""
-            if not chunk:  # EOF (None only comes from non-blocking streams: treat alike)
-                break
-            data = chunk if not data else data + chunk
-        if len(self.head) < _RAW_PREVIEW:
-            self.head += data[: _RAW_PREVIEW - len(self.head)]
-        self.count += len(data)
-        return data
 
 
 @attrs.frozen
@@ -179,11 +147,18 @@ class ATPClient:
     Thread safety: safe to share; start runs, send signals and close from any thread.
     """
 
-    def __init__(self, connection: PluginConnection, *, description: str | None = None) -> None:
+    def __init__(
+        self,
+        connection: PluginConnection,
+        *,
+        description: str | None = None,
+        max_message_bytes: int | None = None,
+    ) -> None:
         self._connection = connection
         self._description = description or _describe(connection)
-        self._reader = _RecordingReader(connection.stdout)
-        self._decoder = cbor2.CBORDecoder(cast(IO[bytes], self._reader))
+        if max_message_bytes is None:
+            max_message_bytes = max_message_bytes_from_env()
+        self._reader = FrameReader(connection.stdout, max_message_bytes=max_message_bytes)
         self._outbox: queue.SimpleQueue[_Outgoing | object] = queue.SimpleQueue()
         self._hello_event = threading.Event()
         self._reader_done = threading.Event()
@@ -441,7 +416,7 @@ class ATPClient:
             else:
                 while True:
                     self._dispatch(decode_runtime_message(self._read_frame("a runtime message")))
-        except _EndOfStreamError:
+        except EndOfStreamError:
             self._on_eof()
         except PluginProtocolError as exc:
             self._fail_connection(self._with_context(exc))
@@ -456,22 +431,17 @@ class ATPClient:
             self._reader_done.set()
 
     def _read_frame(self, what: str) -> object:
-        """Decode one CBOR item from stdout; raise ``_EndOfStreamError`` at a clean EOF."""
-        reader = self._reader
-        reader.start_frame()
+        """Decode one CBOR item from stdout; raise ``EndOfStreamError`` at a clean EOF."""
         try:
-            return self._decoder.decode()
-        except cbor2.CBORDecodeEOF:
-            if reader.count == 0:
-                raise _EndOfStreamError from None
+            return self._reader.read_frame()
+        except TruncatedFrameError as exc:
             raise RemoteProtocolError(
-                f"truncated CBOR: stdout ended in the middle of {what} (after {reader.count} "
-                f"bytes: {bytes(reader.head)!r})"
+                str(exc).replace("in the middle of a message", f"in the middle of {what}", 1)
             ) from None
-        except Exception as exc:  # cbor2's semantic tags raise TypeError, ValueError, …
+        except RemoteProtocolError as exc:  # one type downstream (``_with_context`` copies it)
             raise RemoteProtocolError(
-                f"malformed CBOR instead of {what}: {exc} (bytes: {bytes(reader.head)!r})"
-            ) from exc
+                str(exc).replace("malformed CBOR:", f"malformed CBOR instead of {what}:", 1)
+            ) from exc.__cause__
 
     def _with_context(self, exc: PluginProtocolError) -> PluginProtocolError:
         """Prefix a decode error with the plugin and add a hint when the frame was text."""
@@ -617,15 +587,17 @@ class ATPClient:
         stream = self._connection.stdout
         read = getattr(stream, "read1", stream.read)
         first = True
+        leftover = self._reader.take_buffered()  # read ahead of the frame that failed
         with contextlib.suppress(OSError, ValueError):
-            while chunk := read(_DRAIN_CHUNK):
+            while chunk := leftover or read(_DRAIN_CHUNK):
+                leftover = b""
                 if first and self.failure() is not None:
                     # The error message shows only the offending frame; say what followed.
                     _LOGGER.warning(
                         "plugin %s: discarding its stdout after a protocol error; it continues "
                         "with %r",
                         self._description,
-                        chunk[: _RAW_PREVIEW * 2],
+                        chunk[: RAW_PREVIEW * 2],
                     )
                 first = False
 

@@ -1,0 +1,266 @@
+"""Bounded memory on the ATP wire: the frame reader, the message limit, large outputs."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import cbor2
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from plugin_support import PLUGINS, ROOT, descendants, wait_gone
+from test_atp import PROMPT, LocalProcessConnection, Spawn, spawn  # noqa: F401 (a fixture)
+from test_plugin_cli import CLI
+
+from arcaflow_steps import LocalProtocolError, RemoteProtocolError
+from arcaflow_steps_builtin.plugin._atp import ATPClient
+from arcaflow_steps_builtin.plugin._atp_frames import (
+    DEFAULT_MAX_MESSAGE_BYTES,
+    EndOfStreamError,
+    FrameReader,
+    MessageTooLargeError,
+    TruncatedFrameError,
+)
+
+LARGE = str(PLUGINS / "fake_large.py")
+MB = 1_000_000
+
+
+def frames(data: bytes, *, limit: int = DEFAULT_MAX_MESSAGE_BYTES) -> list[Any]:
+    """Return every frame the reader decodes from ``data``, read as a pipe would give it."""
+    reader = FrameReader(io.BufferedReader(io.BytesIO(data), 7), max_message_bytes=limit)
+    items = []
+    while True:
+        try:
+            items.append(reader.read_frame())
+        except EndOfStreamError:
+            return items
+
+
+# -- the frame reader ------------------------------------------------------------------------
+
+json_like = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=False)
+    | st.text()
+    | st.binary(),
+    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=5), inner),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(json_like, min_size=1, max_size=4))
+def test_frames_decode_as_cbor2_does(items: list[Any]) -> None:
+    """Back-to-back items come out one per frame, equal to what cbor2 decodes."""
+    assert items == frames(b"".join(cbor2.dumps(item) for item in items))
+
+
+def test_large_and_indefinite_strings_are_read_out_of_line() -> None:
+    """Strings past 64 KiB, text or bytes, definite or chunked, decode whole and in place."""
+    text = "ä" * 70_000
+    blob = bytes(range(256)) * 300
+    chunked = b"\x7f" + cbor2.dumps("ab") + cbor2.dumps("c" * 70_000) + b"\xff"
+    item = {"text": text, "blob": blob, "list": [text, 1, blob]}
+    data = cbor2.dumps(item) + b"\xa1\x61k" + chunked + cbor2.dumps([1])
+    assert [item, {"k": "ab" + "c" * 70_000}, [1]] == frames(data)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        pytest.param(
+            b"\x81" * 129 + b"\x01",
+            "a message nests deeper than 128 levels (after 129 bytes: " + repr(b"\x81" * 80) + ")",
+            id="too-deep",
+        ),
+        pytest.param(
+            b"\x82\xd8\x1c\x81\x01\xd8\x1d\x00",
+            "malformed CBOR: tag 28 (a shared value), which ATP does not use (bytes: "
+            "b'\\x82\\xd8\\x1c\\x81\\x01\\xd8\\x1d\\x00')",
+            id="shared-value",
+        ),
+        pytest.param(
+            b"\xd9\x01\x00\x80",
+            "malformed CBOR: tag 256 (a string reference namespace), which ATP does not use "
+            "(bytes: b'\\xd9\\x01\\x00\\x80')",
+            id="string-references",
+        ),
+        pytest.param(
+            b"\xff",
+            "malformed CBOR: a break code outside an indefinite-length item (bytes: b'\\xff')",
+            id="stray-break",
+        ),
+        pytest.param(
+            b"\x1c",
+            "malformed CBOR: the reserved head 0x1c (bytes: b'\\x1c')",
+            id="reserved-head",
+        ),
+        pytest.param(
+            b"\x7a\x00\x01\x00\x00" + b"\xff" * 65536,
+            "malformed CBOR: a text string of 65536 bytes is not UTF-8 (invalid start byte at "
+            "byte 0)",
+            id="bad-utf8",
+        ),
+    ],
+)
+def test_refused_frames(data: bytes, message: str) -> None:
+    """Nesting past the limit, expanding tags and malformed heads are one clear error."""
+    with pytest.raises(RemoteProtocolError) as excinfo:
+        frames(data)
+    assert message == str(excinfo.value)
+
+
+def test_truncated_large_string() -> None:
+    """EOF inside a large string says how far the message got."""
+    with pytest.raises(TruncatedFrameError) as excinfo:
+        frames(b"\x5a\x00\x10\x00\x00" + b"\x00" * 70_000)
+    assert (
+        "truncated CBOR: stdout ended in the middle of a string of 1048576 bytes (after 70005 "
+        "bytes of the message: " + repr(b"\x5a\x00\x10\x00\x00" + b"\x00" * 75) + ")"
+    ) == str(excinfo.value)
+
+
+@pytest.mark.parametrize(
+    ("data", "size"),
+    [
+        pytest.param(b"\x5b" + (2**40).to_bytes(8, "big"), 2**40 + 9, id="announced"),
+        pytest.param(cbor2.dumps(["x" * 600] * 2), 1207, id="many-small-items"),
+    ],
+)
+def test_message_limit(data: bytes, size: int) -> None:
+    """A frame past the limit is refused before it is read (an announced size) or as it grows."""
+    with pytest.raises(MessageTooLargeError) as excinfo:
+        frames(data, limit=1000)
+    assert (
+        f"a message of at least {size} bytes exceeds the limit of 1000 bytes (set "
+        "ARCAFLOW_STEPS_MAX_MESSAGE_BYTES to raise it)"
+    ) == str(excinfo.value)
+
+
+# -- a real plugin ---------------------------------------------------------------------------
+
+
+def test_output_past_the_limit_fails_the_run(spawn: Spawn) -> None:  # noqa: F811
+    """A WORK_DONE larger than the limit ends the run with the limit error, promptly."""
+    connection = spawn("fake_large")
+    client = ATPClient(connection, max_message_bytes=MB)
+    client.handshake(timeout=10.0)
+    handle = client.start_run("r", "large", {"size": 2 * MB})
+    assert handle.wait(PROMPT)
+    assert (
+        f"plugin {connection.description}: a message of at least 2000080 bytes exceeds the "
+        "limit of 1000000 bytes (set ARCAFLOW_STEPS_MAX_MESSAGE_BYTES to raise it)"
+    ) == str(handle.exception(0))
+    client.close(1.0)
+
+
+def test_announced_size_is_refused_without_reading(spawn: Spawn) -> None:  # noqa: F811
+    """A head announcing 1 TB fails the run at once; nothing of that size is allocated."""
+    connection = spawn("fake_large")
+    client = ATPClient(connection)
+    client.handshake(timeout=10.0)
+    handle = client.start_run("r", "announce", {"size": 10**12})
+    assert handle.wait(PROMPT)
+    assert (
+        f"plugin {connection.description}: a message of at least {10**12 + 80} bytes exceeds "
+        f"the limit of {DEFAULT_MAX_MESSAGE_BYTES} bytes (set ARCAFLOW_STEPS_MAX_MESSAGE_BYTES "
+        "to raise it)"
+    ) == str(handle.exception(0))
+    client.close(1.0)
+
+
+def test_deep_output_fails_the_run(spawn: Spawn) -> None:  # noqa: F811
+    """An output nested 200 levels ends the run with the depth error, not a RecursionError."""
+    connection = spawn("fake_large")
+    client = ATPClient(connection)
+    client.handshake(timeout=10.0)
+    handle = client.start_run("r", "deep-output", {})
+    assert handle.wait(PROMPT)
+    assert str(handle.exception(0)).startswith(
+        f"plugin {connection.description}: a message nests deeper than 128 levels (after 185 "
+        "bytes: "
+    )
+    client.close(1.0)
+
+
+def test_invalid_limit_setting(spawn: Spawn, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    """A limit that is not a positive integer is refused, naming the variable."""
+    monkeypatch.setenv("ARCAFLOW_STEPS_MAX_MESSAGE_BYTES", "10MB")
+    with pytest.raises(LocalProtocolError) as excinfo:
+        ATPClient(spawn("fake_large"))
+    assert (
+        "ARCAFLOW_STEPS_MAX_MESSAGE_BYTES must be a positive integer number of bytes, got '10MB'"
+    ) == str(excinfo.value)
+
+
+# -- the CLI ---------------------------------------------------------------------------------
+
+
+def run_large(
+    tmp_path: Path, size: int, *args: str, env: dict[str, str] | None = None
+) -> tuple[subprocess.CompletedProcess[bytes], int]:
+    """Run the ``large`` step with ``arcaflow-steps run``; return it and its peak RSS in bytes."""
+    path = tmp_path / "large.yaml"
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "plugin": {"src": LARGE, "deployment_type": "python"},
+                "step": "large",
+                "input": {"size": size},
+            }
+        )
+    )
+    # A parent of its own, so RUSAGE_CHILDREN is the CLI's (and its plugin's) alone.
+    measure = (
+        "import resource, subprocess, sys\n"
+        "with open(sys.argv[1], 'wb') as out:\n"
+        "    code = subprocess.run(sys.argv[2:], stdout=out, check=False).returncode\n"
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024)\n"
+        "sys.exit(code)\n"
+    )
+    output = tmp_path / "stdout"
+    completed = subprocess.run(
+        [sys.executable, "-c", measure, str(output), CLI, "run", "-q", str(path), *args],
+        cwd=ROOT,
+        capture_output=True,
+        env={**os.environ, **(env or {})},
+        timeout=120,
+        check=False,
+    )
+    peak = int(completed.stdout)
+    completed.stdout = output.read_bytes()
+    return completed, peak
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("output_format", ["yaml", "json"])
+def test_100_mb_output_passes_with_bounded_memory(tmp_path: Path, output_format: str) -> None:
+    """A 100 MB output string is printed whole; the CLI's peak RSS stays under 3x its size."""
+    completed, peak = run_large(tmp_path, 100 * MB, "--format", output_format)
+    assert 0 == completed.returncode, completed.stderr
+    assert peak <= 300 * MB, f"peak RSS {peak / MB:.0f} MB"
+    assert 100 * MB == completed.stdout.count(b"x")
+    assert 100 * MB + 200 > len(completed.stdout)
+    assert set() == wait_gone(descendants())
+
+
+def test_output_past_the_limit_crashes_the_step(tmp_path: Path) -> None:
+    """Above ARCAFLOW_STEPS_MAX_MESSAGE_BYTES the step ends crashed (exit 3) with the limit."""
+    completed, _ = run_large(tmp_path, 2 * MB, env={"ARCAFLOW_STEPS_MAX_MESSAGE_BYTES": str(MB)})
+    assert 3 == completed.returncode, completed.stderr
+    result = yaml.safe_load(completed.stdout)["large"]
+    assert "crashed" == result["stage"]
+    assert (
+        "a message of at least 2000084 bytes exceeds the limit of 1000000 bytes (set "
+        "ARCAFLOW_STEPS_MAX_MESSAGE_BYTES to raise it)"
+    ) in result["output_data"]["output"]
+    assert set() == wait_gone(descendants())
