@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Final
 from ._lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
-    from ._authoring import BaseRunningStep, Finish, Move, Outcome, WaitForInput, on_stage
+    from ._authoring import BaseRunningStep
     from ._deployment import Deployer, DeployerFactory, PluginConnection
     from ._entry_points import EntryPointInfo
     from ._error_records import KindSource, ValidationProblem
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
         InvalidSchemaError,
         LocalProtocolError,
         PluginProtocolError,
+        ProviderBugError,
         ProviderLoadError,
         RegistryError,
         RemoteProtocolError,
@@ -50,6 +51,7 @@ if TYPE_CHECKING:
     from ._lifecycle import Lifecycle, LifecycleStage, LifecycleStageWithSchema, TransitionTable
     from ._loader import LoadFailure
     from ._observers import ObserverHooks
+    from ._outcomes import Finish, Move, Outcome, WaitForInput, on_stage
     from ._protocols import (
         AnyProvider,
         ClosableProvider,
@@ -171,6 +173,7 @@ __all__ = [
     "PreparedStep",
     "PropertySchema",
     "Provider",
+    "ProviderBugError",
     "ProviderContext",
     "ProviderLoadError",
     "ProviderSource",
@@ -237,14 +240,7 @@ __all__ = [
 
 #: module (relative to this package) -> the public names it provides.
 _EXPORTS: Final[dict[str, tuple[str, ...]]] = {
-    "._authoring": (
-        "BaseRunningStep",
-        "Finish",
-        "Move",
-        "Outcome",
-        "WaitForInput",
-        "on_stage",
-    ),
+    "._authoring": ("BaseRunningStep",),
     "._deployment": (
         "Deployer",
         "DeployerFactory",
@@ -265,6 +261,7 @@ _EXPORTS: Final[dict[str, tuple[str, ...]]] = {
         "InvalidSchemaError",
         "LocalProtocolError",
         "PluginProtocolError",
+        "ProviderBugError",
         "ProviderLoadError",
         "RegistryError",
         "RemoteProtocolError",
@@ -291,6 +288,7 @@ _EXPORTS: Final[dict[str, tuple[str, ...]]] = {
         "LifecycleStageWithSchema",
         "TransitionTable",
     ),
+    "._outcomes": ("Finish", "Move", "Outcome", "WaitForInput", "on_stage"),
     "._provider_base": (
         "SimpleRunnableStep",
         "StepProviderBase",

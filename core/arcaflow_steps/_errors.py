@@ -21,6 +21,7 @@ tests can inspect the data::
     │   └── DuplicateExtensionError       two packages offer one extension name
     ├── StageInputError                   a stage input is invalid or not accepted (ValueError)
     ├── IllegalStageTransitionError       a provider reported a move its lifecycle forbids
+    ├── ProviderBugError                  a provider's own code failed while running a step
     ├── DeploymentError                   a deployer could not start or stop a plugin
     │   └── UnknownDeployerError          no deployer of that name/type (LookupError)
     └── PluginProtocolError               the ATP conversation failed
@@ -49,6 +50,7 @@ __all__ = [
     "InvalidSchemaError",
     "LocalProtocolError",
     "PluginProtocolError",
+    "ProviderBugError",
     "ProviderLoadError",
     "RegistryError",
     "RemoteProtocolError",
@@ -229,6 +231,25 @@ class IllegalStageTransitionError(ArcaflowStepsError):
         super().__init__(f"step {step_id!r} {where}: {what}; allowed: {quote_sorted(self.allowed)}")
 
 
+class ProviderBugError(ArcaflowStepsError):
+    """A provider's own code failed while running a step: the step crashed.
+
+    Raised (or reported through ``StageChangeHandler.on_stage_failure`` for the stage the step
+    is in) when a stage method raises, returns a move its lifecycle does not allow, or
+    ``close()`` raises. ``detail`` holds the cause with its traceback, for the step's error
+    output. The runner then ends the step itself: in a fatal terminal stage reachable from the
+    current one if there is one, without output, with ``StepResult.error`` set (exit code 3).
+    """
+
+    def __init__(self, step_id: str, stage: str | None, what: str, detail: str = "") -> None:
+        self.step_id = step_id
+        self.stage = None if stage is None else str(stage)
+        self.what = what
+        self.detail = detail
+        where = f"in stage {self.stage!r}" if stage is not None else "before its first stage"
+        super().__init__(f"step {step_id!r} crashed {where}: {what}")
+
+
 class DeploymentError(ArcaflowStepsError):
     """A deployer failed to start, talk to or stop a plugin."""
 
@@ -275,6 +296,7 @@ for _error in (
     DuplicateExtensionError,
     StageInputError,
     IllegalStageTransitionError,
+    ProviderBugError,
     DeploymentError,
     UnknownDeployerError,
     PluginProtocolError,

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Final, NoReturn
 
 import attrs
 
-from ._errors import IllegalStageTransitionError, SchemaValidationError, quote
+from ._errors import IllegalStageTransitionError, ProviderBugError, SchemaValidationError, quote
 from ._events import StepEvent, StepEventKind, StepObserver, StepResult
 from ._protocols import RunningStepState
 from ._rules import LifecycleRules, rules_for
@@ -243,9 +243,16 @@ class StepGuard:
         self._finish(result)
 
     def on_stage_failure(self, step: RunningStep, stage: str, error: Exception | None) -> None:
-        """Record that ``stage`` will never produce output; raise if the report is illegal."""
+        """Record that ``stage`` will never produce output; raise if the report is illegal.
+
+        A :class:`~arcaflow_steps.ProviderBugError` means the step crashed: the guard ends it
+        itself (:meth:`complete_synthetic`) with the error and its traceback.
+        """
         del step
         stage = str(stage)
+        if isinstance(error, ProviderBugError):
+            self._crash(stage, error)
+            return
         reason = str(error) if error is not None else None
         with self._lock:
             refusal: IllegalStageTransitionError | None = None
@@ -306,6 +313,28 @@ class StepGuard:
             result = self._complete(stage, None, None, is_error=True, error=self._failure or reason)
         self._finish(result)
         return True
+
+    def _crash(self, stage: str, error: ProviderBugError) -> None:
+        """End the step after a provider bug reported for ``stage`` (called without the lock)."""
+        reason = str(error) if not error.detail else f"{error}\n{error.detail.rstrip()}"
+        with self._lock:
+            refusal = None
+            if self._result is not None:
+                refusal = self._after_completion_error("reported a crash")
+                first = self._refuse(refusal)
+            else:
+                self._append(
+                    StepEventKind.STAGE_FAILED,
+                    previous_stage=self._stage,
+                    stage=stage,
+                    error=str(error),
+                )
+                if self._failure is None:
+                    self._failure = reason
+        if refusal is not None:
+            self._after_refusal(refusal, first)
+        self._flush()
+        self.complete_synthetic(reason)
 
     # -- internals (called with the lock held unless said otherwise) -------------------------
 

@@ -22,6 +22,7 @@ import enum
 import logging
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final
 
@@ -29,6 +30,7 @@ from ._authoring import BaseRunningStep
 from ._errors import (
     ArcaflowStepsError,
     IllegalStageTransitionError,
+    ProviderBugError,
     StageInputError,
     StepDefinitionError,
     quote,
@@ -238,10 +240,9 @@ class StepExecution:
         if running is None or self._guard.is_done():
             self._end_if_running(reason)
             return
-        if not force:
-            self._call_bounded(running.close, "close")
-            if self._guard.wait_done(timeout):
-                return
+        closed = not force and self._call_bounded(running.close, "close")
+        if closed and self._guard.wait_done(timeout):
+            return
         self._call_bounded(running.force_close, "force_close")
         self._guard.wait_done(timeout)
         self._end_if_running(reason)
@@ -267,22 +268,46 @@ class StepExecution:
         launched.wait(timeout)
         return self._running
 
-    def _call_bounded(self, method: Callable[[], None], name: str) -> None:
-        """Call the provider's ``close``/``force_close`` without waiting more than we must."""
+    def _call_bounded(self, method: Callable[[], None], name: str) -> bool:
+        """Call the provider's ``close``/``force_close`` without waiting more than we must.
+
+        Return ``False`` when it raised (known at once only for the authoring base, whose
+        close is bounded and called here; others run on a thread of their own). A raising
+        close of a step still running is a provider bug: the step's result becomes a crash
+        with the traceback. After the step ended it is a warning naming the step.
+        """
         running = self._running
+        raised = False
 
         def call() -> None:
+            nonlocal raised
             try:
                 method()
-            except Exception:
-                _log.exception("%s() of step %r failed", name, self.step_id)
+            except Exception as exc:
+                raised = True
+                self._close_raised(name, exc)
 
         if isinstance(running, BaseRunningStep):
             call()  # bounded by construction
-            return
+            return not raised
         threading.Thread(
             target=call, name=f"arcaflow-steps-{name}-{self.step_id}", daemon=True
         ).start()
+        return True
+
+    def _close_raised(self, name: str, exc: Exception) -> None:
+        if self._guard.is_done():
+            _log.warning("step %r: %s() raised after the step ended: %r", self.step_id, name, exc)
+            return
+        stage = self._guard.current_stage()
+        bug = ProviderBugError(
+            self.step_id,
+            stage,
+            f"{name}() raised {exc!r}",
+            "".join(traceback.format_exception(exc)),
+        )
+        _log.warning("%s", bug)
+        self._guard.mark_failed(f"{bug}\n{bug.detail.rstrip()}")
 
     # -- launching (runner side) -------------------------------------------------------------
 
@@ -309,6 +334,8 @@ class StepExecution:
             except IllegalStageTransitionError:
                 pass  # raised by our guard through the provider; already recorded and handled
             except Exception as exc:  # StageInputError, or a provider bug: the step cannot go on
+                if isinstance(exc, StageInputError) and _finished_meanwhile(running):
+                    break  # it finished on its own thread; its completion is on the way
                 reason = f"step {self.step_id!r} refused input for stage {quote(stage)}: {exc}"
                 _log.warning("%s", reason)
                 self._guard.mark_failed(reason)
@@ -344,6 +371,13 @@ class StepExecution:
             name=f"arcaflow-steps-end-{self.step_id}",
             daemon=True,
         ).start()
+
+
+def _finished_meanwhile(running: RunningStep) -> bool:
+    try:
+        return running.state() is RunningStepState.FINISHED
+    except Exception:  # a provider bug must not hide the refusal
+        return False
 
 
 class StepRunner:

@@ -114,7 +114,7 @@ def test_scaffolded_tests_pass_unmodified(scaffold_venv: tuple[TestVenv, Path]) 
         check=False,
     )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
-    assert "12 passed" in result.stdout
+    assert "14 passed" in result.stdout
 
 
 def test_invalid_name_is_refused_with_the_rule(tmp_path: Path) -> None:

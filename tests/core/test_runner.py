@@ -543,7 +543,8 @@ def test_runner_arguments_are_checked() -> None:
 def test_provider_errors_in_close_and_state_are_contained(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """close() and state() that raise are logged; the step still ends in a terminal stage."""
+    """state() that raises is logged; close() that raises crashes the step (exit 3 in run),
+    with the traceback in its error; the step still ends in a terminal stage."""
     execution, step = start(FakeRunnable(close_behaviour=CloseBehaviour.IGNORES))
     step.move(Stage.PREPARE)
 
@@ -553,12 +554,20 @@ def test_provider_errors_in_close_and_state_are_contained(
     step.close = broken  # type: ignore[method-assign]
     step.force_close = broken  # type: ignore[method-assign]
     step.state = broken  # type: ignore[method-assign]
-    with caplog.at_level(logging.ERROR, logger="arcaflow_steps.runner"):
+    with caplog.at_level(logging.WARNING, logger="arcaflow_steps.runner"):
         assert RunningStepState.RUNNING == execution.state()
         execution.close()
-    assert "failed" == execution.wait(1).stage
+    result = execution.wait(1)
+    assert "failed" == result.stage
+    assert result.error is not None
+    lines = result.error.splitlines()
+    assert (
+        "step 's' crashed in stage 'prepare': close() raised RuntimeError('provider bug')",
+        "RuntimeError: provider bug",
+    ) == (lines[0], lines[-1])
     assert {
         "state() of step 's' failed",
-        "close() of step 's' failed",
-        "force_close() of step 's' failed",
-    } == {record.getMessage() for record in caplog.records}
+        "step 's' crashed in stage 'prepare': close() raised RuntimeError('provider bug')",
+        "step 's' crashed in stage 'prepare': force_close() raised RuntimeError('provider bug')",
+        "step 's' did not reach a terminal stage within 2 s after close",
+    } >= {record.getMessage() for record in caplog.records}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -149,34 +150,83 @@ def test_close_while_waiting_uses_closed_outcome() -> None:
 
 
 @pytest.mark.parametrize(
-    "logic",
+    ("logic", "what"),
     [
-        pytest.param(lambda step, inputs: Move(to=Stage.PREPARE), id="undeclared-move"),
         pytest.param(
-            lambda step, inputs: Finish(output_id="nope", stage=Stage.DONE), id="undeclared-output"
+            lambda step, inputs: Move(to=Stage.PREPARE),
+            "stage method work() returned an illegal outcome: cannot move from stage 'work' to "
+            "'prepare'; allowed next: 'closed', 'done', 'failed'",
+            id="undeclared-move",
         ),
-        pytest.param(lambda step, inputs: Finish(output_id=None), id="finish-in-non-terminal"),
-        pytest.param(lambda step, inputs: 1 / 0, id="raises"),
+        pytest.param(
+            lambda step, inputs: Finish(output_id="nope", stage=Stage.DONE),
+            "stage method work() returned an illegal outcome: stage 'done' has no output "
+            "'nope'; declared: 'success'",
+            id="undeclared-output",
+        ),
+        pytest.param(
+            lambda step, inputs: Finish(output_id=None),
+            "stage method work() returned an illegal outcome: cannot complete in non-terminal "
+            "stage 'work'",
+            id="finish-in-non-terminal",
+        ),
+        pytest.param(
+            lambda step, inputs: 42,
+            "stage method work() returned an illegal outcome: 42 is not a Move, Finish or "
+            "WaitForInput",
+            id="not-an-outcome",
+        ),
+        pytest.param(
+            lambda step, inputs: 1 / 0,
+            "stage method work() raised ZeroDivisionError('division by zero')",
+            id="raises",
+        ),
     ],
 )
-def test_bad_outcomes_are_never_reported(logic: WorkLogic) -> None:
-    """An illegal outcome or an exception ends the step via error_outcome, nothing refused."""
+def test_provider_bugs_crash_the_step(logic: WorkLogic, what: str) -> None:
+    """A stage method that raises or returns an illegal outcome crashes the step: the runner
+    ends it in the fatal stage with the error (and traceback), after closed_outcome released."""
     _, execution, steps = run(logic)
     result = execution.wait(0)
-    assert ("closed", ()) == (result.stage, result.refused)
+    assert ("failed", None, None, True, ()) == (
+        result.stage,
+        result.output_id,
+        result.output_data,
+        result.is_error,
+        result.refused,
+    )
+    assert result.error is not None
+    assert f"step 's' crashed in stage 'work': {what}" == result.error.splitlines()[0]
     assert [("work", True)] == steps[0].closed_with
     assert StepEventKind.REFUSED not in {event.kind for event in result.events}
+    assert RunningStepState.FINISHED == steps[0].state()
 
 
-def test_output_refused_by_the_runner_falls_back_to_error_outcome() -> None:
-    """Output data failing its schema is refused by the runner; the base then ends the step."""
-    _, execution, _ = run(lambda step, inputs: Move(to=Stage.DONE), ready={"x": 1})
+def test_crash_carries_the_traceback() -> None:
+    """The crash record of a raising stage method holds the exception's traceback."""
+
+    def broken(step: ScriptedStep, inputs: Mapping[str, Any]) -> Outcome:
+        raise KeyError("missing")
+
+    _, execution, _ = run(broken)
+    error = execution.wait(0).error
+    assert error is not None
+    lines = error.splitlines()
+    assert "Traceback (most recent call last):" == lines[1]
+    assert "KeyError: 'missing'" == lines[-1]
+    assert "in broken" in error
+
+
+def test_output_refused_by_the_runner_ends_the_step_as_failed() -> None:
+    """Output data failing its schema is refused by the runner, which ends the step."""
+    _, execution, steps = run(lambda step, inputs: Move(to=Stage.DONE), ready={"x": 1})
     result = execution.wait(5)
-    assert ("closed", True, 1) == (result.stage, result.is_error, len(result.refused))
+    assert ("failed", True, 1) == (result.stage, result.is_error, len(result.refused))
     assert (
         "step 's' in stage 'prepare': reported output 'ready' that does not match its schema "
         "(unknown field 'x'; valid fields: none @ $); allowed: 'ready'"
     ) == str(result.refused[0])
+    assert [("work", True)] == steps[0].closed_with  # released
 
 
 def test_blocking_step_is_closed_promptly() -> None:
@@ -373,13 +423,19 @@ class NoWorkMethod(BaseRunningStep):
         return Finish(output_id="result", output={"cancelled": True}, stage=Stage.CLOSED)
 
 
-def test_stage_without_a_method_ends_via_error_outcome() -> None:
-    """A stage the subclass has no method for ends the step with error_outcome."""
+def test_stage_without_a_method_crashes_the_step() -> None:
+    """A stage the subclass has no method for crashes the step, naming the methods it has."""
     _, execution, steps = run(
         lambda step, inputs: Move(to=Stage.DONE),
         step_type=NoWorkMethod,  # type: ignore[arg-type]
     )
-    assert ("closed", [("work", True)]) == (execution.wait(5).stage, steps[0].closed_with)
+    result = execution.wait(5)
+    assert (
+        "failed",
+        "step 's' crashed in stage 'work': NoWorkMethod has no method for stage 'work'; "
+        "stages with methods: 'prepare'",
+        [("work", True)],
+    ) == (result.stage, result.error, steps[0].closed_with)
 
 
 class BrokenClose(ScriptedStep):
@@ -398,11 +454,21 @@ class IllegalClose(ScriptedStep):
         return Finish(output_id="result", output={"cancelled": True}, stage=Stage.PREPARE)
 
 
-@pytest.mark.parametrize("step_type", [BrokenClose, IllegalClose], ids=["raises", "illegal"])
-def test_unusable_closed_outcome_leaves_the_end_to_the_runner(
-    step_type: type[ScriptedStep],
+@pytest.mark.parametrize(
+    ("step_type", "expected"),
+    [
+        (BrokenClose, "raised RuntimeError('cannot close')"),
+        (
+            IllegalClose,
+            "returned an illegal outcome: cannot complete in non-terminal stage 'prepare'",
+        ),
+    ],
+    ids=["raises", "illegal"],
+)
+def test_unusable_closed_outcome_crashes_the_step(
+    step_type: type[ScriptedStep], expected: str
 ) -> None:
-    """When closed_outcome cannot end the step, the runner records a terminal result."""
+    """When closed_outcome cannot end the step, it crashes: the runner records the result."""
     steps: list[ScriptedStep] = []
 
     def create(run_input: Mapping[str, Any], run_id: str) -> ScriptedStep:
@@ -422,8 +488,13 @@ def test_unusable_closed_outcome_leaves_the_end_to_the_runner(
     execution.close()
     result = execution.wait(0)
     assert ("failed", None, True) == (result.stage, result.output_id, result.is_error)
-    assert ("work", False) == steps[0].closed_with[0]
+    assert [("work", False)] == steps[0].closed_with  # not called again to release
     assert RunningStepState.FINISHED == steps[0].state()
+    assert result.error is not None
+    assert (
+        f"step 's' crashed in stage 'work': closed_outcome() {expected}"
+        == result.error.splitlines()[0]
+    )
 
 
 def test_force_close_before_begin_enters_the_initial_stage_first() -> None:
@@ -524,3 +595,139 @@ def test_subclass_names_do_not_shadow_the_bases_state() -> None:
     assert ["prepare", "work", "done"] == stages(result)
     assert ("done", "success") == (result.stage, result.output_id)
     assert ("mine", "mine") == (steps[0]._lock, steps[0]._state)
+
+
+def test_crash_makes_run_exit_3() -> None:
+    """The runner's crash record of a raising stage method is exit code 3 for ``run``."""
+    from arcaflow_steps.cli._run import exit_code
+
+    _, execution, _ = run(lambda step, inputs: 1 / 0)
+    assert 3 == exit_code({"s": execution.wait(0)}, {"s": frozenset()})
+
+
+class ConsistencyProbe:
+    """A handler that records what the step says about itself inside each callback."""
+
+    def __init__(self) -> None:
+        self.guard = StepGuard("s", LifecycleRules.of(LIFECYCLE))
+        self.seen: list[tuple[str, str, str, RunningStepState]] = []
+
+    def on_stage_change(  # noqa: PLR0917 - the StageChangeHandler protocol's signature
+        self,
+        step: Any,
+        previous_stage: str | None,
+        previous_output_id: str | None,
+        previous_output: Any,
+        new_stage: str,
+        waiting_for_input: bool,
+    ) -> None:
+        self.seen.append(("change", str(new_stage), step.current_stage(), step.state()))
+        self.guard.on_stage_change(
+            step, previous_stage, previous_output_id, previous_output, new_stage, waiting_for_input
+        )
+
+    def on_step_complete(
+        self, step: Any, previous_stage: str, output_id: str | None, output: Any
+    ) -> None:
+        self.seen.append(("complete", str(previous_stage), step.current_stage(), step.state()))
+        self.guard.on_step_complete(step, previous_stage, output_id, output)
+
+    def on_stage_failure(self, step: Any, stage: str, error: Exception | None) -> None:
+        self.guard.on_stage_failure(step, stage, error)
+
+
+@pytest.mark.parametrize("step_type", [ScriptedStep, BlockingStep], ids=["inline", "blocking"])
+def test_stage_and_state_are_updated_before_each_callback(
+    step_type: type[ScriptedStep],
+) -> None:
+    """Inside on_stage_change the step is already in the new stage; inside on_step_complete
+    it is already finished (the seed: stage and state are consistent at all times)."""
+    probe = ConsistencyProbe()
+    step = step_type(lambda s, inputs: Move(to=Stage.DONE))
+    step.bind(probe, LIFECYCLE, "s")
+    step.begin()
+    step.provide_stage_input("prepare", {"go": True})
+    assert probe.guard.wait_done(5)
+    step.close()
+    assert [
+        ("change", "prepare", "prepare", RunningStepState.WAITING_FOR_INPUT),
+        ("change", "work", "work", RunningStepState.RUNNING),
+        ("change", "done", "done", RunningStepState.RUNNING),
+        ("complete", "done", "done", RunningStepState.FINISHED),
+    ] == probe.seen
+
+
+def test_stage_input_after_completion_is_refused() -> None:
+    """provide_stage_input after the step finished raises the documented StageInputError."""
+    _, execution, steps = run(lambda step, inputs: Move(to=Stage.DONE))
+    assert "done" == execution.wait(0).stage
+    with pytest.raises(StageInputError) as excinfo:
+        steps[0].provide_stage_input("stop", {"stop_if": True})
+    assert "step 's' stage 'stop': the step has finished; it takes no more input" == str(
+        excinfo.value
+    )
+
+
+class IgnoresClose(BlockingStep):
+    """A blocking stage method that never looks at is_closing."""
+
+    close_timeout: ClassVar[float] = 0.2
+
+
+def test_stage_method_ignoring_close_is_ended_and_warned_about(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """close() of a step whose stage method ignores it stays bounded, ends the step closed and
+    warns, naming the step and the thread left running."""
+    release = threading.Event()
+    started = threading.Event()
+
+    def stubborn(step: ScriptedStep, inputs: Mapping[str, Any]) -> Outcome:
+        started.set()
+        release.wait(10)
+        return Move(to=Stage.DONE)
+
+    _, execution, steps = run(stubborn, step_type=IgnoresClose)
+    assert started.wait(5)
+    began = time.monotonic()
+    with caplog.at_level(logging.WARNING, logger="arcaflow_steps.authoring"):
+        steps[0].close()
+    assert time.monotonic() - began < 2
+    assert ("closed", "result") == (execution.wait(1).stage, execution.wait(1).output_id)
+    assert [
+        "step 's': a stage method did not return within 0.2 s of close(); the step ended "
+        "without it and its thread 'arcaflow-steps-step-s' is left running"
+    ] == [record.getMessage() for record in caplog.records]
+    release.set()
+    thread = steps[0]._BaseRunningStep__thread
+    thread.join(5)
+    assert not thread.is_alive()
+
+
+class RaisingToolProvider(ToolProvider):
+    """The tool provider, but its stage method ``work`` raises."""
+
+    def load_schema(self, provider_input: ToolConfig) -> SimpleRunnableStep:
+        def work(step: ScriptedStep, inputs: Mapping[str, Any]) -> Outcome:
+            raise ValueError("bad value")
+
+        return SimpleRunnableStep(
+            LIFECYCLE, RUN_SCHEMA, lambda run_input, run_id: ScriptedStep(work)
+        )
+
+
+def test_kit_fails_a_provider_whose_stage_method_raises() -> None:
+    """The conformance kit fails a base provider whose stage method raises, naming the rule
+    and showing the traceback."""
+    from arcaflow_steps.testing import ConformanceCase, ConformanceError, Rule, run_case
+
+    case = ConformanceCase(id="raises", definition={"tool": {"mode": "x"}, "go": True})
+    with pytest.raises(ConformanceError) as excinfo:
+        run_case(RaisingToolProvider(), case).assert_conforms(Rule.NO_CRASH)
+    message = str(excinfo.value)
+    assert message.startswith(
+        "provider 'tool' in case 'raises' breaks the rule: [no stage method raises or returns "
+        "an illegal outcome] step 'raises-"
+    )
+    assert "crashed in stage 'work': stage method work() raised ValueError('bad value')" in message
+    assert "ValueError: bad value" in message

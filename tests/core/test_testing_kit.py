@@ -198,6 +198,19 @@ BROKEN = {
         r"'toy-slow-\d+'",
         SLOW,
     ),
+    Flaw.STALE_STATE: (
+        Rule.CONSISTENT_STATE,
+        r"inside on_stage_change for stage 'work' the step said current_stage\(\) 'prepare', "
+        r"state\(\) 'running'; expected stage 'work' and a state other than 'starting' and "
+        r"'finished' \(record 3\)",
+        OK,
+    ),
+    Flaw.CRASHES: (
+        Rule.NO_CRASH,
+        r"step 'toy' crashed in stage 'work': stage method work\(\) raised KeyError\(\) "
+        r"\(record 4\)",
+        OK,
+    ),
     Flaw.LOAD_RAISES: (
         Rule.CASE,
         r"load_schema\(\) raised RuntimeError\('boom'\); raise an ArcaflowStepsError instead",
@@ -355,7 +368,7 @@ def test_suite_reports_the_broken_rule_through_pytest(pytester: pytest.Pytester)
         """
     )
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
-    result.assert_outcomes(passed=10, failed=1)
+    result.assert_outcomes(passed=12, failed=1)
     result.stdout.fnmatch_lines(
         [
             "*FAILED*test_reports_waiting_for_input_while_blocked*",

@@ -21,10 +21,10 @@ from typing import Any, Final
 
 import attrs
 
-from .._errors import IllegalStageTransitionError
+from .._errors import IllegalStageTransitionError, ProviderBugError
 from .._guard import StepGuard
 from .._lifecycle import Lifecycle, LifecycleStageWithSchema, TransitionTable
-from .._protocols import RunningStep
+from .._protocols import RunningStep, RunningStepState
 from .._rules import rules_for
 
 __all__ = ["RecordKind", "RecordingStageChangeHandler", "Rule", "StepRecord", "Violation"]
@@ -42,6 +42,8 @@ class Rule(enum.StrEnum):
     DECLARED_TRANSITIONS = "only declared transitions and outputs"
     ONE_TERMINAL_STAGE = "exactly one terminal stage"
     WAITING_FOR_INPUT = "waiting_for_input is reported while blocked on input"
+    CONSISTENT_STATE = "stage and state are updated before each callback"
+    NO_CRASH = "no stage method raises or returns an illegal outcome"
     CLOSE = "close() is idempotent and bounded from any stage and thread"
     FORCE_CLOSE = "force_close() is idempotent and bounded from any stage and thread"
     NO_THREAD_LEFT = "no thread is left running after close"
@@ -178,6 +180,8 @@ class RecordingStageChangeHandler:
         waiting_for_input: bool,
     ) -> None:
         """Record a stage change and check it against the transition table."""
+        waiting = bool(waiting_for_input)
+        seen = self._seen(step, str(new_stage), completed=False)
         with self._condition:
             record = self._append(
                 kind=RecordKind.STAGE_CHANGE,
@@ -185,8 +189,9 @@ class RecordingStageChangeHandler:
                 previous_stage=_plain(previous_stage),
                 output_id=_plain(previous_output_id),
                 output=previous_output,
-                waiting_for_input=bool(waiting_for_input),
+                waiting_for_input=waiting,
             )
+            self._check_seen(seen, record)
             rule = self._stage_change_rule()
             self._current = record.stage
         self._consult(
@@ -210,6 +215,7 @@ class RecordingStageChangeHandler:
         output: Any,
     ) -> None:
         """Record the completion and check it happens once, from a terminal stage."""
+        seen = self._seen(step, str(previous_stage), completed=True)
         with self._condition:
             record = self._append(
                 kind=RecordKind.COMPLETE,
@@ -217,6 +223,7 @@ class RecordingStageChangeHandler:
                 output_id=_plain(output_id),
                 output=output,
             )
+            self._check_seen(seen, record)
             rule = self._completion_rule(str(record.stage))
             if self._completion is None:
                 self._completion = record
@@ -227,9 +234,18 @@ class RecordingStageChangeHandler:
         )
 
     def on_stage_failure(self, step: RunningStep, stage: str, error: Exception | None) -> None:
-        """Record that a stage will never produce output."""
+        """Record that a stage will never produce output.
+
+        A :class:`~arcaflow_steps.ProviderBugError` (the step crashed) breaks the rule
+        "no stage method raises or returns an illegal outcome" and ends the step.
+        """
         with self._condition:
             record = self._append(kind=RecordKind.STAGE_FAILURE, stage=_plain(stage), error=error)
+            if isinstance(error, ProviderBugError):
+                detail = f"\n{error.detail.rstrip()}" if error.detail else ""
+                self._violate(Rule.NO_CRASH, f"{error} (record {record.sequence}){detail}")
+                if self._completion is None:
+                    self._completion = record
             rule = (
                 Rule.ONE_TERMINAL_STAGE
                 if self._guard is not None and self._guard.result() is not None
@@ -304,6 +320,38 @@ class RecordingStageChangeHandler:
         lines = [f"stage history of {self.step_id!r}:"]
         lines.extend("  " + record.describe() for record in records)
         return "\n".join(lines)
+
+    # -- internals ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _seen(step: RunningStep, stage: str, *, completed: bool) -> str | None:
+        """Return what is wrong with the step's own view inside a callback (no lock held).
+
+        Inside ``on_stage_change`` the step must be in the new stage and started, not finished;
+        inside ``on_step_complete`` in the terminal stage and finished.
+        """
+        try:
+            current, state = str(step.current_stage()), step.state()
+        except Exception as exc:
+            return f"current_stage()/state() raised {exc!r} inside the callback"
+        finished = state is RunningStepState.FINISHED
+        if completed:
+            state_ok, expected = finished, "'finished'"
+        else:
+            state_ok = not finished and state is not RunningStepState.STARTING
+            expected = "a state other than 'starting' and 'finished'"
+        if current != stage or not state_ok:
+            callback = "on_step_complete" if completed else "on_stage_change"
+            return (
+                f"inside {callback} for stage {stage!r} the step said current_stage() "
+                f"{current!r}, state() {str(state)!r}; expected stage {stage!r} and {expected}"
+            )
+        return None
+
+    def _check_seen(self, seen: str | None, record: StepRecord) -> None:
+        """Record a violation of CONSISTENT_STATE (call with the lock held)."""
+        if seen is not None:
+            self._violate(Rule.CONSISTENT_STATE, f"{seen} (record {record.sequence})")
 
     # -- internals (called with the lock held) ------------------------------------------------
 

@@ -177,6 +177,21 @@ class ProviderConformance:
         for case in self._cases(conformance_cases):
             run_case(provider, case).assert_conforms(Rule.ONE_TERMINAL_STAGE)
 
+    def test_never_crashes(
+        self, provider: ProviderLike, conformance_cases: Sequence[ConformanceCase]
+    ) -> None:
+        """No stage method raises or returns an outcome its lifecycle does not allow."""
+        for case in self._cases(conformance_cases):
+            run_case(provider, case).assert_conforms(Rule.NO_CRASH)
+
+    def test_stage_and_state_are_updated_before_callbacks(
+        self, provider: ProviderLike, conformance_cases: Sequence[ConformanceCase]
+    ) -> None:
+        """Inside on_stage_change the step is in the new stage; inside on_step_complete it is
+        finished."""
+        for case in self._cases(conformance_cases):
+            run_case(provider, case).assert_conforms(Rule.CONSISTENT_STATE)
+
     def test_cases_end_as_expected(
         self, provider: ProviderLike, conformance_cases: Sequence[ConformanceCase]
     ) -> None:

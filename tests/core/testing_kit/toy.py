@@ -25,6 +25,7 @@ from arcaflow_steps import (
     LifecycleStageWithSchema,
     ObjectSchema,
     PropertySchema,
+    ProviderBugError,
     RefSchema,
     RunningStepState,
     ScopeSchema,
@@ -70,6 +71,8 @@ class Flaw(enum.Enum):
     REFUSES_INPUT = "provide_stage_input() raises"  # the case (the runner would end it)
     LOAD_RAISES = "load_schema() raises a foreign exception"  # the case
     DANGLING_REF = "an output schema refers to an object its scope lacks"  # schemas
+    STALE_STATE = "calls on_stage_change before updating its stage"  # consistent state
+    CRASHES = "reports a crash (ProviderBugError) in 'work'"  # no crash
 
 
 def _scope(name: str, **properties: PropertySchema) -> ScopeSchema:
@@ -272,6 +275,13 @@ class ToyRunningStep:
             )
         if self._flaw is Flaw.NOT_REPORTED_WAITING:
             waiting = False
+        if self._flaw is Flaw.STALE_STATE and previous is not None:
+            with self._lock:
+                self._stage = previous
+            self._handler.on_stage_change(self, previous, output_id, output, new_stage, waiting)
+            with self._lock:
+                self._stage = new_stage
+            return
         self._handler.on_stage_change(self, previous, output_id, output, new_stage, waiting)
 
     def _finish(self, stage: str, output_id: str, output: Any) -> None:
@@ -283,6 +293,21 @@ class ToyRunningStep:
         self._handler.on_step_complete(self, stage, output_id, output)
         if self._flaw is Flaw.COMPLETES_TWICE:
             self._handler.on_step_complete(self, stage, output_id, output)
+
+    def _ends_in_work(self) -> bool:
+        """Break the rule of a flaw that ends the step in 'work'; return whether it did."""
+        if self._flaw is Flaw.CRASHES:
+            with self._lock:
+                self._state = RunningStepState.FINISHED
+            bug = ProviderBugError("toy", ToyStage.WORK, "stage method work() raised KeyError()")
+            self._handler.on_stage_failure(self, ToyStage.WORK, bug)
+            return True
+        if self._flaw is Flaw.COMPLETES_IN_WORK:
+            with self._lock:
+                self._state = RunningStepState.FINISHED
+            self._handler.on_step_complete(self, ToyStage.WORK, None, None)
+            return True
+        return False
 
     def _run(self) -> None:
         first = ToyStage.WORK if self._flaw is Flaw.WRONG_FIRST_STAGE else ToyStage.PREPARE
@@ -302,10 +327,7 @@ class ToyRunningStep:
             if self._flaw is Flaw.THREAD_LEFT:
                 time.sleep(3)
             return
-        if self._flaw is Flaw.COMPLETES_IN_WORK:
-            with self._lock:
-                self._state = RunningStepState.FINISHED
-            self._handler.on_step_complete(self, ToyStage.WORK, None, None)
+        if self._ends_in_work():
             return
         if self._value < 0:
             self._finish(ToyStage.FAILED, "error", {"message": f"negative value {self._value}"})
