@@ -36,7 +36,13 @@ from typing import Any, Final, final
 
 from arcaflow_steps import DeploymentError
 
-from ._process import DEFAULT_STDERR_LIMIT, ChildProcess, PopenHandle, ProcessConnection
+from ._process import (
+    DEFAULT_STDERR_LIMIT,
+    ChildProcess,
+    PopenHandle,
+    ProcessConnection,
+    descriptor_reason,
+)
 
 __all__ = [
     "ForkServer",
@@ -194,6 +200,23 @@ class _ForkedZygote:
         else:
             self.returncode = os.waitstatus_to_exitcode(status)
         return self.returncode
+
+
+def _three_pipes(python: str) -> tuple[int, int, int, int, int, int]:
+    """Return the read and write ends of three pipes (stdin, stdout, stderr); on running out
+    of descriptors, close what was opened and raise a ``DeploymentError`` saying so."""
+    opened: list[int] = []
+    try:
+        for _ in range(3):
+            opened.extend(os.pipe())
+    except OSError as exc:
+        for fd in opened:
+            os.close(fd)
+        raise DeploymentError(
+            f"fork server for {python!r} cannot open pipes for a plugin: {descriptor_reason(exc)}"
+        ) from exc
+    stdin_r, stdin_w, stdout_r, stdout_w, stderr_r, stderr_w = opened
+    return stdin_r, stdin_w, stdout_r, stdout_w, stderr_r, stderr_w
 
 
 @final
@@ -426,9 +449,7 @@ class ForkServer:
             "path": path,
             "cleanup": temp_dir,
         }
-        stdin_r, stdin_w = os.pipe()
-        stdout_r, stdout_w = os.pipe()
-        stderr_r, stderr_w = os.pipe()
+        stdin_r, stdin_w, stdout_r, stdout_w, stderr_r, stderr_w = _three_pipes(self._python)
         event = threading.Event()
         reply: dict[str, Any] = {}
         with self._lock:

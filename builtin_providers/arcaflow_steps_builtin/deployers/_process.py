@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import errno
 import os
+import resource
 import select
 import shutil
 import signal
@@ -44,8 +46,10 @@ __all__ = [
     "ProcessHandle",
     "StderrTail",
     "describe_returncode",
+    "descriptor_reason",
     "kill_all_connections",
     "live_connection_count",
+    "remove_temp_dir",
     "spawn",
 ]
 
@@ -331,7 +335,7 @@ class ProcessConnection:
             with contextlib.suppress(OSError, ValueError):
                 pipe.close()
         if self._temp_dir is not None:
-            shutil.rmtree(self._temp_dir, ignore_errors=True)
+            remove_temp_dir(self._temp_dir)
         with _LIVE_LOCK:
             _LIVE.discard(self)
 
@@ -367,6 +371,30 @@ class ProcessConnection:
             self._reap()
 
 
+def remove_temp_dir(path: str) -> None:
+    """Remove a plugin's temporary directory; an empty one without opening a descriptor, so
+    that it goes also when the process has none left (``shutil.rmtree`` opens the directory
+    and, with ``ignore_errors``, silently leaves it on EMFILE)."""
+    try:
+        os.rmdir(path)
+    except FileNotFoundError:
+        return
+    except OSError:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def descriptor_reason(exc: OSError) -> str:
+    """Return why an ``OSError`` happened, in words; running out of descriptors (EMFILE,
+    ENFILE) names the limit and what to do about it."""
+    if exc.errno in (errno.EMFILE, errno.ENFILE):
+        soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        return (
+            f"too many open files (the limit is {soft}; run fewer steps at once with "
+            "--parallelism, or raise it with ulimit -n)"
+        )
+    return exc.strerror or str(exc)
+
+
 def spawn(
     argv: Sequence[str],
     *,
@@ -393,8 +421,8 @@ def spawn(
         )
     except OSError as exc:
         if temp_dir is not None:
-            shutil.rmtree(temp_dir, ignore_errors=True)
-        raise DeploymentError(f"cannot start {description}: {exc.strerror or exc}") from exc
+            remove_temp_dir(temp_dir)
+        raise DeploymentError(f"cannot start {description}: {descriptor_reason(exc)}") from exc
     assert popen.stdin is not None
     assert popen.stdout is not None
     assert popen.stderr is not None

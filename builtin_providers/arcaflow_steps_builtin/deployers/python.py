@@ -62,7 +62,7 @@ from arcaflow_steps import (
 )
 
 from ._forkserver import ForkServer, acquire_fork_server, release_fork_server
-from ._process import ProcessConnection, spawn
+from ._process import ProcessConnection, descriptor_reason, remove_temp_dir, spawn
 from ._python_paths import (
     DEPLOYER_NAME,
     DEPLOYMENT_TYPE,
@@ -450,8 +450,10 @@ class PythonDeployer:
         description = " ".join(
             os.path.basename(part) if i == 0 else part for i, part in enumerate(spec.argv[:-1])
         )
-        if self.config.fork_server:
-            try:
+        # Whatever goes wrong before a connection owns the temp dir (out of descriptors, an
+        # interrupt), the temp dir goes too; OSErrors become a DeploymentError saying why.
+        try:
+            if self.config.fork_server:
                 return self._fork_server(spec.python).spawn(
                     argv=[spec.module or spec.path or "", "--atp"],
                     description=f"{description} [forked]",
@@ -462,12 +464,21 @@ class PythonDeployer:
                     env=spec.env,
                     temp_dir=temp_dir,
                 )
-            except DeploymentError:
-                shutil.rmtree(temp_dir, ignore_errors=True)
-                raise
-        return spawn(
-            list(spec.argv), description=description, cwd=temp_dir, env=spec.env, temp_dir=temp_dir
-        )
+            return spawn(
+                list(spec.argv),
+                description=description,
+                cwd=temp_dir,
+                env=spec.env,
+                temp_dir=temp_dir,
+            )
+        except OSError as exc:
+            remove_temp_dir(temp_dir)
+            raise DeploymentError(
+                f"cannot start python plugin {source!r}: {descriptor_reason(exc)}"
+            ) from exc
+        except BaseException:
+            remove_temp_dir(temp_dir)
+            raise
 
     def close(self) -> None:
         """Release this deployer's fork servers; the last holder closes one (its zygote kills
