@@ -180,11 +180,24 @@ class BaseRunningStep(abc.ABC):
                     RunningStepState.WAITING_FOR_INPUT if waiting else RunningStepState.RUNNING
                 )
 
-    def sleep(self, seconds: float) -> bool:
-        """Sleep up to ``seconds``; return ``False`` early when the step is closing."""
+    def sleep(self, seconds: float, *, wake_on_input: bool = False) -> bool:
+        """Sleep up to ``seconds``; return ``False`` early when the step is closing.
+
+        With ``wake_on_input``, also return (``True``) as soon as any stage input arrives, so
+        a blocking method that also watches something else (a file, a terminal) sees late
+        input at once instead of at its next poll.
+        """
         book = self.__book
         with book.lock:
-            return not book.condition().wait_for(lambda: book.close is not CloseMode.NONE, seconds)
+            count = book.input_count
+
+            def woken() -> bool:
+                return book.close is not CloseMode.NONE or (
+                    wake_on_input and book.input_count != count
+                )
+
+            book.condition().wait_for(woken, seconds)
+            return book.close is CloseMode.NONE
 
     @abc.abstractmethod
     def closed_outcome(self, stage: str | None, *, forced: bool) -> Finish:

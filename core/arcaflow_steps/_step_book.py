@@ -52,6 +52,7 @@ class StepBook:
         "close",
         "done",
         "finished",
+        "input_count",
         "inputs",
         "lock",
         "loop_thread",
@@ -69,6 +70,8 @@ class StepBook:
         self.rules: LifecycleRules | None = None
         self.stage: str | None = None
         self.inputs: dict[str, Mapping[str, Any]] = {}
+        # How many provide_stage_input calls were accepted (sleepers wake when it changes).
+        self.input_count = 0
         self.awaiting: str | None = None
         self.state = RunningStepState.STARTING
         self.busy = False
@@ -137,6 +140,7 @@ class StepBook:
             self.inputs[stage] = {**before, **given}
         else:
             self.inputs[stage] = given
+        self.input_count += 1
         self.notify()
         return self.take_token()
 

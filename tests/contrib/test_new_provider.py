@@ -101,6 +101,18 @@ def test_scaffolded_example_runs(scaffold_venv: tuple[TestVenv, Path]) -> None:
     assert "message: Hello world" in result.stdout
 
 
+def test_scaffolded_failure_is_an_error_output_exit_2(
+    scaffold_venv: tuple[TestVenv, Path], tmp_path: Path
+) -> None:
+    """The scaffold's ordinary failure is an error output (exit 2), not a fatal stage (3)."""
+    venv, _ = scaffold_venv
+    step = tmp_path / "blank.yaml"
+    step.write_text("kind: greet\nmessage: ' '\n")
+    result = venv.run_cli("run", "-q", str(step))
+    assert 2 == result.returncode, result.stdout + result.stderr
+    assert "output_id: error" in result.stdout
+
+
 def test_scaffolded_tests_pass_unmodified(scaffold_venv: tuple[TestVenv, Path]) -> None:
     """The package's own tests, the conformance kit included, pass as generated."""
     venv, package = scaffold_venv

@@ -731,3 +731,23 @@ def test_kit_fails_a_provider_whose_stage_method_raises() -> None:
     )
     assert "crashed in stage 'work': stage method work() raised ValueError('bad value')" in message
     assert "ValueError: bad value" in message
+
+
+def test_sleep_wakes_on_input_when_asked() -> None:
+    """sleep(..., wake_on_input=True) returns as soon as stage input arrives, not at its end."""
+    woke_after: list[float] = []
+
+    def nap(step: ScriptedStep, inputs: Mapping[str, Any]) -> Outcome:
+        began = time.monotonic()
+        step.sleep(30, wake_on_input=True)
+        woke_after.append(time.monotonic() - began)
+        return Move(to=Stage.DONE)
+
+    _, execution, _ = run(nap, step_type=BlockingStep)
+    deadline = time.monotonic() + 5
+    while execution.current_stage() != "work":
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    execution.provide_stage_input("stop", {"stop_if": False})
+    assert "done" == execution.wait(5).stage
+    assert woke_after[0] < 5

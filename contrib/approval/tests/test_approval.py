@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -69,6 +70,23 @@ def test_decision_provided_after_the_step_started(start_step: StartStep) -> None
         data={"by": "alice", "comment": "fine", "source": "input"},
     )
     assert outcome.stages_entered == ("ask", "decide", "approved")
+
+
+def test_late_decision_wakes_the_gate_at_once(start_step: StartStep) -> None:
+    """Stage input wakes the waiting gate at once, not at its next poll (no sleep-polling)."""
+    step = start_step(
+        ApprovalProvider(),
+        {"question": "ship?", "approval": {"poll_interval": 30.0, "deadline": 60.0}},
+    )
+    assert step.wait_for_stage("decide")
+    assert step.handler.wait_for(
+        lambda: step.running.state() is RunningStepState.WAITING_FOR_INPUT, 2
+    )
+    began = time.monotonic()
+    step.provide_stage_input("decide", {"decision": {"approved": True, "by": "bob"}})
+    assert step.handler.wait_for_completion(5)
+    assert time.monotonic() - began < 1.0
+    step.wait().assert_output("approved", stage="approved")
 
 
 def test_second_decision_is_refused(start_step: StartStep) -> None:

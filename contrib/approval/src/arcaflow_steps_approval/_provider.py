@@ -268,13 +268,17 @@ class ApprovalStep(BaseRunningStep):
                         output_id="expired",
                         output={"deadline": float(self.config.deadline)},
                     )
-                wait = min(self.config.poll_interval, max(deadline - time.monotonic(), 0))
+                left = max(deadline - time.monotonic(), 0)
                 if prompt is not None:
-                    decision = prompt.poll(wait)
+                    decision = prompt.poll(min(self.config.poll_interval, left))
                     if decision is not None:
                         return self._decided_outcome(decision)
                 else:
-                    self.sleep(wait)
+                    # Stage input wakes this at once; only a file needs polling.
+                    polled = answer_file is not None
+                    self.sleep(
+                        min(self.config.poll_interval, left) if polled else left, wake_on_input=True
+                    )
         finally:
             self.set_waiting_for_input(False)
             if prompt is not None:
