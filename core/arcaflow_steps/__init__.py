@@ -18,7 +18,6 @@ from ._lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from ._authoring import BaseRunningStep
-    from ._deployment import Deployer, DeployerFactory, PluginConnection
     from ._entry_points import EntryPointInfo
     from ._error_records import KindSource, ValidationProblem
     from ._errors import (
@@ -42,7 +41,6 @@ if TYPE_CHECKING:
         SchemaValidationError,
         StageInputError,
         StepDefinitionError,
-        UnknownDeployerError,
         UnknownKindError,
     )
     from ._events import StepEvent, StepEventKind, StepObserver, StepResult
@@ -131,8 +129,6 @@ __all__ = [
     "BlockedKindError",
     "BoolSchema",
     "ClosableProvider",
-    "Deployer",
-    "DeployerFactory",
     "DeploymentError",
     "DisplayValue",
     "DuplicateExtensionError",
@@ -167,7 +163,6 @@ __all__ = [
     "OneOfStringSchema",
     "Outcome",
     "PatternSchema",
-    "PluginConnection",
     "PluginProtocolError",
     "PluginSchema",
     "PreparedStep",
@@ -213,7 +208,6 @@ __all__ = [
     "TypedProviderAdapter",
     "Unit",
     "Units",
-    "UnknownDeployerError",
     "UnknownKindError",
     "ValidationProblem",
     "WaitForInput",
@@ -241,11 +235,6 @@ __all__ = [
 #: module (relative to this package) -> the public names it provides.
 _EXPORTS: Final[dict[str, tuple[str, ...]]] = {
     "._authoring": ("BaseRunningStep",),
-    "._deployment": (
-        "Deployer",
-        "DeployerFactory",
-        "PluginConnection",
-    ),
     "._entry_points": ("EntryPointInfo",),
     "._error_records": ("KindSource", "ValidationProblem"),
     "._errors": (
@@ -269,7 +258,6 @@ _EXPORTS: Final[dict[str, tuple[str, ...]]] = {
         "SchemaValidationError",
         "StageInputError",
         "StepDefinitionError",
-        "UnknownDeployerError",
         "UnknownKindError",
     ),
     "._events": (

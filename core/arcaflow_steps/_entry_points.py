@@ -3,12 +3,11 @@
 Theory of operation: a provider package declares one entry point per kind in the group
 ``arcaflow.step_providers``, named after the kind; an observer-only package uses
 ``arcaflow.step_observers`` (any name). Every other ``arcaflow.step_*`` group is a provider's
-extension group (:mod:`._extensions`; the ``plugin`` provider's ``arcaflow.step_deployers``),
-its entry points named after what they offer. Because the names carry the meaning, this module can
-list kinds, spot a kind declared by two distributions and honour blocked names from the
-installed metadata alone. Nothing here imports a provider module; :mod:`._registry` does that on
-demand and then verifies that the module really provides what its entry point promised.
-"""
+extension group (:mod:`._extensions`), its entry points named after what they offer. Because the
+names carry the meaning, this module can list kinds, spot a kind declared by two distributions
+and honour blocked names from the installed metadata alone. Nothing here imports a provider
+module; :mod:`._registry` does that on demand and then verifies that the module really provides
+what its entry point promised."""
 
 from __future__ import annotations
 
@@ -66,7 +65,7 @@ _NAME: Final = re.compile(r"[a-z][a-z0-9_-]*\Z")
 
 
 def is_valid_name(name: str) -> bool:
-    """Return whether ``name`` is usable as a kind or deployer name (``[a-z][a-z0-9_-]*``)."""
+    """Return whether ``name`` is usable as a kind or extension name (``[a-z][a-z0-9_-]*``)."""
     return _NAME.match(name) is not None
 
 
@@ -80,7 +79,7 @@ class EntryPointInfo(NamedTuple):
     """
 
     group: str
-    #: The entry point name: the kind, or the deployer name.
+    #: The entry point name: the kind, or the name of what it offers.
     name: str
     #: What it points at, ``module`` or ``module:attribute``.
     value: str

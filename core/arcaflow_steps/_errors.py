@@ -17,13 +17,12 @@ tests can inspect the data::
     │   ├── ProviderLoadError             a provider package failed to import or register
     │   ├── InvalidProviderError          keywords collide, or the provider is malformed
     │   │   └── InvalidLifecycleError     the lifecycle is not a valid DAG
-    │   ├── ExtensionLoadError            a provider's extension (e.g. a deployer) failed to load
+    │   ├── ExtensionLoadError            a package of a provider's own group failed to load
     │   └── DuplicateExtensionError       two packages offer one extension name
     ├── StageInputError                   a stage input is invalid or not accepted (ValueError)
     ├── IllegalStageTransitionError       a provider reported a move its lifecycle forbids
     ├── ProviderBugError                  a provider's own code failed while running a step
-    ├── DeploymentError                   a deployer could not start or stop a plugin
-    │   └── UnknownDeployerError          no deployer of that name/type (LookupError)
+    ├── DeploymentError                   a step's program could not be started or stopped
     └── PluginProtocolError               the ATP conversation failed
         ├── LocalProtocolError            we broke the protocol
         └── RemoteProtocolError           the plugin process broke it
@@ -58,7 +57,6 @@ __all__ = [
     "SchemaValidationError",
     "StageInputError",
     "StepDefinitionError",
-    "UnknownDeployerError",
     "UnknownKindError",
 ]
 
@@ -251,20 +249,7 @@ class ProviderBugError(ArcaflowStepsError):
 
 
 class DeploymentError(ArcaflowStepsError):
-    """A deployer failed to start, talk to or stop a plugin."""
-
-
-class UnknownDeployerError(DeploymentError, LookupError):
-    """No deployer matches the requested name or deployment type."""
-
-    def __init__(self, what: str, requested: str, valid: Iterable[str]) -> None:
-        self.what = what
-        self.requested = requested
-        self.valid = tuple(sorted(valid))
-        super().__init__(f"unknown {what} {requested!r}; valid: {quote_sorted(self.valid)}")
-
-    def __str__(self) -> str:
-        return str(self.args[0])
+    """A step's program (a plugin) could not be started, reached or stopped."""
 
 
 class PluginProtocolError(ArcaflowStepsError):
@@ -298,7 +283,6 @@ for _error in (
     IllegalStageTransitionError,
     ProviderBugError,
     DeploymentError,
-    UnknownDeployerError,
     PluginProtocolError,
     LocalProtocolError,
     RemoteProtocolError,

@@ -61,8 +61,8 @@ class StepEvent:
 class StepResult:
     """How a step ended: its terminal stage and output, and everything that happened.
 
-    ``is_error`` is true when the output is an error output (its schema's ``error`` flag, or
-    the output id ``error``), and also when the runner refused a report of the step or had to
+    ``is_error`` is true when the output is an error output (its schema's ``error`` flag),
+    and also when the runner refused a report of the step or had to
     end it itself; ``error`` then says why and ``output_id`` may be ``None``.
 
     Thread safety: safe to share (immutable).

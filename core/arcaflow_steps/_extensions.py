@@ -1,16 +1,16 @@
 """Extension groups: an entry-point group through which a provider receives plugins of its own.
 
-Theory of operation: core knows providers, not what a provider plugs into itself (the ``plugin``
-provider's deployers are the example; the Go engine's step core knows nothing of deployers
-either). A provider declares an :class:`ExtensionGroup` — its entry-point group, its hook
-specifications and the hook that returns the group's items — and asks its
-:class:`~arcaflow_steps.ProviderContext` for it. The registry loads the group with the rules
-kinds follow (DESIGN.md §4): entry points named in ``ARCAFLOW_STEPS_DISABLE_PLUGINS`` or
-``-p no:NAME`` are skipped; every entry point is imported and registered on its own, so one
-broken package is a recorded :class:`~arcaflow_steps.LoadFailure` and the others keep working;
-the module of entry point ``N`` must offer an item named ``N`` (one module may serve several
-entry points); a name offered twice within one scope is refused (neither is used). A registry
-built from explicit plugin objects offers those objects to the group instead of entry points.
+Theory of operation: core knows providers, not what a provider plugs into itself (the Go
+engine's step core does not either; the ``plugin`` provider owns its extension axis). A provider
+declares an :class:`ExtensionGroup` — its entry-point group, its hook specifications and the
+hook that returns the group's items — and asks its :class:`~arcaflow_steps.ProviderContext` for
+it. The registry loads the group with the rules kinds follow (DESIGN.md §4): entry points named
+in ``ARCAFLOW_STEPS_DISABLE_PLUGINS`` or ``-p no:NAME`` are skipped; every entry point is
+imported and registered on its own, so one broken package is a recorded
+:class:`~arcaflow_steps.LoadFailure` and the others keep working; the module of entry point
+``N`` must offer an item named ``N`` (one module may serve several entry points); a name offered
+twice within one scope is refused (neither is used). A registry built from explicit plugin
+objects offers those objects to the group instead of entry points.
 
 A provider that owns extension groups says so with :class:`ExtensionOwner`, so that
 ``arcaflow-steps check`` loads them and reports their failures, and ``describe`` shows them.
@@ -55,13 +55,13 @@ def _no_scope(item: Any) -> str:
 class ExtensionGroup:
     """What a provider loads through its own entry-point group.
 
-    Example, the ``plugin`` provider's deployers::
+    Example, a provider running jobs on backends of several types::
 
-        DEPLOYERS = ExtensionGroup(
-            group="arcaflow.step_deployers", what="deployer", specs=deployer_hookspecs,
-            project_name=deployer_hookspecs.PROJECT_NAME, hook="arcaflow_steps_deployers",
-            name_of=lambda factory: factory.deployer_name,
-            scope="deployment type", scope_of=lambda factory: factory.deployment_type,
+        BACKENDS = ExtensionGroup(
+            group="arcaflow.step_backends", what="backend", specs=backend_hookspecs,
+            project_name=backend_hookspecs.PROJECT_NAME, hook="acme_backends",
+            name_of=lambda backend: backend.name,
+            scope="backend type", scope_of=lambda backend: backend.backend_type,
         )
 
     Thread safety: safe to share (immutable).
@@ -69,7 +69,7 @@ class ExtensionGroup:
 
     #: The entry-point group; entry points are named after the item they offer.
     group: str
-    #: What one item is called in messages (``deployer``).
+    #: What one item is called in messages (``backend``).
     what: str
     #: The module (or class) of pluggy hook specifications the group's packages implement.
     specs: ModuleType | type
@@ -79,9 +79,9 @@ class ExtensionGroup:
     hook: str
     #: The name of an item; it must equal its entry point's name.
     name_of: Callable[[Any], str]
-    #: Names are unique within a scope (``deployment type``); empty: unique in the group.
+    #: Names are unique within a scope (``backend type``); empty: unique in the group.
     scope: str = ""
-    #: The scope of an item (its deployment type).
+    #: The scope of an item (its backend type).
     scope_of: Callable[[Any], str] = _no_scope
 
 
@@ -115,7 +115,7 @@ class ExtensionTable:
     Thread safety: safe to share (immutable).
     """
 
-    #: The table title and the key in ``describe --format json`` (``deployers``).
+    #: The table title and the key in ``describe --format json`` (``backends``).
     title: str
     columns: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]

@@ -7,7 +7,7 @@ kind is asked for (:meth:`Registry.get`, :meth:`Registry.check`) and turned into
 provider by the one loading path of :mod:`._loader`. Anything that goes wrong becomes a
 :class:`LoadFailure` for that kind alone, naming the distribution, the entry point and the
 cause; every other kind keeps working. Observer hooks are delivered by :mod:`._observers`, and
-the entry-point groups providers load for themselves (the ``plugin`` provider's deployers) by
+the entry-point groups providers load for themselves by
 :mod:`._extensions`: the registry only keeps their failures next to the kinds'.
 """
 

@@ -72,7 +72,7 @@ class LifecycleRules:
         if output_id is None:
             return False
         schema = self.outputs.get(stage, {}).get(output_id)
-        return output_id == "error" or (schema is not None and schema.error)
+        return schema is not None and schema.error
 
     def fallback_terminal(self, current: str | None, avoid: frozenset[str] = frozenset()) -> str:
         """Return the terminal stage the runner records when it must end a step itself.

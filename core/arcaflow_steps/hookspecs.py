@@ -1,4 +1,4 @@
-"""The hooks a provider package implements: how arcaflow-steps finds providers and deployers.
+"""The hooks a provider package implements: how arcaflow-steps finds providers and observers.
 
 A provider package declares one entry point per kind it provides, named after the kind, in the
 group ``arcaflow.step_providers``; the entry point names a module implementing some of these
@@ -15,15 +15,9 @@ hooks with :data:`hookimpl`::
     def arcaflow_steps_providers(context):
         return [ShellProvider()]
 
-Deployers for the ``plugin`` provider come only from the group ``arcaflow.step_deployers``: one
-entry point per deployer, named after its ``deployer_name``, naming a module that implements
-:func:`arcaflow_steps_deployers`. The registry keeps, from the module of entry point ``N``, the
-factories whose ``deployer_name`` is ``N`` (one module may serve several entry points), and
-refuses a ``deployer_name`` offered twice for one deployment type. A module loaded for a kind is
-not asked for deployers: a package with both declares entry points in both groups::
-
-    [project.entry-points."arcaflow.step_deployers"]
-    ssh = "acme_steps.deployers"
+A provider may load an entry-point group of its own (the ``plugin`` provider's extensions)
+through :meth:`ProviderContext.extensions`: that group has its own hook specifications and
+markers, described by the provider that owns it.
 
 Observer hooks (:func:`arcaflow_steps_stage_changed`, :func:`arcaflow_steps_step_completed`) let
 a package add metrics, audit logs or notifications without touching providers. Every loaded
@@ -46,7 +40,6 @@ from typing import TYPE_CHECKING, Any, Final, final
 import pluggy
 
 if TYPE_CHECKING:
-    from ._deployment import DeployerFactory
     from ._events import StepEvent, StepResult
     from ._extensions import ExtensionGroup, Extensions
     from ._protocols import AnyProvider, Provider
@@ -54,7 +47,6 @@ if TYPE_CHECKING:
 __all__ = [
     "PROJECT_NAME",
     "ProviderContext",
-    "arcaflow_steps_deployers",
     "arcaflow_steps_providers",
     "arcaflow_steps_stage_changed",
     "arcaflow_steps_step_completed",
@@ -75,10 +67,9 @@ hookimpl: Final = pluggy.HookimplMarker(PROJECT_NAME)
 class ProviderContext:
     """What a provider gets from the registry when it is created.
 
-    ``extensions(group)`` is lazy: a provider's own entry-point group (the ``plugin``
-    provider's deployers) is loaded the first time the provider asks, never when providers are
-    merely listed, with the registry's isolation, blocking and uniqueness rules (see
-    :class:`~arcaflow_steps.ExtensionGroup`).
+    ``extensions(group)`` is lazy: a provider's own entry-point group is loaded the first time
+    the provider asks, never when providers are merely listed, with the registry's isolation,
+    blocking and uniqueness rules (see :class:`~arcaflow_steps.ExtensionGroup`).
 
     Thread safety: safe to share; the registry loads each group once, under its lock.
     """
@@ -90,15 +81,10 @@ class ProviderContext:
         """Return the usable items of ``group`` and its load failures (loaded on first call).
 
         Packages that failed to load are left out of the items; ``arcaflow-steps check``
-        reports them when the provider declares the group (:class:`~arcaflow_steps.ExtensionOwner`).
+        reports them when the provider declares the group
+        (:class:`~arcaflow_steps.ExtensionOwner`).
         """
         return self._extensions(group)
-
-    def deployer_factories(self) -> tuple[DeployerFactory, ...]:
-        """Return every installed deployer factory, sorted by deployment type, then name."""
-        from ._deployment import deployer_group
-
-        return tuple(self._extensions(deployer_group()).items)
 
 
 @hookspec
@@ -119,25 +105,15 @@ def arcaflow_steps_providers(context: ProviderContext) -> Sequence[Provider[Any]
 
 
 @hookspec
-def arcaflow_steps_deployers() -> Sequence[DeployerFactory]:
-    """Return the deployer factories this package offers to the ``plugin`` provider.
-
-    Called once per registry, the first time a provider calls
-    ``ProviderContext.deployer_factories()`` or ``arcaflow-steps check``/``describe plugin``
-    lists deployers, on that thread. ``deployer_name`` must be unique per deployment type.
-    """
-    raise NotImplementedError  # pragma: no cover - a specification, never called
-
-
-@hookspec
 def arcaflow_steps_stage_changed(event: StepEvent) -> None:
     """Observe one event of a running step.
 
     Called for every event the runner records (stage changed, stage unreachable, stage failed,
     step completed, report refused) in each step's sequence order, on the thread that reported
     the change (a provider thread, or the thread feeding stage input), after the runner released
-    its locks, when the registry is one of the runner's observers (``arcaflow-steps run`` does
-    that). Keep it quick; an exception is logged and does not affect the step or other observers.
+    its locks, when ``Registry.observers()`` is one of the runner's observers
+    (``arcaflow-steps run`` does that). Keep it quick; an exception is logged and does not
+    affect the step or other observers.
     """
 
 
@@ -146,7 +122,7 @@ def arcaflow_steps_step_completed(result: StepResult) -> None:
     """Observe the final result of a step.
 
     Called once per step by ``arcaflow-steps run`` (or an application calling
-    ``Registry.notify_result``) after every step reached its terminal stage, on the main thread.
+    ``ObserverHooks.on_result``) after every step reached its terminal stage, on the main thread.
     An exception is logged and does not affect the other observers.
     """
 

@@ -25,8 +25,9 @@ from plugin_support import (
 )
 
 import arcaflow_steps_builtin.plugin as plugin_module
-from arcaflow_steps import DeploymentError, Registry, StepRunner, hookimpl, prepare_step
+from arcaflow_steps import DeploymentError, Registry, StepRunner, prepare_step
 from arcaflow_steps_builtin.deployers.command import CommandDeployerFactory
+from arcaflow_steps_builtin.deployers.hookspecs import hookimpl
 from arcaflow_steps_builtin.deployers.python import PythonDeployerFactory
 
 __all__ = ["registry", "runner"]  # fixtures, imported for pytest

@@ -531,3 +531,17 @@ def test_closing_many_steps_at_random_moments_always_ends_them(
     assert time.monotonic() - started < 15
     assert {result.stage for result in results} <= {"closed", "outputs"}
     assert all(not result.refused for result in results)
+
+
+def test_plugin_lifecycle_says_which_stages_are_fatal_and_which_outputs_errors() -> None:
+    """The plugin's own lifecycle carries its facts: ``crashed`` and ``deploy_failed`` are
+    fatal, and a plugin's ``error`` output is flagged even though the SDK never flags it."""
+    from arcaflow_steps import ObjectSchema, ScopeSchema, StepOutputSchema
+    from arcaflow_steps_builtin.plugin import PLUGIN_LIFECYCLE, is_error_output
+
+    fatal = {str(stage.id) for stage in PLUGIN_LIFECYCLE.stages if stage.fatal}
+    assert {"crashed", "deploy_failed"} == fatal
+    empty = ScopeSchema(root="O", objects={"O": ObjectSchema(id="O", properties={})})
+    unflagged = StepOutputSchema(schema=empty, error=False)
+    assert is_error_output("error", unflagged)
+    assert not is_error_output("success", unflagged)

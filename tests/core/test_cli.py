@@ -238,10 +238,16 @@ def result(
     ],
 )
 def test_exit_codes(results: list[StepResult], expected: int) -> None:
-    """Exit codes follow DESIGN §7: 0 ok, 2 error output, 3 crashed or failed to deploy."""
+    """Exit codes follow DESIGN §7: 0 ok, 2 error output, 3 a fatal stage of the step's own
+    lifecycle (the plugin's crashed and deploy_failed); no stage is fatal by its name."""
     by_id = {f"s{index}": item for index, item in enumerate(results)}
-    fatal = dict.fromkeys(by_id, frozenset({"deploy_failed"}))
+    fatal = dict.fromkeys(by_id, frozenset({"deploy_failed", "crashed"}))
     assert expected == exit_code(by_id, fatal)
+
+
+def test_no_stage_is_fatal_by_its_name() -> None:
+    """A stage called ``crashed`` that its lifecycle does not mark fatal is an error output (2)."""
+    assert 2 == exit_code({"s": result("crashed", "error", is_error=True)}, {"s": frozenset()})
 
 
 def test_live_progress_shows_a_table_of_steps(capsys: Capture, tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""The registry built from explicit plugins: rules, duplicates, isolation, deployers, observers."""
+"""The registry built from explicit plugins: rules, duplicates, isolation, extensions, observers."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import jsonschema
+import pluggy
 import pytest
 
 from arcaflow_steps import (
@@ -14,6 +15,8 @@ from arcaflow_steps import (
     DuplicateExtensionError,
     DuplicateKindError,
     EntryPointInfo,
+    ExtensionGroup,
+    ExtensionTable,
     InvalidLifecycleError,
     InvalidProviderError,
     Lifecycle,
@@ -31,7 +34,6 @@ from arcaflow_steps import (
     UnknownKindError,
     hookimpl,
 )
-from arcaflow_steps._deployment import deployer_group
 from arcaflow_steps._entry_points import parse_blocked
 from arcaflow_steps._provider_rules import validate_provider
 
@@ -97,12 +99,36 @@ class TypedProvider(FakeProvider):
         return FakeProvider(f"{self.kind}-adapted")
 
 
-class Plugin:
-    """A plugin object offering providers (and optionally deployers) through hooks."""
+#: An extension group of a provider's own, with its own hook markers (as the plugin provider's
+#: deployers have): backends, named uniquely per backend type.
+backend_hookimpl = pluggy.HookimplMarker("acme")
+_backend_hookspec = pluggy.HookspecMarker("acme")
 
-    def __init__(self, *providers: Any, deployers: tuple[Any, ...] = ()) -> None:
+
+class BackendSpecs:
+    @_backend_hookspec
+    def acme_backends(self) -> list[Any]:  # type: ignore[empty-body]
+        """Return the backends a package offers."""
+
+
+BACKENDS = ExtensionGroup(
+    group="arcaflow.step_backends",
+    what="backend",
+    specs=BackendSpecs,
+    project_name="acme",
+    hook="acme_backends",
+    name_of=lambda backend: backend.name,
+    scope="backend type",
+    scope_of=lambda backend: backend.backend_type,
+)
+
+
+class Plugin:
+    """A plugin object offering providers (and optionally backends) through hooks."""
+
+    def __init__(self, *providers: Any, backends: tuple[Any, ...] = ()) -> None:
         self.providers = providers
-        self.deployers = deployers
+        self.backends = backends
         self.calls = 0
 
     @hookimpl
@@ -110,15 +136,15 @@ class Plugin:
         self.calls += 1
         return list(self.providers)
 
-    @hookimpl
-    def arcaflow_steps_deployers(self) -> list[Any]:
-        return list(self.deployers)
+    @backend_hookimpl
+    def acme_backends(self) -> list[Any]:
+        return list(self.backends)
 
 
-class Factory:
-    def __init__(self, deployer_name: str, deployment_type: str) -> None:
-        self.deployer_name = deployer_name
-        self.deployment_type = deployment_type
+class Backend:
+    def __init__(self, name: str, backend_type: str) -> None:
+        self.name = name
+        self.backend_type = backend_type
 
 
 def test_get_returns_provider_and_kinds_are_sorted() -> None:
@@ -320,25 +346,85 @@ def test_missing_members_are_refused() -> None:
     )
 
 
-def test_deployers_sorted_and_duplicates_per_type_refused() -> None:
-    """Deployers are sorted by type and name; a name given twice for one type is refused."""
+def test_extensions_sorted_and_duplicates_per_scope_refused() -> None:
+    """Extensions are sorted by scope and name; a name given twice in one scope is refused."""
     registry = Registry.from_plugins(
         [
-            Plugin(deployers=(Factory("docker", "image"), Factory("python", "python"))),
-            Plugin(deployers=(Factory("podman", "image"), Factory("docker", "image"))),
-            Plugin(deployers=(Factory("docker", "other"),)),
+            Plugin(backends=(Backend("docker", "image"), Backend("python", "python"))),
+            Plugin(backends=(Backend("podman", "image"), Backend("docker", "image"))),
+            Plugin(backends=(Backend("docker", "other"),)),
         ]
     )
-    deployers = registry.extensions(deployer_group())
-    names = [(f.deployment_type, f.deployer_name) for f in deployers.items]
+    backends = registry.extensions(BACKENDS)
+    names = [(backend.backend_type, backend.name) for backend in backends.items]
     assert [("image", "podman"), ("other", "docker"), ("python", "python")] == names
-    (failure,) = deployers.failures
+    (failure,) = backends.failures
     assert isinstance(failure.error, DuplicateExtensionError)
     assert (failure,) == registry.failures()
     assert (
-        "deployer 'docker' of deployment type 'image' is provided 2 times: by <plugin Plugin> 0 "
+        "backend 'docker' of backend type 'image' is provided 2 times: by <plugin Plugin> 0 "
         "(entry point 'Plugin') and by <plugin Plugin> 1 (entry point 'Plugin'); neither is used"
     ) == failure.message
+    assert [
+        {"backend": "podman", "backend_type": "image"},
+        {"backend": "docker", "backend_type": "other"},
+        {"backend": "python", "backend_type": "python"},
+    ] == backends.records()
+
+
+def test_core_and_extension_hooks_are_separate() -> None:
+    """A module may implement core hooks and a group's hooks; neither set refuses the other,
+    and a misspelled hook of either set is still a load failure."""
+
+    class Both(Plugin):
+        @backend_hookimpl
+        def acme_backendz(self) -> list[Any]:
+            return []
+
+    registry = Registry.from_plugins([Plugin(FakeProvider("a"), backends=(Backend("b", "t"),))])
+    assert ["a"] == [provider.kind for provider in registry.loaded_providers()]
+    assert ["b"] == [backend.name for backend in registry.extensions(BACKENDS).items]
+    broken = Registry.from_plugins([Both(FakeProvider("a"))])
+    assert ["a"] == [provider.kind for provider in broken.loaded_providers()]
+    assert () == broken.extensions(BACKENDS).items
+    (failure,) = broken.failures()
+    assert failure.message.startswith(
+        "backend 'Both' from <plugin Both> 0 (entry point 'Both') failed to load: its hooks do "
+        "not match BackendSpecs: unknown hook 'acme_backendz' in plugin"
+    )
+    assert failure.message.endswith("valid hooks: 'acme_backends'")
+
+
+class BackendOwner(FakeProvider):
+    """A provider that loads backends of its own (an ``ExtensionOwner``)."""
+
+    def extension_groups(self) -> tuple[ExtensionGroup, ...]:
+        return (BACKENDS,)
+
+    def extension_tables(self) -> tuple[ExtensionTable, ...]:
+        return ()
+
+
+def test_check_loads_the_extension_groups_of_loaded_providers() -> None:
+    """``check()`` loads every group an ``ExtensionOwner`` declares and reports its failures;
+    blocked entry points are left out."""
+    registry = Registry(
+        provider_entry_points=[entry_point("owner", f"{__name__}:OWNER")],
+        extension_entry_points={
+            BACKENDS.group: [
+                entry_point("gone", "no_such_backend_module", BACKENDS.group),
+                entry_point("blocked", "no_such_module_either", BACKENDS.group),
+            ]
+        },
+        blocked=["blocked"],
+    )
+    assert () == registry.loaded_extensions()
+    assert [
+        "backend 'gone' from demo-steps 0.1 (entry point 'gone') failed to load: importing "
+        "'no_such_backend_module' raised ModuleNotFoundError: No module named "
+        "'no_such_backend_module'"
+    ] == [failure.message for failure in registry.check()]
+    assert (BACKENDS,) == tuple(loaded.group for loaded in registry.loaded_extensions())
 
 
 def test_provider_context_loads_an_extension_group_lazily_once() -> None:
@@ -346,10 +432,10 @@ def test_provider_context_loads_an_extension_group_lazily_once() -> None:
     calls: list[int] = []
 
     class Counting:
-        @hookimpl
-        def arcaflow_steps_deployers(self) -> list[Any]:
+        @backend_hookimpl
+        def acme_backends(self) -> list[Any]:
             calls.append(1)
-            return [Factory("a", "t")]
+            return [Backend("a", "t")]
 
     contexts: list[ProviderContext] = []
 
@@ -362,7 +448,7 @@ def test_provider_context_loads_an_extension_group_lazily_once() -> None:
     registry = Registry.from_plugins([Asking(), Counting()])
     assert [] == calls
     (context,) = contexts
-    assert context.extensions(deployer_group()) is context.extensions(deployer_group())
+    assert context.extensions(BACKENDS) is context.extensions(BACKENDS)
     assert [1] == calls
     assert () == registry.failures()
 
@@ -470,6 +556,7 @@ class RaisingClose(FakeProvider):
 ADAPT_FAILS = Plugin(RaisingAny("adapt"))
 VALIDATE_FAILS = Plugin(RaisingLifecycle("validate"))
 CLOSE_FAILS = Plugin(RaisingClose("closing"))
+OWNER = Plugin(BackendOwner("owner"))
 
 
 @pytest.mark.parametrize(
@@ -519,21 +606,20 @@ def test_invalid_entry_point_name_is_a_metadata_failure() -> None:
     ) == failure.message
 
 
-def test_deployer_and_observer_import_failures_are_reported() -> None:
-    """Deployer and observer packages that fail to import are check failures, not crashes."""
-    group = deployer_group()
+def test_extension_and_observer_import_failures_are_reported() -> None:
+    """Extension and observer packages that fail to import are check failures, not crashes."""
     registry = Registry(
         extension_entry_points={
-            group.group: [entry_point("gone", "no_such_deployer_module", "deployers")]
+            BACKENDS.group: [entry_point("gone", "no_such_backend_module", BACKENDS.group)]
         },
         observer_entry_points=[entry_point("spy", "no_such_observer_module", "observers")],
     )
-    assert () == registry.extensions(group).items
+    assert () == registry.extensions(BACKENDS).items
     messages = [failure.message for failure in registry.check()]
     assert [
-        "deployer 'gone' from demo-steps 0.1 (entry point 'gone') failed to load: importing "
-        "'no_such_deployer_module' raised ModuleNotFoundError: No module named "
-        "'no_such_deployer_module'",
+        "backend 'gone' from demo-steps 0.1 (entry point 'gone') failed to load: importing "
+        "'no_such_backend_module' raised ModuleNotFoundError: No module named "
+        "'no_such_backend_module'",
         "observer 'spy' from demo-steps 0.1 (entry point 'spy') failed to load: importing "
         "'no_such_observer_module' raised ModuleNotFoundError: No module named "
         "'no_such_observer_module'",

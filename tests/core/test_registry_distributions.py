@@ -295,8 +295,8 @@ def test_misspelled_hook_is_refused(venv: TestVenv) -> None:
         "hooks do not match arcaflow_steps.hookspecs: unknown hook 'arcaflow_steps_provider'"
     )
     assert error.endswith(
-        "valid hooks: 'arcaflow_steps_deployers', 'arcaflow_steps_providers', "
-        "'arcaflow_steps_stage_changed', 'arcaflow_steps_step_completed'"
+        "valid hooks: 'arcaflow_steps_providers', 'arcaflow_steps_stage_changed', "
+        "'arcaflow_steps_step_completed'"
     )
 
 

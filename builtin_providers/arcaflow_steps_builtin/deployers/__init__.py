@@ -14,36 +14,56 @@ The container deployers are offered when their modules exist, as :class:`LazyDep
 proxies: their modules are imported only when an ``image`` step uses them, and their optional
 dependencies only when they deploy.
 
-The hook lives in :mod:`._hooks` (the entry points name it); this package imports nothing until
-an attribute is asked for, so the python warm-up (:mod:`._python_warm_up`) and the fork server
-it starts load without the deployers' schemas.
+The deployer protocols (:class:`DeployerFactory` → :class:`Deployer` →
+:class:`PluginConnection`) are exported here; the hook, its entry-point group and the loading
+rules are in :mod:`.hookspecs`. The built-ins' hook lives in :mod:`._hooks` (the entry points
+name it); this package imports nothing until an attribute is asked for, so the python warm-up
+(:mod:`._python_warm_up`) and the fork server it starts load without the deployers' schemas.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final
-
-from arcaflow_steps._lazy_exports import lazy_exports
+import importlib
+from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
     from ._hooks import LazyDeployerFactory, arcaflow_steps_deployers
+    from ._protocols import Deployer, DeployerFactory, PluginConnection, UnknownDeployerError
     from .command import CommandDeployerFactory
     from .python import PythonDeployerFactory
 
 __all__ = [
     "CommandDeployerFactory",
+    "Deployer",
+    "DeployerFactory",
     "LazyDeployerFactory",
+    "PluginConnection",
     "PythonDeployerFactory",
+    "UnknownDeployerError",
     "arcaflow_steps_deployers",
 ]
 
 #: Exported name -> the submodule defining it (imported on first access, PEP 562).
 _EXPORTS: Final = {
     "CommandDeployerFactory": ".command",
+    "Deployer": "._protocols",
+    "DeployerFactory": "._protocols",
     "LazyDeployerFactory": "._hooks",
+    "PluginConnection": "._protocols",
     "PythonDeployerFactory": ".python",
+    "UnknownDeployerError": "._protocols",
     "arcaflow_steps_deployers": "._hooks",
 }
 
 
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -10,9 +10,11 @@ import threading
 from collections.abc import Mapping
 from typing import Any, Final, final
 
-from arcaflow_steps import Deployer, DeployerFactory, DeploymentError, ScopeSchema, hookimpl
+from arcaflow_steps import DeploymentError, ScopeSchema
 
+from ._protocols import Deployer, DeployerFactory
 from .command import CommandDeployerFactory
+from .hookspecs import hookimpl
 from .python import PythonDeployerFactory
 
 __all__ = ["LazyDeployerFactory", "arcaflow_steps_deployers"]

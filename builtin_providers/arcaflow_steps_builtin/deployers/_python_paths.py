@@ -1,8 +1,9 @@
-"""Where the python deployer's interpreters live: the configured one, pip sources and their
-cached environments.
+"""The python deployer's configuration record and where its interpreters live: the configured
+one, pip sources and their cached environments.
 
-The part of :mod:`.python` that the warm-up (:mod:`._python_warm_up`) shares with it. Standard
-library only: the warm-up imports it before the rest of arcaflow-steps.
+The part of :mod:`.python` that the warm-up (:mod:`._python_warm_up`) shares with it: one
+record, :class:`PythonDeployerConfig`, read by both from the ``deploy`` mapping with one rule.
+Standard library only: the warm-up imports it before the rest of arcaflow-steps.
 """
 
 from __future__ import annotations
@@ -13,14 +14,14 @@ import stat
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 __all__ = [
     "DEPLOYER_NAME",
     "DEPLOYMENT_TYPE",
     "PIP_SOURCE_RE",
+    "PythonDeployerConfig",
     "cache_directory",
-    "configured_python",
     "pip_module",
     "untrusted_reason",
     "venv_directory",
@@ -36,12 +37,64 @@ DEPLOYMENT_TYPE: Final = "python"
 PIP_SOURCE_RE: Final = re.compile(r"^(?P<module>[A-Za-z0-9_.-]+)@(?P<requirement>(git\+|file:).+)$")
 
 
-def configured_python(config: Mapping[str, Any]) -> Any:
-    """Return the interpreter a ``deploy`` configuration names: ``pythonPath``, else ours.
+class PythonDeployerConfig(NamedTuple):
+    """The python deployer's configuration (the ``deploy`` stage input, Arcaflow key names).
 
-    (Of an unvalidated configuration, whatever ``pythonPath`` holds.)
+    A ``NamedTuple`` rather than an attrs record: the warm-up reads it before attrs is imported.
+
+    Thread safety: safe to share (immutable).
     """
-    return config.get("pythonPath") or sys.executable
+
+    python_path: str = sys.executable
+    workdir: str | None = None
+    module_pull_policy: str = "IfNotPresent"
+    python_semver: str | None = None
+    fork_server: bool = True
+
+    @classmethod
+    def from_mapping(cls, config: Mapping[str, Any]) -> PythonDeployerConfig:
+        """Build from a ``deploy`` mapping validated against the deployer's schema."""
+        read = cls.read(config)
+        if read is None:  # pragma: no cover - the schema admits only these types
+            raise ValueError(f"invalid python deployer configuration: {dict(config)!r}")
+        return read
+
+    @classmethod
+    def read(cls, config: Mapping[str, Any]) -> PythonDeployerConfig | None:
+        """Build from a ``deploy`` mapping, or return None when a value has the wrong type (of
+        an unvalidated mapping: the warm-up's case; the deployer's validation says why)."""
+        python = config.get("pythonPath") or sys.executable
+        workdir, semver = config.get("workdir"), config.get("pythonSemver")
+        policy = config.get("modulePullPolicy") or "IfNotPresent"
+        fork_server = config.get("forkServer", True)
+        if not (
+            isinstance(python, str)
+            and isinstance(workdir, str | None)
+            and isinstance(semver, str | None)
+            and isinstance(policy, str)
+        ):
+            return None
+        return cls(
+            python_path=python,
+            workdir=workdir,
+            module_pull_policy=policy,
+            python_semver=semver,
+            fork_server=fork_server is not False,
+        )
+
+    def resolved_workdir(self) -> Path:
+        """Return the cache directory for virtual environments."""
+        return cache_directory(self.workdir)
+
+    def venv_directory(self, source: str, module: str) -> Path:
+        """Return the cache directory of a pip source's environment under this configuration."""
+        return venv_directory(
+            source,
+            module,
+            python_path=self.python_path,
+            python_semver=self.python_semver,
+            workdir=self.workdir,
+        )
 
 
 def pip_module(source: str) -> str | None:

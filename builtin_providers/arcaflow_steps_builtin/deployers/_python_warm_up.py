@@ -30,10 +30,9 @@ from ._forkserver import ForkServer, acquire_fork_server, release_fork_server
 from ._python_paths import (
     DEPLOYER_NAME,
     DEPLOYMENT_TYPE,
-    configured_python,
+    PythonDeployerConfig,
     pip_module,
     untrusted_reason,
-    venv_directory,
     venv_python,
     venv_ready_marker,
 )
@@ -48,31 +47,26 @@ def plugin_step_interpreter(definition: Mapping[str, Any]) -> str | None:
     if not isinstance(plugin, Mapping) or not isinstance(deploy, Mapping):
         return None
     source = plugin.get("src")
-    python = configured_python(deploy)
+    config = PythonDeployerConfig.read(deploy)  # the deployer's record and rule
     if (
         plugin.get("deployment_type") != DEPLOYMENT_TYPE
         or deploy.get("deployer_name", DEPLOYER_NAME) != DEPLOYER_NAME
-        or deploy.get("forkServer") is False
+        or config is None
+        or not config.fork_server
         or not isinstance(source, str)
-        or not isinstance(python, str)
     ):
         return None
     module = pip_module(source)
-    return python if module is None else _installed_interpreter(source, module, python, deploy)
+    if module is None:
+        return config.python_path
+    return _installed_interpreter(source, module, config)
 
 
-def _installed_interpreter(
-    source: str, module: str, python: str, deploy: Mapping[str, Any]
-) -> str | None:
+def _installed_interpreter(source: str, module: str, config: PythonDeployerConfig) -> str | None:
     """Return the interpreter of a pip source's cached environment if it will be used as is."""
-    semver, workdir = deploy.get("pythonSemver"), deploy.get("workdir")
-    if deploy.get("modulePullPolicy") == "Always" or not (
-        isinstance(semver, str | None) and isinstance(workdir, str | None)
-    ):
+    if config.module_pull_policy == "Always":
         return None
-    directory = venv_directory(
-        source, module, python_path=python, python_semver=semver, workdir=workdir
-    )
+    directory = config.venv_directory(source, module)
     if not venv_ready_marker(directory).is_file() or untrusted_reason(directory) is not None:
         return None  # not there, or not to be run: the deployer builds it or says why
     return str(venv_python(directory))

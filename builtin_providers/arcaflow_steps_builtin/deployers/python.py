@@ -67,10 +67,8 @@ from ._python_paths import (
     DEPLOYER_NAME,
     DEPLOYMENT_TYPE,
     PIP_SOURCE_RE,
-    cache_directory,
-    configured_python,
+    PythonDeployerConfig,
     untrusted_reason,
-    venv_directory,
     venv_python,
     venv_ready_marker,
 )
@@ -139,35 +137,6 @@ CONFIG_SCHEMA: Final = ScopeSchema(
         )
     },
 )
-
-
-@attrs.frozen(kw_only=True)
-class PythonDeployerConfig:
-    """The validated python deployer configuration.
-
-    Thread safety: safe to share (immutable).
-    """
-
-    python_path: str = attrs.field(factory=lambda: sys.executable)
-    workdir: str | None = None
-    module_pull_policy: str = "IfNotPresent"
-    python_semver: str | None = None
-    fork_server: bool = True
-
-    @classmethod
-    def from_mapping(cls, config: Mapping[str, Any]) -> PythonDeployerConfig:
-        """Build from the validated ``deploy`` mapping (Arcaflow key names)."""
-        return cls(
-            python_path=configured_python(config),
-            workdir=config.get("workdir"),
-            module_pull_policy=config.get("modulePullPolicy") or "IfNotPresent",
-            python_semver=config.get("pythonSemver"),
-            fork_server=config.get("forkServer", True) is not False,
-        )
-
-    def resolved_workdir(self) -> Path:
-        """Return the cache directory for virtual environments."""
-        return cache_directory(self.workdir)
 
 
 @attrs.frozen(kw_only=True)
@@ -288,13 +257,7 @@ class PythonDeployer:
     def venv_dir(self, source: PythonSource) -> Path:
         """Return the cached virtual environment directory of a pip source."""
         assert source.module is not None
-        return venv_directory(
-            source.source,
-            source.module,
-            python_path=self.config.python_path,
-            python_semver=self.config.python_semver,
-            workdir=self.config.workdir,
-        )
+        return self.config.venv_directory(source.source, source.module)
 
     def ensure_venv(self, source: PythonSource) -> Path:
         """Return the venv's interpreter, installing the source first when needed."""

@@ -6,10 +6,9 @@ See :mod:`arcaflow_steps_builtin.plugin._provider` for the step definition it ac
 
 from __future__ import annotations
 
-from typing import Any
+from arcaflow_steps import ProviderContext, hookimpl
 
-from arcaflow_steps import hookimpl
-
+from ..deployers.hookspecs import DEPLOYERS
 from ._provider import PluginProvider
 from ._runnable import PluginRunnableStep, is_error_output
 from ._running import PluginRunningStep
@@ -27,6 +26,6 @@ __all__ = [
 
 
 @hookimpl
-def arcaflow_steps_providers(context: Any) -> list[PluginProvider]:
-    """Offer the ``plugin`` provider; it finds deployers through ``context``."""
-    return [PluginProvider(context.deployer_factories)]
+def arcaflow_steps_providers(context: ProviderContext) -> list[PluginProvider]:
+    """Offer the ``plugin`` provider; it loads its deployers through ``context``."""
+    return [PluginProvider(lambda: context.extensions(DEPLOYERS).items)]

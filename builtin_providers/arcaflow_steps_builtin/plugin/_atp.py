@@ -77,13 +77,13 @@ from typing import Any, Final, final
 
 import attrs
 
-from arcaflow_steps._deployment import PluginConnection
-from arcaflow_steps._errors import (
+from arcaflow_steps import (
     LocalProtocolError,
     PluginProtocolError,
     RemoteProtocolError,
 )
 
+from ..deployers._protocols import PluginConnection
 from ._atp_frames import (
     RAW_PREVIEW,
     EndOfStreamError,

@@ -30,7 +30,7 @@ from typing import Any, Final, TypeAlias
 import attrs
 import cbor2
 
-from arcaflow_steps._errors import LocalProtocolError, RemoteProtocolError
+from arcaflow_steps import LocalProtocolError, RemoteProtocolError
 
 __all__ = [
     "START_OUTPUT",

@@ -15,7 +15,7 @@ from typing import Any, Final, final
 
 import attrs
 
-from arcaflow_steps._errors import ArcaflowStepsError, PluginProtocolError, RemoteProtocolError
+from arcaflow_steps import ArcaflowStepsError, PluginProtocolError, RemoteProtocolError
 
 from ._atp_messages import ErrorMessage, Signal, WorkDone
 

@@ -21,14 +21,13 @@ from typing import Any, final
 import attrs
 
 from arcaflow_steps import (
-    Deployer,
-    DeployerFactory,
     DisplayValue,
     OneOfStringSchema,
     PropertySchema,
-    UnknownDeployerError,
     validate,
 )
+
+from ..deployers._protocols import Deployer, DeployerFactory, UnknownDeployerError
 
 __all__ = ["DeployerCatalog", "DeployerChoice"]
 

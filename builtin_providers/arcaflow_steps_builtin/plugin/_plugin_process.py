@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING, Any, Final, final
 
 from arcaflow_steps import (
     ArcaflowStepsError,
-    Deployer,
     DeploymentError,
-    PluginConnection,
     PluginSchema,
     parse_plugin_schema,
 )
+
+from ..deployers._protocols import Deployer, PluginConnection
 
 if TYPE_CHECKING:
     from ._atp import ATPClient, RunHandle

@@ -52,7 +52,6 @@ from typing import Any, Final, final
 from arcaflow_steps import (
     ArcaflowStepsError,
     BoolSchema,
-    DeployerFactory,
     DeploymentError,
     DisplayValue,
     ExtensionGroup,
@@ -64,8 +63,9 @@ from arcaflow_steps import (
     PropertySchema,
     StringSchema,
 )
-from arcaflow_steps._deployment import deployer_group
 
+from ..deployers import DeployerFactory
+from ..deployers.hookspecs import DEPLOYERS
 from ._deploy_config import DeployerCatalog, DeployerChoice
 from ._plugin_process import open_plugin
 from ._process_pool import DEFAULT_IDLE_TIMEOUT, ProcessPool
@@ -153,7 +153,7 @@ class PluginProvider:
 
     def extension_groups(self) -> tuple[ExtensionGroup, ...]:
         """Return the deployers' entry-point group (``arcaflow-steps check`` loads it)."""
-        return (deployer_group(),)
+        return (DEPLOYERS,)
 
     def extension_tables(self) -> tuple[ExtensionTable, ...]:
         """Return the deployers per deployment type, the default first (for ``describe``)."""

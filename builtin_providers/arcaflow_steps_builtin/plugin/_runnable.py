@@ -11,7 +11,6 @@ from arcaflow_steps import (
     DisplayValue,
     Lifecycle,
     LifecycleStageWithSchema,
-    PluginConnection,
     PluginSchema,
     PropertySchema,
     StageChangeHandler,
@@ -20,8 +19,8 @@ from arcaflow_steps import (
     StepSchema,
     StringEnumSchema,
 )
-from arcaflow_steps._errors import quote_sorted
 
+from ..deployers._protocols import PluginConnection
 from ._plugin_process import PluginProcess, open_plugin
 from ._running import PluginRunningStep
 from ._stages import (
@@ -48,6 +47,11 @@ __all__ = ["PluginRunnableStep", "is_error_output"]
 
 S = PluginStage
 RUN_KEYWORD = "step"
+
+
+def _step_ids(steps: Mapping[str, Any]) -> str:
+    """Return the step ids quoted and sorted, for messages."""
+    return ", ".join(sorted(repr(str(step_id)) for step_id in steps)) or "none"
 
 
 def is_error_output(output_id: str, output: StepOutputSchema) -> bool:
@@ -132,13 +136,12 @@ class PluginRunnableStep:
                 return next(iter(steps.values()))
             raise StepDefinitionError(
                 f"the {RUN_KEYWORD!r} field is required for plugin {self.source!r}, which has "
-                f"{len(steps)} steps: {quote_sorted(steps)}"
+                f"{len(steps)} steps: {_step_ids(steps)}"
             )
         step = steps.get(step_id)
         if step is None:
             raise StepDefinitionError(
-                f"plugin {self.source!r} has no step {step_id!r}; valid steps: "
-                f"{quote_sorted(steps)}"
+                f"plugin {self.source!r} has no step {step_id!r}; valid steps: {_step_ids(steps)}"
             )
         return step
 

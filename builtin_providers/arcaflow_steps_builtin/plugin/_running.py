@@ -42,7 +42,6 @@ from typing import TYPE_CHECKING, Any, Final, final
 from arcaflow_steps import (
     ArcaflowStepsError,
     IllegalStageTransitionError,
-    PluginConnection,
     RunningStepState,
     SchemaValidationError,
     StageChangeHandler,
@@ -52,6 +51,7 @@ from arcaflow_steps import (
     validate_properties,
 )
 
+from ..deployers._protocols import PluginConnection
 from ._plugin_process import CLOSE_TIMEOUT, PluginProcess, describe_death
 from ._stages import DEFAULT_CLOSURE_WAIT_TIMEOUT_MS, InputField, PluginStage
 

@@ -138,7 +138,11 @@ PLUGIN_LIFECYCLE: Final = Lifecycle(
             id=S.OUTPUTS, waiting_name="finished", running_name="finished", finished_name="finished"
         ),
         LifecycleStage(
-            id=S.CRASHED, waiting_name="crashed", running_name="crashed", finished_name="crashed"
+            id=S.CRASHED,
+            waiting_name="crashed",
+            running_name="crashed",
+            finished_name="crashed",
+            fatal=True,
         ),
         LifecycleStage(
             id=S.CLOSED, waiting_name="closed", running_name="closed", finished_name="closed"

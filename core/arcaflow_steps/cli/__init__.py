@@ -178,7 +178,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def console_main() -> NoReturn:
     """Run the command line as a program (the ``arcaflow-steps`` script) and exit.
 
-    Every step, deployer and registry is closed when :func:`main` returns; what is left is
+    Every step, provider and registry is closed when :func:`main` returns; what is left is
     interpreter shutdown, whose cyclic garbage collection of the ~25,000 objects a run leaves
     costs ~10 ms (5 % of a one-step run). Freezing them skips that pass; atexit handlers still
     run and the streams are still flushed.

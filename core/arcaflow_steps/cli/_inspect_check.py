@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
         warm_ups, warm_up_failures = _check_warm_ups(scanned[0])
         failures = [*registry.check(), *warm_up_failures]
         ok_kinds = [provider.kind for provider in registry.loaded_providers()]
-        # What providers load for themselves ("deployers": [{"deployer", "deployment_type"}]).
+        # What providers load for themselves: "<what>s": [{"<what>": name, "<scope>": scope}].
         extensions = {
             f"{loaded.group.what}s": (loaded.group, loaded.records())
             for loaded in registry.loaded_extensions()

@@ -2,7 +2,7 @@
 
 Nothing here imports provider code: the kind is the entry point's name. A kind declared by two
 distributions is listed under ``failures``, not under ``providers``. Each extension group
-(``arcaflow.step_NAMEs``, e.g. the ``plugin`` provider's deployers) is listed under ``NAMEs``.
+(``arcaflow.step_NAMEs``) is listed under ``NAMEs``.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     blocked_set = parse_blocked(None, blocked_names(args))
     found = scan_groups((PROVIDER_GROUP,), blocked=blocked_set, extensions=True)
     entries = found.pop(PROVIDER_GROUP)
-    # "arcaflow.step_deployers" -> "deployers", one of them a "deployer".
+    # "arcaflow.step_backends" -> "backends", one of them a "backend".
     extensions = {
         group.removeprefix(GROUP_NAMESPACE): infos for group, infos in found.items() if infos
     }

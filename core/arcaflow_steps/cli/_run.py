@@ -1,10 +1,10 @@
 """``arcaflow-steps run FILE...``: run step files, progress on stderr, results on stdout.
 
 Exit codes (DESIGN.md §7): 0 every step produced a non-error output; 2 an error output was
-produced; 3 a step crashed, failed to deploy (a fatal stage, or ``crashed``; also a plugin that
-cannot be deployed to read its schema) or misbehaved so that the runner ended it; 1 invalid
-input. The worst code wins. Interrupted runs exit
-128 + the signal number after printing what the steps ended with.
+produced; 3 a step ended in a fatal stage of its lifecycle (a plugin that died or failed to
+deploy; also one that cannot be deployed to read its schema) or misbehaved so that the runner
+ended it; 1 invalid input. The worst code wins. Interrupted runs exit 128 + the signal number after
+printing what the steps ended with.
 
 Signals: the first SIGINT/SIGTERM closes every running step (graceful: the provider cancels,
 waits its closure timeout, then stops); a second one force-closes them.
@@ -44,7 +44,6 @@ if TYPE_CHECKING:
 
 __all__ = ["add_arguments", "descriptor_parallelism", "exit_code", "run"]
 
-_CRASH_STAGES = frozenset({"crashed"})
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 _WAIT_SLICE = 0.1
 
@@ -120,11 +119,7 @@ def exit_code(results: Mapping[str, StepResult], fatal: Mapping[str, frozenset[s
     """Return the exit code for the results (``fatal``: step id -> its fatal stages)."""
     code = EXIT_OK
     for step_id, result in results.items():
-        if (
-            result.error is not None
-            or result.stage in fatal.get(step_id, frozenset())
-            or result.stage in _CRASH_STAGES
-        ):
+        if result.error is not None or result.stage in fatal.get(step_id, frozenset()):
             return EXIT_CRASHED
         if result.is_error or result.output_id is None:
             code = EXIT_ERROR_OUTPUT
@@ -367,11 +362,12 @@ def _run_with(args: argparse.Namespace, specs: Sequence[StepSpec], registry: Reg
 
 
 def _is_deploy_failure(error: Exception) -> bool:
-    """Return whether preparing failed because a plugin could not be deployed or spoken to."""
-    from .._errors import DeploymentError, PluginProtocolError, UnknownDeployerError
+    """Return whether preparing failed because a plugin could not be deployed or spoken to
+    (not because the definition names something unknown: a ``LookupError``, exit 1)."""
+    from .._errors import DeploymentError, PluginProtocolError
 
     return isinstance(error, (DeploymentError, PluginProtocolError)) and not isinstance(
-        error, UnknownDeployerError
+        error, LookupError
     )
 
 

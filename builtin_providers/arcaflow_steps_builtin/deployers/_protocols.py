@@ -1,5 +1,5 @@
 """The deployer interface of the ``plugin`` provider, pluggable through
-``arcaflow_steps_deployers``.
+``arcaflow_steps_deployers`` (:mod:`.hookspecs`).
 
 Two levels, like httpcore's ``NetworkBackend`` -> ``NetworkStream`` and the Go engine's
 ``ConnectorFactory`` -> ``Connector`` -> ``Plugin``:
@@ -24,15 +24,15 @@ Example, a deployer for any ATP executable on this machine::
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
-if TYPE_CHECKING:
-    from ._extensions import ExtensionGroup
-    from ._schema import ScopeSchema
+from arcaflow_steps import DeploymentError
 
-__all__ = ["Deployer", "DeployerFactory", "PluginConnection", "deployer_group"]
+if TYPE_CHECKING:
+    from arcaflow_steps import ScopeSchema
+
+__all__ = ["Deployer", "DeployerFactory", "PluginConnection", "UnknownDeployerError"]
 
 
 class PluginConnection(Protocol):
@@ -89,33 +89,19 @@ class DeployerFactory(Protocol):
         """Create a deployer from a configuration already validated against the schema."""
 
 
-def _deployer_name(factory: DeployerFactory) -> str:
-    return factory.deployer_name
+class UnknownDeployerError(DeploymentError, LookupError):
+    """No deployer matches the requested name or deployment type."""
+
+    def __init__(self, what: str, requested: str, valid: Iterable[str]) -> None:
+        self.what = what
+        self.requested = requested
+        self.valid = tuple(sorted(valid))
+        quoted = ", ".join(sorted(repr(str(value)) for value in self.valid)) or "none"
+        super().__init__(f"unknown {what} {requested!r}; valid: {quoted}")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
-def _deployment_type(factory: DeployerFactory) -> str:
-    return factory.deployment_type
-
-
-@functools.cache
-def deployer_group() -> ExtensionGroup:
-    """Return the ``plugin`` provider's deployers: entry-point group ``arcaflow.step_deployers``,
-    one entry point per deployer named after its ``deployer_name``, unique per deployment type.
-    """
-    from . import hookspecs  # pluggy and attrs: not on the warm-up path
-    from ._extensions import ExtensionGroup
-
-    return ExtensionGroup(
-        group="arcaflow.step_deployers",
-        what="deployer",
-        specs=hookspecs,
-        project_name=hookspecs.PROJECT_NAME,
-        hook="arcaflow_steps_deployers",
-        name_of=_deployer_name,
-        scope="deployment type",
-        scope_of=_deployment_type,
-    )
-
-
-for _cls in (PluginConnection, Deployer, DeployerFactory):
-    _cls.__module__ = "arcaflow_steps"
+for _cls in (PluginConnection, Deployer, DeployerFactory, UnknownDeployerError):
+    _cls.__module__ = "arcaflow_steps_builtin.deployers"
