@@ -6,15 +6,18 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
-from plugin_support import HELLO, ROOT, descendants, wait_gone
+from plugin_support import HELLO, PLUGINS, PROMPT, ROOT, descendants, wait_gone
 
 _BESIDE = Path(sys.executable).with_name("arcaflow-steps")
 CLI = str(_BESIDE) if _BESIDE.exists() else (shutil.which("arcaflow-steps") or "arcaflow-steps")
@@ -112,3 +115,120 @@ def test_steps_beyond_the_descriptor_limit_fail_cleanly(
     assert outcomes[failed] > 0
     assert "Traceback" not in completed.stderr
     assert [] == list(temp.iterdir())
+
+
+SILENT = str(PLUGINS / "fake_silent.py")
+TERMINAL = {"outputs", "closed", "deploy_failed", "crashed", "disabled"}
+
+
+def start_cli(temp: Path, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [CLI, "run", "--format", "json", *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TMPDIR": str(temp)},
+    )
+
+
+def wait_for_temp_dir(temp: Path) -> None:
+    deadline = time.monotonic() + PROMPT
+    while not any(temp.iterdir()):
+        assert time.monotonic() < deadline, "no plugin was ever deployed"
+        time.sleep(0.002)
+
+
+def finish(process: subprocess.Popen[str], temp: Path) -> tuple[dict[str, Any], str]:
+    """Wait for the interrupted CLI; check exit 130, no traceback, no process, no temp dir."""
+    pids = descendants(process.pid)
+    stdout, stderr = process.communicate(timeout=60)
+    assert 128 + signal.SIGINT == process.returncode, stderr
+    assert "Traceback" not in stderr
+    assert set() == wait_gone(pids)
+    assert [] == list(temp.iterdir())
+    return json.loads(stdout), stderr
+
+
+@pytest.mark.timeout(90)
+@pytest.mark.parametrize("gap", [0.0, 0.003, 0.01, 0.03], ids=lambda gap: f"gap-{gap}")
+@pytest.mark.parametrize(
+    "definition",
+    [
+        {
+            "plugin": {"src": SILENT, "deployment_type": "python"},
+            "deploy": {"deployer_name": "python", "forkServer": False},
+        },
+        {"plugin": {"src": f"{sys.executable} {SILENT}", "deployment_type": "command"}},
+    ],
+    ids=["python-spawned", "command"],
+)
+def test_two_sigints_during_a_schema_handshake_leave_nothing(
+    tmp_path: Path, temp: Path, definition: dict[str, object], gap: float
+) -> None:
+    """Two SIGINTs while a plugin that never greets is asked for its schema: the second never
+    cuts the clean-up short (the temp dir went, the process too); the step is reported as
+    not started; exit 130."""
+    path = tmp_path / "steps.yaml"
+    path.write_text(yaml.safe_dump({"steps": {"silent": {**definition, "input": {}}}}))
+    process = start_cli(temp, str(path))
+    wait_for_temp_dir(temp)
+    time.sleep(0.1)  # the plugin runs; the handshake waits for its hello
+    process.send_signal(signal.SIGINT)
+    time.sleep(gap)
+    process.send_signal(signal.SIGINT)
+    results, stderr = finish(process, temp)
+    assert {
+        "silent": {
+            "stage": None,
+            "output_id": None,
+            "output_data": None,
+            "error": "not started: interrupted by SIGINT while preparing steps",
+        }
+    } == results
+    assert "arcaflow-steps: interrupted while preparing steps\n" == stderr
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize(
+    ("moment", "parallelism"),
+    [("while-deploying", "128"), ("while-deploying-queued", "4"), ("while-running", "128")],
+)
+def test_sigint_at_the_start_of_a_large_run_reports_every_step(
+    tmp_path: Path, temp: Path, moment: str, parallelism: str
+) -> None:
+    """SIGINT as the first steps deploy (all at once, or most still queued) or once they
+    run: every step is reported in a terminal stage (never "the runner is closed"), exit 130,
+    nothing left behind."""
+    file = hello_steps(tmp_path, 128)
+    process = start_cli(temp, "--parallelism", parallelism, file)
+    assert process.stderr is not None
+    wanted = "-> deploy" if moment.startswith("while-deploying") else "-> running"
+    deadline = time.monotonic() + PROMPT
+    while wanted not in process.stderr.readline():
+        assert time.monotonic() < deadline, f"never saw {wanted!r}"
+    process.send_signal(signal.SIGINT)
+    results, stderr = finish(process, temp)
+    assert {f"s{i}" for i in range(128)} == set(results)
+    stages = Counter(result["stage"] for result in results.values())
+    assert TERMINAL >= set(stages), stages
+    assert stages["closed"] > 0, stages
+    assert "SIGINT: closing every running step (again to force)" in stderr
+    assert "the runner is closed" not in stderr
+
+
+@pytest.mark.timeout(90)
+def test_sigint_while_reading_schemas_reports_every_step_not_started(
+    tmp_path: Path, temp: Path
+) -> None:
+    """SIGINT while the plugin's schema is read (before any step starts): every step is
+    reported as not started, exit 130, no probe process or temp dir left."""
+    file = hello_steps(tmp_path, 32, forkServer=False)
+    process = start_cli(temp, file)
+    wait_for_temp_dir(temp)
+    process.send_signal(signal.SIGINT)
+    results, _stderr = finish(process, temp)
+    assert {f"s{i}" for i in range(32)} == set(results)
+    # Either the probe was still greeting (nothing started), or the steps had just begun.
+    stages = Counter(result["stage"] for result in results.values())
+    assert {None} == set(stages) or TERMINAL >= set(stages), stages

@@ -191,7 +191,8 @@ def test_timeout_closes_running_steps(venv: TestVenv, tmp_path: Path) -> None:
 def test_signal_while_preparing_stops_cleanly(
     venv: TestVenv, tmp_path: Path, signum: signal.Signals
 ) -> None:
-    """A signal while a schema loads stops the run with one message and 128 + signal."""
+    """A signal while a schema loads stops the run with one message and 128 + signal; the
+    step is reported as not started."""
     file = write(
         tmp_path, "s.yaml", "kind: echo\necho: {prefix: slow schema}\ninput: {message: x}\n"
     )
@@ -206,8 +207,14 @@ def test_signal_while_preparing_stops_cleanly(
     assert "echo is loading its schema\n" == process.stderr.readline()
     process.send_signal(signum)
     stdout, stderr = process.communicate(timeout=20)
-    assert (128 + signum, "", "arcaflow-steps: interrupted while preparing steps\n") == (
+    assert (128 + signum, "arcaflow-steps: interrupted while preparing steps\n") == (
         process.returncode,
-        stdout,
         stderr,
     )
+    not_started = {
+        "stage": None,
+        "output_id": None,
+        "output_data": None,
+        "error": f"not started: interrupted by {signal.Signals(signum).name} while preparing steps",
+    }
+    assert {"s": not_started} == yaml.safe_load(stdout)

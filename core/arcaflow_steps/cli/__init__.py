@@ -175,6 +175,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INVALID
 
 
+#: Whether the command line runs as the program (:func:`console_main`), not called in-process.
+_as_program = False
+
+
+def runs_as_program() -> bool:
+    """Return whether :func:`console_main` runs the command line (the process ends after it)."""
+    return _as_program
+
+
 def console_main() -> NoReturn:
     """Run the command line as a program (the ``arcaflow-steps`` script) and exit.
 
@@ -183,6 +192,8 @@ def console_main() -> NoReturn:
     costs ~10 ms (5 % of a one-step run). Freezing them skips that pass; atexit handlers still
     run and the streams are still flushed.
     """
+    global _as_program
+    _as_program = True
     code = main()
     import gc
 

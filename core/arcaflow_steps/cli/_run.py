@@ -3,17 +3,17 @@
 Exit codes (DESIGN.md §7): 0 every step produced a non-error output; 2 an error output was
 produced; 3 a step ended in a fatal stage of its lifecycle (a plugin that died or failed to
 deploy; also one that cannot be deployed to read its schema) or misbehaved so that the runner
-ended it; 1 invalid input. The worst code wins. Interrupted runs exit 128 + the signal number after
-printing what the steps ended with.
+ended it; 1 invalid input. The worst code wins. Interrupted runs exit 128 + the signal number
+(130 SIGINT, 143 SIGTERM) after printing what every step ended with (a step interrupted before
+it started has no stage and says so).
 
-Signals: the first SIGINT/SIGTERM closes every running step (graceful: the provider cancels,
-waits its closure timeout, then stops); a second one force-closes them.
+Signals (:mod:`._signals`): the first SIGINT/SIGTERM closes every running step (graceful: the
+provider cancels, waits its closure timeout, then stops); a second one force-closes them.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import math
 import os
@@ -21,8 +21,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from types import FrameType
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from . import (
@@ -33,6 +32,7 @@ from . import (
     _add_plugin_options,
 )
 from ._common import make_registry, plain, scan_entry_points
+from ._signals import Interrupted, RunSignals
 
 if TYPE_CHECKING:
     from .._events import StepResult
@@ -44,7 +44,6 @@ if TYPE_CHECKING:
 
 __all__ = ["add_arguments", "descriptor_parallelism", "exit_code", "run"]
 
-_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 _WAIT_SLICE = 0.1
 
 
@@ -192,67 +191,6 @@ def _record(result: StepResult) -> dict[str, Any]:
     return record
 
 
-class _Interrupted(BaseException):
-    """SIGINT or SIGTERM arrived before any step started (while schemas load)."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
-
-
-@contextlib.contextmanager
-def _interruptible() -> Iterator[None]:
-    """Turn SIGINT/SIGTERM into :class:`_Interrupted`, so ``finally`` blocks close providers."""
-
-    def interrupt(signum: int, frame: FrameType | None) -> None:
-        del frame
-        raise _Interrupted(signum)
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {signum: signal.signal(signum, interrupt) for signum in _SIGNALS}
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-
-
-class _Signals:
-    """First SIGINT/SIGTERM closes the runner; the second force-closes it."""
-
-    def __init__(self, runner: StepRunner, progress: Progress) -> None:
-        self._runner = runner
-        self._progress = progress
-        self.received: int | None = None
-        self._count = 0
-        self._previous: dict[int, Any] = {}
-
-    def install(self) -> None:
-        if threading.current_thread() is not threading.main_thread():
-            return
-        for signum in _SIGNALS:
-            self._previous[signum] = signal.signal(signum, self._handle)
-
-    def restore(self) -> None:
-        for signum, handler in self._previous.items():
-            signal.signal(signum, handler)
-
-    def _handle(self, signum: int, frame: FrameType | None) -> None:
-        del frame
-        self._count += 1
-        self.received = signum
-        name = signal.Signals(signum).name
-        if self._count == 1:
-            self._progress.line("*", f"{name}: closing every running step (again to force)")
-            target = self._runner.close
-        else:
-            self._progress.line("*", f"{name} again: force-closing every running step")
-            target = self._runner.force_close
-        threading.Thread(target=target, name="arcaflow-steps-signal", daemon=True).start()
-
-
 def _wait_all(executions: Sequence[StepExecution]) -> dict[str, StepResult]:
     results: dict[str, StepResult] = {}
     for execution in executions:
@@ -270,41 +208,73 @@ def run(args: argparse.Namespace) -> int:
 
     Order matters for start-up time: read the step files and the entry-point metadata, start
     the warm-ups (:mod:`arcaflow_steps._warm_up`: a plugin interpreter then starts while we
-    import the rest), and only then import the runner and the providers.
+    import the rest), and only then import the runner and the providers. Signals at any
+    moment: :mod:`._signals`.
     """
-    from .._entry_points import PROVIDER_GROUP, WARM_UP_GROUP
     from .._errors import StepDefinitionError
-    from .._warm_up import WarmUps, start_warm_ups
-    from ._files import read_step_files
 
     if args.parallelism is not None and args.parallelism < 1:
         raise StepDefinitionError(f"--parallelism must be at least 1, got {args.parallelism}")
-    specs = read_step_files(args.files)
+    from . import runs_as_program
+
+    signals = RunSignals()
+    signals.install()
+    try:
+        return _run_signalled(args, signals)
+    finally:
+        if runs_as_program():
+            signals.ignore()
+        else:
+            signals.restore()
+
+
+def _run_signalled(args: argparse.Namespace, signals: RunSignals) -> int:
+    from .._entry_points import PROVIDER_GROUP, WARM_UP_GROUP
+    from .._warm_up import WarmUps, start_warm_ups
+    from ._files import read_step_files
+
+    specs: list[StepSpec] = []
     warm_ups = WarmUps()
     try:
-        with _interruptible():
-            scanned = scan_entry_points(args, WARM_UP_GROUP)
-            found = scanned[0]
-            warm_ups = start_warm_ups(
-                found[PROVIDER_GROUP], found[WARM_UP_GROUP], (spec.definition for spec in specs)
-            )
-            # After the warm-ups: the registry imports attrs and pluggy.
-            registry = make_registry(args, scanned)
-    except _Interrupted as interrupted:
-        warm_ups.close()
-        return _interrupted_while_preparing(interrupted)
-    try:
-        return _run_with(args, specs, registry)
+        try:
+            with signals.raising():
+                specs = read_step_files(args.files)
+                scanned = scan_entry_points(args, WARM_UP_GROUP)
+                found = scanned[0]
+                warm_ups = start_warm_ups(
+                    found[PROVIDER_GROUP],
+                    found[WARM_UP_GROUP],
+                    (spec.definition for spec in specs),
+                )
+                # After the warm-ups: the registry imports attrs and pluggy.
+                registry = make_registry(args, scanned)
+        except Interrupted as interrupted:
+            return _interrupted_while_preparing(interrupted, specs, args.format)
+        return _run_with(args, specs, registry, signals)
     finally:
         warm_ups.close()
 
 
-def _interrupted_while_preparing(interrupted: _Interrupted) -> int:
+def _interrupted_while_preparing(
+    interrupted: Interrupted, specs: Sequence[StepSpec], output_format: str
+) -> int:
+    """Report every step as not started (no stage) and return 128 + the signal number."""
     sys.stderr.write(f"{PROG}: interrupted while preparing steps\n")
+    if specs:
+        name = signal.Signals(interrupted.signum).name
+        record = {
+            "stage": None,
+            "output_id": None,
+            "output_data": None,
+            "error": f"not started: interrupted by {name} while preparing steps",
+        }
+        _write_results({spec.step_id: dict(record) for spec in specs}, output_format)
     return 128 + interrupted.signum
 
 
-def _run_with(args: argparse.Namespace, specs: Sequence[StepSpec], registry: Registry) -> int:
+def _run_with(
+    args: argparse.Namespace, specs: Sequence[StepSpec], registry: Registry, signals: RunSignals
+) -> int:
     from .._errors import ArcaflowStepsError, StepDefinitionError
     from .._runner import StepRunner
     from .._step_definition import prepare_step
@@ -313,7 +283,7 @@ def _run_with(args: argparse.Namespace, specs: Sequence[StepSpec], registry: Reg
     try:
         prepared: list[PreparedStep] = []
         try:
-            with _interruptible():  # loading a plugin's schema may take a while
+            with signals.raising():  # loading a plugin's schema may take a while
                 for spec in specs:
                     try:
                         prepared.append(
@@ -325,8 +295,8 @@ def _run_with(args: argparse.Namespace, specs: Sequence[StepSpec], registry: Reg
                             sys.stderr.write(f"{PROG}: error: {error}\n")
                             return EXIT_CRASHED
                         raise error from exc
-        except _Interrupted as interrupted:
-            return _interrupted_while_preparing(interrupted)
+        except Interrupted as interrupted:
+            return _interrupted_while_preparing(interrupted, specs, args.format)
         progress = make_progress(prepared, quiet=args.quiet, live=args.live)
         observers = registry.observers()  # the installed packages' observer hooks
         parallelism = args.parallelism
@@ -335,18 +305,19 @@ def _run_with(args: argparse.Namespace, specs: Sequence[StepSpec], registry: Reg
             if parallelism is not None:
                 progress.line("*", f"running at most {parallelism} steps at once (open file limit)")
         runner = StepRunner(parallelism=parallelism, observers=(progress, observers))
-        signals = _Signals(runner, progress)
-        signals.install()
         progress.start()
+        signals.attach(runner, progress)
         try:
-            executions = [runner.start(step) for step in prepared]
+            try:
+                executions = [runner.start(step) for step in prepared]
+            finally:
+                signals.all_started()
             if args.timeout is not None:
                 _close_after(runner, args.timeout, progress)
             results = _wait_all(executions)
         finally:
             runner.close()
             progress.stop()
-            signals.restore()
         for step_id in results:
             observers.on_result(results[step_id])
     finally:
