@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -184,3 +186,26 @@ def test_missing_arguments_exit_1(capsys: Capture) -> None:
             main(args)
         assert 1 == excinfo.value.code
     assert "error: the following arguments are required" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full on this system")
+@pytest.mark.parametrize(
+    "args", [("run", "--format", "json"), ("run",), ("list",)], ids=["json", "yaml", "list"]
+)
+def test_output_that_cannot_be_written_is_one_line(tmp_path: Path, args: tuple[str, ...]) -> None:
+    """Stdout on a full device (``> /dev/full``): one line, exit 1, no traceback, and no
+    second complaint when the interpreter flushes at exit."""
+    cli = Path(sys.executable).with_name("arcaflow-steps")
+    file = step_file(tmp_path, "kind: dummy\nname: x\n")
+    extra = ("-q", file) if args[0] == "run" else ()
+    with open("/dev/full", "w") as full:
+        completed = subprocess.run(
+            [str(cli), *args, *extra],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    expected = f"{PREFIX}cannot write the output: No space left on device\n"
+    assert (1, expected) == (completed.returncode, completed.stderr)

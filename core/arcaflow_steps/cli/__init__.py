@@ -165,6 +165,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:  # before steps run (e.g. while a plugin's schema loads)
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 128 + 2
+    except OSError as exc:
+        if not _is_output_failure(exc):
+            raise  # a bug: keep the traceback
+        _discard_stdout()
+        print(f"{PROG}: error: cannot write the output: {exc.strerror}", file=sys.stderr)
+        return EXIT_INVALID
     except Exception as exc:
         # Imported here, not at the top: `list` runs without loading the error classes.
         from .._errors import ArcaflowStepsError
@@ -173,6 +179,30 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise  # a bug: keep the traceback
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return EXIT_INVALID
+
+
+def _is_output_failure(error: OSError) -> bool:
+    """Return whether ``error`` is stdout refusing our output (a full disk, ``> /dev/full``)."""
+    import errno
+
+    return error.filename is None and error.errno in (
+        errno.ENOSPC,
+        errno.EDQUOT,
+        errno.EFBIG,
+        errno.EIO,
+    )
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null, so the flush at exit does not fail (and report) again."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no real descriptor behind stdout (in-process callers)
+        pass
 
 
 #: Whether the command line runs as the program (:func:`console_main`), not called in-process.
