@@ -20,7 +20,7 @@ import ssl
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -134,6 +134,53 @@ def containers_of_pid(engine: str, pid: int) -> list[str]:
         text=True,
     )
     return sorted(line.strip() for line in result.stdout.splitlines() if line.strip())
+
+
+def owner_labels(pid: int) -> dict[str, str]:
+    """Return the owner labels a container started by process ``pid`` must carry.
+
+    Computed here from /proc, independently of the deployers' own code.
+    """
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return {
+        "org.arcaflow-steps.owner-pid": str(pid),
+        "org.arcaflow-steps.owner-start": stat.rsplit(")", 1)[1].split()[19],
+        "org.arcaflow-steps.owner-boot-id": Path("/proc/sys/kernel/random/boot_id")
+        .read_text()
+        .strip(),
+        "org.arcaflow-steps.owner-pid-ns": str(os.stat("/proc/self/ns/pid").st_ino),
+        "org.arcaflow-steps.owner-host": socket.gethostname(),
+    }
+
+
+def plant(engine: str, labels: dict[str, str], *, start: bool = True) -> str:
+    """Create (and start) a sleeping container with ``labels``, as a dead run would leave it."""
+    arguments = [engine, "create", "--entrypoint", "python3"]
+    for key, value in labels.items():
+        arguments += ["--label", f"{key}={value}"]
+    arguments += [image("plugin_steps"), "-c", "import time; time.sleep(300)"]
+    container_id = subprocess.run(arguments, capture_output=True, check=True, text=True)
+    planted = container_id.stdout.strip()
+    if start:
+        subprocess.run([engine, "start", planted], capture_output=True, check=True)
+    return planted
+
+
+def exists(engine: str, container_id: str) -> bool:
+    """Return whether a container exists (in any state)."""
+    result = subprocess.run(
+        [engine, "container", "inspect", container_id], capture_output=True, check=False
+    )
+    return result.returncode == 0
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> float:
+    """Poll ``condition`` until it holds; return the seconds it took; fail after ``timeout``."""
+    started = time.monotonic()
+    while not condition():
+        assert time.monotonic() - started < timeout, f"{what} after {timeout} s"
+        time.sleep(0.05)
+    return time.monotonic() - started
 
 
 def inspect(engine: str, name: str) -> dict[str, object]:

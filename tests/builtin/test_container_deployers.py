@@ -36,12 +36,12 @@ from arcaflow_steps_builtin.plugin._atp import ATPClient
 Deploy = Callable[..., Any]
 
 
-_CREATED: list[DockerDeployer] = []
+_CREATED: list[DockerDeployer | PodmanDeployer] = []
 
 
 @pytest.fixture(autouse=True)
-def _close_docker_clients() -> Iterator[None]:
-    """Close the API clients of the docker deployers a test created."""
+def _close_deployers() -> Iterator[None]:
+    """Close the deployers a test created (API clients, watchdogs)."""
     yield
     while _CREATED:
         _CREATED.pop().close()
@@ -56,7 +56,9 @@ def _docker(config: dict[str, Any] | None = None) -> DockerDeployer:
 
 def _podman(config: dict[str, Any] | None = None) -> PodmanDeployer:
     factory = PodmanDeployerFactory()
-    return factory.create(validate(factory.configuration_schema(), config or {}))
+    deployer = factory.create(validate(factory.configuration_schema(), config or {}))
+    _CREATED.append(deployer)
+    return deployer
 
 
 @pytest.fixture(params=["docker", "podman"])

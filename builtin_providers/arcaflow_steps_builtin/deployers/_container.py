@@ -22,6 +22,8 @@ from arcaflow_steps import (
     StringSchema,
 )
 
+from ._container_owner import CONTAINER_LABEL, OWNER_LABEL, ContainerOwner
+
 __all__ = [
     "CONTAINER_LABEL",
     "OWNER_LABEL",
@@ -34,11 +36,6 @@ __all__ = [
     "string_map_prop",
     "string_prop",
 ]
-
-#: Label set on every container we start; its value is the deployer name.
-CONTAINER_LABEL: Final = "org.arcaflow-steps.deployer"
-#: Label naming the process id that started the container (for leak hunting).
-OWNER_LABEL: Final = "org.arcaflow-steps.owner-pid"
 
 
 class ImagePullPolicy(enum.StrEnum):
@@ -107,8 +104,16 @@ def container_name(prefix: str) -> str:
 
 
 def container_labels(deployer_name: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Return the labels every container of ours carries."""
+    """Return the labels every container of ours carries: the deployer and its owner.
+
+    The owner labels (:mod:`._container_owner`) let a later run tell whether the process that
+    started the container is gone; without /proc only the pid is recorded (never judged).
+    """
     labels = dict(extra or {})
     labels[CONTAINER_LABEL] = deployer_name
-    labels[OWNER_LABEL] = str(os.getpid())
+    owner = ContainerOwner.current()
+    if owner is None:
+        labels[OWNER_LABEL] = str(os.getpid())
+    else:
+        labels.update(owner.labels())
     return labels

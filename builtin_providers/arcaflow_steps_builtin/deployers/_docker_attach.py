@@ -9,7 +9,6 @@ is read by a second thread and yields the exit code.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import io
 import logging
@@ -21,6 +20,8 @@ import threading
 import time
 from collections.abc import Callable
 from typing import IO, Any, Final, final
+
+from ._container_reaper import at_exit
 
 __all__ = ["DockerPluginConnection", "live_container_count"]
 
@@ -45,7 +46,7 @@ def _remove_all_live() -> None:
         connection.close(timeout=1.0)
 
 
-atexit.register(_remove_all_live)
+at_exit(_remove_all_live)
 
 
 def _describe_exit_code(code: int) -> str:

@@ -35,10 +35,14 @@ the ATP stream and is never fatal by itself (the Go engine fails on the first st
 
 ``close()`` half-closes the attach stream (the plugin sees EOF on stdin, as after a real
 pipe close), waits up to half the timeout for the container to exit and be removed, then
-force-removes it. Because of ``AutoRemove`` and the stdin-once attach, a container also goes
-away when this process dies without closing it (its attach connection closes, the plugin
-sees EOF and exits, the daemon removes it); an ``atexit`` hook force-removes whatever is
-still live at interpreter exit.
+force-removes it; an ``atexit`` hook force-removes whatever is still live at interpreter exit.
+
+When this process dies without closing (``kill -9``), the stdin-once attach gives the plugin
+EOF and ``AutoRemove`` removes the container once it exits, but a Python SDK plugin exits on
+EOF only after its running step finished. So the deployer's first connection also starts
+a watchdog process and sweeps the containers of ended runs (:mod:`._container_reaper`): the
+watchdog removes this process's containers within seconds of its death, and the sweep removes
+containers whose owner (labels ``org.arcaflow-steps.owner-*``) has certainly ended.
 """
 
 from __future__ import annotations
@@ -82,6 +86,7 @@ from ._container import (
     string_map_prop,
     string_prop,
 )
+from ._container_reaper import ContainerWatchdog, DockerContainers, start_sweep
 from ._docker_attach import DockerPluginConnection, live_container_count
 
 __all__ = [
@@ -338,9 +343,10 @@ class DockerDeployer:
 
     def __init__(self, config: DockerDeployerConfig) -> None:
         self._config = config
-        # Guards _api, _tls_dir and _pulled.
+        # Guards _api, _watchdog, _tls_dir and _pulled.
         self._lock = threading.Lock()
         self._api: Any = None
+        self._watchdog: ContainerWatchdog | None = None
         self._tls_dir: str | None = None
         self._pulled: set[str] = set()
 
@@ -427,12 +433,20 @@ class DockerDeployer:
                     f"cannot reach the Docker daemon at {base_url!r}: {_reason(exc)}; is dockerd "
                     "running? (set deploy.connection.host or DOCKER_HOST)"
                 ) from exc
+            self._watchdog = ContainerWatchdog.start(
+                {"docker": _watchdog_settings(kwargs, api)},
+                remove_paths=[self._tls_dir] if self._tls_dir else [],
+            )
+            start_sweep(DockerContainers(api), f"the Docker daemon at {base_url!r}")
             return self._api
 
     def close(self) -> None:
-        """Close the API client's pooled connections (running containers are not touched)."""
+        """Stop the watchdog and close the API client (running containers are not touched)."""
         with self._lock:
             api, self._api = self._api, None
+            watchdog, self._watchdog = self._watchdog, None
+        if watchdog is not None:
+            watchdog.close()
         if api is not None:
             api.close()
 
@@ -540,6 +554,24 @@ class DockerDeployer:
             attached=attached,
             waiter=waiter,
         )
+
+
+def _watchdog_settings(kwargs: Mapping[str, Any], api: Any) -> dict[str, Any]:
+    """Return what the container watchdog needs to reach the same daemon (JSON-ready)."""
+    tls = kwargs.get("tls")
+    return {
+        "base_url": str(kwargs["base_url"]),
+        "version": api._version,
+        "timeout": kwargs["timeout"],
+        "use_ssh_client": bool(kwargs.get("use_ssh_client")),
+        "tls": tls
+        if isinstance(tls, bool) or tls is None
+        else {
+            "client_cert": list(tls.cert) if tls.cert else None,
+            "ca_cert": tls.ca_cert,
+            "verify": tls.verify,
+        },
+    }
 
 
 def _reason(exc: BaseException) -> str:

@@ -32,7 +32,16 @@ Theory of operation. ``deploy(image)`` checks the image according to the pull po
 own process group, like a local plugin process. ``close()`` closes the plugin's stdin (the
 plugin exits and ``--rm`` removes the container), waits up to half the timeout, then runs
 ``podman rm --force --time 0`` on the container name *before* stopping the ``podman run``
-process, because killing that process alone would leave the container running.
+process, because killing that process alone would leave the container running (conmon
+keeps it). For the same reason an ``atexit`` hook removes live containers by name.
+
+When this process dies without closing (``kill -9``), ``podman run`` sees EOF on its stdin
+and passes it on, but a Python SDK plugin exits on EOF only after its running step finished,
+and the orphaned ``podman run`` keeps waiting even after its container is gone. So the first
+deploy also starts a watchdog process and sweeps the containers of ended runs
+(:mod:`._container_reaper`): the watchdog kills this process's ``podman run`` clients and
+removes its containers within seconds of its death, and the sweep removes containers whose
+owner (labels ``org.arcaflow-steps.owner-*``) has certainly ended.
 
 On a machine whose root lacks ``CAP_SYS_RESOURCE``, ``podman run`` fails while setting
 rlimits until podman's default ulimits are lowered; ``.ci/containers.sh`` does that (see
@@ -71,6 +80,7 @@ from ._container import (
     string_list_prop,
     string_prop,
 )
+from ._container_reaper import ContainerWatchdog, PodmanContainers, at_exit, start_sweep
 from ._process import ProcessConnection, spawn
 
 __all__ = [
@@ -220,6 +230,21 @@ class PodmanDeployerConfig:
         return [*arguments, image, "--atp"]
 
 
+_LIVE_LOCK: Final = threading.Lock()
+_LIVE: set[PodmanPluginConnection] = set()  # guarded by _LIVE_LOCK
+
+
+def _remove_all_live() -> None:
+    """At interpreter exit: remove the containers of connections nobody closed."""
+    with _LIVE_LOCK:
+        live = list(_LIVE)
+    for connection in live:
+        connection.kill()
+
+
+at_exit(_remove_all_live)
+
+
 @final
 class PodmanPluginConnection:
     """A plugin running in a podman container, through a ``podman run -i`` process.
@@ -238,6 +263,8 @@ class PodmanPluginConnection:
         # Guards _closed; close() holds it for its whole (bounded) duration.
         self._close_lock = threading.Lock()
         self._closed = False
+        with _LIVE_LOCK:
+            _LIVE.add(self)
 
     @property
     def stdin(self) -> IO[bytes]:
@@ -266,6 +293,8 @@ class PodmanPluginConnection:
         """Remove the container now, even while a graceful close() is waiting, then reap."""
         _run_quietly(self._remove_command, _COMMAND_TIMEOUT)
         self._process.kill()
+        with _LIVE_LOCK:
+            _LIVE.discard(self)
 
     def close(self, timeout: float = 5.0) -> None:
         """EOF to the plugin, wait (half the timeout), remove the container, stop podman."""
@@ -280,6 +309,8 @@ class PodmanPluginConnection:
                 # podman run ends (and --rm cleans up) once its container is gone.
                 _run_quietly(self._remove_command, max(deadline - time.monotonic(), 1.0))
             self._process.close(max(deadline - time.monotonic(), 0.1))
+            with _LIVE_LOCK:
+                _LIVE.discard(self)
 
 
 def _run_quietly(
@@ -306,11 +337,13 @@ class PodmanDeployer:
 
     def __init__(self, config: PodmanDeployerConfig) -> None:
         self._config = config
-        # Guards _random, _pulled and _executable.
+        # Guards _random, _pulled, _executable, _watching and _watchdog.
         self._lock = threading.Lock()
         self._random = random.Random(config.rng_seed) if config.rng_seed else None
         self._pulled: set[str] = set()
         self._executable: str | None = None
+        self._watching = False
+        self._watchdog: ContainerWatchdog | None = None
 
     @property
     def config(self) -> PodmanDeployerConfig:
@@ -329,6 +362,23 @@ class PodmanDeployer:
                     )
                 self._executable = found
             return self._executable
+
+    def _watch(self, base: Sequence[str]) -> None:
+        """On first use: start the watchdog and sweep containers of ended runs (background)."""
+        with self._lock:
+            if self._watching:
+                return
+            self._watching = True
+            self._watchdog = ContainerWatchdog.start({"podman": list(base)})
+        start_sweep(PodmanContainers(base), f"podman ({' '.join(base)})")
+
+    def close(self) -> None:
+        """Stop the watchdog (running containers are not touched: their steps close them)."""
+        with self._lock:
+            watchdog, self._watchdog = self._watchdog, None
+            self._watching = False
+        if watchdog is not None:
+            watchdog.close()
 
     def _name(self) -> str:
         prefix = self._config.container_name_prefix
@@ -398,9 +448,10 @@ class PodmanDeployer:
         """Start the plugin image ``source`` with ``--atp``; raise DeploymentError."""
         if not source or source.strip() != source or source.startswith("-"):
             raise DeploymentError(f"invalid image reference {source!r} for deployer 'podman'")
+        base = self._config.base_command(self.executable())
+        self._watch(base)
         self.ensure_image(source)
         name = self._name()
-        base = self._config.base_command(self.executable())
         argv = [
             *base,
             "run",
