@@ -191,6 +191,9 @@ class TwoDeployers:
                             raise DeploymentError(f"engine {name} is down")
                         return inner.deploy(source)
 
+                    def close(self) -> None:
+                        inner.close()  # gives up its hold on the shared launcher
+
                 return Deployer()
 
         return [Factory("a"), Factory("b")]

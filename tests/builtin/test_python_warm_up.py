@@ -128,20 +128,24 @@ def test_a_missing_interpreter_starts_nothing() -> None:
 INTROSPECT = str(PLUGINS / "plugin_introspect.py")
 
 #: Runs the CLI; reports on stderr how many zygotes it forked from itself and how many it started
-#: as ``python _zygote.py``, and whether the plugin provider was imported before any of them.
+#: as ``python _zygote.py`` (and apart from those, how many launchers it started), and whether
+#: the plugin provider was imported before any of them.
 AUDIT_STARTS = """\
 import sys
 
-forks, scripts, provider_first = [], [], []
+forks, scripts, launchers, provider_first = [], [], [], []
 def audit(event, args):
     is_script = event == "subprocess.Popen" and any("_zygote" in str(a) for a in args[1])
-    if event == "os.fork" or is_script:
+    if is_script and "-S" in args[1]:  # a launcher (forkServer: false, command)
+        launchers.append(1)
+    elif event == "os.fork" or is_script:
         (scripts if is_script else forks).append(1)
         provider_first.append("arcaflow_steps_builtin.plugin" in sys.modules)
 sys.addaudithook(audit)
 from arcaflow_steps.cli import main
 code = main(sys.argv[1:])
 print(f"forked zygotes: {len(forks)}; started zygotes: {len(scripts)}", file=sys.stderr)
+print(f"launchers: {len(launchers)}", file=sys.stderr)
 print(f"provider imported first: {any(provider_first)}", file=sys.stderr)
 sys.exit(code)
 """
@@ -214,6 +218,7 @@ def test_a_forked_zygotes_plugin_sees_what_other_plugins_see(tmp_path: Path) -> 
         "json",
     )
     assert "forked zygotes: 1; started zygotes: 1" in result.stderr
+    assert "launchers: 1" in result.stderr  # forkServer: false execs through a launcher
     reports = {
         step_id: record["output_data"] for step_id, record in json.loads(result.stdout).items()
     }

@@ -14,6 +14,13 @@ Children of one zygote share the zygote's hash seed.
 
 The zygote exits, killing every child's process group, when its control socket closes: on
 :meth:`ForkServer.close`, at interpreter exit (``atexit``), or when our process dies.
+
+A *launcher* (``ForkServer(python, launcher=True)``) is a zygote that preloads nothing and
+``exec``s commands (:meth:`ForkServer.execute`): the ``command`` deployer and ``forkServer:
+false`` start their plugins through one, so they get the same containment as forked plugins
+(:mod:`._zygote`: subreaper, parent-death signal, orphans killed, directories removed when we
+die). If a zygote is SIGKILLed, its plugins die with it (parent-death signal), and what they
+started is found by the zygote's owner token in the environment and killed here.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ import contextlib
 import itertools
 import json
 import os
+import secrets
 import select
 import signal
 import socket
@@ -41,15 +49,19 @@ from ._process import (
     ChildProcess,
     PopenHandle,
     ProcessConnection,
+    describe_returncode,
     descriptor_reason,
+    kill_owned_processes,
 )
 
 __all__ = [
     "ForkServer",
+    "ForkServers",
     "ForkedHandle",
     "acquire_fork_server",
     "close_all_fork_servers",
     "release_fork_server",
+    "shared_launcher",
 ]
 
 _ZYGOTE: Final = str(Path(__file__).with_name("_zygote.py"))
@@ -79,35 +91,62 @@ def close_all_fork_servers() -> None:
 atexit.register(close_all_fork_servers)
 
 
-_SHARED_LOCK: Final = threading.Lock()
-#: interpreter -> (its shared fork server, how many holders)
-_SHARED: dict[str, tuple[ForkServer, int]] = {}  # guarded by _SHARED_LOCK
+@final
+class ForkServers:
+    """Fork servers shared by reference count, one per (interpreter, launcher or not).
+
+    Thread safety: safe to share.
+    """
+
+    def __init__(self) -> None:
+        # Guards _shared: key -> (its fork server, how many holders).
+        self._lock = threading.Lock()
+        self._shared: dict[tuple[str, bool], tuple[ForkServer, int]] = {}
+
+    def acquire(self, python: str, *, launcher: bool = False) -> ForkServer:
+        """Return the shared fork server of ``python``, counting one holder."""
+        key = (python, launcher)
+        with self._lock:
+            server, holders = self._shared.get(key, (None, 0))
+            if server is None or server.is_closed:
+                server, holders = ForkServer(python, launcher=launcher), 0
+            self._shared[key] = (server, holders + 1)
+            return server
+
+    def release(self, server: ForkServer) -> None:
+        """Drop one holder of a shared fork server; close it when none is left."""
+        key = (server.python, server.is_launcher)
+        with self._lock:
+            current, holders = self._shared.get(key, (None, 0))
+            if current is not server:
+                last = True
+            else:
+                last = holders <= 1
+                if last:
+                    del self._shared[key]
+                else:
+                    self._shared[key] = (server, holders - 1)
+        if last:
+            server.close()
+
+
+#: The fork servers of this process: the CLI's warm-up starts one that a deployer then uses.
+SHARED: Final = ForkServers()
 
 
 def acquire_fork_server(python: str) -> ForkServer:
     """Return the fork server of ``python`` shared by every deployer, counting one holder."""
-    with _SHARED_LOCK:
-        server, holders = _SHARED.get(python, (None, 0))
-        if server is None or server.is_closed:
-            server, holders = ForkServer(python), 0
-        _SHARED[python] = (server, holders + 1)
-        return server
+    return SHARED.acquire(python)
 
 
 def release_fork_server(server: ForkServer) -> None:
     """Drop one holder of a shared fork server; close it when none is left."""
-    with _SHARED_LOCK:
-        current, holders = _SHARED.get(server.python, (None, 0))
-        if current is not server:
-            last = True
-        else:
-            last = holders <= 1
-            if last:
-                del _SHARED[server.python]
-            else:
-                _SHARED[server.python] = (server, holders - 1)
-    if last:
-        server.close()
+    SHARED.release(server)
+
+
+def shared_launcher() -> ForkServer:
+    """Return (one more hold on) the shared launcher: a zygote that execs commands."""
+    return SHARED.acquire(sys.executable, launcher=True)
 
 
 def _runs_with_default_options() -> bool:
@@ -232,6 +271,7 @@ class ForkedHandle:
         self._pidfd_lock = threading.Lock()
         self._exited = threading.Event()
         self._returncode: int | None = None
+        self._note = ""
         self._pidfd: int | None
         try:
             self._pidfd = os.pidfd_open(pid)
@@ -243,10 +283,15 @@ class ForkedHandle:
         """The child's pid."""
         return self._pid
 
-    def on_exit(self, returncode: int) -> None:
-        """Record the exit code the zygote reported (reader thread)."""
+    def on_exit(self, returncode: int, note: str = "") -> None:
+        """Record the exit code the zygote reported (reader thread), and why if not by itself."""
         self._returncode = returncode
+        self._note = note
         self._exited.set()
+
+    def exit_note(self) -> str:
+        """Say why the process ended when that was not its own doing (its zygote died)."""
+        return self._note if self._exited.is_set() else ""
 
     def peek_returncode(self) -> int | None:
         """Return the exit code once the zygote reported it."""
@@ -286,10 +331,19 @@ class ForkServer:
     Thread safety: safe to share; requests are serialised by a lock, replies are matched by id.
     """
 
-    def __init__(self, python: str, *, preload: Sequence[str] = DEFAULT_PRELOAD) -> None:
+    def __init__(
+        self,
+        python: str,
+        *,
+        preload: Sequence[str] = DEFAULT_PRELOAD,
+        launcher: bool = False,
+    ) -> None:
         self.python: Final = python
+        self.is_launcher: Final = launcher
         self._python = python
-        self._preload = tuple(preload)
+        self._preload = () if launcher else tuple(preload)
+        #: In every child's environment (``ARCAFLOW_STEPS_OWNER``): finds them if the zygote dies.
+        self._owner = f"{os.getpid()}-{secrets.token_hex(8)}"
         # Guards _process, _control, _pending, _handles, _closed; _send_lock orders requests.
         self._lock = threading.Lock()
         self._send_lock = threading.Lock()
@@ -326,6 +380,7 @@ class ForkServer:
         """Return whether the zygote may be a fork of this process (see :meth:`start`)."""
         if (
             self._python != sys.executable
+            or self.is_launcher
             or threading.active_count() != 1
             or not _runs_with_default_options()
         ):
@@ -357,8 +412,10 @@ class ForkServer:
                 if fork_here and self._can_fork_here():
                     process = _fork_zygote(theirs.fileno(), self._preload)
                 else:
+                    # A launcher imports nothing of the plugin's: no site-packages (-I -S).
+                    options = ["-I", "-S"] if self.is_launcher else []
                     process = subprocess.Popen(
-                        [self._python, _ZYGOTE, str(theirs.fileno()), *self._preload],
+                        [self._python, *options, _ZYGOTE, str(theirs.fileno()), *self._preload],
                         stdin=subprocess.DEVNULL,
                         stdout=subprocess.DEVNULL,
                         stderr=subprocess.DEVNULL,
@@ -376,12 +433,15 @@ class ForkServer:
             self._process = process
             self._control = ours
             reader = threading.Thread(
-                target=self._read_loop, args=(ours,), name=f"zygote-{process.pid}", daemon=True
+                target=self._read_loop,
+                args=(ours, process),
+                name=f"zygote-{process.pid}",
+                daemon=True,
             )
             reader.start()
             return ours
 
-    def _read_loop(self, control: socket.socket) -> None:
+    def _read_loop(self, control: socket.socket, process: ChildProcess) -> None:
         while True:
             try:
                 data = control.recv(_MAX_PACKET)
@@ -407,14 +467,24 @@ class ForkServer:
             if pending is not None:
                 pending[1].update(message)
                 pending[0].set()
-        # The zygote is gone: every child it had is dead (it kills them) or orphaned.
+        # The zygote is gone: every child it had is dead (it kills them, or they die with it).
         with self._lock:
             handles = list(self._handles.values())
             self._handles.clear()
             pending_requests = list(self._pending.values())
             self._pending.clear()
+            unexpected = not self._closed and self._control is control
+        note = ""
+        if unexpected:  # not our close(): it was killed, so nothing of its children's was
+            zygote = PopenHandle(process)
+            zygote.wait_exited(1.0)  # its socket closes before its exit status is set
+            returncode = zygote.peek_returncode()
+            zygote.reap(0.5)  # and its pidfd closed
+            ended = "ended" if returncode is None else describe_returncode(returncode)
+            note = f"its fork server, zygote pid {process.pid}, died: {ended}"
+            kill_owned_processes(self._owner)
         for handle in handles:
-            handle.on_exit(-signal.SIGKILL)
+            handle.on_exit(-signal.SIGKILL, note)
         for event, reply in pending_requests:
             reply["error"] = "the fork server exited"
             event.set()
@@ -437,18 +507,49 @@ class ForkServer:
         Raises:
             DeploymentError: the zygote could not be started or did not fork.
         """
-        control = self._ensure_started()
-        request_id = next(self._ids)
         request = {
-            "id": request_id,
             "argv": list(argv),
             "cwd": cwd,
             "env": dict(env) if env is not None else None,
             "sys_path": list(sys_path),
             "module": module,
             "path": path,
-            "cleanup": temp_dir,
         }
+        return self._request(request, description, temp_dir, stderr_limit)
+
+    def execute(
+        self,
+        argv: Sequence[str],
+        *,
+        description: str,
+        cwd: str,
+        env: Mapping[str, str] | None = None,
+        temp_dir: str | None = None,
+        stderr_limit: int = DEFAULT_STDERR_LIMIT,
+    ) -> ProcessConnection:
+        """Start the command ``argv`` (looked up on ``PATH``) in a child of the launcher.
+
+        Raises:
+            DeploymentError: the launcher could not be started, or the command not executed.
+        """
+        request = {
+            "exec": True,
+            "argv": list(argv),
+            "cwd": cwd,
+            "env": dict(env) if env is not None else dict(os.environ),
+        }
+        return self._request(request, description, temp_dir, stderr_limit)
+
+    def _request(
+        self,
+        request: dict[str, Any],
+        description: str,
+        temp_dir: str | None,
+        stderr_limit: int,
+    ) -> ProcessConnection:
+        control = self._ensure_started()
+        request_id = next(self._ids)
+        request.update(id=request_id, cleanup=temp_dir, owner=self._owner)
         stdin_r, stdin_w, stdout_r, stdout_w, stderr_r, stderr_w = _three_pipes(self._python)
         event = threading.Event()
         reply: dict[str, Any] = {}
@@ -475,6 +576,8 @@ class ForkServer:
             for fd in (stdin_w, stdout_r, stderr_r):
                 os.close(fd)
             reason = reply.get("error", "no answer")
+            if reply.get("exec_failed"):
+                raise DeploymentError(f"cannot start {description}: {reason}")
             raise DeploymentError(f"fork server for {self._python!r} failed: {reason}")
         pid = int(reply["pid"])
         handle = ForkedHandle(pid)

@@ -15,6 +15,12 @@ bounded tail buffer, so a noisy plugin can neither block on a full pipe nor grow
    reused), ``SIGKILL`` whatever is left in its group, then reap it,
 5. remove the temporary directory it ran in.
 
+No step of it waits for a descriptor someone else may hold: a grandchild that inherited the
+plugin's stdout keeps the pipe open, and closing a pipe while a reader thread is blocked in it
+would block until that grandchild ends. The pipes are closed on a helper thread, waited for a
+bounded time (the fork server kills such grandchildren when the plugin ends; see
+:mod:`._zygote`).
+
 Waiting uses a pidfd, so a plugin that exits after 3 ms is noticed after 3 ms (no polling).
 Every live connection is recorded in a module-level set; an ``atexit`` hook kills what is left
 when the interpreter ends, so nothing outlives the CLI even on an unexpected exit path.
@@ -48,6 +54,7 @@ __all__ = [
     "describe_returncode",
     "descriptor_reason",
     "kill_all_connections",
+    "kill_owned_processes",
     "live_connection_count",
     "remove_temp_dir",
     "spawn",
@@ -59,6 +66,10 @@ DEFAULT_STDERR_LIMIT: Final = 16 * 1024
 _GRACE_SHARE: Final = 0.5
 #: How long to wait after SIGTERM before SIGKILL (at most).
 _TERM_WAIT: Final = 1.0
+#: How long close() waits for the pipes to close (a blocked reader holds their locks).
+_PIPE_CLOSE_WAIT: Final = 1.0
+#: Sweeps of /proc for processes of a dead zygote (each kills what it finds).
+_OWNED_SWEEPS: Final = 20
 
 
 def describe_returncode(returncode: int) -> str:
@@ -139,6 +150,50 @@ def kill_all_connections() -> None:
 atexit.register(kill_all_connections)
 
 
+def kill_owned_processes(owner: str) -> int:
+    """SIGKILL every process whose environment has ``ARCAFLOW_STEPS_OWNER=owner``.
+
+    The last resort when a zygote was SIGKILLed: its plugins die with it, but what they started
+    was reparented away; their environment still names the zygote's owner token (unless they
+    replaced it). Sweeps until one finds nothing (new ones may be forked meanwhile). Returns how
+    many were killed.
+    """
+    marker = f"ARCAFLOW_STEPS_OWNER={owner}".encode()
+    killed = 0
+    for _ in range(_OWNED_SWEEPS):
+        found = 0
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit() or int(entry) == os.getpid():
+                continue
+            try:
+                with open(f"/proc/{entry}/environ", "rb") as environ:
+                    variables = environ.read().split(b"\0")
+            except OSError:
+                continue
+            if marker in variables:
+                with contextlib.suppress(OSError):
+                    os.kill(int(entry), signal.SIGKILL)
+                    found += 1
+        killed += found
+        if not found:
+            break
+        time.sleep(0.01)  # let the killed exit, so the next sweep sees who they left
+    return killed
+
+
+def _close_pipes(pipes: Sequence[IO[bytes]], name: str) -> None:
+    """Close ``pipes`` without waiting long for a reader blocked in one (see the module doc)."""
+
+    def close() -> None:
+        for pipe in pipes:
+            with contextlib.suppress(OSError, ValueError):
+                pipe.close()
+
+    closer = threading.Thread(target=close, name=name, daemon=True)
+    closer.start()
+    closer.join(_PIPE_CLOSE_WAIT)
+
+
 class ProcessHandle(Protocol):
     """How a :class:`ProcessConnection` waits for, signals and reaps its process."""
 
@@ -160,6 +215,9 @@ class ProcessHandle(Protocol):
 
     def reap(self, timeout: float) -> int | None:
         """Reap the exited process and return its return code (None if it cannot be)."""
+
+    def exit_note(self) -> str:
+        """Say why the process ended when that was not its own doing or ours, else ``""``."""
 
 
 class ChildProcess(Protocol):
@@ -257,6 +315,10 @@ class PopenHandle:
             self._pidfd = None
         return returncode
 
+    def exit_note(self) -> str:
+        """Return ``""``: a child of ours ends by itself or by us."""
+        return ""
+
 
 @final
 class ProcessConnection:
@@ -321,7 +383,10 @@ class ProcessConnection:
         returncode = self._returncode
         if returncode is None:
             returncode = self._handle.peek_returncode()
-        return None if returncode is None else describe_returncode(returncode)
+        if returncode is None:
+            return None
+        note = self._handle.exit_note()
+        return describe_returncode(returncode) + (f" ({note})" if note else "")
 
     def wait_exited(self, timeout: float) -> bool:
         """Wait (bounded) until the process has exited, without reaping it."""
@@ -331,9 +396,7 @@ class ProcessConnection:
         self._handle.signal_group(signal.SIGKILL)  # leftovers in the group, if any
         self._returncode = self._handle.reap(_TERM_WAIT * 5)
         self._stderr.join(1.0)
-        for pipe in (self._stdin, self._stdout, self._stderr_pipe):
-            with contextlib.suppress(OSError, ValueError):
-                pipe.close()
+        _close_pipes((self._stdin, self._stdout, self._stderr_pipe), f"close-{self.pid}")
         if self._temp_dir is not None:
             remove_temp_dir(self._temp_dir)
         with _LIVE_LOCK:
@@ -346,8 +409,7 @@ class ProcessConnection:
                 return
             self._closed = True
             deadline = time.monotonic() + max(timeout, 0.1)
-            with contextlib.suppress(OSError, ValueError):
-                self._stdin.close()
+            _close_pipes((self._stdin,), f"close-stdin-{self.pid}")
             if not self._handle.wait_exited(timeout * _GRACE_SHARE):
                 self._handle.signal_group(signal.SIGTERM)
                 remaining = deadline - time.monotonic()
@@ -366,8 +428,7 @@ class ProcessConnection:
                 return
             self._closed = True
             self._handle.signal_group(signal.SIGKILL)
-            with contextlib.suppress(OSError, ValueError):
-                self._stdin.close()
+            _close_pipes((self._stdin,), f"close-stdin-{self.pid}")
             self._reap()
 
 

@@ -12,9 +12,24 @@ module or file as ``__main__`` like ``python -m``/``python FILE`` would. Replies
 ``{"id", "pid"}`` or ``{"id", "error"}``, then ``{"exit": pid, "code": returncode}`` when a
 child ends (negative: killed by that signal).
 
-When the control socket closes (the client closed it, or died), every child's process group is
-killed, the directories named by the requests' ``cleanup`` fields are removed, and the zygote
-exits: nothing outlives its client.
+A request with ``"exec": true`` runs ``argv`` with ``execvpe`` in the child instead (the
+``command`` deployer and ``forkServer: false`` use such a *launcher*, a zygote that preloads
+nothing); a failed exec is replied as an error.
+
+Containment (theory of operation). The zygote is a child subreaper
+(``PR_SET_CHILD_SUBREAPER``) and so is every child it forks, which also gets
+``PR_SET_PDEATHSIG=SIGKILL`` (the zygote is single-threaded, so "the forking thread" is the
+zygote itself). A process a plugin starts therefore stays in the plugin's subtree however it
+detaches (background, ``setsid``, double fork): while the plugin lives its orphans are
+reparented to the plugin; once the plugin is gone they are reparented to the zygote. Any child
+of the zygote that is not a plugin it forked is such an orphan of a finished plugin, and the
+zygote SIGKILLs it (``_sweep``) whenever a child ends, *before* it reports the plugin's exit.
+Every child also carries ``ARCAFLOW_STEPS_OWNER`` (the request's ``owner`` token) in its
+environment, so the client can still find and kill them if the zygote itself is SIGKILLed.
+
+When the control socket closes (the client closed it, or died), every child is killed, then
+every orphan until none is left, the directories named by the requests' ``cleanup`` fields are
+removed, and the zygote exits: nothing outlives its client.
 """
 
 from __future__ import annotations
@@ -37,6 +52,13 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 _MAX_PACKET = 1 << 20
+_PR_SET_PDEATHSIG = 1
+_PR_SET_CHILD_SUBREAPER = 36
+#: Environment variable naming the client that owns a plugin (for the client's last resort).
+OWNER_VARIABLE = "ARCAFLOW_STEPS_OWNER"
+#: Seconds the zygote, once its client is gone, spends killing and reaping before it gives up.
+_SHUTDOWN_LIMIT = 10
+_prctl: Any = None
 #: Upper bound of the descriptors closed in a forked zygote.
 _MAX_FD = 65536
 #: Directories to remove if our client dies (it removes them itself when it closes a plugin).
@@ -55,6 +77,50 @@ def _recv(sock: socket.socket) -> tuple[bytes, list[int]]:
         if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
             fds.frombytes(payload[: len(payload) - (len(payload) % fds.itemsize)])
     return data, list(fds)
+
+
+def _load_prctl() -> None:
+    """Bind ``prctl(2)`` once (before forking, so children need not load ctypes)."""
+    global _prctl
+    with contextlib.suppress(Exception):  # not Linux, or no ctypes: no containment
+        import ctypes
+
+        function = ctypes.CDLL(None, use_errno=True).prctl
+        function.argtypes = [ctypes.c_int] + [ctypes.c_ulong] * 4
+        function.restype = ctypes.c_int
+        _prctl = function
+
+
+def _set(option: int, value: int) -> None:
+    if _prctl is not None:
+        _prctl(option, value, 0, 0, 0)
+
+
+def _own_children() -> list[int]:
+    """Return the pids of our children (reparented orphans included)."""
+    pid = os.getpid()
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as listing:
+            return [int(child) for child in listing.read().split()]
+    except OSError:  # a kernel without CONFIG_PROC_CHILDREN: scan every process
+        pass
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                with open(f"/proc/{entry}/stat") as stat:
+                    raw = stat.read()
+                if int(raw[raw.rindex(")") + 2 :].split()[1]) == pid:
+                    found.append(int(entry))
+    return found
+
+
+def _sweep(children: set[int]) -> None:
+    """SIGKILL every child that is not a plugin we forked: an orphan of an ended plugin."""
+    for pid in _own_children():
+        if pid not in children:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
 
 
 def _exit_code(status: int) -> int:
@@ -88,15 +154,47 @@ def _run_target(request: dict[str, Any]) -> int:
     return 0
 
 
-def _run_child(request: dict[str, Any], fds: list[int]) -> None:
+def _contain(zygote: int) -> None:
+    """Die with the zygote, and keep whatever we start in our subtree (see the module doc)."""
+    _set(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != zygote:  # the zygote died before the line above
+        os._exit(1)
+    _set(_PR_SET_CHILD_SUBREAPER, 1)
+
+
+def _exec_child(request: dict[str, Any], fds: list[int], zygote: int, report: int) -> None:
+    """Become the command ``argv`` (never returns); a failure is written to ``report``."""
+    try:
+        os.setsid()
+        _contain(zygote)
+        for target, fd in enumerate(fds):
+            if fd != target:
+                os.dup2(fd, target)
+        keep = report if report > 2 else _MAX_FD
+        os.closerange(3, keep)
+        os.closerange(keep + 1, _MAX_FD)
+        os.chdir(request["cwd"])
+        env = dict(request["env"])
+        if request.get("owner"):
+            env[OWNER_VARIABLE] = request["owner"]
+        os.execvpe(request["argv"][0], request["argv"], env)
+    except BaseException as exc:
+        message = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        with contextlib.suppress(BaseException):
+            os.write(report, (message or type(exc).__name__).encode()[:4096])
+    finally:
+        os._exit(127)
+
+
+def _run_child(request: dict[str, Any], fds: list[int], zygote: int) -> None:
     """Become the plugin process (never returns)."""
     code = 1
     try:
         os.setsid()
+        _contain(zygote)
         if len(fds) != len((0, 1, 2)):  # stdin, stdout, stderr
             os._exit(1)
-        # Not zip(strict=True): the zygote runs on every interpreter the SDK supports (3.9+).
-        for target, fd in zip((0, 1, 2), fds):  # noqa: B905
+        for target, fd in enumerate(fds):
             if fd != target:
                 os.dup2(fd, target)
         os.closerange(3, _MAX_FD)
@@ -104,6 +202,8 @@ def _run_child(request: dict[str, Any], fds: list[int]) -> None:
         if request.get("env") is not None:
             os.environ.clear()
             os.environ.update(request["env"])
+        if request.get("owner"):
+            os.environ[OWNER_VARIABLE] = request["owner"]
         sys.argv[:] = request["argv"]
         sys.path[:0] = request.get("sys_path", [])
         code = _run_target(request)
@@ -129,15 +229,24 @@ def _close_all(fds: list[int]) -> None:
 
 
 def _reap(control: socket.socket, children: set[int]) -> None:
-    while children:
+    """Reap every ended child; kill the orphans of ended plugins, then report the plugins."""
+    ended = []
+    reaped = False
+    while True:
         try:
             pid, status = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
-            return
+            break
         if pid == 0:
-            return
-        children.discard(pid)
-        _send(control, {"exit": pid, "code": _exit_code(status)})
+            break
+        reaped = True  # a plugin, or an orphan whose own children are now ours
+        if pid in children:
+            children.discard(pid)
+            ended.append((pid, _exit_code(status)))
+    if reaped:
+        _sweep(children)
+    for pid, code in ended:
+        _send(control, {"exit": pid, "code": code})
 
 
 def _serve(control: socket.socket, children: set[int]) -> bool:
@@ -159,23 +268,52 @@ def _serve(control: socket.socket, children: set[int]) -> bool:
         _close_all(fds)
         _send(control, {"id": request.get("id"), "error": "expected 3 descriptors"})
         return True
+    if request.get("cleanup"):
+        _CLEANUP.add(request["cleanup"])
+    executes = bool(request.get("exec"))
+    report_read, report_write = os.pipe2(os.O_CLOEXEC) if executes else (-1, -1)
+    zygote = os.getpid()
     try:
         pid = os.fork()
     except OSError as exc:
-        _close_all(fds)
+        _close_all([*fds, report_read, report_write] if executes else fds)
         _send(control, {"id": request.get("id"), "error": f"fork failed: {exc}"})
         return True
     if pid == 0:
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        if executes:  # what subprocess.Popen(restore_signals=True) gives a command
+            for signum in (signal.SIGINT, signal.SIGPIPE, signal.SIGXFSZ):
+                signal.signal(signum, signal.SIG_DFL)
+            os.close(report_read)
+            _exec_child(request, fds, zygote, report_write)
         signal.signal(signal.SIGINT, signal.default_int_handler)
-        _run_child(request, fds)
+        _run_child(request, fds, zygote)
     _close_all(fds)
     children.add(pid)
-    if request.get("cleanup"):
-        _CLEANUP.add(request["cleanup"])
+    if executes:
+        os.close(report_write)
+        failure = _read_all(report_read)
+        os.close(report_read)
+        if failure:  # the child exits 127 (its exit report is sent, and ignored)
+            reason = failure.decode(errors="replace")
+            _send(control, {"id": request.get("id"), "error": reason, "exec_failed": True})
+            return True
     _send(control, {"id": request.get("id"), "pid": pid})
     return True
+
+
+def _read_all(fd: int) -> bytes:
+    """Read until EOF (the exec succeeded, closing the pipe) or the child's failure report."""
+    data = b""
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except InterruptedError:
+            continue
+        if not chunk:
+            return data
+        data += chunk
 
 
 def _drain(fd: int) -> None:
@@ -195,6 +333,8 @@ def serve(control: socket.socket, preload: Sequence[str]) -> None:
     # (and so copying) them in every child. (No gc.collect() first: it costs 5-15 ms on the
     # first plugin's start-up, for a few KiB of import garbage.)
     gc.freeze()
+    _load_prctl()
+    _set(_PR_SET_CHILD_SUBREAPER, 1)
     wake_read, wake_write = os.pipe()
     os.set_blocking(wake_read, False)
     os.set_blocking(wake_write, False)
@@ -212,15 +352,29 @@ def serve(control: socket.socket, preload: Sequence[str]) -> None:
         _reap(control, children)
         if control.fileno() in ready and not _serve(control, children):
             break
+    _shut_down(children)
+
+
+def _shut_down(children: set[int]) -> None:
+    """Kill every plugin and every orphan until no child is left; remove the directories."""
+    # A child stuck in the kernel must not keep us (and the directories) forever.
+    signal.signal(signal.SIGALRM, lambda *_: os._exit(1))
+    signal.alarm(_SHUTDOWN_LIMIT)
     for pid in children:
         for kill in (os.killpg, os.kill):
             with contextlib.suppress(OSError):
                 kill(pid, signal.SIGKILL)
-    for pid in children:
-        with contextlib.suppress(OSError):
-            os.waitpid(pid, 0)
+    while True:
+        _sweep(set())
+        try:
+            os.waitpid(-1, 0)
+        except ChildProcessError:
+            break
+        except InterruptedError:
+            continue
     for directory in _CLEANUP:
         shutil.rmtree(directory, ignore_errors=True)
+    signal.alarm(0)
 
 
 def main() -> None:

@@ -4,7 +4,9 @@ Deployment type ``command``, deployer name ``command``. ``plugin.src`` is a comm
 like a POSIX shell does (``shlex.split``, no shell is involved), e.g. ``./my-go-plugin`` or
 ``/usr/bin/env python3 plugin.py``; ``--atp`` is appended unless ``appendAtpFlag`` is false.
 A Go SDK plugin binary is the typical use. The plugin runs in its own process group, in
-``workdir`` (default: a fresh temporary directory, removed afterwards).
+``workdir`` (default: a fresh temporary directory, removed afterwards). It is started by the
+shared launcher (:func:`._forkserver.shared_launcher`), so whatever it starts ends with it, and
+it ends with us.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import os
 import shlex
 import tempfile
+import threading
 from collections.abc import Mapping
 from typing import Any, Final, final
 
@@ -26,7 +29,8 @@ from arcaflow_steps import (
     StringSchema,
 )
 
-from ._process import ProcessConnection, spawn
+from ._forkserver import ForkServer, release_fork_server, shared_launcher
+from ._process import ProcessConnection, remove_temp_dir
 
 __all__ = ["CommandDeployer", "CommandDeployerFactory"]
 
@@ -66,13 +70,22 @@ CONFIG_SCHEMA: Final = ScopeSchema(
 class CommandDeployer:
     """Starts ATP executables with one configuration.
 
-    Thread safety: safe to share (immutable).
+    Thread safety: safe to share.
     """
 
     def __init__(self, config: Mapping[str, Any]) -> None:
         self._append_atp = bool(config.get("appendAtpFlag", True))
         self._env: dict[str, str] = dict(config.get("env") or {})
         self._workdir: str | None = config.get("workdir")
+        # Guards _launcher: the shared launcher this deployer holds (None until first used).
+        self._lock = threading.Lock()
+        self._launcher: ForkServer | None = None
+
+    def _held_launcher(self) -> ForkServer:
+        with self._lock:
+            if self._launcher is None or self._launcher.is_closed:
+                self._launcher = shared_launcher()
+            return self._launcher
 
     def deploy(self, source: str) -> ProcessConnection:
         """Start the command line ``source``; raise ``DeploymentError`` when it cannot start."""
@@ -84,12 +97,26 @@ class CommandDeployer:
             raise DeploymentError("empty command line; plugin.src names the executable to run")
         if self._append_atp:
             argv.append("--atp")
-        env = dict(os.environ, **self._env) if self._env else None
+        env = dict(os.environ, **self._env)
         temp_dir = None
         cwd = self._workdir
         if cwd is None:
             temp_dir = cwd = tempfile.mkdtemp(prefix="arcaflow-steps-command-")
-        return spawn(argv, description=shlex.join(argv), cwd=cwd, env=env, temp_dir=temp_dir)
+        try:
+            return self._held_launcher().execute(
+                argv, description=shlex.join(argv), cwd=cwd, env=env, temp_dir=temp_dir
+            )
+        except BaseException:  # out of descriptors, an interrupt: the temp dir goes too
+            if temp_dir is not None:
+                remove_temp_dir(temp_dir)
+            raise
+
+    def close(self) -> None:
+        """Give up this deployer's hold on the shared launcher."""
+        with self._lock:
+            launcher, self._launcher = self._launcher, None
+        if launcher is not None:
+            release_fork_server(launcher)
 
 
 @final

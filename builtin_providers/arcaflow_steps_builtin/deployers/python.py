@@ -61,8 +61,8 @@ from arcaflow_steps import (
     StringSchema,
 )
 
-from ._forkserver import ForkServer, acquire_fork_server, release_fork_server
-from ._process import ProcessConnection, descriptor_reason, remove_temp_dir, spawn
+from ._forkserver import ForkServer, acquire_fork_server, release_fork_server, shared_launcher
+from ._process import ProcessConnection, descriptor_reason, remove_temp_dir
 from ._python_paths import (
     DEPLOYER_NAME,
     DEPLOYMENT_TYPE,
@@ -253,6 +253,8 @@ class PythonDeployer:
         self._lock = threading.Lock()
         self._pulled: set[str] = set()
         self._fork_servers: dict[str, ForkServer] = {}
+        # Guarded by _lock too: the launcher of forkServer: false (None until first used).
+        self._held_launcher: ForkServer | None = None
 
     def venv_dir(self, source: PythonSource) -> Path:
         """Return the cached virtual environment directory of a pip source."""
@@ -401,6 +403,12 @@ class PythonDeployer:
                 server = self._fork_servers[python] = acquire_fork_server(python)
             return server
 
+    def _launcher(self) -> ForkServer:
+        with self._lock:
+            if self._held_launcher is None or self._held_launcher.is_closed:
+                self._held_launcher = shared_launcher()
+            return self._held_launcher
+
     def deploy(self, source: str) -> ProcessConnection:
         """Start the plugin ``source``; raise ``DeploymentError`` when it cannot start."""
         spec = self.launch_spec(parse_python_source(source))
@@ -427,12 +435,8 @@ class PythonDeployer:
                     env=spec.env,
                     temp_dir=temp_dir,
                 )
-            return spawn(
-                list(spec.argv),
-                description=description,
-                cwd=temp_dir,
-                env=spec.env,
-                temp_dir=temp_dir,
+            return self._launcher().execute(
+                spec.argv, description=description, cwd=temp_dir, env=spec.env, temp_dir=temp_dir
             )
         except OSError as exc:
             remove_temp_dir(temp_dir)
@@ -449,6 +453,9 @@ class PythonDeployer:
         with self._lock:
             servers = list(self._fork_servers.values())
             self._fork_servers.clear()
+            if self._held_launcher is not None:
+                servers.append(self._held_launcher)
+                self._held_launcher = None
         for server in servers:
             release_fork_server(server)
 

@@ -1,0 +1,180 @@
+"""Whatever a plugin starts ends with its step, its zygote or the CLI (issue 9 §1, §2 local).
+
+Every test runs ``arcaflow-steps run`` with ``tests/plugins/plugin_detach.py``, whose steps leave
+a process behind (inheriting stdio, redirected, a double-fork ``setsid`` daemon), in every local
+deployment mode: a zygote forked from the CLI, a started zygote (another interpreter path), a
+fresh interpreter per plugin (``forkServer: false``) and the ``command`` deployer. The leftover
+is found by the unique marker in its argv, since a daemon leaves our process tree.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import select
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from plugin_support import PLUGINS, ROOT, descendants, is_running, marked, wait_gone
+from test_plugin_cli import CLI
+
+DETACH = str(PLUGINS / "plugin_detach.py")
+#: The interpreter under another name: the CLI cannot fork the zygote from itself, it starts one.
+OTHER_NAME = f"{os.path.dirname(sys.executable)}/./{os.path.basename(sys.executable)}"
+MODES: dict[str, dict[str, Any]] = {
+    "forked-zygote": {"plugin": {"src": DETACH, "deployment_type": "python"}},
+    "started-zygote": {
+        "plugin": {"src": DETACH, "deployment_type": "python"},
+        "deploy": {"deployer_name": "python", "pythonPath": OTHER_NAME},
+    },
+    "no-fork-server": {
+        "plugin": {"src": DETACH, "deployment_type": "python"},
+        "deploy": {"deployer_name": "python", "forkServer": False},
+    },
+    "command": {"plugin": {"src": f"{sys.executable} {DETACH}", "deployment_type": "command"}},
+}
+DETACHING_STEPS = ("background-inherit", "background-redirected", "daemon")
+
+
+def step(mode: str, step_id: str, marker: str, **inputs: Any) -> dict[str, Any]:
+    """Return a step definition of ``plugin_detach`` in ``mode``."""
+    return {**MODES[mode], "step": step_id, "input": {"marker": marker, **inputs}}
+
+
+def start_cli(tmp_path: Path, steps: dict[str, Any]) -> subprocess.Popen[str]:
+    """Start ``arcaflow-steps run`` on ``steps`` with its own (empty) TMPDIR."""
+    path = tmp_path / "steps.yaml"
+    path.write_text(yaml.safe_dump({"steps": steps}))
+    (tmp_path / "tmp").mkdir()
+    return subprocess.Popen(
+        [CLI, "run", "--format", "yaml", str(path)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TMPDIR": str(tmp_path / "tmp")},
+    )
+
+
+def wait_marked(marker: str, process: subprocess.Popen[str]) -> set[int]:
+    """Wait (bounded) until the process marked ``marker`` runs; return it."""
+    deadline = time.monotonic() + 30
+    while not (found := marked(marker)):
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "the plugin never started its child"
+        time.sleep(0.05)
+    return found
+
+
+def assert_nothing_left(marker: str, plugins: set[int], tmp_path: Path) -> None:
+    """No marked process, no plugin process and no temporary directory is left."""
+    deadline = time.monotonic() + 10
+    while marked(marker) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert set() == marked(marker)
+    assert set() == wait_gone(plugins)
+    assert [] == sorted(path.name for path in (tmp_path / "tmp").iterdir())
+
+
+@pytest.fixture
+def marker() -> str:
+    """A marker unique to this test (it also tells who left a process behind)."""
+    return f"containment-{uuid.uuid4().hex}"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_every_detached_child_ends_with_its_step(mode: str, marker: str, tmp_path: Path) -> None:
+    """Children that inherit stdout, redirect their stdio or daemonize end with their step,
+    and the run ends at once (a child holding the plugin's stdout used to hang it)."""
+    process = start_cli(
+        tmp_path, {name: step(mode, name, f"{marker}-{name}") for name in DETACHING_STEPS}
+    )
+    stdout, stderr = process.communicate(timeout=60)
+    assert 0 == process.returncode, stderr
+    results = yaml.safe_load(stdout)
+    assert dict.fromkeys(DETACHING_STEPS, "success") == {
+        name: result["output_id"] for name, result in results.items()
+    }
+    for name in DETACHING_STEPS:
+        assert_nothing_left(f"{marker}-{name}", set(), tmp_path)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_sigkill_of_the_cli_leaves_nothing(mode: str, marker: str, tmp_path: Path) -> None:
+    """After ``kill -9`` of the CLI, the plugin, the daemon it started and its directory go."""
+    process = start_cli(tmp_path, {"s": step(mode, "daemon", marker, linger=60)})
+    wait_marked(marker, process)
+    plugins = descendants(process.pid)
+    process.kill()
+    process.communicate(timeout=10)
+    assert_nothing_left(marker, plugins, tmp_path)
+
+
+def zygotes_of(cli: int) -> dict[int, str]:
+    """Return the CLI's children (its zygotes and launchers), each with its ``comm``."""
+    children = {
+        int(pid)
+        for task in Path(f"/proc/{cli}/task").iterdir()
+        for pid in (task / "children").read_text().split()
+    }
+    return {pid: Path(f"/proc/{pid}/comm").read_text().strip() for pid in children}
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_sigkill_of_the_zygote_crashes_its_steps(mode: str, marker: str, tmp_path: Path) -> None:
+    """A SIGKILLed zygote ends its plugin's step ``crashed``, saying so; the run ends (exit 3),
+    and neither the plugin nor the daemon it started is left."""
+    process = start_cli(tmp_path, {"s": step(mode, "daemon", marker, linger=60)})
+    wait_marked(marker, process)
+    plugins = descendants(process.pid)
+    (zygote,) = zygotes_of(process.pid)
+    os.kill(zygote, signal.SIGKILL)
+    stdout, stderr = process.communicate(timeout=30)
+    assert 3 == process.returncode, stderr
+    result = yaml.safe_load(stdout)["s"]
+    assert "crashed" == result["stage"]
+    assert f"(its fork server, zygote pid {zygote}, died: killed by SIGKILL)" in " ".join(
+        result["output_data"]["output"].split()
+    )
+    assert_nothing_left(marker, plugins, tmp_path)
+
+
+def test_sigint_still_ends_the_run_after_a_zygote_died(marker: str, tmp_path: Path) -> None:
+    """With one step crashed by its zygote's death, SIGINT still closes the other (exit 130)."""
+    process = start_cli(
+        tmp_path,
+        {
+            "forked": step("forked-zygote", "daemon", marker, linger=60),
+            "launched": step("command", "daemon", f"{marker}-launched", linger=60),
+        },
+    )
+    wait_marked(marker, process)
+    wait_marked(f"{marker}-launched", process)
+    plugins = descendants(process.pid)
+    (zygote,) = {pid for pid, comm in zygotes_of(process.pid).items() if comm == "arcaflow-zygote"}
+    os.kill(zygote, signal.SIGKILL)
+    assert process.stderr is not None
+    progress = ""  # the progress lines on stderr: wait for the crash (then it is final)
+    while not re.search(r"^forked +-> crashed$", progress, re.MULTILINE):
+        ready, _, _ = select.select([process.stderr], [], [], 20)
+        assert ready, f"no crash reported: {progress!r}"
+        line = process.stderr.readline()
+        assert line, f"no crash reported: {progress!r}"
+        progress += line
+    assert is_running(process.pid)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=30)
+    assert 128 + signal.SIGINT == process.returncode, stderr
+    results = yaml.safe_load(stdout)
+    assert {"forked": "crashed", "launched": "closed"} == {
+        name: result["stage"] for name, result in results.items()
+    }
+    assert_nothing_left(marker, plugins, tmp_path)
+    assert_nothing_left(f"{marker}-launched", plugins, tmp_path)
