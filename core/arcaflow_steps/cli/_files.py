@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 import yaml
 
 from .._errors import StepDefinitionError
+from ._yaml_limits import check_yaml_limits
 
 __all__ = ["StepSpec", "read_step_files"]
 
@@ -68,6 +69,7 @@ _UniqueKeyLoader.add_constructor(
 
 def _load_yaml(text: str, source: str) -> Any:
     try:
+        check_yaml_limits(text, _BaseLoader)
         return yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
