@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -263,4 +264,68 @@ def test_output_past_the_limit_crashes_the_step(tmp_path: Path) -> None:
         "a message of at least 2000084 bytes exceeds the limit of 1000000 bytes (set "
         "ARCAFLOW_STEPS_MAX_MESSAGE_BYTES to raise it)"
     ) in result["output_data"]["output"]
+    assert set() == wait_gone(descendants())
+
+
+# -- deeply nested plugin schemas --------------------------------------------------------------
+
+
+def deep_schema_step(tmp_path: Path) -> str:
+    path = tmp_path / "deep.yaml"
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "plugin": {
+                    "src": str(PLUGINS / "fake_deep_schema.py"),
+                    "deployment_type": "python",
+                },
+                "input": {"value": []},
+            }
+        )
+    )
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("depth", "problem"),
+    [
+        pytest.param(
+            500,
+            "a message nests deeper than 128 levels (after 2487 bytes: b'\\xa2gversion\\x03fschema"
+            "\\xa1esteps\\xa1ddeep\\xa3bidddeepeinput\\xa2drooteInputgobjects\\xa1eInput"
+            "\\xa2bideInp')",
+            id="past-the-frame-depth",
+        ),
+        pytest.param(
+            110,
+            "invalid schema: the schema nests deeper than 100 mappings and lists @ "
+            "$['steps']['deep']['input']['objects']['Input']['properties']['value']['type']"
+            + "['items']" * 9
+            + "[…",
+            id="past-the-schema-depth",
+        ),
+    ],
+)
+def test_deep_plugin_schema_is_one_line_exit_3(tmp_path: Path, depth: int, problem: str) -> None:
+    """A plugin whose schema nests too deep fails to start: one line, exit 3, no traceback."""
+    completed = subprocess.run(
+        [CLI, "run", "-q", deep_schema_step(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "FAKE_SCHEMA_DEPTH": str(depth)},
+        timeout=60,
+        check=False,
+    )
+    assert 3 == completed.returncode, completed.stderr
+    source = PLUGINS / "fake_deep_schema.py"
+    pid = f"plugin python {source} [forked] (pid {{pid}}): " if depth == 500 else ""
+    expected = (
+        f"arcaflow-steps: error: {tmp_path / 'deep.yaml'}: plugin '{source}' did not start: "
+        f"{pid}{problem}\n"
+    )
+    assert re.fullmatch(re.escape(expected).replace(r"\{pid\}", r"\d+"), completed.stderr), (
+        completed.stderr
+    )
+    assert 1 == completed.stderr.count("\n")
     assert set() == wait_gone(descendants())

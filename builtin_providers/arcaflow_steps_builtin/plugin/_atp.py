@@ -87,6 +87,7 @@ from ..deployers._protocols import PluginConnection
 from ._atp_frames import (
     RAW_PREVIEW,
     EndOfStreamError,
+    FrameLimitError,
     FrameReader,
     TruncatedFrameError,
     max_message_bytes_from_env,
@@ -159,6 +160,7 @@ class ATPClient:
         if max_message_bytes is None:
             max_message_bytes = max_message_bytes_from_env()
         self._reader = FrameReader(connection.stdout, max_message_bytes=max_message_bytes)
+        self._refused_mid_frame = False  # reader thread only
         self._outbox: queue.SimpleQueue[_Outgoing | object] = queue.SimpleQueue()
         self._hello_event = threading.Event()
         self._reader_done = threading.Event()
@@ -438,6 +440,9 @@ class ATPClient:
             raise RemoteProtocolError(
                 str(exc).replace("in the middle of a message", f"in the middle of {what}", 1)
             ) from None
+        except FrameLimitError as exc:
+            self._refused_mid_frame = True  # what follows is the rest of that frame
+            raise RemoteProtocolError(str(exc)) from None
         except RemoteProtocolError as exc:  # one type downstream (``_with_context`` copies it)
             raise RemoteProtocolError(
                 str(exc).replace("malformed CBOR:", f"malformed CBOR instead of {what}:", 1)
@@ -591,7 +596,7 @@ class ATPClient:
         with contextlib.suppress(OSError, ValueError):
             while chunk := leftover or read(_DRAIN_CHUNK):
                 leftover = b""
-                if first and self.failure() is not None:
+                if first and self.failure() is not None and not self._refused_mid_frame:
                     # The error message shows only the offending frame; say what followed.
                     _LOGGER.warning(
                         "plugin %s: discarding its stdout after a protocol error; it continues "

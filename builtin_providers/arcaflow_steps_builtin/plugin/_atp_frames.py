@@ -36,6 +36,7 @@ __all__ = [
     "MAX_FRAME_DEPTH",
     "MAX_MESSAGE_BYTES_ENV",
     "EndOfStreamError",
+    "FrameLimitError",
     "FrameReader",
     "MessageTooLargeError",
     "TruncatedFrameError",
@@ -79,7 +80,11 @@ class TruncatedFrameError(RemoteProtocolError):
     """The plugin's stdout ended in the middle of a frame."""
 
 
-class MessageTooLargeError(RemoteProtocolError):
+class FrameLimitError(RemoteProtocolError):
+    """A frame passes a limit; the rest of it is still on the stream."""
+
+
+class MessageTooLargeError(FrameLimitError):
     """A frame is larger than the message limit."""
 
     def __init__(self, size: int, limit: int) -> None:
@@ -263,7 +268,7 @@ class FrameReader:
 
     def _check_depth(self, pending: list[int], pos: int) -> None:
         if len(pending) > MAX_FRAME_DEPTH:
-            raise RemoteProtocolError(
+            raise FrameLimitError(
                 f"a message nests deeper than {MAX_FRAME_DEPTH} levels (after "
                 f"{self._base + pos} bytes: {self.head!r})"
             )

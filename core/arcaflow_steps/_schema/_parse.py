@@ -13,6 +13,10 @@ Reading checks the structure and the meaning (refs name objects of their enclosi
 scope's root exists, defaults are valid values of their type) and raises
 :class:`InvalidSchemaError` with the path of the first problem. Keys the form does not define are
 ignored, so a newer plugin SDK that adds fields still loads (tolerant reader).
+
+Reading recurses on the form, and so do checking, validating and rendering a schema: a form
+nesting deeper than :data:`MAX_SCHEMA_DEPTH` mappings and lists is refused up front, with the
+path where it passes the limit, instead of ending in a ``RecursionError``.
 """
 
 from __future__ import annotations
@@ -60,8 +64,34 @@ __all__ = [
 
 _T = TypeVar("_T")
 
+#: How deep mappings and lists may nest in a serialized schema (an inline object takes three).
+MAX_SCHEMA_DEPTH: Final = 100
+#: How much of a too deep path the error shows.
+_SHOWN_PATH: Final = 160
+
 # ---------------------------------------------------------------------------------------------
 # reading
+
+
+def _check_depth(data: Any, path: str) -> None:
+    """Raise :class:`InvalidSchemaError` if ``data`` nests deeper than ``MAX_SCHEMA_DEPTH``."""
+    stack: list[tuple[Any, int, str]] = [(data, 0, path)]
+    while stack:
+        value, depth, where = stack.pop()
+        if isinstance(value, Mapping):
+            children: list[tuple[Any, str]] = [
+                (item, f"{where}[{key!r}]") for key, item in value.items()
+            ]
+        elif isinstance(value, list | tuple):
+            children = [(item, f"{where}[{index}]") for index, item in enumerate(value)]
+        else:
+            continue
+        if depth == MAX_SCHEMA_DEPTH:
+            shown = where if len(where) <= _SHOWN_PATH else where[:_SHOWN_PATH] + "…"
+            raise InvalidSchemaError(
+                f"the schema nests deeper than {MAX_SCHEMA_DEPTH} mappings and lists", path=shown
+            )
+        stack.extend((item, depth + 1, item_path) for item, item_path in children)
 
 
 def _mapping(data: Any, path: str, what: str = "a mapping") -> Mapping[Any, Any]:
@@ -269,6 +299,7 @@ def _parse_map(data: Mapping[Any, Any], path: str) -> MapSchema:
 
 def parse_property(data: Any, *, path: str = "$") -> PropertySchema:
     """Return the property schema of the form (outside any scope: it may not contain refs)."""
+    _check_depth(data, path)
     result = _parse_property(data, path)
     _check_property_meaning(result, None, path)
     return result
@@ -397,6 +428,7 @@ def parse_schema(data: Any, *, path: str = "$") -> TypeSchema:
     Raises:
         InvalidSchemaError: the data is not a valid schema; the error names the path.
     """
+    _check_depth(data, path)
     result = _parse_type(data, path)
     _check_meaning(result, None, path)
     return result
@@ -404,6 +436,7 @@ def parse_schema(data: Any, *, path: str = "$") -> TypeSchema:
 
 def parse_scope(data: Any, *, path: str = "$") -> ScopeSchema:
     """Return the scope of the form (``type_id`` optional, as in step inputs and outputs)."""
+    _check_depth(data, path)
     data = _mapping(data, path)
     type_id = data.get("type_id", "scope")
     if type_id != "scope":
@@ -433,6 +466,7 @@ def _parse_output(data: Any, path: str) -> StepOutputSchema:
 
 def parse_step(data: Any, *, path: str = "$") -> StepSchema:
     """Return the step schema of the form."""
+    _check_depth(data, path)
     data = _mapping(data, path)
     present: set[str] = set()
     signals: dict[str, dict[str, SignalSchema]] = {}
@@ -461,6 +495,7 @@ def parse_plugin_schema(data: Any, *, path: str = "$") -> PluginSchema:
     Raises:
         InvalidSchemaError: the data is not a valid plugin schema; the error names the path.
     """
+    _check_depth(data, path)
     data = _mapping(data, path)
     steps_path = f"{path}.steps"
     return PluginSchema(
