@@ -1,5 +1,8 @@
 """The rules a provider must follow before the registry hands it out.
 
+(Its schemas' meaning — defaults of their type, ``min <= max``, unique object ids — is decided
+by ``_schema_rules.py``, shared with ``prepare_step`` and the conformance kit.)
+
 A step definition is one flat mapping: ``kind``, the provider keyword, the run keyword and the
 stage input fields share its keys. So they must all be distinct and none may be ``kind``, or a
 definition could not say which value goes where. The lifecycle must be a valid DAG
@@ -82,7 +85,9 @@ def validate_provider(provider: AnyProvider) -> None:
 
 
 def _check_provider_schema(kind: str, provider: AnyProvider) -> None:
-    from ._schema import PropertySchema  # the schema package is not needed to list kinds
+    # The schema package is not needed to list kinds.
+    from ._schema import PropertySchema
+    from ._schema_rules import schema_problem
 
     schema = provider.provider_schema()
     keys = sorted(str(key) for key in schema) if isinstance(schema, Mapping) else None
@@ -99,6 +104,12 @@ def _check_provider_schema(kind: str, provider: AnyProvider) -> None:
             kind,
             f"provider_schema()[{provider.provider_keyword!r}] must be an "
             f"arcaflow_steps.PropertySchema, got {type(prop).__name__}",
+        )
+    problem = schema_problem(prop)
+    if problem is not None:
+        raise InvalidProviderError(
+            kind,
+            f"provider_schema()[{provider.provider_keyword!r}] is not a valid schema: {problem}",
         )
 
 

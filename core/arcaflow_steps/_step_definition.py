@@ -20,6 +20,7 @@ import attrs
 from ._entry_points import DEFAULT_KIND, KIND_KEY
 from ._error_records import ValidationProblem
 from ._errors import (
+    InvalidProviderError,
     SchemaValidationError,
     StepDefinitionError,
     UnknownKindError,
@@ -31,6 +32,7 @@ from ._protocols import AnyProvider, RunnableStep, SchemaHintProvider
 from ._rules import LifecycleRules, rules_for
 from ._schema import PropertySchema, StringEnumSchema, validate_properties
 from ._schema._validate import describe_value
+from ._schema_rules import lifecycle_schema_problems, properties_problems
 
 __all__ = [
     "DEFAULT_KIND",
@@ -92,6 +94,26 @@ class _Slot:
     loaded: bool = False
 
 
+def _checked_runnable(provider: AnyProvider, provider_input: Mapping[str, Any]) -> RunnableStep:
+    """Load the runnable and check its run schema (once per cache entry)."""
+    runnable = provider.load_schema(provider_input)
+    problems = properties_problems("run_schema()", runnable.run_schema(), [provider.run_keyword])
+    if problems:
+        raise InvalidProviderError(provider.kind, "; ".join(problems))
+    return runnable
+
+
+def _checked_lifecycle(
+    kind: str, runnable: RunnableStep, run_input: Mapping[str, Any]
+) -> Lifecycle[LifecycleStageWithSchema]:
+    """Return the lifecycle with schemas after checking them (once per cache entry)."""
+    lifecycle = runnable.lifecycle(run_input)
+    problems = lifecycle_schema_problems(lifecycle)
+    if problems:
+        raise InvalidProviderError(kind, "; ".join(problems))
+    return lifecycle
+
+
 class RunnableCache:
     """Runnable steps per ``(kind, provider input)`` and lifecycles per run input.
 
@@ -121,14 +143,14 @@ class RunnableCache:
     def runnable(self, provider: AnyProvider, provider_input: Mapping[str, Any]) -> RunnableStep:
         """Return the runnable step of ``provider`` for ``provider_input``, loading it once."""
         key = ("runnable", provider.kind, id(provider), _canonical(provider_input))
-        return self._get(key, lambda: provider.load_schema(provider_input))
+        return self._get(key, lambda: _checked_runnable(provider, provider_input))
 
     def lifecycle(
-        self, runnable: RunnableStep, run_input: Mapping[str, Any]
+        self, runnable: RunnableStep, run_input: Mapping[str, Any], kind: str = "?"
     ) -> Lifecycle[LifecycleStageWithSchema]:
         """Return ``runnable.lifecycle(run_input)``, computed once per runnable and input."""
         key = ("lifecycle", id(runnable), _canonical(run_input))
-        return self._get(key, lambda: runnable.lifecycle(run_input))
+        return self._get(key, lambda: _checked_lifecycle(kind, runnable, run_input))
 
     def clear(self) -> None:
         """Forget everything cached."""
@@ -228,7 +250,7 @@ def prepare_step(
     )
     if problems:
         raise SchemaValidationError(_with_choices(problems, run_schema, where))
-    lifecycle = cache.lifecycle(runnable, run_input)
+    lifecycle = cache.lifecycle(runnable, run_input, kind)
     stage_inputs: dict[str, Mapping[str, Any]] = {}
     for stage in lifecycle.stages:
         if not stage.input_fields and not stage.input_schema:

@@ -305,3 +305,13 @@ class RecordingObserver:
     def on_event(self, event: Any) -> None:
         with self.lock:
             self.events.append(event)
+
+
+class OneProvider:
+    """A provider source (what prepare_step looks kinds up in) holding one provider."""
+
+    def __init__(self, provider: Any) -> None:
+        self.provider = provider
+
+    def get(self, kind: str) -> Any:
+        return self.provider

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 
 import attrs
 import pytest
-from runner_fakes import LIFECYCLE, RUN_SCHEMA, Stage
+from runner_fakes import LIFECYCLE, RUN_SCHEMA, OneProvider, Stage
 
 from arcaflow_steps import (
     BaseRunningStep,
@@ -363,14 +363,6 @@ class ToolProvider(StepProviderBase[ToolConfig]):
             RUN_SCHEMA,
             lambda run_input, run_id: ScriptedStep(lambda step, inputs: Move(to=Stage.DONE)),
         )
-
-
-class OneProvider:
-    def __init__(self, provider: Any) -> None:
-        self.provider = provider
-
-    def get(self, kind: str) -> Any:
-        return self.provider
 
 
 def test_typed_provider_any_validates_and_structures() -> None:

@@ -80,11 +80,20 @@ units = st.builds(
         max_size=2,
     ),
 )
+
+
+def ordered(schema: Any) -> bool:
+    """Return whether ``min <= max`` (a schema with min above max is invalid)."""
+    return schema.min is None or schema.max is None or schema.min <= schema.max
+
+
 strings = st.builds(
     StringSchema, min=SIZES, max=SIZES, pattern=st.none() | st.sampled_from(["^[a-z]+$", "x"])
-)
-ints = st.builds(IntSchema, min=st.none() | SMALL, max=st.none() | SMALL, units=st.none() | units)
-floats = st.builds(FloatSchema, min=FLOATS, max=FLOATS, units=st.none() | units)
+).filter(ordered)
+ints = st.builds(
+    IntSchema, min=st.none() | SMALL, max=st.none() | SMALL, units=st.none() | units
+).filter(ordered)
+floats = st.builds(FloatSchema, min=FLOATS, max=FLOATS, units=st.none() | units).filter(ordered)
 string_enums = st.builds(
     StringEnumSchema, values=st.dictionaries(NAMES, displays, min_size=1, max_size=3)
 )
@@ -121,8 +130,8 @@ def one_ofs(key: st.SearchStrategy[Any], cls: type[Any]) -> st.SearchStrategy[An
 types = st.recursive(
     scalars | refs | one_ofs(NAMES, OneOfStringSchema) | one_ofs(SMALL, OneOfIntSchema),
     lambda children: (
-        st.builds(ListSchema, items=children, min=SIZES, max=SIZES)
-        | st.builds(MapSchema, keys=map_keys, values=children, min=SIZES, max=SIZES)
+        st.builds(ListSchema, items=children, min=SIZES, max=SIZES).filter(ordered)
+        | st.builds(MapSchema, keys=map_keys, values=children, min=SIZES, max=SIZES).filter(ordered)
     ),
     max_leaves=4,
 )

@@ -513,8 +513,15 @@ def parse_plugin_schema(data: Any, *, path: str = "$") -> PluginSchema:
 
 
 def _check_meaning(schema: TypeSchema, scope: ScopeSchema | None, path: str) -> None:
+    _check_bounds(schema, path)
     if isinstance(schema, ScopeSchema):
         for key, obj in schema.objects.items():
+            if obj.id != key:
+                raise InvalidSchemaError(
+                    f"object declared as {key!r} has id {obj.id!r}; each object of a scope "
+                    "must be declared under its own id, so ids are unique",
+                    path=f"{path}.objects[{key!r}].id",
+                )
             _check_meaning(obj, schema, f"{path}.objects[{key!r}]")
     elif isinstance(schema, ObjectSchema):
         for name, prop in schema.properties.items():
@@ -538,6 +545,15 @@ def _check_meaning(schema: TypeSchema, scope: ScopeSchema | None, path: str) -> 
     elif isinstance(schema, OneOfStringSchema | OneOfIntSchema):
         for member_key, member in schema.types.items():
             _check_meaning(member, scope, f"{path}.types[{member_key!r}]")
+
+
+def _check_bounds(schema: TypeSchema, path: str) -> None:
+    """Raise when a schema's ``min`` is above its ``max`` (no value could match)."""
+    low, high = getattr(schema, "min", None), getattr(schema, "max", None)
+    if low is not None and high is not None and low > high:
+        raise InvalidSchemaError(
+            f"min {low!r} is greater than max {high!r}; no value can match", path=f"{path}.min"
+        )
 
 
 def _check_property_meaning(prop: PropertySchema, scope: ScopeSchema | None, path: str) -> None:

@@ -13,21 +13,18 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any, Final
 
 from .._errors import (
     ArcaflowStepsError,
     InvalidLifecycleError,
     InvalidProviderError,
-    quote_sorted,
 )
 from .._lifecycle import Lifecycle, LifecycleStage
 from .._protocols import AnyProvider, Provider, RunningStepState
 from .._provider_rules import adapt_provider, validate_provider
-from .._schema import PropertySchema, ScopeSchema, StepOutputSchema
-from .._schema._parse import parse_property, parse_scope
-from .._schema._serialize import serialize_property, serialize_scope
+from .._schema_rules import lifecycle_schema_problems, properties_problems
 from ._harness import (
     KIT_THREAD_PREFIX,
     ConformanceCase,
@@ -105,49 +102,8 @@ def check_lifecycle(provider: ProviderLike) -> None:
         ) from exc
 
 
-def _check_properties(
-    where: str, properties: object, expected_keys: Iterable[str], problems: list[Violation]
-) -> None:
-    if not isinstance(properties, Mapping):
-        problems.append(
-            Violation(rule=Rule.SCHEMAS, message=f"{where} is not a mapping: {properties!r}")
-        )
-        return
-    expected = set(expected_keys)
-    if set(properties) != expected:
-        problems.append(
-            Violation(
-                rule=Rule.SCHEMAS,
-                message=f"{where} describes {quote_sorted(properties)}; expected exactly "
-                f"{quote_sorted(expected)}",
-            )
-        )
-    for key, value in properties.items():
-        if not isinstance(value, PropertySchema):
-            problems.append(
-                Violation(
-                    rule=Rule.SCHEMAS,
-                    message=f"{where}[{key!r}] is not a PropertySchema: {value!r}",
-                )
-            )
-            continue
-        _check_meaning(f"{where}[{key!r}]", value, problems)
-
-
-def _check_meaning(
-    where: str, schema: PropertySchema | ScopeSchema, problems: list[Violation]
-) -> None:
-    """Write a schema in the Arcaflow form and read it back: reading checks its meaning (refs
-    resolve, defaults are valid), as it would for a plugin's schema."""
-    try:
-        if isinstance(schema, PropertySchema):
-            parse_property(serialize_property(schema))
-        else:
-            parse_scope(serialize_scope(schema))
-    except (ArcaflowStepsError, TypeError, ValueError) as exc:
-        problems.append(
-            Violation(rule=Rule.SCHEMAS, message=f"{where} is not a valid schema: {exc}")
-        )
+def _schema_violations(problems: Iterable[str]) -> list[Violation]:
+    return [Violation(rule=Rule.SCHEMAS, message=problem) for problem in problems]
 
 
 def check_schemas(provider: ProviderLike, cases: Sequence[ConformanceCase]) -> None:
@@ -160,18 +116,19 @@ def check_schemas(provider: ProviderLike, cases: Sequence[ConformanceCase]) -> N
     any_provider = as_any_provider(provider)
     kind = any_provider.kind
     problems: list[Violation] = []
-    _check_properties(
-        "provider_schema()",
-        any_provider.provider_schema(),
-        [any_provider.provider_keyword],
-        problems,
+    problems += _schema_violations(
+        properties_problems(
+            "provider_schema()", any_provider.provider_schema(), [any_provider.provider_keyword]
+        )
     )
     _raise_if(kind, problems)
     base = any_provider.lifecycle()
     for case in cases:
         prepared = prepare_case(any_provider, case)
-        _check_properties(
-            "run_schema()", prepared.runnable.run_schema(), [any_provider.run_keyword], problems
+        problems += _schema_violations(
+            properties_problems(
+                "run_schema()", prepared.runnable.run_schema(), [any_provider.run_keyword]
+            )
         )
         _check_lifecycle_with_schema(base, prepared, problems)
         _raise_if(kind, problems, case_id=case.id)
@@ -189,36 +146,7 @@ def _check_lifecycle_with_schema(
                 f"{lifecycle.base()!r} != {base!r}",
             )
         )
-    for stage in lifecycle.stages:
-        _check_properties(
-            f"input schema of stage {str(stage.id)!r}",
-            stage.input_schema,
-            stage.input_fields,
-            problems,
-        )
-        for output_id, output in stage.outputs.items():
-            if not isinstance(output, StepOutputSchema) or not isinstance(
-                output.schema, ScopeSchema
-            ):
-                problems.append(
-                    Violation(
-                        rule=Rule.SCHEMAS,
-                        message=f"output {output_id!r} of stage {str(stage.id)!r} is not a "
-                        f"StepOutputSchema with a ScopeSchema: {output!r}",
-                    )
-                )
-                continue
-            _check_meaning(
-                f"output {output_id!r} of stage {str(stage.id)!r}", output.schema, problems
-            )
-        if stage.outputs and not stage.is_terminal and stage.input_only:
-            problems.append(
-                Violation(
-                    rule=Rule.SCHEMAS,
-                    message=f"input-only stage {str(stage.id)!r} declares outputs, but a step "
-                    "never enters it",
-                )
-            )
+    problems += _schema_violations(lifecycle_schema_problems(lifecycle))
 
 
 def _start(prepared: PreparedCase, *, withhold: Iterable[str] = ()) -> StartedStep:
