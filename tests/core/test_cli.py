@@ -322,3 +322,38 @@ def test_console_main_exits_with_mains_code(
         gc.unfreeze()
     assert exited.value.code == 0
     assert "greet:" in capsys.readouterr().out
+
+
+def test_describe_shows_run_and_stage_schemas_and_outputs(capsys: Capture) -> None:
+    """``describe`` shows the run keyword's and the stages' input schemas (required fields,
+    defaults) and every output with its error flag, as CONTRIBUTING promises."""
+    code, out, _ = run_cli(capsys, "describe", "dummy", "--format", "yaml")
+    data = yaml.safe_load(out)
+    assert 0 == code
+    assert ('"greet"', False) == (
+        data["run_schema"]["step"]["default"],
+        data["run_schema"]["step"]["required"],
+    )
+    greet = data["stage_schemas"]["greet"]
+    assert (True, False) == (
+        greet["input_schema"]["name"]["required"],
+        greet["input_schema"]["nickname"]["required"],
+    )
+    assert {"success": False, "error": True} == {
+        output_id: output["error"] for output_id, output in greet["outputs"].items()
+    }
+    code, out, _ = run_cli(capsys, "describe", "dummy")
+    rows = [[cell.strip() for cell in line.strip("│").split("│")] for line in out.splitlines()]
+    assert ["greet", "error", "yes", "error: string"] in rows
+    assert ["greet", "name", "string", "yes", "", "Who to greet."] in rows
+    assert ["step", "one of greet", "", '"greet"', "What to run; the dummy only greets."] in rows
+
+
+def test_describe_says_why_schemas_need_a_provider_keyword(capsys: Capture) -> None:
+    """A provider that cannot load without its provider keyword says so instead of schemas."""
+    code, out, _ = run_cli(capsys, "describe", "plugin", "--format", "json")
+    assert 0 == code
+    assert (
+        "the run keyword's and stages' schemas depend on the provider keyword; without one: "
+        "missing required field 'plugin' @ $"
+    ) == json.loads(out)["schemas_unavailable"]

@@ -30,23 +30,93 @@ def _extension_tables(provider: AnyProvider) -> Sequence[ExtensionTable]:
     return provider.extension_tables() if isinstance(provider, ExtensionOwner) else ()
 
 
-def _provider_fields(provider_schema: dict[str, Any]) -> list[tuple[str, str, bool, str]]:
-    """Return (field, type, required, description) of the provider keyword's object, if any."""
-    rows: list[tuple[str, str, bool, str]] = []
+def _type_text(field_type: dict[str, Any]) -> str:
+    """Return a short human name of a serialized type (enum values, ref ids, scope roots)."""
+    type_id = str(field_type.get("type_id", "?"))
+    if type_id == "ref":
+        return f"ref {field_type.get('id', '?')}"
+    if type_id == "scope":
+        return f"object {field_type.get('root', '?')}"
+    if type_id == "object":
+        return f"object {field_type.get('id', '?')}"
+    if type_id in {"enum_string", "enum_integer"}:
+        values = ", ".join(str(value) for value in field_type.get("values", {}))
+        return f"one of {values}"
+    if type_id == "list":
+        return f"list of {_type_text(field_type.get('items', {}))}"
+    return type_id
+
+
+FieldRow = tuple[str, str, bool, str, str]
+
+
+def _field_rows(properties: dict[str, Any]) -> list[FieldRow]:
+    """Return (field, type, required, default, description) of serialized properties."""
+    rows: list[FieldRow] = []
+    for name, field in properties.items():
+        display = field.get("display") or {}
+        rows.append(
+            (
+                str(name),
+                _type_text(field.get("type", {})),
+                bool(field.get("required")),
+                str(field.get("default") or ""),
+                str(display.get("description", "")),
+            )
+        )
+    return rows
+
+
+def _provider_fields(provider_schema: dict[str, Any]) -> list[FieldRow]:
+    """Return the rows of the provider keyword's object, if any."""
+    rows: list[FieldRow] = []
     for prop in provider_schema.values():
         body = prop.get("type", {})
         if body.get("type_id") == "scope":
             body = body.get("objects", {}).get(body.get("root"), {})
-        for name, field in body.get("properties", {}).items():
-            field_type = field.get("type", {})
-            type_id = str(field_type.get("type_id", "?"))
-            if type_id == "ref":
-                type_id = f"ref {field_type.get('id', '?')}"
-            display = field.get("display") or {}
-            rows.append(
-                (name, type_id, bool(field.get("required")), str(display.get("description", "")))
-            )
+        rows += _field_rows(body.get("properties", {}))
     return rows
+
+
+def _runnable_schemas(provider: AnyProvider) -> dict[str, Any]:
+    """Return the run schema and the stages' input and output schemas, as plain data.
+
+    They belong to a loaded runnable, so the provider is loaded with its default
+    configuration (no provider keyword). When that is not possible (the ``plugin`` provider
+    needs a ``src``), ``schemas_unavailable`` says why.
+    """
+    from .._errors import ArcaflowStepsError
+    from .._schema import serialize_property, serialize_scope, validate_properties
+
+    try:
+        provider_input = validate_properties(provider.provider_schema(), {})
+        runnable = provider.load_schema(provider_input)
+        run_schema = runnable.run_schema()
+        run_input = validate_properties(run_schema, {})
+        lifecycle = runnable.lifecycle(run_input)
+    except ArcaflowStepsError as exc:
+        return {
+            "schemas_unavailable": "the run keyword's and stages' schemas depend on the "
+            f"provider keyword; without one: {exc}"
+        }
+    return {
+        "run_schema": {name: serialize_property(prop) for name, prop in run_schema.items()},
+        "stage_schemas": {
+            str(stage.id): {
+                "input_schema": {
+                    str(name): serialize_property(prop) for name, prop in stage.input_schema.items()
+                },
+                "outputs": {
+                    str(output_id): {
+                        "error": output.error,
+                        "schema": serialize_scope(output.schema),
+                    }
+                    for output_id, output in stage.outputs.items()
+                },
+            }
+            for stage in lifecycle.stages
+        },
+    }
 
 
 def describe_record(provider: AnyProvider, source: Any) -> dict[str, Any]:
@@ -88,6 +158,7 @@ def describe_record(provider: AnyProvider, source: Any) -> dict[str, Any]:
         },
         mermaid=lifecycle_mermaid(lifecycle),
     )
+    record.update(_runnable_schemas(provider))
     for extension_table in _extension_tables(provider):
         record[extension_table.title] = extension_table.data
     return record
@@ -122,16 +193,17 @@ def run(args: argparse.Namespace) -> int:
         out.print(Text(f"initial stage:    {record['lifecycle']['initial_stage']}"))
         fields = _provider_fields(record["provider_schema"])
         if fields:
-            config = Table(
-                title=f"provider keyword {record['provider_keyword']!r}", title_justify="left"
-            )
-            for column in ("field", "type", "required", "description"):
-                config.add_column(column)
-            for name, type_id, required, description in fields:
-                config.add_row(
-                    Text(name), Text(type_id), Text("yes" if required else ""), Text(description)
+            out.print(_fields_table(f"provider keyword {record['provider_keyword']!r}", fields))
+        if "run_schema" in record:
+            out.print(
+                _fields_table(
+                    f"run keyword {record['run_keyword']!r}", _field_rows(record["run_schema"])
                 )
-            out.print(config)
+            )
+            out.print(_stage_inputs_table(record["stage_schemas"]))
+            out.print(_outputs_table(record["stage_schemas"]))
+        else:
+            out.print(Text(str(record["schemas_unavailable"])))
         stages = Table(title="lifecycle", title_justify="left")
         for column in ("stage", "input fields", "next stages", "kind of stage"):
             stages.add_column(column)
@@ -161,3 +233,62 @@ def run(args: argparse.Namespace) -> int:
 
     emit(record, args.format, table)
     return 0
+
+
+def _fields_table(title: str, rows: list[FieldRow]) -> Any:
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title=title, title_justify="left")
+    for column in ("field", "type", "required", "default", "description"):
+        table.add_column(column)
+    for name, type_text, required, default, description in rows:
+        table.add_row(
+            Text(name),
+            Text(type_text),
+            Text("yes" if required else ""),
+            Text(default),
+            Text(description),
+        )
+    return table
+
+
+def _stage_inputs_table(stage_schemas: dict[str, Any]) -> Any:
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title="stage inputs", title_justify="left")
+    for column in ("stage", "field", "type", "required", "default", "description"):
+        table.add_column(column)
+    for stage, schemas in stage_schemas.items():
+        for name, type_text, required, default, description in _field_rows(schemas["input_schema"]):
+            table.add_row(
+                Text(stage),
+                Text(name),
+                Text(type_text),
+                Text("yes" if required else ""),
+                Text(default),
+                Text(description),
+            )
+    return table
+
+
+def _outputs_table(stage_schemas: dict[str, Any]) -> Any:
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title="outputs", title_justify="left")
+    for column in ("stage", "output", "error", "fields"):
+        table.add_column(column)
+    for stage, schemas in stage_schemas.items():
+        for output_id, output in schemas["outputs"].items():
+            scope = output["schema"]
+            root = scope.get("objects", {}).get(scope.get("root"), {})
+            fields = ", ".join(
+                f"{name}{'' if prop.get('required') else '?'}: {_type_text(prop.get('type', {}))}"
+                for name, prop in root.get("properties", {}).items()
+            )
+            table.add_row(
+                Text(stage), Text(output_id), Text("yes" if output["error"] else ""), Text(fields)
+            )
+    return table
