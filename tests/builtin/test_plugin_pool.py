@@ -26,9 +26,12 @@ from plugin_support import (
 
 import arcaflow_steps_builtin.plugin as plugin_module
 from arcaflow_steps import DeploymentError, Registry, StepRunner, prepare_step
+from arcaflow_steps_builtin.deployers._protocols import PluginConnection
 from arcaflow_steps_builtin.deployers.command import CommandDeployerFactory
 from arcaflow_steps_builtin.deployers.hookspecs import hookimpl
 from arcaflow_steps_builtin.deployers.python import PythonDeployerFactory
+from arcaflow_steps_builtin.plugin._plugin_process import open_plugin
+from arcaflow_steps_builtin.plugin._process_pool import ProcessPool
 
 __all__ = ["registry", "runner"]  # fixtures, imported for pytest
 
@@ -288,3 +291,33 @@ def test_multiplex_logs_each_runs_debug_output_once(
     assert 2 == len(debug), debug
     assert debug[0].startswith("step 'a' debug: ")
     assert debug[1].startswith("step 'b' debug: ")
+
+
+def test_a_lease_knows_whether_its_process_is_shared() -> None:
+    """Shared leases of one key get one process, closed with the last release; an exclusive
+    lease gets its own, which stop() ends at once (release after it is a no-op)."""
+    pool = ProcessPool()
+    deployer = PythonDeployerFactory().create({})
+
+    def opener(on_deployed: Any) -> Any:
+        return open_plugin(deployer, HELLO, on_deployed=on_deployed)
+
+    try:
+        first, second = (pool.lease("k", opener, multiplex=True) for _ in range(2))
+        shared = first.obtain()
+        assert shared is second.obtain()
+        first.release(graceful=True)
+        assert not shared.is_closed
+        second.release(graceful=True)
+        assert shared.is_closed
+        seen: list[PluginConnection] = []
+        own = pool.lease("k", opener, multiplex=False)
+        process = own.obtain(seen.append)
+        assert [process.connection] == seen
+        own.stop()
+        assert process.is_closed
+        own.release(graceful=True)
+        assert process.connection.exit_status() is not None  # stopped and reaped
+    finally:
+        pool.close()
+        deployer.close()

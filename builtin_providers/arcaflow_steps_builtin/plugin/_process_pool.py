@@ -16,6 +16,10 @@ deploys again to run. Here:
   and closed when the last run releases it. A process whose connection failed is replaced.
   The Python SDK then accumulates ``debug_logs`` across runs, and one crash ends every run on
   that process.
+* **Leases.** A running step holds its process through a :class:`ProcessLease` from
+  :meth:`ProcessPool.lease`: obtain, release, stop, abandon a run. The lease alone knows
+  whether the process is the step's own or shared (``multiplex``), so the step never calls
+  back into its runnable or the pool.
 """
 
 from __future__ import annotations
@@ -27,14 +31,17 @@ from typing import Final, final
 
 from arcaflow_steps import PluginSchema
 
-from ._plugin_process import PluginProcess
+from ..deployers._protocols import PluginConnection
+from ._plugin_process import CLOSE_TIMEOUT, PluginProcess
 
-__all__ = ["DEFAULT_IDLE_TIMEOUT", "ProcessPool"]
+__all__ = ["DEFAULT_IDLE_TIMEOUT", "Opener", "ProcessLease", "ProcessPool"]
 
 #: Seconds an unused probe process stays parked before it is closed.
 DEFAULT_IDLE_TIMEOUT: Final = 30.0
 
 PoolKey = Hashable
+#: Deploys a fresh plugin process; receives the connection callback of :func:`open_plugin`.
+Opener = Callable[[Callable[[PluginConnection], None] | None], PluginProcess]
 
 
 @final
@@ -153,6 +160,10 @@ class ProcessPool:
         else:
             process.close()
 
+    def lease(self, key: PoolKey, opener: Opener, *, multiplex: bool) -> ProcessLease:
+        """Return a lease on a process of ``key`` for one step (nothing is deployed yet)."""
+        return ProcessLease(self, key, opener, multiplex=multiplex)
+
     def close(self) -> None:
         """Close every parked probe (shared processes close with their last run)."""
         with self._lock:
@@ -163,3 +174,75 @@ class ProcessPool:
             timer.cancel()
             with contextlib.suppress(Exception):
                 process.close()
+
+
+@final
+class ProcessLease:
+    """One step's hold on a plugin process of a :class:`ProcessPool`.
+
+    :meth:`obtain` gets the process: the step's own (the parked probe, else a fresh deploy),
+    or with ``multiplex`` the pool's shared one. :meth:`release` gives it back: closes the
+    step's own process (gracefully or at once), or drops one user of the shared one (the last
+    closes it). :meth:`stop` and :meth:`abandon` act on a cancel.
+
+    Thread safety: safe to share; :meth:`stop` may be called from any thread while the step's
+    thread obtains or releases.
+    """
+
+    def __init__(self, pool: ProcessPool, key: PoolKey, opener: Opener, *, multiplex: bool) -> None:
+        self._pool = pool
+        self._key = key
+        self._opener = opener
+        self.multiplex: Final = multiplex
+        # Guards _process (the obtained process, until released).
+        self._lock = threading.Lock()
+        self._process: PluginProcess | None = None
+
+    def obtain(
+        self, on_deployed: Callable[[PluginConnection], None] | None = None
+    ) -> PluginProcess:
+        """Return the process for the step; ``on_deployed`` sees a fresh deploy's connection.
+
+        Raises:
+            DeploymentError: the deployer failed or the plugin did not greet.
+        """
+        if self.multiplex:  # a shared process is never stopped on one step's behalf
+            process = self._pool.acquire_shared(self._key, lambda: self._opener(None))
+        else:
+            process = self._pool.take_idle(self._key) or self._opener(on_deployed)
+        with self._lock:
+            self._process = process
+        return process
+
+    def release(self, *, graceful: bool, timeout: float = CLOSE_TIMEOUT) -> None:
+        """Give the process back (idempotent): close the step's own (CLIENT_DONE and grace when
+        ``graceful``, else at once), or drop one user of the shared one."""
+        with self._lock:
+            process, self._process = self._process, None
+        if process is None:
+            return
+        if self.multiplex:
+            self._pool.release_shared(self._key, process)
+        elif graceful:
+            process.close(timeout)
+        else:
+            process.terminate()
+
+    def stop(self) -> None:
+        """Stop the step's own process at once (force close); a shared one serves others."""
+        with self._lock:
+            process = self._process
+        if process is not None and not self.multiplex:
+            process.terminate()
+
+    def abandon(self, run_id: str) -> None:
+        """Give up a run that did not answer its cancel: stop the step's own process; on the
+        shared one, record the run, so the process stops without waiting for it."""
+        with self._lock:
+            process = self._process
+        if process is None:
+            return
+        if self.multiplex:
+            process.abandon_run(run_id)
+        else:
+            process.terminate()

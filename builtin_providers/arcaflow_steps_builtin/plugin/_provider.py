@@ -139,10 +139,9 @@ class PluginProvider:
     ) -> None:
         self._deployer_factories = deployer_factories
         self.pool = ProcessPool(idle_timeout=idle_timeout)
-        # Guards _catalog and _runnables.
+        # Guards _catalog.
         self._lock = threading.Lock()
         self._catalog: DeployerCatalog | None = None
-        self._runnables: dict[tuple[str, str, bool, str], PluginRunnableStep] = {}
 
     def catalog(self) -> DeployerCatalog:
         """Return the installed deployers (collected on first use)."""
@@ -208,21 +207,17 @@ class PluginProvider:
         catalog = self.catalog()
         hinted = _hinted_choice(catalog, deployment_type, provider_input.get(InputField.DEPLOY))
         schema, choice = self._probe(catalog, deployment_type, source, hinted)
-        runnable_key = (deployment_type, source, multiplex, choice.key)
-        with self._lock:
-            runnable = self._runnables.get(runnable_key)
-            if runnable is None or runnable.schema is not schema:
-                runnable = PluginRunnableStep(
-                    source=source,
-                    deployment_type=deployment_type,
-                    multiplex=multiplex,
-                    schema=schema,
-                    catalog=catalog,
-                    pool=self.pool,
-                    default_choice=choice,
-                )
-                self._runnables[runnable_key] = runnable
-            return runnable
+        # Not cached here: the schema is (in the pool), and the runner's RunnableCache keeps
+        # one runnable per provider input.
+        return PluginRunnableStep(
+            source=source,
+            deployment_type=deployment_type,
+            multiplex=multiplex,
+            schema=schema,
+            catalog=catalog,
+            pool=self.pool,
+            default_choice=choice,
+        )
 
     def _probe(
         self,

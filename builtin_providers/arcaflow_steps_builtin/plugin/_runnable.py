@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, final
 
 from arcaflow_steps import (
@@ -20,8 +19,7 @@ from arcaflow_steps import (
     StringEnumSchema,
 )
 
-from ..deployers._protocols import PluginConnection
-from ._plugin_process import PluginProcess, open_plugin
+from ._plugin_process import open_plugin
 from ._running import PluginRunningStep
 from ._stages import (
     CLOSED_OUTPUT,
@@ -41,7 +39,7 @@ from ._stages import (
 
 if TYPE_CHECKING:
     from ._deploy_config import DeployerCatalog, DeployerChoice
-    from ._process_pool import ProcessPool
+    from ._process_pool import ProcessLease, ProcessPool
 
 __all__ = ["PluginRunnableStep", "is_error_output"]
 
@@ -100,9 +98,6 @@ class PluginRunnableStep:
         self._pool = pool
         #: The deployer used when a step gives no ``deploy`` (the one that read the schema).
         self.default_choice = default_choice
-        # Guards _lifecycles (step id -> lifecycle with schemas, built once).
-        self._lock = threading.Lock()
-        self._lifecycles: dict[str, Lifecycle[LifecycleStageWithSchema]] = {}
 
     def pool_key(self, choice_key: str) -> tuple[str, str, str]:
         """Return the pool key of this source with a deployer configuration."""
@@ -149,13 +144,9 @@ class PluginRunnableStep:
         """Return the lifecycle with the stage input schemas and outputs of the chosen step."""
         return self.lifecycle_for(self.step_schema(run_input))
 
-    def lifecycle_for(self, step: StepSchema) -> Lifecycle[LifecycleStageWithSchema]:
-        """Return the lifecycle with schemas of one plugin step (cached)."""
-        with self._lock:
-            cached = self._lifecycles.get(step.id)
-        if cached is not None:
-            return cached
-        inputs: dict[str, dict[str, PropertySchema]] = {
+    def stage_inputs(self, step: StepSchema) -> dict[str, dict[str, PropertySchema]]:
+        """Return the input schemas of the stages that take input, for one plugin step."""
+        return {
             S.DEPLOY: {InputField.DEPLOY: self._catalog.deploy_property(self.deployment_type)},
             S.ENABLING: {InputField.ENABLED: ENABLED_PROPERTY},
             S.STARTING: {
@@ -165,6 +156,10 @@ class PluginRunnableStep:
             },
             S.CANCELLED: {InputField.STOP_IF: STOP_IF_PROPERTY},
         }
+
+    def lifecycle_for(self, step: StepSchema) -> Lifecycle[LifecycleStageWithSchema]:
+        """Return the lifecycle with schemas of one plugin step (the runner caches it)."""
+        inputs = self.stage_inputs(step)
         step_outputs = {
             output_id: StepOutputSchema(
                 schema=output.schema,
@@ -182,7 +177,7 @@ class PluginRunnableStep:
             S.CRASHED: {"error": CRASHED_OUTPUT},
             S.CLOSED: {"result": CLOSED_OUTPUT},
         }
-        lifecycle = Lifecycle(
+        return Lifecycle(
             initial_stage=PLUGIN_LIFECYCLE.initial_stage,
             stages=tuple(
                 LifecycleStageWithSchema(
@@ -193,44 +188,37 @@ class PluginRunnableStep:
                 for stage in PLUGIN_LIFECYCLE.stages
             ),
         )
-        with self._lock:
-            return self._lifecycles.setdefault(step.id, lifecycle)
 
     def start(
         self, run_input: Mapping[str, Any], handler: StageChangeHandler, run_id: str
     ) -> PluginRunningStep:
         """Start one execution of the chosen plugin step; returns at once."""
-        running = PluginRunningStep(self, self.step_schema(run_input), handler, run_id)
+        step = self.step_schema(run_input)
+        running = PluginRunningStep(
+            step=step,
+            stage_inputs=self.stage_inputs(step),
+            lease=self.lease,
+            handler=handler,
+            run_id=run_id,
+        )
         running.start()
         return running
 
-    # -- used by the running step ----------------------------------------------------------
-
-    def obtain_process(
-        self,
-        deploy_input: Mapping[str, Any] | None,
-        on_deployed: Callable[[PluginConnection], None] | None = None,
-    ) -> tuple[PluginProcess, tuple[str, str, str]]:
-        """Return a plugin process for one run (the parked probe, the shared one, or a new
-        one) and its pool key.
+    def lease(self, deploy_input: Mapping[str, Any] | None) -> ProcessLease:
+        """Return a lease on a plugin process for one step, deployed as ``deploy_input`` says
+        (none: the deployer that read the schema).
 
         Raises:
-            DeploymentError: the deployer failed or the plugin did not greet.
+            ArcaflowStepsError: ``deploy_input`` names no usable deployer.
         """
         if not deploy_input and self.default_choice is not None:
             choice = self.default_choice
         else:
             choice = self._catalog.resolve(self.deployment_type, deploy_input)
-        key = self.pool_key(choice.key)
-
         deployer = self._catalog.deployer(choice)
-        if self.multiplex:  # a shared process is never stopped on one step's behalf
-            return self._pool.acquire_shared(key, lambda: open_plugin(deployer, self.source)), key
-        idle = self._pool.take_idle(key)
-        if idle is not None:
-            return idle, key
-        return open_plugin(deployer, self.source, on_deployed=on_deployed), key
-
-    def release_shared(self, key: tuple[str, str, str], process: PluginProcess) -> None:
-        """Release a process obtained in multiplex mode."""
-        self._pool.release_shared(key, process)
+        source = self.source
+        return self._pool.lease(
+            self.pool_key(choice.key),
+            lambda on_deployed: open_plugin(deployer, source, on_deployed=on_deployed),
+            multiplex=self.multiplex,
+        )

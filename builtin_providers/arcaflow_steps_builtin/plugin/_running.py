@@ -5,8 +5,9 @@ order and reports each move to the (runner's) handler; everything that can block
 condition variable, so stage input, ``stop_if``, ``close()`` and the run's result all wake it:
 
 ``deploy``
-    waits for the ``deploy`` input, then obtains a plugin process: the parked schema probe when
-    the deployer configuration matches, the shared process (``multiplex``), or a fresh deploy
+    waits for the ``deploy`` input, then takes a lease on a plugin process from the pool
+    (:class:`~._process_pool.ProcessLease`) and obtains it: the parked schema probe when the
+    deployer configuration matches, the shared process (``multiplex``), or a fresh deploy
     (which includes the ATP handshake). Failure → ``deploy_failed`` ``{error}``. When the
     ``enabled: false`` input is already known, nothing is deployed (the reference deploys).
 ``enabling``
@@ -36,12 +37,13 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final, final
 
 from arcaflow_steps import (
     ArcaflowStepsError,
     IllegalStageTransitionError,
+    PropertySchema,
     RunningStepState,
     SchemaValidationError,
     StageChangeHandler,
@@ -57,7 +59,7 @@ from ._stages import DEFAULT_CLOSURE_WAIT_TIMEOUT_MS, InputField, PluginStage
 
 if TYPE_CHECKING:
     from ._atp import RunHandle
-    from ._runnable import PluginRunnableStep
+    from ._process_pool import ProcessLease
 
 __all__ = ["PluginRunningStep"]
 
@@ -95,19 +97,21 @@ class PluginRunningStep:
 
     def __init__(
         self,
-        runnable: PluginRunnableStep,
+        *,
         step: StepSchema,
+        stage_inputs: Mapping[str, Mapping[str, PropertySchema]],
+        lease: Callable[[Mapping[str, Any] | None], ProcessLease],
         handler: StageChangeHandler,
         run_id: str,
     ) -> None:
-        self._runnable = runnable
+        """``stage_inputs``: the input schemas of the stages that take input; ``lease``: gives
+        the lease on a process for a ``deploy`` input (raises ``ArcaflowStepsError``)."""
         self._step = step
+        self._lease_for = lease
         self._handler = handler
         self._run_id = run_id
         self._has_cancel_handler = "cancel" in step.signal_handlers
-        self._stage_schemas = {
-            stage.id: stage.input_schema for stage in runnable.lifecycle_for(step).stages
-        }
+        self._stage_schemas = stage_inputs
         # Guards every field below; the condition wakes the step thread on any change.
         self._cond = threading.Condition()
         self._stage: PluginStage = S.DEPLOY
@@ -116,9 +120,9 @@ class PluginRunningStep:
         self._cancel = False
         self._close_requested = False
         self._force = False
+        self._lease: ProcessLease | None = None
         self._process: PluginProcess | None = None
         self._deploying: PluginConnection | None = None
-        self._pool_key: tuple[str, str, str] = ("", "", "")
         self._result_ready = False
         self._finished = threading.Event()
         self._closure_wait_ms = DEFAULT_CLOSURE_WAIT_TIMEOUT_MS
@@ -198,13 +202,13 @@ class PluginRunningStep:
             self._cancel = True
             self._close_requested = self._close_requested or close_requested
             self._force = self._force or force
-            process = self._process if force else None
+            lease = self._lease if force else None
             deploying, self._deploying = self._deploying, None
             self._cond.notify_all()
         if deploying is not None:  # a plugin that has not greeted yet: nothing to cancel
             threading.Thread(target=deploying.close, args=(0.0,), daemon=True).start()
-        if process is not None and not self._runnable.multiplex:
-            process.terminate()
+        if lease is not None:
+            lease.stop()
 
     def _wait_finished(self, timeout: float) -> None:
         if threading.current_thread() is self._thread:
@@ -292,15 +296,10 @@ class PluginRunningStep:
     def _release(self, *, graceful: bool, timeout: float = CLOSE_TIMEOUT) -> None:
         """Give the plugin process back: close it (or release the shared one)."""
         with self._cond:
-            process, self._process = self._process, None
-        if process is None:
-            return
-        if self._runnable.multiplex:
-            self._runnable.release_shared(self._pool_key, process)
-        elif graceful:
-            process.close(timeout)
-        else:
-            process.terminate()
+            self._process = None
+            lease = self._lease
+        if lease is not None:
+            lease.release(graceful=graceful, timeout=timeout)
 
     def _drive(self) -> None:
         """Walk the stages; each ``_stage_*`` returns False once the step has ended."""
@@ -330,9 +329,10 @@ class PluginRunningStep:
         if enabling is not None and enabling.get(InputField.ENABLED) is False:
             return True  # known to be disabled: deploy nothing (the reference deploys anyway)
         try:
-            process, self._pool_key = self._runnable.obtain_process(
-                deploy_input.get(InputField.DEPLOY), self._on_deployed
-            )
+            lease = self._lease_for(deploy_input.get(InputField.DEPLOY))
+            with self._cond:
+                self._lease = lease
+            process = lease.obtain(self._on_deployed)
         except ArcaflowStepsError as exc:
             with self._cond:
                 self._deploying = None
@@ -414,7 +414,7 @@ class PluginRunningStep:
             force = self._force
         if cancelled:
             if force or not self._has_cancel_handler:
-                return self._stop_cancelled(process, atp_run_id)
+                return self._stop_cancelled(atp_run_id)
             process.send_cancel(atp_run_id)
             deadline = time.monotonic() + self._closure_wait_ms / 1000
             with self._cond:
@@ -425,7 +425,7 @@ class PluginRunningStep:
                     self._cond.wait(remaining)
                 answered = self._result_ready
             if not answered:
-                return self._stop_cancelled(process, atp_run_id)
+                return self._stop_cancelled(atp_run_id)
         return self._finish(process, handle)
 
     def _on_result_ready(self, _handle: RunHandle) -> None:
@@ -433,11 +433,11 @@ class PluginRunningStep:
             self._result_ready = True
             self._cond.notify_all()
 
-    def _stop_cancelled(self, process: PluginProcess, atp_run_id: str) -> None:
-        if self._runnable.multiplex:  # others share the process: it stops with the last one
-            process.abandon_run(atp_run_id)
-        else:
-            process.terminate()
+    def _stop_cancelled(self, atp_run_id: str) -> None:
+        with self._cond:
+            lease = self._lease
+        if lease is not None:  # a shared process is not stopped: it stops with its last user
+            lease.abandon(atp_run_id)
         self._end_closed(S.RUNNING)
 
     def _finish(self, process: PluginProcess, handle: RunHandle) -> None:
