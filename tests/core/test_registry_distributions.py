@@ -376,18 +376,28 @@ def test_describe_plugin_shows_deployers_per_type(venv: TestVenv) -> None:
     assert "python" in {entry["deployer_name"] for entry in deployers["python"]}
 
 
-def test_schema_is_one_of_by_kind(venv: TestVenv, tmp_path: Path) -> None:
-    """``schema`` writes a JSON Schema with one branch per kind that loads."""
+def test_schema_has_a_typed_branch_per_kind(venv: TestVenv, tmp_path: Path) -> None:
+    """``schema`` writes a JSON Schema with one ``if kind then`` branch per kind that loads,
+    and warns on stderr about each kind it leaves out."""
     out = tmp_path / "steps.schema.json"
     result = venv.run_cli("schema", "--output", str(out))
-    assert (0, "") == (result.returncode, result.stderr)
+    assert 0 == result.returncode, result.stderr
     document = json.loads(out.read_text())
-    branches = {branch["title"]: branch for branch in document["$defs"]["step"]["oneOf"]}
-    assert {"kind: echo", "kind: plugin"} <= set(branches)
-    echo = branches["kind: echo"]
+    kinds = document["$defs"]["step"]["properties"]["kind"]["enum"]
+    assert {"echo", "plugin", "dummy"} <= set(kinds)
+    assert "broken" not in kinds
+    assert {"then": {"$ref": "#/$defs/kind.echo"}} == {
+        "then": document["$defs"]["step"]["allOf"][kinds.index("echo")]["then"]
+    }
+    echo = document["$defs"]["kind.echo"]
     assert ["kind", "echo"] == echo["required"]
     assert {"kind", "echo", "mode", "input"} == set(echo["properties"])
     assert False is echo["additionalProperties"]
+    assert (
+        "arcaflow-steps: warning: kind 'broken' left out of the schema: provider for kind "
+        "'broken' from broken-steps 0.1 (entry point 'broken') failed to load: importing "
+        "'broken_steps' raised RuntimeError: broken_steps cannot be imported (on purpose)"
+    ) in result.stderr.splitlines()
 
 
 def test_check_refuses_deployer_name_twice_per_type(venv: TestVenv) -> None:

@@ -86,19 +86,17 @@ def _runnable_schemas(provider: AnyProvider) -> dict[str, Any]:
     needs a ``src``), ``schemas_unavailable`` says why.
     """
     from .._errors import ArcaflowStepsError
-    from .._schema import serialize_property, serialize_scope, validate_properties
+    from .._schema import serialize_property, serialize_scope
+    from .._step_json_schema import runnable_schemas
 
     try:
-        provider_input = validate_properties(provider.provider_schema(), {})
-        runnable = provider.load_schema(provider_input)
-        run_schema = runnable.run_schema()
-        run_input = validate_properties(run_schema, {})
-        lifecycle = runnable.lifecycle(run_input)
+        loaded = runnable_schemas(provider)
     except ArcaflowStepsError as exc:
         return {
             "schemas_unavailable": "the run keyword's and stages' schemas depend on the "
             f"provider keyword; without one: {exc}"
         }
+    run_schema, lifecycle = loaded.run_schema, loaded.lifecycle
     return {
         "run_schema": {name: serialize_property(prop) for name, prop in run_schema.items()},
         "stage_schemas": {

@@ -22,12 +22,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print the one-of schema keyed by ``kind`` over every kind that loads."""
+    """Print the schema of step files over every kind that loads; warn about the others."""
     registry = make_registry(args)
     try:
         document = registry.step_definition_json_schema()
+        failures = registry.failures()
     finally:
         registry.close()
+    for failure in failures:
+        # A kind that does not load is left out: say so, or an editor would call its steps
+        # unknown without a reason.
+        if failure.what == "provider":
+            sys.stderr.write(
+                f"arcaflow-steps: warning: kind {failure.name!r} left out of the schema: "
+                f"{failure.message}\n"
+            )
     text = json.dumps(document, indent=2) + "\n"
     if args.output is None:
         sys.stdout.write(text)
