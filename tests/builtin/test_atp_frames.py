@@ -207,7 +207,12 @@ def test_invalid_limit_setting(spawn: Spawn, monkeypatch: pytest.MonkeyPatch) ->
 
 
 def run_large(
-    tmp_path: Path, size: int, *args: str, env: dict[str, str] | None = None
+    tmp_path: Path,
+    size: int,
+    *args: str,
+    env: dict[str, str] | None = None,
+    cli: str = CLI,
+    deploy: dict[str, str] | None = None,
 ) -> tuple[subprocess.CompletedProcess[bytes], int]:
     """Run the ``large`` step with ``arcaflow-steps run``; return it and its peak RSS in bytes."""
     path = tmp_path / "large.yaml"
@@ -217,6 +222,7 @@ def run_large(
                 "plugin": {"src": LARGE, "deployment_type": "python"},
                 "step": "large",
                 "input": {"size": size},
+                **({"deploy": deploy} if deploy else {}),
             }
         )
     )
@@ -230,7 +236,7 @@ def run_large(
     )
     output = tmp_path / "stdout"
     completed = subprocess.run(
-        [sys.executable, "-c", measure, str(output), CLI, "run", "-q", str(path), *args],
+        [sys.executable, "-c", measure, str(output), cli, "run", "-q", str(path), *args],
         cwd=ROOT,
         capture_output=True,
         env={**os.environ, **(env or {})},
