@@ -21,24 +21,23 @@ from typing import Any, Final
 
 import attrs
 
-from arcaflow_steps import (
+from arcaflow_steps import Lifecycle, LifecycleStage, LifecycleStageWithSchema, hookimpl
+from arcaflow_steps.authoring import (
     BaseRunningStep,
-    DisplayValue,
     Finish,
-    Lifecycle,
-    LifecycleStage,
-    LifecycleStageWithSchema,
     Outcome,
-    PropertySchema,
     SimpleRunnableStep,
-    StepOutputSchema,
     StepProviderBase,
-    StringEnumSchema,
-    StringSchema,
-    hookimpl,
-    object_scope,
     on_stage,
     without_schemas,
+)
+from arcaflow_steps.schema import (
+    DisplayValue,
+    PropertySchema,
+    StepOutputSchema,
+    StringEnumSchema,
+    StringSchema,
+    object_scope,
 )
 
 __all__ = ["DummyConfig", "DummyProvider", "DummyStage", "arcaflow_steps_providers"]

@@ -1,13 +1,20 @@
 """arcaflow-steps: the pluggable step system of an Arcaflow-style workflow engine.
 
-Provider authors import only from here (protocols, records, errors, ``hookimpl``) and from
-``arcaflow_steps.testing`` (the conformance kit).
+The top level is what a provider author and a host need: the provider protocols and lifecycle
+records, ``hookimpl`` and :class:`ProviderContext`, the registry, the runner and what it
+reports, and the one error tree. The rest lives in public submodules:
+
+* :mod:`arcaflow_steps.schema` — the Arcaflow schema model (records, parse, serialize,
+  validate);
+* :mod:`arcaflow_steps.authoring` — the base classes that do a provider's bookkeeping;
+* :mod:`arcaflow_steps.testing` — the opt-in pytest conformance kit;
+* :mod:`arcaflow_steps.hookspecs` — the hooks a provider package implements.
 
 The package imports its parts lazily (PEP 562): ``import arcaflow_steps`` costs almost nothing
 until a name is used, which keeps ``arcaflow-steps list`` as fast as a bare entry-point scan.
-To export a name, add it in three places, which ``tests/core/test_public_api.py`` checks agree:
-the ``TYPE_CHECKING`` imports (for type checkers and readers), ``_EXPORTS`` (what is loaded at
-run time) and ``__all__``.
+To export a name, add it to ``_EXPORTS`` (what is loaded at run time), to the ``TYPE_CHECKING``
+imports (for type checkers and readers) and to ``__all__``; ``tests/core/test_public_api.py``
+checks the three agree.
 """
 
 from __future__ import annotations
@@ -17,9 +24,7 @@ from typing import TYPE_CHECKING, Final
 from ._lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
-    from ._authoring import BaseRunningStep
-    from ._entry_points import EntryPointInfo
-    from ._error_records import KindSource, ValidationProblem
+    from ._error_records import KindSource
     from ._errors import (
         ArcaflowStepsError,
         BlockedKindError,
@@ -37,6 +42,7 @@ if TYPE_CHECKING:
         ProviderLoadError,
         RegistryError,
         RemoteProtocolError,
+        RunnerClosedError,
         SchemaError,
         SchemaValidationError,
         StageInputError,
@@ -45,11 +51,9 @@ if TYPE_CHECKING:
     )
     from ._events import StepEvent, StepEventKind, StepObserver, StepResult
     from ._extensions import ExtensionGroup, ExtensionOwner, Extensions, ExtensionTable
-    from ._guard import RecordedState, StepGuard
-    from ._lifecycle import Lifecycle, LifecycleStage, LifecycleStageWithSchema, TransitionTable
+    from ._lifecycle import Lifecycle, LifecycleStage, LifecycleStageWithSchema
     from ._loader import LoadFailure
     from ._observers import ObserverHooks
-    from ._outcomes import Finish, Move, Outcome, WaitForInput, on_stage
     from ._protocols import (
         AnyProvider,
         ClosableProvider,
@@ -60,124 +64,44 @@ if TYPE_CHECKING:
         SchemaHintProvider,
         StageChangeHandler,
     )
-    from ._provider_base import (
-        SimpleRunnableStep,
-        StepProviderBase,
-        TypedProviderAdapter,
-        without_schemas,
-    )
     from ._registry import Registry
-    from ._rules import LifecycleRules
-    from ._runner import DEFAULT_CLOSE_TIMEOUT, RunnerClosedError, StepExecution, StepRunner
-    from ._schema import (
-        AnySchema,
-        BoolSchema,
-        DisplayValue,
-        FloatSchema,
-        IntEnumSchema,
-        IntSchema,
-        ListSchema,
-        MapSchema,
-        ObjectSchema,
-        OneOfIntSchema,
-        OneOfStringSchema,
-        PatternSchema,
-        PluginSchema,
-        PropertySchema,
-        RefSchema,
-        ScopeSchema,
-        SignalSchema,
-        StepOutputSchema,
-        StepSchema,
-        StringEnumSchema,
-        StringSchema,
-        TypeSchema,
-        Unit,
-        Units,
-        object_scope,
-        parse_plugin_schema,
-        parse_property,
-        parse_schema,
-        parse_scope,
-        parse_step,
-        scope_from_attrs,
-        serialize_plugin_schema,
-        serialize_property,
-        serialize_schema,
-        serialize_scope,
-        serialize_step,
-        to_json_schema,
-        validate,
-        validate_properties,
-    )
-    from ._step_definition import (
-        DEFAULT_KIND,
-        PreparedStep,
-        ProviderSource,
-        RunnableCache,
-        prepare_step,
-    )
+    from ._runner import StepExecution, StepRunner
+    from ._step_definition import PreparedStep, prepare_step
     from .hookspecs import ProviderContext, hookimpl
 
 __all__ = [
-    "DEFAULT_CLOSE_TIMEOUT",
-    "DEFAULT_KIND",
     "AnyProvider",
-    "AnySchema",
     "ArcaflowStepsError",
-    "BaseRunningStep",
     "BlockedKindError",
-    "BoolSchema",
     "ClosableProvider",
     "DeploymentError",
-    "DisplayValue",
     "DuplicateExtensionError",
     "DuplicateKindError",
-    "EntryPointInfo",
     "ExtensionGroup",
     "ExtensionLoadError",
     "ExtensionOwner",
     "ExtensionTable",
     "Extensions",
-    "Finish",
-    "FloatSchema",
     "IllegalStageTransitionError",
-    "IntEnumSchema",
-    "IntSchema",
     "InvalidLifecycleError",
     "InvalidProviderError",
     "InvalidSchemaError",
     "KindSource",
     "Lifecycle",
-    "LifecycleRules",
     "LifecycleStage",
     "LifecycleStageWithSchema",
-    "ListSchema",
     "LoadFailure",
     "LocalProtocolError",
-    "MapSchema",
-    "Move",
-    "ObjectSchema",
     "ObserverHooks",
-    "OneOfIntSchema",
-    "OneOfStringSchema",
-    "Outcome",
-    "PatternSchema",
     "PluginProtocolError",
-    "PluginSchema",
     "PreparedStep",
-    "PropertySchema",
     "Provider",
     "ProviderBugError",
     "ProviderContext",
     "ProviderLoadError",
-    "ProviderSource",
-    "RecordedState",
-    "RefSchema",
     "Registry",
     "RegistryError",
     "RemoteProtocolError",
-    "RunnableCache",
     "RunnableStep",
     "RunnerClosedError",
     "RunningStep",
@@ -185,58 +109,23 @@ __all__ = [
     "SchemaError",
     "SchemaHintProvider",
     "SchemaValidationError",
-    "ScopeSchema",
-    "SignalSchema",
-    "SimpleRunnableStep",
     "StageChangeHandler",
     "StageInputError",
     "StepDefinitionError",
     "StepEvent",
     "StepEventKind",
     "StepExecution",
-    "StepGuard",
     "StepObserver",
-    "StepOutputSchema",
-    "StepProviderBase",
     "StepResult",
     "StepRunner",
-    "StepSchema",
-    "StringEnumSchema",
-    "StringSchema",
-    "TransitionTable",
-    "TypeSchema",
-    "TypedProviderAdapter",
-    "Unit",
-    "Units",
     "UnknownKindError",
-    "ValidationProblem",
-    "WaitForInput",
     "hookimpl",
-    "object_scope",
-    "on_stage",
-    "parse_plugin_schema",
-    "parse_property",
-    "parse_schema",
-    "parse_scope",
-    "parse_step",
     "prepare_step",
-    "scope_from_attrs",
-    "serialize_plugin_schema",
-    "serialize_property",
-    "serialize_schema",
-    "serialize_scope",
-    "serialize_step",
-    "to_json_schema",
-    "validate",
-    "validate_properties",
-    "without_schemas",
 ]
 
 #: module (relative to this package) -> the public names it provides.
 _EXPORTS: Final[dict[str, tuple[str, ...]]] = {
-    "._authoring": ("BaseRunningStep",),
-    "._entry_points": ("EntryPointInfo",),
-    "._error_records": ("KindSource", "ValidationProblem"),
+    "._error_records": ("KindSource",),
     "._errors": (
         "ArcaflowStepsError",
         "BlockedKindError",
@@ -254,6 +143,7 @@ _EXPORTS: Final[dict[str, tuple[str, ...]]] = {
         "ProviderLoadError",
         "RegistryError",
         "RemoteProtocolError",
+        "RunnerClosedError",
         "SchemaError",
         "SchemaValidationError",
         "StageInputError",
@@ -266,23 +156,19 @@ _EXPORTS: Final[dict[str, tuple[str, ...]]] = {
         "StepObserver",
         "StepResult",
     ),
-    "._guard": (
-        "RecordedState",
-        "StepGuard",
+    "._extensions": (
+        "ExtensionGroup",
+        "ExtensionOwner",
+        "ExtensionTable",
+        "Extensions",
     ),
     "._lifecycle": (
         "Lifecycle",
         "LifecycleStage",
         "LifecycleStageWithSchema",
-        "TransitionTable",
     ),
-    "._outcomes": ("Finish", "Move", "Outcome", "WaitForInput", "on_stage"),
-    "._provider_base": (
-        "SimpleRunnableStep",
-        "StepProviderBase",
-        "TypedProviderAdapter",
-        "without_schemas",
-    ),
+    "._loader": ("LoadFailure",),
+    "._observers": ("ObserverHooks",),
     "._protocols": (
         "AnyProvider",
         "ClosableProvider",
@@ -293,68 +179,13 @@ _EXPORTS: Final[dict[str, tuple[str, ...]]] = {
         "SchemaHintProvider",
         "StageChangeHandler",
     ),
-    "._extensions": (
-        "ExtensionGroup",
-        "ExtensionOwner",
-        "ExtensionTable",
-        "Extensions",
-    ),
-    "._loader": ("LoadFailure",),
-    "._observers": ("ObserverHooks",),
     "._registry": ("Registry",),
-    "._rules": ("LifecycleRules",),
     "._runner": (
-        "DEFAULT_CLOSE_TIMEOUT",
-        "RunnerClosedError",
         "StepExecution",
         "StepRunner",
     ),
-    "._schema": (
-        "AnySchema",
-        "BoolSchema",
-        "DisplayValue",
-        "FloatSchema",
-        "IntEnumSchema",
-        "IntSchema",
-        "ListSchema",
-        "MapSchema",
-        "ObjectSchema",
-        "OneOfIntSchema",
-        "OneOfStringSchema",
-        "PatternSchema",
-        "PluginSchema",
-        "PropertySchema",
-        "RefSchema",
-        "ScopeSchema",
-        "SignalSchema",
-        "StepOutputSchema",
-        "StepSchema",
-        "StringEnumSchema",
-        "StringSchema",
-        "TypeSchema",
-        "Unit",
-        "Units",
-        "object_scope",
-        "parse_plugin_schema",
-        "parse_property",
-        "parse_schema",
-        "parse_scope",
-        "parse_step",
-        "scope_from_attrs",
-        "serialize_plugin_schema",
-        "serialize_property",
-        "serialize_schema",
-        "serialize_scope",
-        "serialize_step",
-        "to_json_schema",
-        "validate",
-        "validate_properties",
-    ),
     "._step_definition": (
-        "DEFAULT_KIND",
         "PreparedStep",
-        "ProviderSource",
-        "RunnableCache",
         "prepare_step",
     ),
     ".hookspecs": (

@@ -29,7 +29,7 @@ reports an illegal move::
         def load_schema(self, config: GreetConfig) -> RunnableStep:
             return SimpleRunnableStep(LIFECYCLE, RUN_SCHEMA, lambda run_input, run_id: GreetStep())
 
-Stage methods return an :data:`~arcaflow_steps.Outcome` (``Move``, ``Finish`` or
+Stage methods return an :data:`~arcaflow_steps.authoring.Outcome` (``Move``, ``Finish`` or
 ``WaitForInput``, see ``_outcomes.py``). A stage that declares input fields runs once its input
 arrived; the method receives it.
 

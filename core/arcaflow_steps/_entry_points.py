@@ -226,6 +226,3 @@ def parse_blocked(
     env = os.environ if environ is None else environ
     names = [*env.get(DISABLE_ENV, "").split(","), *(n for item in extra for n in item.split(","))]
     return frozenset(name.strip() for name in names if name.strip())
-
-
-EntryPointInfo.__module__ = "arcaflow_steps"

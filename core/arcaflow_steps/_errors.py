@@ -21,6 +21,7 @@ tests can inspect the data::
     │   └── DuplicateExtensionError       two packages offer one extension name
     ├── StageInputError                   a stage input is invalid or not accepted (ValueError)
     ├── IllegalStageTransitionError       a provider reported a move its lifecycle forbids
+    ├── RunnerClosedError                 a step was started on a closed runner (RuntimeError)
     ├── ProviderBugError                  a provider's own code failed while running a step
     ├── DeploymentError                   a step's program could not be started or stopped
     └── PluginProtocolError               the ATP conversation failed
@@ -53,6 +54,7 @@ __all__ = [
     "ProviderLoadError",
     "RegistryError",
     "RemoteProtocolError",
+    "RunnerClosedError",
     "SchemaError",
     "SchemaValidationError",
     "StageInputError",
@@ -252,6 +254,14 @@ class DeploymentError(ArcaflowStepsError):
     """A step's program (a plugin) could not be started, reached or stopped."""
 
 
+class RunnerClosedError(ArcaflowStepsError, RuntimeError):
+    """A step was started on a runner that has been closed."""
+
+    def __init__(self, step_id: str) -> None:
+        self.step_id = step_id
+        super().__init__(f"cannot start step {step_id!r}: the runner is closed")
+
+
 class PluginProtocolError(ArcaflowStepsError):
     """The ATP conversation with a plugin failed."""
 
@@ -286,5 +296,6 @@ for _error in (
     PluginProtocolError,
     LocalProtocolError,
     RemoteProtocolError,
+    RunnerClosedError,
 ):
     _error.__module__ = _PUBLIC_MODULE

@@ -316,6 +316,3 @@ class StepGuard:
                             event.sequence,
                             event.step_id,
                         )
-
-
-StepGuard.__module__ = "arcaflow_steps"

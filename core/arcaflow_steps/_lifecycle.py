@@ -345,5 +345,5 @@ class TransitionTable:
 
 TERMINAL_STATE_NAME: Final = "finished"
 
-for _cls in (LifecycleStage, LifecycleStageWithSchema, Lifecycle, TransitionTable):
+for _cls in (LifecycleStage, LifecycleStageWithSchema, Lifecycle):
     _cls.__module__ = "arcaflow_steps"

@@ -1,6 +1,6 @@
 """What a stage method of the authoring base returns, and how it is marked.
 
-Stage methods of :class:`~arcaflow_steps.BaseRunningStep` return an :data:`Outcome`:
+Stage methods of :class:`~arcaflow_steps.authoring.BaseRunningStep` return an :data:`Outcome`:
 
 * ``Move(to=stage, output_id=..., output=...)`` — the current stage produced that output (or
   none) and the step moves on. When ``to`` is terminal, the terminal stage's method runs next
@@ -67,7 +67,7 @@ Outcome: TypeAlias = Move | Finish | WaitForInput
 
 
 def on_stage(stage: str) -> Callable[[_F], _F]:
-    """Mark a :class:`~arcaflow_steps.BaseRunningStep` method as the logic of ``stage``.
+    """Mark a :class:`~arcaflow_steps.authoring.BaseRunningStep` method as the logic of ``stage``.
 
     The method takes the stage's input (a mapping, empty for a stage without input fields)
     and returns an :data:`Outcome`.

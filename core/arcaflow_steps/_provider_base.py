@@ -4,7 +4,7 @@
 :meth:`~StepProviderBase.any` returns :class:`TypedProviderAdapter`, which validates the raw
 provider keyword against the schema built from the class and structures it with cattrs.
 :class:`SimpleRunnableStep` is a runnable with a fixed lifecycle whose executions are
-:class:`~arcaflow_steps.BaseRunningStep` subclasses.
+:class:`~arcaflow_steps.authoring.BaseRunningStep` subclasses.
 """
 
 from __future__ import annotations
@@ -94,7 +94,7 @@ class StepProviderBase(abc.ABC, Generic[ConfigT]):
 
     Subclasses set ``kind``, ``provider_keyword``, ``run_keyword`` and ``config_type``, and
     implement :meth:`lifecycle` and :meth:`load_schema`. The provider keyword's schema is
-    built from ``config_type`` (:func:`~arcaflow_steps.scope_from_attrs`); it is required
+    built from ``config_type`` (:func:`~arcaflow_steps.schema.scope_from_attrs`); it is required
     unless every attribute has a default. :meth:`any` returns the untyped adapter.
 
     Thread safety: safe to share (subclasses keep no mutable state).

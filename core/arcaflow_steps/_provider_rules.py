@@ -103,7 +103,7 @@ def _check_provider_schema(kind: str, provider: AnyProvider) -> None:
         raise InvalidProviderError(
             kind,
             f"provider_schema()[{provider.provider_keyword!r}] must be an "
-            f"arcaflow_steps.PropertySchema, got {type(prop).__name__}",
+            f"arcaflow_steps.schema.PropertySchema, got {type(prop).__name__}",
         )
     problem = schema_problem(prop)
     if problem is not None:

@@ -1,8 +1,8 @@
 """What the runner knows about a lifecycle, computed once per lifecycle object.
 
-:class:`LifecycleRules` bundles the lifecycle's :class:`~arcaflow_steps.TransitionTable` with
-its output and input schemas, so the guard and the authoring base look rules up instead of
-walking stages for every report.
+:class:`LifecycleRules` bundles the lifecycle's
+:class:`~arcaflow_steps._lifecycle.TransitionTable` with its output and input schemas, so the
+guard and the authoring base look rules up instead of walking stages for every report.
 """
 
 from __future__ import annotations
@@ -109,7 +109,3 @@ def rules_for(lifecycle: Lifecycle[Any]) -> LifecycleRules:
             _rules_cache.pop(next(iter(_rules_cache)))
         _rules_cache[key] = (lifecycle, rules)
     return rules
-
-
-for _cls in (LifecycleRules,):
-    _cls.__module__ = "arcaflow_steps"

@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from typing import Final
 
 from ._errors import (
-    ArcaflowStepsError,
+    RunnerClosedError,
     StepDefinitionError,
     quote_sorted,
 )
@@ -33,7 +33,7 @@ from ._events import StepObserver, StepResult
 from ._execution import StepExecution
 from ._step_definition import PreparedStep
 
-__all__ = ["DEFAULT_CLOSE_TIMEOUT", "RunnerClosedError", "StepExecution", "StepRunner"]
+__all__ = ["DEFAULT_CLOSE_TIMEOUT", "StepExecution", "StepRunner"]
 
 _log: Final = logging.getLogger("arcaflow_steps.runner")
 
@@ -42,14 +42,6 @@ _log: Final = logging.getLogger("arcaflow_steps.runner")
 DEFAULT_CLOSE_TIMEOUT: Final = 10.0
 #: Steps closed at the same time by :meth:`StepRunner.close`.
 _CLOSE_WORKERS: Final = 64
-
-
-class RunnerClosedError(ArcaflowStepsError, RuntimeError):
-    """A step was started on a runner that has been closed."""
-
-    def __init__(self, step_id: str) -> None:
-        self.step_id = step_id
-        super().__init__(f"cannot start step {step_id!r}: the runner is closed")
 
 
 class StepRunner:
@@ -215,5 +207,4 @@ class StepRunner:
         threading.Thread(target=self._drain, name="arcaflow-steps-launcher", daemon=True).start()
 
 
-for _cls in (StepRunner, RunnerClosedError):
-    _cls.__module__ = "arcaflow_steps"
+StepRunner.__module__ = "arcaflow_steps"

@@ -2,7 +2,7 @@
 
 :class:`StepBook` holds the stage, the state, the stage inputs received, the close request
 and the busy token (which thread makes progress). :meth:`StepBook.decide` says what the step
-does next. :class:`~arcaflow_steps.BaseRunningStep` owns one book per step.
+does next. :class:`~arcaflow_steps.authoring.BaseRunningStep` owns one book per step.
 """
 
 from __future__ import annotations

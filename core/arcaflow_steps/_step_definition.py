@@ -316,5 +316,4 @@ def _collect(
         return {}
 
 
-for _cls in (PreparedStep, RunnableCache, ProviderSource):
-    _cls.__module__ = "arcaflow_steps"
+PreparedStep.__module__ = "arcaflow_steps"

@@ -191,6 +191,3 @@ class StepHistory:
         for unreachable in sorted(gone):
             self.unreachable.add(unreachable)
             self.append(StepEventKind.STAGE_UNREACHABLE, previous_stage=previous, stage=unreachable)
-
-
-RecordedState.__module__ = "arcaflow_steps"

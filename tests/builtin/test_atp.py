@@ -15,12 +15,8 @@ from typing import IO, Any
 
 import pytest
 
-from arcaflow_steps import (
-    LocalProtocolError,
-    PluginProtocolError,
-    RemoteProtocolError,
-    parse_plugin_schema,
-)
+from arcaflow_steps import LocalProtocolError, PluginProtocolError, RemoteProtocolError
+from arcaflow_steps.schema import parse_plugin_schema
 from arcaflow_steps_builtin.plugin._atp import (
     ATPClient,
     ATPTimeoutError,

@@ -22,7 +22,8 @@ from container_support import (
     tcp_proxy_to,
 )
 
-from arcaflow_steps import DeploymentError, RemoteProtocolError, validate
+from arcaflow_steps import DeploymentError, RemoteProtocolError
+from arcaflow_steps.schema import validate
 from arcaflow_steps_builtin.deployers import PluginConnection
 from arcaflow_steps_builtin.deployers.docker import (
     DockerDeployer,

@@ -28,7 +28,7 @@ from container_support import (
 )
 from plugin_support import descendants, wait_gone
 
-from arcaflow_steps import validate
+from arcaflow_steps.schema import validate
 from arcaflow_steps_builtin.deployers.docker import DockerDeployer, DockerDeployerFactory
 from arcaflow_steps_builtin.deployers.podman import PodmanDeployer, PodmanDeployerFactory
 from arcaflow_steps_builtin.plugin._atp import ATPClient

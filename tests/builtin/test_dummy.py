@@ -8,15 +8,15 @@ from typing import Any
 import pytest
 
 from arcaflow_steps import (
-    LifecycleRules,
     Registry,
     RunningStepState,
     SchemaValidationError,
     StepEventKind,
-    StepGuard,
     StepRunner,
     prepare_step,
 )
+from arcaflow_steps._guard import StepGuard
+from arcaflow_steps._rules import LifecycleRules
 from arcaflow_steps.testing import ConformanceCase, ProviderConformance
 from arcaflow_steps_builtin.dummy import DummyProvider
 

@@ -536,7 +536,7 @@ def test_closing_many_steps_at_random_moments_always_ends_them(
 def test_plugin_lifecycle_says_which_stages_are_fatal_and_which_outputs_errors() -> None:
     """The plugin's own lifecycle carries its facts: ``crashed`` and ``deploy_failed`` are
     fatal, and a plugin's ``error`` output is flagged even though the SDK never flags it."""
-    from arcaflow_steps import ObjectSchema, ScopeSchema, StepOutputSchema
+    from arcaflow_steps.schema import ObjectSchema, ScopeSchema, StepOutputSchema
     from arcaflow_steps_builtin.plugin import PLUGIN_LIFECYCLE, is_error_output
 
     fatal = {str(stage.id) for stage in PLUGIN_LIFECYCLE.stages if stage.fatal}

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from plugin_support import PLUGINS, descendants, wait_gone
 
-from arcaflow_steps import validate
+from arcaflow_steps.schema import validate
 from arcaflow_steps_builtin.deployers._forkserver import close_all_fork_servers
 from arcaflow_steps_builtin.deployers.python import PythonDeployer, PythonDeployerFactory
 from arcaflow_steps_builtin.plugin._atp import ATPClient

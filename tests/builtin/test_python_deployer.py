@@ -22,7 +22,8 @@ from plugin_support import (
     wait_gone,
 )
 
-from arcaflow_steps import DeploymentError, validate
+from arcaflow_steps import DeploymentError
+from arcaflow_steps.schema import validate
 from arcaflow_steps_builtin.deployers import arcaflow_steps_deployers
 from arcaflow_steps_builtin.deployers._forkserver import close_all_fork_servers
 from arcaflow_steps_builtin.deployers._process import ProcessConnection, live_connection_count

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from plugin_support import GREETER_PROJECT, descendants, wait_gone
 
-from arcaflow_steps import DeploymentError, validate
+from arcaflow_steps import DeploymentError
+from arcaflow_steps.schema import validate
 from arcaflow_steps_builtin.deployers._forkserver import close_all_fork_servers
 from arcaflow_steps_builtin.deployers._python_warm_up import plugin_step_interpreter
 from arcaflow_steps_builtin.deployers.python import (

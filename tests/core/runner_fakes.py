@@ -16,19 +16,21 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from arcaflow_steps import (
-    AnySchema,
-    BoolSchema,
-    IntSchema,
     Lifecycle,
     LifecycleStage,
     LifecycleStageWithSchema,
-    PropertySchema,
     RunningStepState,
     StageChangeHandler,
+)
+from arcaflow_steps.authoring import without_schemas
+from arcaflow_steps.schema import (
+    AnySchema,
+    BoolSchema,
+    IntSchema,
+    PropertySchema,
     StepOutputSchema,
     StringSchema,
     object_scope,
-    without_schemas,
 )
 
 

@@ -13,12 +13,14 @@ from arcaflow_steps import (
     Lifecycle,
     LifecycleStage,
     LifecycleStageWithSchema,
+)
+from arcaflow_steps._lifecycle import TransitionTable
+from arcaflow_steps.schema import (
     ObjectSchema,
     PropertySchema,
     ScopeSchema,
     StepOutputSchema,
     StringSchema,
-    TransitionTable,
 )
 
 

@@ -1,8 +1,9 @@
-"""The public API: ``arcaflow_steps.__all__`` is complete, sorted and shows the public path.
+"""The public API: each public module's ``__all__`` is complete, sorted and shows its path.
 
-The package exports lazily (PEP 562), so the names live in three places in
+The top level exports lazily (PEP 562), so its names live in three places in
 ``arcaflow_steps/__init__.py``: the ``TYPE_CHECKING`` imports, ``_EXPORTS`` and ``__all__``.
-These tests keep them equal.
+These tests keep them equal, keep the top level small, and check the public submodules
+(``schema``, ``authoring``, ``testing``, ``hookspecs``) the same way.
 """
 
 from __future__ import annotations
@@ -12,11 +13,18 @@ import importlib
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 import arcaflow_steps
+import arcaflow_steps.authoring
+import arcaflow_steps.schema
+import arcaflow_steps.testing
 from arcaflow_steps import hookspecs
+
+#: The public submodules besides the top level (``hookspecs`` is checked on its own).
+SUBMODULES = (arcaflow_steps.schema, arcaflow_steps.authoring, arcaflow_steps.testing)
 
 INIT = Path(arcaflow_steps.__file__)
 
@@ -99,6 +107,85 @@ def test_exported_classes_show_the_public_module() -> None:
         and getattr(arcaflow_steps, name).__module__ != "arcaflow_steps"
     )
     assert [] == private
+
+
+def test_top_level_holds_what_an_author_and_a_host_need() -> None:
+    """The top level is the provider protocols and records, hooks, registry, runner, results
+    and errors: no schema model, no authoring aid, no internals."""
+    errors = [
+        name
+        for name in arcaflow_steps.__all__
+        if isinstance(getattr(arcaflow_steps, name), type)
+        and issubclass(getattr(arcaflow_steps, name), arcaflow_steps.ArcaflowStepsError)
+    ]
+    others = sorted(set(arcaflow_steps.__all__) - set(errors))
+    assert [
+        "AnyProvider",
+        "ClosableProvider",
+        "ExtensionGroup",
+        "ExtensionOwner",
+        "ExtensionTable",
+        "Extensions",
+        "KindSource",
+        "Lifecycle",
+        "LifecycleStage",
+        "LifecycleStageWithSchema",
+        "LoadFailure",
+        "ObserverHooks",
+        "PreparedStep",
+        "Provider",
+        "ProviderContext",
+        "Registry",
+        "RunnableStep",
+        "RunningStep",
+        "RunningStepState",
+        "SchemaHintProvider",
+        "StageChangeHandler",
+        "StepEvent",
+        "StepEventKind",
+        "StepExecution",
+        "StepObserver",
+        "StepResult",
+        "StepRunner",
+        "hookimpl",
+        "prepare_step",
+    ] == others
+
+
+@pytest.mark.parametrize("module", SUBMODULES, ids=lambda module: module.__name__)
+def test_submodule_all_is_sorted_complete_and_shows_its_path(module: ModuleType) -> None:
+    """A public submodule's ``__all__`` is sorted, names every public name it has, and its
+    classes say that module in reprs and tracebacks."""
+    assert sorted(module.__all__, key=isort_key) == module.__all__
+    public = {
+        name
+        for name, value in vars(module).items()
+        if not name.startswith("_") and not isinstance(value, ModuleType) and name != "annotations"
+    }
+    assert sorted(public) == sorted(module.__all__)
+    private = [
+        name
+        for name in module.__all__
+        if isinstance(getattr(module, name), type)
+        and getattr(module, name).__module__ != module.__name__
+    ]
+    assert [] == private
+
+
+def test_every_error_is_in_the_one_tree_at_the_top_level() -> None:
+    """Every error class of the public modules derives from ``ArcaflowStepsError`` and is
+    exported at the top level (plugin-protocol errors included)."""
+    errors = {
+        name
+        for module in (arcaflow_steps, arcaflow_steps.schema, arcaflow_steps.authoring)
+        for name in module.__all__
+        if isinstance(getattr(module, name), type) and issubclass(getattr(module, name), Exception)
+    }
+    assert [] == [
+        name
+        for name in sorted(errors)
+        if not issubclass(getattr(arcaflow_steps, name, object), arcaflow_steps.ArcaflowStepsError)
+    ]
 
 
 def test_hookimpl_marks_arcaflow_steps_hooks() -> None:

@@ -14,28 +14,24 @@ from arcaflow_steps import (
     BlockedKindError,
     DuplicateExtensionError,
     DuplicateKindError,
-    EntryPointInfo,
     ExtensionGroup,
     ExtensionTable,
     InvalidLifecycleError,
     InvalidProviderError,
     Lifecycle,
     LifecycleStage,
-    ObjectSchema,
-    PropertySchema,
     ProviderContext,
     ProviderLoadError,
     Registry,
-    ScopeSchema,
     StepEvent,
     StepEventKind,
     StepResult,
-    StringSchema,
     UnknownKindError,
     hookimpl,
 )
-from arcaflow_steps._entry_points import parse_blocked
+from arcaflow_steps._entry_points import EntryPointInfo, parse_blocked
 from arcaflow_steps._provider_rules import validate_provider
+from arcaflow_steps.schema import ObjectSchema, PropertySchema, ScopeSchema, StringSchema
 
 KEYWORD_RULE = (
     "the provider keyword, the run keyword and every stage input field must be distinct and "
@@ -313,7 +309,7 @@ class LooseSchemaProvider(FakeProvider):
         ),
         pytest.param(
             LooseSchemaProvider("p"),
-            "provider_schema()['config'] must be an arcaflow_steps.PropertySchema, got dict",
+            "provider_schema()['config'] must be an arcaflow_steps.schema.PropertySchema, got dict",
             id="not-a-property",
         ),
     ],

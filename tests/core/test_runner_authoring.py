@@ -13,23 +13,25 @@ import pytest
 from runner_fakes import LIFECYCLE, RUN_SCHEMA, OneProvider, Stage
 
 from arcaflow_steps import (
-    BaseRunningStep,
-    Finish,
-    LifecycleRules,
-    Move,
-    Outcome,
     PreparedStep,
     RunningStepState,
     SchemaValidationError,
-    SimpleRunnableStep,
     StageInputError,
     StepEventKind,
-    StepGuard,
-    StepProviderBase,
     StepResult,
     StepRunner,
-    on_stage,
     prepare_step,
+)
+from arcaflow_steps._guard import StepGuard
+from arcaflow_steps._rules import LifecycleRules
+from arcaflow_steps.authoring import (
+    BaseRunningStep,
+    Finish,
+    Move,
+    Outcome,
+    SimpleRunnableStep,
+    StepProviderBase,
+    on_stage,
     without_schemas,
 )
 

@@ -11,21 +11,20 @@ import attrs
 import cattrs
 import pytest
 
-from arcaflow_steps import (
+from arcaflow_steps import InvalidSchemaError, SchemaValidationError
+from arcaflow_steps.schema import (
     AnySchema,
     BoolSchema,
     DisplayValue,
     FloatSchema,
     IntEnumSchema,
     IntSchema,
-    InvalidSchemaError,
     ListSchema,
     MapSchema,
     ObjectSchema,
     PatternSchema,
     PropertySchema,
     RefSchema,
-    SchemaValidationError,
     ScopeSchema,
     StringEnumSchema,
     StringSchema,

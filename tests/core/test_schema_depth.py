@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from arcaflow_steps import InvalidSchemaError, parse_schema, parse_scope
+from arcaflow_steps import InvalidSchemaError
+from arcaflow_steps.schema import parse_schema, parse_scope
 
 
 def nested_lists(depth: int) -> dict[str, Any]:

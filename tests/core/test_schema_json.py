@@ -8,7 +8,7 @@ import jsonschema
 import pytest
 import test_schema_sdk as sdk_cases
 
-from arcaflow_steps import (
+from arcaflow_steps.schema import (
     AnySchema,
     BoolSchema,
     DisplayValue,

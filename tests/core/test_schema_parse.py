@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
-from arcaflow_steps import (
+from arcaflow_steps import InvalidSchemaError
+from arcaflow_steps.schema import (
     DisplayValue,
     IntEnumSchema,
     IntSchema,
-    InvalidSchemaError,
     ObjectSchema,
     PropertySchema,
     ScopeSchema,

@@ -13,7 +13,7 @@ from arcaflow_plugin_sdk import schema as sdk_schema
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from arcaflow_steps import (
+from arcaflow_steps.schema import (
     AnySchema,
     BoolSchema,
     DisplayValue,

@@ -10,25 +10,25 @@ import pytest
 from runner_fakes import LIFECYCLE, RUN_SCHEMA, OneProvider
 
 from arcaflow_steps import (
-    FloatSchema,
-    IntSchema,
     InvalidProviderError,
     Lifecycle,
     LifecycleStageWithSchema,
+    ProviderLoadError,
+    Registry,
+    hookimpl,
+    prepare_step,
+)
+from arcaflow_steps._provider_rules import validate_provider
+from arcaflow_steps.authoring import SimpleRunnableStep, StepProviderBase, without_schemas
+from arcaflow_steps.schema import (
+    FloatSchema,
+    IntSchema,
     ListSchema,
     ObjectSchema,
     PropertySchema,
-    ProviderLoadError,
-    Registry,
     ScopeSchema,
-    SimpleRunnableStep,
-    StepProviderBase,
     StringSchema,
-    hookimpl,
-    prepare_step,
-    without_schemas,
 )
-from arcaflow_steps._provider_rules import validate_provider
 from arcaflow_steps.testing import ConformanceCase, ConformanceError, check_schemas
 
 BAD_SCHEMAS = [

@@ -10,12 +10,12 @@ import pytest
 import test_schema_sdk_plugins as sdk_plugins
 from arcaflow_plugin_sdk import schema as sdk_schema
 
-from arcaflow_steps import (
+from arcaflow_steps import SchemaValidationError
+from arcaflow_steps.schema import (
     IntSchema,
     OneOfIntSchema,
     OneOfStringSchema,
     RefSchema,
-    SchemaValidationError,
     StringSchema,
     parse_plugin_schema,
     serialize_plugin_schema,

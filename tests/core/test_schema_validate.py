@@ -6,7 +6,9 @@ from typing import Any
 
 import pytest
 
-from arcaflow_steps import (
+from arcaflow_steps import SchemaValidationError
+from arcaflow_steps._schema._defaults import default_value
+from arcaflow_steps.schema import (
     AnySchema,
     BoolSchema,
     DisplayValue,
@@ -21,14 +23,12 @@ from arcaflow_steps import (
     PatternSchema,
     PropertySchema,
     RefSchema,
-    SchemaValidationError,
     ScopeSchema,
     StringEnumSchema,
     StringSchema,
     validate,
     validate_properties,
 )
-from arcaflow_steps._schema._defaults import default_value
 
 
 def problems_of(schema: Any, value: Any, **kwargs: Any) -> list[str]:

@@ -9,12 +9,12 @@ import pytest
 from runner_fakes import FakeProvider, FakeRegistry, FakeRunnable
 
 from arcaflow_steps import (
-    RunnableCache,
     SchemaValidationError,
     StepDefinitionError,
     UnknownKindError,
     prepare_step,
 )
+from arcaflow_steps._step_definition import RunnableCache
 
 
 @pytest.fixture

@@ -13,8 +13,7 @@ from typing import Any
 
 import pytest
 
-from arcaflow_steps import EntryPointInfo
-from arcaflow_steps._entry_points import PROVIDER_GROUP, WARM_UP_GROUP
+from arcaflow_steps._entry_points import PROVIDER_GROUP, WARM_UP_GROUP, EntryPointInfo
 from arcaflow_steps._warm_up import WarmUps, start_warm_ups, usable_warm_ups
 
 MODULE = "_arcaflow_steps_warm_up_fixture"

@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Mapping
 from typing import Any, Final
 
-from arcaflow_steps import (
+from arcaflow_steps.schema import (
     BoolSchema,
     DisplayValue,
     ListSchema,

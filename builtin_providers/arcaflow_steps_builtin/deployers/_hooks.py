@@ -10,7 +10,8 @@ import threading
 from collections.abc import Mapping
 from typing import Any, Final, final
 
-from arcaflow_steps import DeploymentError, ScopeSchema
+from arcaflow_steps import DeploymentError
+from arcaflow_steps.schema import ScopeSchema
 
 from ._protocols import Deployer, DeployerFactory
 from .command import CommandDeployerFactory

@@ -30,7 +30,7 @@ from typing import IO, TYPE_CHECKING, Any, Protocol
 from arcaflow_steps import DeploymentError
 
 if TYPE_CHECKING:
-    from arcaflow_steps import ScopeSchema
+    from arcaflow_steps.schema import ScopeSchema
 
 __all__ = ["Deployer", "DeployerFactory", "PluginConnection", "UnknownDeployerError"]
 

@@ -18,9 +18,9 @@ import threading
 from collections.abc import Mapping
 from typing import Any, Final, final
 
-from arcaflow_steps import (
+from arcaflow_steps import DeploymentError
+from arcaflow_steps.schema import (
     BoolSchema,
-    DeploymentError,
     DisplayValue,
     MapSchema,
     ObjectSchema,

@@ -62,9 +62,9 @@ from typing import Any, Final, final
 
 import attrs
 
-from arcaflow_steps import (
+from arcaflow_steps import DeploymentError
+from arcaflow_steps.schema import (
     AnySchema,
-    DeploymentError,
     DisplayValue,
     IntSchema,
     ListSchema,

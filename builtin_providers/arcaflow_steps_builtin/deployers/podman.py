@@ -61,8 +61,8 @@ from typing import IO, Any, Final, final
 
 import attrs
 
-from arcaflow_steps import (
-    DeploymentError,
+from arcaflow_steps import DeploymentError
+from arcaflow_steps.schema import (
     DisplayValue,
     IntSchema,
     ObjectSchema,

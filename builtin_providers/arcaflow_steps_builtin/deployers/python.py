@@ -50,9 +50,9 @@ from typing import Any, Final, final
 
 import attrs
 
-from arcaflow_steps import (
+from arcaflow_steps import DeploymentError
+from arcaflow_steps.schema import (
     BoolSchema,
-    DeploymentError,
     DisplayValue,
     ObjectSchema,
     PropertySchema,

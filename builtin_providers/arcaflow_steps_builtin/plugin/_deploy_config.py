@@ -20,12 +20,7 @@ from typing import Any, final
 
 import attrs
 
-from arcaflow_steps import (
-    DisplayValue,
-    OneOfStringSchema,
-    PropertySchema,
-    validate,
-)
+from arcaflow_steps.schema import DisplayValue, OneOfStringSchema, PropertySchema, validate
 
 from ..deployers._protocols import Deployer, DeployerFactory, UnknownDeployerError
 

@@ -18,12 +18,8 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final, final
 
-from arcaflow_steps import (
-    ArcaflowStepsError,
-    DeploymentError,
-    PluginSchema,
-    parse_plugin_schema,
-)
+from arcaflow_steps import ArcaflowStepsError, DeploymentError
+from arcaflow_steps.schema import PluginSchema, parse_plugin_schema
 
 from ..deployers._protocols import Deployer, PluginConnection
 

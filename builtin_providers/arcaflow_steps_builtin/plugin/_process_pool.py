@@ -29,7 +29,7 @@ import threading
 from collections.abc import Callable, Hashable
 from typing import Final, final
 
-from arcaflow_steps import PluginSchema
+from arcaflow_steps.schema import PluginSchema
 
 from ..deployers._protocols import PluginConnection
 from ._plugin_process import CLOSE_TIMEOUT, PluginProcess

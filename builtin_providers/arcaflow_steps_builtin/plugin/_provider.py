@@ -51,13 +51,15 @@ from typing import Any, Final, final
 
 from arcaflow_steps import (
     ArcaflowStepsError,
-    BoolSchema,
     DeploymentError,
-    DisplayValue,
     ExtensionGroup,
     ExtensionTable,
     Lifecycle,
     LifecycleStage,
+)
+from arcaflow_steps.schema import (
+    BoolSchema,
+    DisplayValue,
     ObjectSchema,
     PluginSchema,
     PropertySchema,

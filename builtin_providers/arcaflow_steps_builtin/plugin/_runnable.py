@@ -7,13 +7,15 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, final
 
 from arcaflow_steps import (
-    DisplayValue,
     Lifecycle,
     LifecycleStageWithSchema,
-    PluginSchema,
-    PropertySchema,
     StageChangeHandler,
     StepDefinitionError,
+)
+from arcaflow_steps.schema import (
+    DisplayValue,
+    PluginSchema,
+    PropertySchema,
     StepOutputSchema,
     StepSchema,
     StringEnumSchema,

@@ -43,15 +43,12 @@ from typing import TYPE_CHECKING, Any, Final, final
 from arcaflow_steps import (
     ArcaflowStepsError,
     IllegalStageTransitionError,
-    PropertySchema,
     RunningStepState,
     SchemaValidationError,
     StageChangeHandler,
     StageInputError,
-    StepSchema,
-    validate,
-    validate_properties,
 )
+from arcaflow_steps.schema import PropertySchema, StepSchema, validate, validate_properties
 
 from ..deployers._protocols import PluginConnection
 from ._plugin_process import CLOSE_TIMEOUT, PluginProcess, describe_death

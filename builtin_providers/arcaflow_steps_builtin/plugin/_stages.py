@@ -15,13 +15,12 @@ from __future__ import annotations
 import enum
 from typing import Final
 
-from arcaflow_steps import (
+from arcaflow_steps import Lifecycle, LifecycleStage
+from arcaflow_steps.schema import (
     AnySchema,
     BoolSchema,
     DisplayValue,
     IntSchema,
-    Lifecycle,
-    LifecycleStage,
     ObjectSchema,
     PropertySchema,
     ScopeSchema,

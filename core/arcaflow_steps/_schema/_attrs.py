@@ -13,7 +13,7 @@ Display and constraints come from ``attrs.field(metadata=...)`` with these keys:
 numbers), ``pattern``, ``examples`` (values), ``required_if``, ``required_if_not``,
 ``conflicts``. A class may set ``__arcaflow_id__`` to choose its object id (default: its name).
 
-Validated data (see :func:`arcaflow_steps.validate`) structures into the class with cattrs::
+Validated data (see :func:`arcaflow_steps.schema.validate`) structures into the class with cattrs::
 
     @attrs.frozen
     class Config:

@@ -1,7 +1,7 @@
 """Validation of values against schema records.
 
 Theory of operation: :func:`validate` walks the schema and the value together, appending a
-:class:`~arcaflow_steps.ValidationProblem` (message + path) for everything wrong instead of
+:class:`~arcaflow_steps.schema.ValidationProblem` (message + path) for everything wrong instead of
 stopping at the first problem, and builds the validated value on the way: defaults are applied
 to missing optional properties, integers given for floats become floats, and the discriminator
 of a one-of is kept. When the walk ends with problems, one :class:`SchemaValidationError` lists

@@ -7,9 +7,9 @@ suffix, so template Python files are never imported, linted or collected as test
 
 The result is a complete distribution: ``pyproject.toml`` with the entry point named after the
 kind, a module with the ``arcaflow_steps_providers`` hookimpl, a provider built on
-:class:`arcaflow_steps.StepProviderBase`, and tests that run the conformance kit. It installs
-(``pip install -e DIR``), shows up in ``arcaflow-steps list``, passes ``check``, runs with
-``arcaflow-steps run``, and its tests pass unmodified.
+:class:`arcaflow_steps.authoring.StepProviderBase`, and tests that run the conformance kit. It
+installs (``pip install -e DIR``), shows up in ``arcaflow-steps list``, passes ``check``, runs
+with ``arcaflow-steps run``, and its tests pass unmodified.
 """
 
 from __future__ import annotations

@@ -5,8 +5,9 @@ the case and the stage history. The kit re-encodes no rule: kind, keywords and p
 are decided by the registry's ``validate_provider``, the lifecycle by
 :meth:`~arcaflow_steps.Lifecycle.validate`, and every report of a running step by the runner's
 own guard (through :class:`~arcaflow_steps.testing.RecordingStageChangeHandler`), which consults
-the lifecycle's :class:`~arcaflow_steps.TransitionTable`. What the kit adds is behaviour under
-test: it withholds input, closes from other threads and at every stage, and watches threads.
+the lifecycle's :class:`~arcaflow_steps._lifecycle.TransitionTable`. What the kit adds is
+behaviour under test: it withholds input, closes from other threads and at every stage, and
+watches threads.
 """
 
 from __future__ import annotations

@@ -5,8 +5,8 @@ Theory of operation: the kit passes one :class:`RecordingStageChangeHandler` to
 one history that the kit's own actions (stage input, ``close()``) are interleaved with, so a
 failure message can show exactly what happened in which order. When the handler knows the
 lifecycle, it hands each report to the runner's own guard (``arcaflow_steps._guard.StepGuard``,
-which decides with the lifecycle's :class:`~arcaflow_steps.TransitionTable`): the kit refuses
-exactly what the runner refuses, with the runner's words. A refusal is recorded as a
+which decides with the lifecycle's :class:`~arcaflow_steps._lifecycle.TransitionTable`): the kit
+refuses exactly what the runner refuses, with the runner's words. A refusal is recorded as a
 :class:`Violation` of the rule it breaks instead of being raised into the provider, so the
 provider's behaviour after a bad report is observed as well.
 """

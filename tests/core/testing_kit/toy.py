@@ -17,19 +17,21 @@ from typing import Any
 
 from arcaflow_steps import (
     AnyProvider,
-    BoolSchema,
-    FloatSchema,
-    IntSchema,
     Lifecycle,
     LifecycleStage,
     LifecycleStageWithSchema,
+    ProviderBugError,
+    RunningStepState,
+    StageChangeHandler,
+)
+from arcaflow_steps.schema import (
+    BoolSchema,
+    FloatSchema,
+    IntSchema,
     ObjectSchema,
     PropertySchema,
-    ProviderBugError,
     RefSchema,
-    RunningStepState,
     ScopeSchema,
-    StageChangeHandler,
     StepOutputSchema,
     StringSchema,
 )

@@ -37,25 +37,25 @@ from typing import Any, Final
 
 import attrs
 
-from arcaflow_steps import (
+from arcaflow_steps import Lifecycle, LifecycleStage, LifecycleStageWithSchema
+from arcaflow_steps.authoring import (
     BaseRunningStep,
-    BoolSchema,
-    DisplayValue,
     Finish,
-    FloatSchema,
-    Lifecycle,
-    LifecycleStage,
-    LifecycleStageWithSchema,
     Move,
     Outcome,
-    PropertySchema,
     SimpleRunnableStep,
-    StepOutputSchema,
     StepProviderBase,
-    StringSchema,
-    object_scope,
     on_stage,
     without_schemas,
+)
+from arcaflow_steps.schema import (
+    BoolSchema,
+    DisplayValue,
+    FloatSchema,
+    PropertySchema,
+    StepOutputSchema,
+    StringSchema,
+    object_scope,
 )
 
 from ._answers import AnswerFile, Decision, TerminalPrompt

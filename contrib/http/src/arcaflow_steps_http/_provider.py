@@ -32,25 +32,25 @@ from typing import Any, Final
 
 import attrs
 
-from arcaflow_steps import (
+from arcaflow_steps import Lifecycle, LifecycleStage, LifecycleStageWithSchema
+from arcaflow_steps.authoring import (
     BaseRunningStep,
-    BoolSchema,
-    DisplayValue,
     Finish,
-    IntSchema,
-    Lifecycle,
-    LifecycleStage,
-    LifecycleStageWithSchema,
-    MapSchema,
     Outcome,
-    PropertySchema,
     SimpleRunnableStep,
-    StepOutputSchema,
     StepProviderBase,
-    StringSchema,
-    object_scope,
     on_stage,
     without_schemas,
+)
+from arcaflow_steps.schema import (
+    BoolSchema,
+    DisplayValue,
+    IntSchema,
+    MapSchema,
+    PropertySchema,
+    StepOutputSchema,
+    StringSchema,
+    object_scope,
 )
 
 from ._exchange import AbortedError, ExchangeError, HttpExchange

@@ -37,27 +37,27 @@ from typing import Any, Final
 
 import attrs
 
-from arcaflow_steps import (
+from arcaflow_steps import Lifecycle, LifecycleStage, LifecycleStageWithSchema
+from arcaflow_steps.authoring import (
     BaseRunningStep,
-    BoolSchema,
-    DisplayValue,
     Finish,
-    FloatSchema,
-    IntSchema,
-    Lifecycle,
-    LifecycleStage,
-    LifecycleStageWithSchema,
-    ListSchema,
     Move,
     Outcome,
-    PropertySchema,
     SimpleRunnableStep,
-    StepOutputSchema,
     StepProviderBase,
-    StringSchema,
-    object_scope,
     on_stage,
     without_schemas,
+)
+from arcaflow_steps.schema import (
+    BoolSchema,
+    DisplayValue,
+    FloatSchema,
+    IntSchema,
+    ListSchema,
+    PropertySchema,
+    StepOutputSchema,
+    StringSchema,
+    object_scope,
 )
 
 from ._process import ShellProcess

@@ -1,6 +1,7 @@
 """A deployer named 'fake' of deployment type 'fake' (never deploys anything)."""
 
-from arcaflow_steps import DeploymentError, ObjectSchema, ScopeSchema
+from arcaflow_steps import DeploymentError
+from arcaflow_steps.schema import ObjectSchema, ScopeSchema
 from arcaflow_steps_builtin.deployers.hookspecs import hookimpl
 
 

@@ -14,13 +14,10 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from arcaflow_steps import (
-    Lifecycle,
-    LifecycleStage,
-    LifecycleStageWithSchema,
+from arcaflow_steps import Lifecycle, LifecycleStage, LifecycleStageWithSchema, RunningStepState
+from arcaflow_steps.schema import (
     ObjectSchema,
     PropertySchema,
-    RunningStepState,
     ScopeSchema,
     StepOutputSchema,
     StringSchema,

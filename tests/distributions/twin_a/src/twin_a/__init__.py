@@ -1,4 +1,5 @@
-from arcaflow_steps import DeploymentError, ObjectSchema, ScopeSchema
+from arcaflow_steps import DeploymentError
+from arcaflow_steps.schema import ObjectSchema, ScopeSchema
 from arcaflow_steps_builtin.deployers.hookspecs import hookimpl
 
 
