@@ -211,7 +211,8 @@ def prepare_step(
     try:
         provider = registry.get(kind)
     except UnknownKindError as exc:
-        raise UnknownKindError(exc.kind, exc.valid_kinds, step_id=step_id) from None
+        # A blocked kind says so (BlockedKindError), not merely "unknown".
+        raise type(exc)(exc.kind, exc.valid_kinds, step_id=step_id) from None
     plain = provider.lifecycle()
     stage_fields = {field for stage in plain.stages for field in stage.input_fields}
     keyword = provider.provider_keyword

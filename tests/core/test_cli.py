@@ -357,3 +357,34 @@ def test_describe_says_why_schemas_need_a_provider_keyword(capsys: Capture) -> N
         "the run keyword's and stages' schemas depend on the provider keyword; without one: "
         "missing required field 'plugin' @ $"
     ) == json.loads(out)["schemas_unavailable"]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["-p", "no:dummy", "describe", "dummy"],
+        ["describe", "dummy", "-p", "no:dummy"],
+        ["--disable-plugin", "dummy", "describe", "dummy"],
+    ],
+    ids=["before-command", "after-command", "long-before-command"],
+)
+def test_blocking_works_before_and_after_the_command(capsys: Capture, argv: list[str]) -> None:
+    """``-p no:NAME`` blocks before the command too (as the README shows); a blocked kind
+    says "blocked", not "unknown"."""
+    code, out, err = run_cli(capsys, *argv)
+    assert (1, "") == (code, out)
+    assert (
+        "arcaflow-steps: error: provider kind 'dummy' is blocked (ARCAFLOW_STEPS_DISABLE_PLUGINS "
+        "or -p no:dummy); valid kinds: 'plugin'\n"
+    ) == err
+
+
+def test_run_of_a_blocked_kind_says_blocked(capsys: Capture, tmp_path: Path) -> None:
+    """``run`` of a step whose kind is blocked names the block, not an unknown kind."""
+    file = step_file(tmp_path, "kind: dummy\nname: Arca\n", "hello.yaml")
+    code, _, err = run_cli(capsys, "-p", "no:dummy", "run", file)
+    assert 1 == code
+    assert (
+        f"arcaflow-steps: error: {file}: provider kind 'dummy' in step 'hello' is blocked "
+        "(ARCAFLOW_STEPS_DISABLE_PLUGINS or -p no:dummy); valid kinds: 'plugin'\n"
+    ) == err

@@ -19,6 +19,7 @@ __all__ = [
     "EXIT_ERROR_OUTPUT",
     "EXIT_INVALID",
     "EXIT_OK",
+    "EXIT_TIMEOUT",
     "build_parser",
     "console_main",
     "main",
@@ -32,6 +33,8 @@ EXIT_INVALID: Final = 1
 EXIT_ERROR_OUTPUT: Final = 2
 #: A step crashed or failed to deploy.
 EXIT_CRASHED: Final = 3
+#: ``run --timeout`` was reached and closed the steps still running (as ``timeout(1)``).
+EXIT_TIMEOUT: Final = 124
 
 PROG: Final = "arcaflow-steps"
 
@@ -47,10 +50,16 @@ COMMANDS: Final[dict[str, tuple[str, str]]] = {
 }
 
 
-def _add_plugin_options(parser: argparse.ArgumentParser) -> None:
+#: Options of every command, also accepted before the command (``-p no:NAME list``); the
+#: top-level parser keeps them under its own ``dest`` prefix (a sub-parser's defaults would
+#: overwrite a shared one), and :func:`._common.blocked_names` merges both.
+_VALUE_OPTIONS: Final = frozenset({"-p", "--disable-plugin"})
+
+
+def _add_plugin_options(parser: argparse.ArgumentParser, *, dest_prefix: str = "") -> None:
     parser.add_argument(
         "-p",
-        dest="plugin_options",
+        dest=f"{dest_prefix}plugin_options",
         action="append",
         default=[],
         metavar="no:NAME",
@@ -59,7 +68,7 @@ def _add_plugin_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--disable-plugin",
-        dest="disabled_plugins",
+        dest=f"{dest_prefix}disabled_plugins",
         action="append",
         default=[],
         metavar="NAME",
@@ -102,8 +111,11 @@ class _ArgumentParser(argparse.ArgumentParser):
 
 
 def _chosen_command(argv: Sequence[str]) -> str | None:
-    for token in argv:
-        if not token.startswith("-"):
+    tokens = iter(argv)
+    for token in tokens:
+        if token in _VALUE_OPTIONS:
+            next(tokens, None)  # the option's value, not the command
+        elif not token.startswith("-"):
             return token if token in COMMANDS else None
     return None
 
@@ -117,6 +129,7 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     parser.add_argument(
         "--version", action=_VersionAction, help="show the installed version and exit"
     )
+    _add_plugin_options(parser, dest_prefix="global_")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     chosen = _chosen_command(argv)
     wants_help = not argv or any(token in ("-h", "--help") for token in argv)

@@ -27,9 +27,14 @@ __all__ = [
 
 
 def blocked_names(args: argparse.Namespace) -> list[str]:
-    """Return the entry-point names blocked by ``-p no:NAME`` and ``--disable-plugin NAME``."""
-    names: list[str] = list(getattr(args, "disabled_plugins", []))
-    for option in getattr(args, "plugin_options", []):
+    """Return the entry-point names blocked by ``-p no:NAME`` and ``--disable-plugin NAME``,
+    given before or after the command."""
+    names: list[str] = [
+        *getattr(args, "global_disabled_plugins", []),
+        *getattr(args, "disabled_plugins", []),
+    ]
+    options = [*getattr(args, "global_plugin_options", []), *getattr(args, "plugin_options", [])]
+    for option in options:
         if not option.startswith("no:") or not option[3:]:
             from .._errors import StepDefinitionError
 

@@ -28,6 +28,7 @@ from . import (
     EXIT_CRASHED,
     EXIT_ERROR_OUTPUT,
     EXIT_OK,
+    EXIT_TIMEOUT,
     PROG,
     _add_plugin_options,
 )
@@ -70,7 +71,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=_seconds,
         default=None,
         metavar="SECONDS",
-        help="close steps still running after SECONDS",
+        help="close steps still running after SECONDS (the run then exits 124)",
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="no stage progress on stderr")
     parser.add_argument(
@@ -312,8 +313,11 @@ def _run_with(
                 executions = [runner.start(step) for step in prepared]
             finally:
                 signals.all_started()
-            if args.timeout is not None:
+            timed_out = (
                 _close_after(runner, args.timeout, progress)
+                if args.timeout is not None
+                else threading.Event()
+            )
             results = _wait_all(executions)
         finally:
             runner.close()
@@ -325,6 +329,8 @@ def _run_with(
     _write_results({step_id: _record(result) for step_id, result in results.items()}, args.format)
     if signals.received is not None:
         return 128 + signals.received
+    if timed_out.is_set():
+        return EXIT_TIMEOUT
     fatal = {
         step.step_id: frozenset(str(s.id) for s in step.lifecycle.stages if s.stage.fatal)
         for step in prepared
@@ -342,15 +348,19 @@ def _is_deploy_failure(error: Exception) -> bool:
     )
 
 
-def _close_after(runner: StepRunner, timeout: float, progress: Progress) -> None:
+def _close_after(runner: StepRunner, timeout: float, progress: Progress) -> threading.Event:
+    """Close every running step after ``timeout`` seconds; the event says it happened."""
     deadline = time.monotonic() + timeout
+    reached = threading.Event()
 
     def close_late() -> None:
         while time.monotonic() < deadline:
             time.sleep(min(_WAIT_SLICE, max(0.0, deadline - time.monotonic())))
             if all(execution.is_finished() for execution in runner.executions()):
                 return
+        reached.set()
         progress.line("*", f"--timeout {timeout:g}s reached: closing every running step")
         runner.close()
 
     threading.Thread(target=close_late, name="arcaflow-steps-timeout", daemon=True).start()
+    return reached
