@@ -22,6 +22,8 @@ from collections.abc import Callable
 from typing import IO, Any, Final, final
 
 from ._container_reaper import at_exit
+from ._live import LiveSet
+from ._stderr_tail import TailBuffer
 
 __all__ = ["DockerPluginConnection", "live_container_count"]
 
@@ -29,24 +31,15 @@ _STDERR_LIMIT: Final = 16 * 1024
 _GRACE_SHARE: Final = 0.5
 _LOG = logging.getLogger("arcaflow_steps_builtin.deployers.docker")
 
-_LIVE_LOCK: Final = threading.Lock()
-_LIVE: set[DockerPluginConnection] = set()  # guarded by _LIVE_LOCK
+#: Connections nobody closed yet; their containers are removed at interpreter exit.
+_LIVE: Final[LiveSet[DockerPluginConnection]] = LiveSet(
+    lambda connection: connection.close(timeout=1.0), at_exit=at_exit
+)
 
 
 def live_container_count() -> int:
     """Return how many containers this process started and has not closed (for tests)."""
-    with _LIVE_LOCK:
-        return len(_LIVE)
-
-
-def _remove_all_live() -> None:
-    with _LIVE_LOCK:
-        live = list(_LIVE)
-    for connection in live:
-        connection.close(timeout=1.0)
-
-
-at_exit(_remove_all_live)
+    return len(_LIVE)
 
 
 def _describe_exit_code(code: int) -> str:
@@ -137,36 +130,6 @@ class _SocketStdin(io.RawIOBase):
 
 
 @final
-class _StderrTail:
-    """The last ``limit`` bytes of the plugin's stderr.
-
-    Thread safety: safe to share.
-    """
-
-    def __init__(self, limit: int) -> None:
-        self._limit = limit
-        # Guards _buffer and _dropped.
-        self._lock = threading.Lock()
-        self._buffer = bytearray()
-        self._dropped = 0
-
-    def append(self, data: bytes) -> None:
-        with self._lock:
-            self._buffer += data
-            excess = len(self._buffer) - self._limit
-            if excess > 0:
-                del self._buffer[:excess]
-                self._dropped += excess
-
-    def text(self) -> str:
-        with self._lock:
-            data = bytes(self._buffer)
-            dropped = self._dropped
-        text = data.decode("utf-8", errors="replace")
-        return f"[{dropped} earlier bytes dropped]\n{text}" if dropped else text
-
-
-@final
 class DockerPluginConnection:
     """A plugin running in a Docker container, attached over the Docker API.
 
@@ -196,7 +159,7 @@ class DockerPluginConnection:
         read_fd, self._stdout_w = os.pipe()
         self._stdout = os.fdopen(read_fd, "rb")
         self._stdin = io.BufferedWriter(_SocketStdin(self._sock))
-        self._stderr = _StderrTail(stderr_limit)
+        self._stderr = TailBuffer(stderr_limit)
         self._eof = threading.Event()  # the attach stream ended (the plugin closed its output)
         self._exited = threading.Event()  # the wait request returned (or failed)
         self._exit_code: int | None = None
@@ -204,8 +167,7 @@ class DockerPluginConnection:
         # Guards _closed; close() holds it for its whole (bounded) duration.
         self._close_lock = threading.Lock()
         self._closed = False
-        with _LIVE_LOCK:
-            _LIVE.add(self)
+        _LIVE.add(self)
         self._demux_thread = threading.Thread(
             target=self._demux, name=f"docker-demux-{name}", daemon=True
         )
@@ -318,8 +280,7 @@ class DockerPluginConnection:
                         closable.close()
             _end_ssh_process(self._sock)
             self._demux_thread.join(max(deadline - time.monotonic(), 0.05))
-            with _LIVE_LOCK:
-                _LIVE.discard(self)
+            _LIVE.discard(self)
             tail = self._stderr.text()
             if tail:
                 _LOG.debug("%s stderr:\n%s", self._description, tail)

@@ -26,7 +26,6 @@ started is found by the zygote's owner token in the environment and killed here.
 from __future__ import annotations
 
 import array
-import atexit
 import contextlib
 import itertools
 import json
@@ -44,6 +43,7 @@ from typing import Any, Final, final
 
 from arcaflow_steps import DeploymentError
 
+from ._live import LiveSet
 from ._process import (
     DEFAULT_STDERR_LIMIT,
     ChildProcess,
@@ -76,19 +76,13 @@ DEFAULT_PRELOAD: Final = (
     "arcaflow_plugin_sdk.predefined_schemas",
 )
 
-_SERVERS_LOCK: Final = threading.Lock()
-_SERVERS: set[ForkServer] = set()  # guarded by _SERVERS_LOCK
+#: Every fork server not closed yet; closed at interpreter exit (their zygotes kill the rest).
+_SERVERS: Final[LiveSet[ForkServer]] = LiveSet(lambda server: server.close())
 
 
 def close_all_fork_servers() -> None:
     """Close every fork server (their zygotes kill what is left); used at exit and by tests."""
-    with _SERVERS_LOCK:
-        servers = list(_SERVERS)
-    for server in servers:
-        server.close()
-
-
-atexit.register(close_all_fork_servers)
+    _SERVERS.stop_all()
 
 
 @final
@@ -354,8 +348,7 @@ class ForkServer:
         self._early_exits: dict[int, int] = {}
         self._ids = itertools.count(1)
         self._closed = False
-        with _SERVERS_LOCK:
-            _SERVERS.add(self)
+        _SERVERS.add(self)
 
     @property
     def is_closed(self) -> bool:
@@ -603,8 +596,7 @@ class ForkServer:
             self._closed = True
             control, self._control = self._control, None
             process, self._process = self._process, None
-        with _SERVERS_LOCK:
-            _SERVERS.discard(self)
+        _SERVERS.discard(self)
         if control is not None:
             with contextlib.suppress(OSError):
                 control.shutdown(socket.SHUT_RDWR)

@@ -22,13 +22,12 @@ bounded time (the fork server kills such grandchildren when the plugin ends; see
 :mod:`._zygote`).
 
 Waiting uses a pidfd, so a plugin that exits after 3 ms is noticed after 3 ms (no polling).
-Every live connection is recorded in a module-level set; an ``atexit`` hook kills what is left
-when the interpreter ends, so nothing outlives the CLI even on an unexpected exit path.
+Every live connection is recorded in a :class:`~._live.LiveSet`, which kills what is left when
+the interpreter ends, so nothing outlives the CLI even on an unexpected exit path.
 """
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import errno
 import os
@@ -43,6 +42,9 @@ from collections.abc import Mapping, Sequence
 from typing import IO, Final, Protocol, final
 
 from arcaflow_steps import DeploymentError
+
+from ._live import LiveSet
+from ._stderr_tail import DEFAULT_STDERR_LIMIT, StderrTail
 
 __all__ = [
     "DEFAULT_STDERR_LIMIT",
@@ -60,8 +62,6 @@ __all__ = [
     "spawn",
 ]
 
-#: How many bytes of a plugin's stderr we keep (the tail).
-DEFAULT_STDERR_LIMIT: Final = 16 * 1024
 #: Share of the close timeout granted to a plugin to exit by itself after CLIENT_DONE.
 _GRACE_SHARE: Final = 0.5
 #: How long to wait after SIGTERM before SIGKILL (at most).
@@ -83,71 +83,18 @@ def describe_returncode(returncode: int) -> str:
     return f"killed by {name}"
 
 
-@final
-class StderrTail:
-    """Drain a pipe on a daemon thread, keeping only the last ``limit`` bytes.
-
-    Thread safety: safe to share; ``text()`` may be called from any thread.
-    """
-
-    def __init__(self, pipe: IO[bytes], *, limit: int = DEFAULT_STDERR_LIMIT, name: str) -> None:
-        self._pipe = pipe
-        self._limit = limit
-        # Guards _buffer and _dropped.
-        self._lock = threading.Lock()
-        self._buffer = bytearray()
-        self._dropped = 0
-        self._thread = threading.Thread(target=self._drain, name=name, daemon=True)
-        self._thread.start()
-
-    def _drain(self) -> None:
-        read = getattr(self._pipe, "read1", self._pipe.read)
-        try:
-            while True:
-                chunk = read(65536)
-                if not chunk:
-                    return
-                with self._lock:
-                    self._buffer += chunk
-                    excess = len(self._buffer) - self._limit
-                    if excess > 0:
-                        del self._buffer[:excess]
-                        self._dropped += excess
-        except (OSError, ValueError):  # pipe closed under us during close()
-            return
-
-    def join(self, timeout: float) -> None:
-        """Wait (bounded) until the pipe reached EOF."""
-        self._thread.join(timeout)
-
-    def text(self) -> str:
-        """Return the kept tail, decoded leniently, with a marker when bytes were dropped."""
-        with self._lock:
-            data = bytes(self._buffer)
-            dropped = self._dropped
-        text = data.decode("utf-8", errors="replace")
-        return f"[{dropped} earlier bytes dropped]\n{text}" if dropped else text
-
-
-_LIVE_LOCK: Final = threading.Lock()
-_LIVE: set[ProcessConnection] = set()  # guarded by _LIVE_LOCK
+#: Every connection not closed yet; killed at interpreter exit.
+_LIVE: Final[LiveSet[ProcessConnection]] = LiveSet(lambda connection: connection.kill())
 
 
 def live_connection_count() -> int:
     """Return how many local plugin processes are currently running (for tests)."""
-    with _LIVE_LOCK:
-        return len(_LIVE)
+    return len(_LIVE)
 
 
 def kill_all_connections() -> None:
     """Kill every live plugin process at once and remove its directory (exit-time safety net)."""
-    with _LIVE_LOCK:
-        live = list(_LIVE)
-    for connection in live:
-        connection.kill()
-
-
-atexit.register(kill_all_connections)
+    _LIVE.stop_all()
 
 
 def kill_owned_processes(owner: str) -> int:
@@ -351,8 +298,7 @@ class ProcessConnection:
         self._close_lock = threading.Lock()
         self._closed = False
         self._returncode: int | None = None
-        with _LIVE_LOCK:
-            _LIVE.add(self)
+        _LIVE.add(self)
 
     @property
     def pid(self) -> int:
@@ -399,8 +345,7 @@ class ProcessConnection:
         _close_pipes((self._stdin, self._stdout, self._stderr_pipe), f"close-{self.pid}")
         if self._temp_dir is not None:
             remove_temp_dir(self._temp_dir)
-        with _LIVE_LOCK:
-            _LIVE.discard(self)
+        _LIVE.discard(self)
 
     def close(self, timeout: float = 5.0) -> None:
         """Let the plugin exit (grace), then SIGTERM, then SIGKILL; reap it; idempotent."""

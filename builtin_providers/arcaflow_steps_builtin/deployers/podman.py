@@ -81,6 +81,7 @@ from ._container import (
     string_prop,
 )
 from ._container_reaper import ContainerWatchdog, PodmanContainers, at_exit, start_sweep
+from ._live import LiveSet
 from ._process import ProcessConnection, spawn
 
 __all__ = [
@@ -230,19 +231,10 @@ class PodmanDeployerConfig:
         return [*arguments, image, "--atp"]
 
 
-_LIVE_LOCK: Final = threading.Lock()
-_LIVE: set[PodmanPluginConnection] = set()  # guarded by _LIVE_LOCK
-
-
-def _remove_all_live() -> None:
-    """At interpreter exit: remove the containers of connections nobody closed."""
-    with _LIVE_LOCK:
-        live = list(_LIVE)
-    for connection in live:
-        connection.kill()
-
-
-at_exit(_remove_all_live)
+#: Connections nobody closed yet; their containers are removed at interpreter exit.
+_LIVE: Final[LiveSet[PodmanPluginConnection]] = LiveSet(
+    lambda connection: connection.kill(), at_exit=at_exit
+)
 
 
 @final
@@ -263,8 +255,7 @@ class PodmanPluginConnection:
         # Guards _closed; close() holds it for its whole (bounded) duration.
         self._close_lock = threading.Lock()
         self._closed = False
-        with _LIVE_LOCK:
-            _LIVE.add(self)
+        _LIVE.add(self)
 
     @property
     def stdin(self) -> IO[bytes]:
@@ -293,8 +284,7 @@ class PodmanPluginConnection:
         """Remove the container now, even while a graceful close() is waiting, then reap."""
         _run_quietly(self._remove_command, _COMMAND_TIMEOUT)
         self._process.kill()
-        with _LIVE_LOCK:
-            _LIVE.discard(self)
+        _LIVE.discard(self)
 
     def close(self, timeout: float = 5.0) -> None:
         """EOF to the plugin, wait (half the timeout), remove the container, stop podman."""
@@ -309,8 +299,7 @@ class PodmanPluginConnection:
                 # podman run ends (and --rm cleans up) once its container is gone.
                 _run_quietly(self._remove_command, max(deadline - time.monotonic(), 1.0))
             self._process.close(max(deadline - time.monotonic(), 0.1))
-            with _LIVE_LOCK:
-                _LIVE.discard(self)
+            _LIVE.discard(self)
 
 
 def _run_quietly(

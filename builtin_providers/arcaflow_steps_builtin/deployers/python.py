@@ -32,7 +32,6 @@ have planted ``venv/bin/python`` in a shared ``workdir``).
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import fcntl
 import importlib.util
@@ -62,6 +61,7 @@ from arcaflow_steps.schema import (
 )
 
 from ._forkserver import ForkServer, acquire_fork_server, release_fork_server, shared_launcher
+from ._live import LiveSet
 from ._process import ProcessConnection, descriptor_reason, remove_temp_dir
 from ._python_paths import (
     DEPLOYER_NAME,
@@ -192,22 +192,15 @@ def parse_python_source(source: str) -> PythonSource:
     )
 
 
-_INSTALLS_LOCK: Final = threading.Lock()
-_INSTALLS: set[subprocess.Popen[str]] = set()  # running venv/pip commands; guarded by the lock
+def _kill_install(process: subprocess.Popen[str]) -> None:
+    """Kill a venv/pip command still running when the interpreter exits (never orphan it)."""
+    with contextlib.suppress(OSError):
+        process.kill()
+    process.wait(5.0)
 
 
-def _kill_installs() -> None:
-    """Kill venv/pip commands still running when the interpreter exits (never orphan them)."""
-    with _INSTALLS_LOCK:
-        running = list(_INSTALLS)
-    for process in running:
-        with contextlib.suppress(OSError):
-            process.kill()
-        with contextlib.suppress(Exception):
-            process.wait(5.0)
-
-
-atexit.register(_kill_installs)
+#: Running venv/pip commands.
+_INSTALLS: Final[LiveSet[subprocess.Popen[str]]] = LiveSet(_kill_install)
 
 
 def _pip_has_python_option() -> bool:
@@ -333,8 +326,7 @@ class PythonDeployer:
             raise DeploymentError(
                 f"error in {what} for python plugin {source.source!r}: {exc}"
             ) from exc
-        with _INSTALLS_LOCK:
-            _INSTALLS.add(process)
+        _INSTALLS.add(process)
         try:
             stdout, stderr = process.communicate(timeout=_PIP_TIMEOUT)
         except subprocess.TimeoutExpired as exc:
@@ -345,8 +337,7 @@ class PythonDeployer:
                 f"{_PIP_TIMEOUT:g} s"
             ) from exc
         finally:
-            with _INSTALLS_LOCK:
-                _INSTALLS.discard(process)
+            _INSTALLS.discard(process)
         if process.returncode != 0:
             output = _tail(stderr or stdout)
             raise DeploymentError(
