@@ -209,3 +209,34 @@ def test_output_that_cannot_be_written_is_one_line(tmp_path: Path, args: tuple[s
         )
     expected = f"{PREFIX}cannot write the output: No space left on device\n"
     assert (1, expected) == (completed.returncode, completed.stderr)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["kind"],
+            "provider name 'kind' cannot be used: the scaffold's provider keyword is the kind, "
+            "and these keys are taken: 'delay', 'kind', 'message'",
+        ),
+        (
+            ["message"],
+            "provider name 'message' cannot be used: the scaffold's provider keyword is the "
+            "kind, and these keys are taken: 'delay', 'kind', 'message'",
+        ),
+        (["--directory", "{tmp}/a-file", "hello"], "'{tmp}/a-file' exists and is not a directory"),
+        (
+            ["--directory", "{tmp}/a-file/sub", "hello"],
+            "cannot create directory '{tmp}/a-file/sub': Not a directory",
+        ),
+    ],
+    ids=["kind", "run-keyword", "file-as-directory", "under-a-file"],
+)
+def test_new_provider_mistakes_are_one_line(
+    capsys: Capture, tmp_path: Path, args: list[str], message: str
+) -> None:
+    """A scaffold whose keys would collide, or a directory that cannot be one: one line."""
+    (tmp_path / "a-file").write_text("")
+    argv = [arg.format(tmp=tmp_path) for arg in args]
+    expected = (1, "", f"{PREFIX}{message.format(tmp=tmp_path)}\n")
+    assert expected == run_cli(capsys, "new-provider", *argv)

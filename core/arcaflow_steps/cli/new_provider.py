@@ -22,8 +22,8 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, Final
 
-from .._entry_points import PROVIDER_GROUP, is_valid_name, scan
-from .._errors import ArcaflowStepsError
+from .._entry_points import KIND_KEY, PROVIDER_GROUP, is_valid_name, scan
+from .._errors import ArcaflowStepsError, quote_sorted
 
 __all__ = ["ScaffoldError", "add_parser", "render_provider", "run"]
 
@@ -59,10 +59,20 @@ def add_parser(subparsers: Any) -> None:
     parser.set_defaults(handler=run)
 
 
+#: Keys the scaffold's step definitions already use: ``kind``, its run keyword and its stage
+#: input field; a kind of the same name would make its provider keyword collide.
+_RESERVED: Final = frozenset({KIND_KEY, "message", "delay"})
+
+
 def _names(kind: str, distribution: str | None, package: str | None) -> dict[str, str]:
     if not is_valid_name(kind):
         raise ScaffoldError(
             f"provider name {kind!r} is not a valid kind; use lowercase [a-z][a-z0-9_-]*"
+        )
+    if kind in _RESERVED:
+        raise ScaffoldError(
+            f"provider name {kind!r} cannot be used: the scaffold's provider keyword is the "
+            f"kind, and these keys are taken: {quote_sorted(_RESERVED)}"
         )
     snake = kind.replace("-", "_")
     package = package or f"arcaflow_steps_{snake}"
@@ -109,9 +119,16 @@ def render_provider(
     """
     names = _names(kind, distribution, package)
     target = directory if directory is not None else Path(names["distribution"])
+    if target.exists() and not target.is_dir():
+        raise ScaffoldError(f"{str(target)!r} exists and is not a directory")
     if target.exists() and any(target.iterdir()):
         raise ScaffoldError(f"directory {str(target)!r} exists and is not empty")
-    target.mkdir(parents=True, exist_ok=True)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ScaffoldError(
+            f"cannot create directory {str(target)!r}: {exc.strerror or exc}"
+        ) from None
     template = resources.files("arcaflow_steps.cli").joinpath(*TEMPLATE)
     written: list[Path] = []
     _copy(template, target, names, written)
