@@ -31,7 +31,6 @@ import itertools
 import json
 import os
 import secrets
-import select
 import signal
 import socket
 import subprocess
@@ -51,7 +50,12 @@ from ._process import (
     ProcessConnection,
     describe_returncode,
     descriptor_reason,
+)
+from ._zygote_process import (
+    ForkedHandle,
+    fork_zygote,
     kill_owned_processes,
+    runs_with_default_options,
 )
 
 __all__ = [
@@ -143,98 +147,6 @@ def shared_launcher() -> ForkServer:
     return SHARED.acquire(sys.executable, launcher=True)
 
 
-def _runs_with_default_options() -> bool:
-    """Return whether this interpreter runs with the options a plain ``python`` started with
-    our environment would have.
-
-    A forked zygote inherits the interpreter's options: ``-W error`` or ``-O`` given to
-    arcaflow-steps must not reach the plugins (a started zygote would not see them), so any
-    such option means no fork. Warning options from ``PYTHONWARNINGS`` reach a started zygote
-    as well and are fine; the flags below are refused whatever set them, to be safe.
-    """
-    flags = sys.flags
-    from_environment = [
-        option for option in os.environ.get("PYTHONWARNINGS", "").split(",") if option
-    ]
-    return (
-        not sys._xoptions
-        and sys.warnoptions == from_environment
-        and not any(
-            (
-                flags.optimize,
-                flags.dev_mode,
-                flags.isolated,
-                flags.ignore_environment,
-                flags.no_user_site,
-                flags.safe_path,
-                flags.bytes_warning,
-                flags.verbose,
-            )
-        )
-    )
-
-
-def _fork_zygote(control_fd: int, preload: Sequence[str]) -> _ForkedZygote:
-    """Fork this process into a zygote serving on ``control_fd`` (see :meth:`ForkServer.start`)."""
-    from . import _zygote  # standard library only, like the script it also is
-
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child never returns (coverage cannot follow it)
-        _zygote.run_forked(control_fd, preload)
-    return _ForkedZygote(pid)
-
-
-@final
-class _ForkedZygote:
-    """A zygote forked from this process: the part of ``subprocess.Popen`` the fork server and
-    :class:`~._process.PopenHandle` use.
-
-    Thread safety: like ``Popen``: reaping is done by the fork server's closer.
-    """
-
-    def __init__(self, pid: int) -> None:
-        self.pid: Final = pid
-        self.returncode: int | None = None
-
-    def poll(self) -> int | None:
-        """Reap the zygote if it has exited; return its return code, else None."""
-        if self.returncode is None:
-            try:
-                pid, status = os.waitpid(self.pid, os.WNOHANG)
-            except ChildProcessError:  # reaped by someone else: its status is lost
-                self.returncode = 0
-            else:
-                if pid:
-                    self.returncode = os.waitstatus_to_exitcode(status)
-        return self.returncode
-
-    def wait(self, timeout: float | None = None) -> int:
-        """Wait (bounded by ``timeout``, on a pidfd) for the zygote to exit, reap it.
-
-        Raises:
-            subprocess.TimeoutExpired: it still runs after ``timeout`` seconds.
-        """
-        returncode = self.poll()
-        if returncode is not None:
-            return returncode
-        if timeout is not None:
-            with contextlib.suppress(OSError):  # gone already: waitpid answers at once
-                pidfd = os.pidfd_open(self.pid)
-                try:
-                    ready, _, _ = select.select([pidfd], [], [], timeout)
-                finally:
-                    os.close(pidfd)
-                if not ready:
-                    raise subprocess.TimeoutExpired(f"zygote {self.pid}", timeout)
-        try:
-            _, status = os.waitpid(self.pid, 0)
-        except ChildProcessError:  # reaped by someone else: its status is lost
-            self.returncode = 0
-        else:
-            self.returncode = os.waitstatus_to_exitcode(status)
-        return self.returncode
-
-
 def _three_pipes(python: str) -> tuple[int, int, int, int, int, int]:
     """Return the read and write ends of three pipes (stdin, stdout, stderr); on running out
     of descriptors, close what was opened and raise a ``DeploymentError`` saying so."""
@@ -250,72 +162,6 @@ def _three_pipes(python: str) -> tuple[int, int, int, int, int, int]:
         ) from exc
     stdin_r, stdin_w, stdout_r, stdout_w, stderr_r, stderr_w = opened
     return stdin_r, stdin_w, stdout_r, stdout_w, stderr_r, stderr_w
-
-
-@final
-class ForkedHandle:
-    """A plugin process forked by a zygote: not our child, so the zygote reports its exit.
-
-    Thread safety: safe to share; the exit code arrives on the fork server's reader thread.
-    """
-
-    def __init__(self, pid: int) -> None:
-        self._pid = pid
-        # Guards _pidfd: signal_group may run on another thread while reap closes it.
-        self._pidfd_lock = threading.Lock()
-        self._exited = threading.Event()
-        self._returncode: int | None = None
-        self._note = ""
-        self._pidfd: int | None
-        try:
-            self._pidfd = os.pidfd_open(pid)
-        except OSError:  # already gone (and reaped by the zygote), or an old kernel
-            self._pidfd = None
-
-    @property
-    def pid(self) -> int:
-        """The child's pid."""
-        return self._pid
-
-    def on_exit(self, returncode: int, note: str = "") -> None:
-        """Record the exit code the zygote reported (reader thread), and why if not by itself."""
-        self._returncode = returncode
-        self._note = note
-        self._exited.set()
-
-    def exit_note(self) -> str:
-        """Say why the process ended when that was not its own doing (its zygote died)."""
-        return self._note if self._exited.is_set() else ""
-
-    def peek_returncode(self) -> int | None:
-        """Return the exit code once the zygote reported it."""
-        return self._returncode if self._exited.is_set() else None
-
-    def wait_exited(self, timeout: float) -> bool:
-        """Wait until the zygote reported the exit."""
-        return self._exited.wait(max(timeout, 0.0))
-
-    def signal_group(self, signum: int) -> None:
-        """Signal the process group while the leader lives (pidfd guards against pid reuse)."""
-        with self._pidfd_lock:
-            if self._exited.is_set():
-                return
-            if self._pidfd is not None:
-                with contextlib.suppress(OSError):
-                    signal.pidfd_send_signal(self._pidfd, 0)  # still the same process?
-                    os.killpg(self._pid, signum)
-                return
-            with contextlib.suppress(OSError):
-                os.killpg(self._pid, signum)
-
-    def reap(self, timeout: float) -> int | None:
-        """Wait (bounded) for the exit report; the zygote does the reaping."""
-        self._exited.wait(timeout)
-        with self._pidfd_lock:
-            if self._pidfd is not None:
-                os.close(self._pidfd)
-                self._pidfd = None
-        return self._returncode
 
 
 @final
@@ -375,7 +221,7 @@ class ForkServer:
             self._python != sys.executable
             or self.is_launcher
             or threading.active_count() != 1
-            or not _runs_with_default_options()
+            or not runs_with_default_options()
         ):
             return False
         try:  # what we buffered would be written again by every plugin
@@ -403,7 +249,7 @@ class ForkServer:
             try:
                 process: ChildProcess
                 if fork_here and self._can_fork_here():
-                    process = _fork_zygote(theirs.fileno(), self._preload)
+                    process = fork_zygote(theirs.fileno(), self._preload)
                 else:
                     # A launcher imports nothing of the plugin's: no site-packages (-I -S).
                     options = ["-I", "-S"] if self.is_launcher else []

@@ -56,7 +56,6 @@ __all__ = [
     "describe_returncode",
     "descriptor_reason",
     "kill_all_connections",
-    "kill_owned_processes",
     "live_connection_count",
     "remove_temp_dir",
     "spawn",
@@ -68,8 +67,6 @@ _GRACE_SHARE: Final = 0.5
 _TERM_WAIT: Final = 1.0
 #: How long close() waits for the pipes to close (a blocked reader holds their locks).
 _PIPE_CLOSE_WAIT: Final = 1.0
-#: Sweeps of /proc for processes of a dead zygote (each kills what it finds).
-_OWNED_SWEEPS: Final = 20
 
 
 def describe_returncode(returncode: int) -> str:
@@ -95,37 +92,6 @@ def live_connection_count() -> int:
 def kill_all_connections() -> None:
     """Kill every live plugin process at once and remove its directory (exit-time safety net)."""
     _LIVE.stop_all()
-
-
-def kill_owned_processes(owner: str) -> int:
-    """SIGKILL every process whose environment has ``ARCAFLOW_STEPS_OWNER=owner``.
-
-    The last resort when a zygote was SIGKILLed: its plugins die with it, but what they started
-    was reparented away; their environment still names the zygote's owner token (unless they
-    replaced it). Sweeps until one finds nothing (new ones may be forked meanwhile). Returns how
-    many were killed.
-    """
-    marker = f"ARCAFLOW_STEPS_OWNER={owner}".encode()
-    killed = 0
-    for _ in range(_OWNED_SWEEPS):
-        found = 0
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit() or int(entry) == os.getpid():
-                continue
-            try:
-                with open(f"/proc/{entry}/environ", "rb") as environ:
-                    variables = environ.read().split(b"\0")
-            except OSError:
-                continue
-            if marker in variables:
-                with contextlib.suppress(OSError):
-                    os.kill(int(entry), signal.SIGKILL)
-                    found += 1
-        killed += found
-        if not found:
-            break
-        time.sleep(0.01)  # let the killed exit, so the next sweep sees who they left
-    return killed
 
 
 def _close_pipes(pipes: Sequence[IO[bytes]], name: str) -> None:
