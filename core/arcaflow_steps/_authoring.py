@@ -62,7 +62,7 @@ import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
-from ._errors import StageInputError, quote, quote_sorted
+from ._errors import quote, quote_sorted
 from ._lifecycle import Lifecycle, LifecycleStageWithSchema
 from ._outcomes import STAGE_MARK, Finish, Outcome, WaitForInput
 from ._protocols import RunningStepState
@@ -108,7 +108,7 @@ class BaseRunningStep(abc.ABC):
 
     def __init__(self) -> None:
         self.__book = StepBook()
-        self.__reporter = StepReporter(self, self.__book, self.__release)
+        self.__reporter = StepReporter(self, self.__book, self.closed_outcome)
         self.__thread: threading.Thread | None = None
 
     # -- wiring (called by the runnable) -----------------------------------------------------
@@ -221,23 +221,8 @@ class BaseRunningStep(abc.ABC):
                 a field was already provided, or the step has finished.
         """
         book = self.__book
-        table = book.bound_rules().table
         stage = str(stage)
-        fields = table.input_fields.get(stage)
-        if fields is None:
-            raise StageInputError(
-                self.run_id,
-                stage,
-                "no such stage; stages taking input: "
-                + quote_sorted(s for s, f in table.input_fields.items() if f),
-            )
-        unknown = sorted(str(key) for key in input if key not in fields)
-        if unknown:
-            raise StageInputError(
-                self.run_id,
-                stage,
-                f"unknown input field {quote(unknown[0])}; valid fields: {quote_sorted(fields)}",
-            )
+        book.check_input(self.run_id, stage, input)
         with book.lock:
             take = book.add_input(self.run_id, stage, input)
         if take:
@@ -270,7 +255,7 @@ class BaseRunningStep(abc.ABC):
         with book.lock:
             done = book.condition().wait_for(lambda: book.done, self.close_timeout)
         if not done:
-            self.__force_finish()
+            self.__reporter.force_finish()
         self.__join()
 
     def force_close(self) -> None:
@@ -279,7 +264,7 @@ class BaseRunningStep(abc.ABC):
         with book.lock:
             book.close = CloseMode.FORCED
             book.notify()
-        self.__force_finish()
+        self.__reporter.force_finish()
         self.__join()
 
     # -- the loop ----------------------------------------------------------------------------
@@ -307,7 +292,7 @@ class BaseRunningStep(abc.ABC):
                     assert stage is not None
                     self.__reporter.apply(
                         stage,
-                        self.__closed(stage, forced=forced),
+                        self.__reporter.closed(stage, forced=forced),
                         "closed_outcome()",
                         closing=True,
                     )
@@ -336,35 +321,6 @@ class BaseRunningStep(abc.ABC):
         except Exception as exc:
             return Failure(what=f"stage method {name}() raised {exc!r}", cause=exc)
         return outcome
-
-    def __closed(self, stage: str, *, forced: bool) -> Outcome | Failure:
-        try:
-            return self.closed_outcome(stage, forced=forced)
-        except Exception as exc:
-            return Failure(what=f"closed_outcome() raised {exc!r}", cause=exc, release=False)
-
-    def __release(self, stage: str) -> None:
-        """Let the step release what it holds after a crash (``closed_outcome``, discarded)."""
-        try:
-            self.closed_outcome(stage, forced=True)
-        except Exception:
-            _log.exception("closed_outcome() of crashed step %r failed", self.run_id)
-
-    def __force_finish(self) -> None:
-        """End the step now with ``closed_outcome(forced=True)``, whatever is running."""
-        book = self.__book
-        with self.__reporter.report_lock:
-            with book.lock:
-                if book.finished:
-                    return
-            self.__reporter.enter_initial()
-            with book.lock:
-                stage = book.stage
-                if book.finished or stage is None:
-                    return
-            self.__reporter.apply(
-                stage, self.__closed(stage, forced=True), "closed_outcome()", closing=True
-            )
 
     def __join(self) -> None:
         thread = self.__thread

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from ._errors import StageInputError, quote
+from ._errors import StageInputError, quote, quote_sorted
 from ._protocols import RunningStepState
 from ._rules import LifecycleRules
 
@@ -119,6 +119,29 @@ class StepBook:
         self.done = True
         self.state = RunningStepState.FINISHED
         self.notify()
+
+    def check_input(self, run_id: str, stage: str, given: Mapping[str, Any]) -> None:
+        """Raise unless ``stage`` takes input and ``given`` names only its input fields.
+
+        Raises:
+            StageInputError: no such stage, or a field the stage does not take.
+        """
+        table = self.bound_rules().table
+        fields = table.input_fields.get(stage)
+        if fields is None:
+            raise StageInputError(
+                run_id,
+                stage,
+                "no such stage; stages taking input: "
+                + quote_sorted(s for s, f in table.input_fields.items() if f),
+            )
+        unknown = sorted(str(key) for key in given if key not in fields)
+        if unknown:
+            raise StageInputError(
+                run_id,
+                stage,
+                f"unknown input field {quote(unknown[0])}; valid fields: {quote_sorted(fields)}",
+            )
 
     def add_input(self, run_id: str, stage: str, given: Mapping[str, Any]) -> bool:
         """Merge ``given`` into ``stage``'s input; return whether the caller takes the token.

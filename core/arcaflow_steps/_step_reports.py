@@ -60,12 +60,15 @@ class StepReporter:
     observer may close the step from inside a callback).
     """
 
-    __slots__ = ("book", "handler", "release", "report_lock", "run_id", "step")
+    __slots__ = ("book", "closed_outcome", "handler", "report_lock", "run_id", "step")
 
-    def __init__(self, step: RunningStep, book: StepBook, release: Callable[[str], None]) -> None:
+    def __init__(
+        self, step: RunningStep, book: StepBook, closed_outcome: Callable[..., Finish]
+    ) -> None:
         self.step: Final = step
         self.book: Final = book
-        self.release: Final = release
+        #: The step's ``closed_outcome(stage, *, forced)``.
+        self.closed_outcome: Final = closed_outcome
         self.handler: StageChangeHandler | None = None
         self.run_id = ""
         # Held while reporting, so reports are ordered and none follows the completion.
@@ -76,6 +79,35 @@ class StepReporter:
         if self.handler is None:
             raise RuntimeError("the step was not bound to a handler and lifecycle")
         return self.handler
+
+    def closed(self, stage: str, *, forced: bool) -> Outcome | Failure:
+        """Return the step's ``closed_outcome`` for ``stage``, or the failure it raised."""
+        try:
+            outcome: Outcome = self.closed_outcome(stage, forced=forced)
+        except Exception as exc:
+            return Failure(what=f"closed_outcome() raised {exc!r}", cause=exc, release=False)
+        return outcome
+
+    def release(self, stage: str) -> None:
+        """Let the step release what it holds after a crash (``closed_outcome``, discarded)."""
+        try:
+            self.closed_outcome(stage, forced=True)
+        except Exception:
+            _log.exception("closed_outcome() of crashed step %r failed", self.run_id)
+
+    def force_finish(self) -> None:
+        """End the step now with ``closed_outcome(forced=True)``, whatever is running."""
+        book = self.book
+        with self.report_lock:
+            with book.lock:
+                if book.finished:
+                    return
+            self.enter_initial()
+            with book.lock:
+                stage = book.stage
+                if book.finished or stage is None:
+                    return
+            self.apply(stage, self.closed(stage, forced=True), "closed_outcome()", closing=True)
 
     def enter_initial(self) -> None:
         """Report the initial stage, unless the step is already past it."""

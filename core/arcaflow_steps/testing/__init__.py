@@ -15,14 +15,17 @@ then subclass :class:`ProviderConformance` as ``Test<Something>`` and override i
   thread; no thread is left running after close.
 
 A failure raises :class:`ConformanceError` (an ``AssertionError``) naming the rule, the case
-and the step's stage history. The ``start_step`` and ``run_step`` factory fixtures run a
-provider's step for the author's own tests; their :class:`StepOutcome` has assertion helpers
-(``assert_success``, ``assert_output``, ``assert_error``) that print the history on failure.
+and the step's stage history. ``start_step`` and ``run_step`` are pytest *fixtures* (request
+them as test arguments, typed :class:`StartStep` / :class:`RunStep`; they are not plain
+functions) that run a provider's step for the author's own tests; their :class:`StepOutcome`
+has assertion helpers (``assert_success``, ``assert_output``, ``assert_error``) that print
+the history on failure.
 :class:`RecordingStageChangeHandler` is a checking fake of
 :class:`~arcaflow_steps.StageChangeHandler` usable anywhere. The check functions
 (``check_*``, :func:`run_case`) work without pytest.
 """
 
+from ._cases import ConformanceCase, ConformanceError, PreparedCase, StepOutcome, prepare_case
 from ._checks import (
     check_close,
     check_conformance,
@@ -32,15 +35,9 @@ from ._checks import (
     check_waiting_for_input,
     run_case,
 )
-from ._harness import (
-    ConformanceCase,
-    ConformanceError,
-    PreparedCase,
-    StartedStep,
-    StepOutcome,
-    prepare_case,
-)
-from ._recording import RecordingStageChangeHandler, RecordKind, Rule, StepRecord, Violation
+from ._harness import StartedStep
+from ._history import RecordKind, Rule, StepRecord, Violation
+from ._recording import RecordingStageChangeHandler
 from ._suite import ProviderConformance, RunStep, StartStep, run_step, start_step
 
 __all__ = [

@@ -26,17 +26,16 @@ from .._lifecycle import Lifecycle, LifecycleStage
 from .._protocols import AnyProvider, Provider, RunningStepState
 from .._provider_rules import adapt_provider, validate_provider
 from .._schema_rules import lifecycle_schema_problems, properties_problems
-from ._harness import (
-    KIT_THREAD_PREFIX,
+from ._cases import (
     ConformanceCase,
     ConformanceError,
     PreparedCase,
-    StartedStep,
     StepOutcome,
     as_any_provider,
     prepare_case,
 )
-from ._recording import RecordKind, Rule, Violation
+from ._harness import KIT_THREAD_PREFIX, StartedStep
+from ._history import RecordKind, Rule, Violation
 
 __all__ = [
     "check_close",

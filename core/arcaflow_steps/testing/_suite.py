@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 import pytest
 
+from ._cases import ConformanceCase, StepOutcome, prepare_case
 from ._checks import (
     ProviderLike,
     check_close,
@@ -20,8 +21,8 @@ from ._checks import (
     check_waiting_for_input,
     run_case,
 )
-from ._harness import ConformanceCase, StartedStep, StepOutcome, prepare_case
-from ._recording import Rule
+from ._harness import StartedStep
+from ._history import Rule
 
 __all__ = ["ProviderConformance", "RunStep", "StartStep", "run_step", "start_step"]
 
