@@ -18,9 +18,10 @@ A provider that owns extension groups says so with :class:`ExtensionOwner`, so t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, final, runtime_checkable
 
 import attrs
 
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ExtensionGroup",
+    "ExtensionGroups",
     "ExtensionOwner",
     "ExtensionTable",
     "Extensions",
@@ -137,6 +139,62 @@ class ExtensionOwner(Protocol):
 
     def extension_tables(self) -> Sequence[ExtensionTable]:
         """Return what ``describe`` shows about the loaded extensions."""
+
+
+@final
+class ExtensionGroups:
+    """The extension groups providers asked one registry for, each loaded once.
+
+    Thread safety: safe to share; a group loads under a lock, so it loads once.
+    """
+
+    def __init__(
+        self, *, entry_points: Mapping[str, Sequence[EntryPointInfo]], blocked: frozenset[str]
+    ) -> None:
+        """Load groups from ``entry_points`` (a group not there is read from the installed
+        metadata), leaving out ``blocked`` names."""
+        self._entry_points = dict(entry_points)
+        self._blocked = blocked
+        self._plugins: tuple[object, ...] | None = None
+        # Guards _loaded; held while a group loads.
+        self._lock = threading.Lock()
+        self._loaded: dict[str, Extensions] = {}
+
+    def use_plugins(self, plugins: Sequence[object]) -> None:
+        """Make every group consist of these explicit plugin objects instead of entry points."""
+        self._plugins = tuple(plugins)
+
+    def get(self, group: ExtensionGroup) -> Extensions:
+        """Return the group, loading it on first call."""
+        with self._lock:
+            loaded = self._loaded.get(group.group)
+            if loaded is None:
+                if self._plugins is not None:
+                    loaded = load_extensions(group, plugins=self._plugins)
+                else:
+                    found = self._entry_points.get(group.group)
+                    if found is None:  # not scanned with the registry's groups
+                        from ._entry_points import scan
+
+                        found = scan(group.group, blocked=self._blocked)
+                    loaded = load_extensions(
+                        group, entry_points=[e for e in found if e.name not in self._blocked]
+                    )
+                self._loaded[group.group] = loaded
+            return loaded
+
+    def loaded(self) -> tuple[Extensions, ...]:
+        """Return the groups loaded so far, sorted by entry-point group."""
+        with self._lock:
+            return tuple(self._loaded[group] for group in sorted(self._loaded))
+
+    def failures(self) -> list[LoadFailure]:
+        """Return the failures of the loaded groups, by group, then by name."""
+        return [
+            failure
+            for loaded in self.loaded()
+            for failure in sorted(loaded.failures, key=lambda failure: failure.name)
+        ]
 
 
 def _offered(

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Final, final
 import attrs
 
 from ._error_records import KindSource
-from ._errors import ArcaflowStepsError, ProviderLoadError, quote_sorted
+from ._errors import ArcaflowStepsError, DuplicateKindError, ProviderLoadError, quote_sorted
 
 if TYPE_CHECKING:
     import pluggy
@@ -299,6 +299,38 @@ class ProviderLoader:
         if isinstance(result, ProviderLoadError):
             raise result
         return result
+
+    def from_plugins(
+        self, plugins: Sequence[object]
+    ) -> tuple[dict[str, AnyProvider], dict[str, LoadFailure]]:
+        """Return the providers explicit plugin objects offer, by kind, and the failures by
+        kind (or plugin name); a kind offered twice is refused and neither is used."""
+        candidates: dict[str, list[tuple[KindSource, AnyProvider | ProviderLoadError]]] = {}
+        providers: dict[str, AnyProvider] = {}
+        failures: dict[str, LoadFailure] = {}
+        for index, plugin in enumerate(plugins):
+            source = plugin_source(plugin, index)
+            try:
+                offers = self.offers(plugin, source)
+            except ProviderLoadError as exc:
+                failures[source.entry_point] = LoadFailure(
+                    what="provider", name=source.entry_point, sources=(source,), error=exc
+                )
+                continue
+            for offer in offers:
+                candidates.setdefault(offer.kind, []).append((source, offer.result))
+        for kind, found in sorted(candidates.items()):
+            sources = tuple(source for source, _ in found)
+            result: AnyProvider | ArcaflowStepsError = found[0][1]
+            if len(found) > 1:
+                result = DuplicateKindError(kind, sources)
+            if isinstance(result, ArcaflowStepsError):
+                failures[kind] = LoadFailure(
+                    what="provider", name=kind, sources=sources, error=result
+                )
+            else:
+                providers[kind] = result
+        return providers, failures
 
 
 LoadFailure.__module__ = "arcaflow_steps"

@@ -26,17 +26,15 @@ from ._entry_points import (
     EntryPointInfo,
     metadata_problems,
     parse_blocked,
-    scan,
     scan_groups,
 )
 from ._errors import (
     ArcaflowStepsError,
     BlockedKindError,
-    DuplicateKindError,
-    ProviderLoadError,
     UnknownKindError,
 )
-from ._loader import HookLoader, LoadFailure, ProviderLoader, plugin_source
+from ._extensions import ExtensionGroups
+from ._loader import HookLoader, LoadFailure, ProviderLoader
 
 if TYPE_CHECKING:
     from ._error_records import KindSource
@@ -82,7 +80,6 @@ class Registry:
             if info.name not in self._blocked:
                 by_kind.setdefault(info.name, []).append(info)
         self._provider_eps: dict[str, list[EntryPointInfo]] = by_kind
-        self._extension_eps = dict(extension_entry_points or {})
         # Guards everything below but the extensions: the plugin manager, caches and failures.
         # Re-entrant because a provider hook may ask its context for things while its kind is
         # being loaded.
@@ -90,16 +87,15 @@ class Registry:
         self._hooks = HookLoader(hookspecs.PROJECT_NAME, (hookspecs,))
         self._loader = ProviderLoader(self._hooks, self._provider_context)
         self._context: ProviderContext | None = None
-        self._plugins: tuple[object, ...] | None = None
         self._providers: dict[str, AnyProvider] = {}
         self._failures: dict[str, LoadFailure] = {}
         self._observers: ObserverHooks | None = None
         self._observer_eps = tuple(
             info for info in observer_entry_points if info.name not in self._blocked
         )
-        # Guards _extensions; held while a group loads, so each group loads once.
-        self._extensions_lock = threading.Lock()
-        self._extensions: dict[str, Extensions] = {}
+        self._groups = ExtensionGroups(
+            entry_points=extension_entry_points or {}, blocked=self._blocked
+        )
         self._metadata_failures: dict[str, LoadFailure] = {}
         for problem in metadata_problems(provider_entry_points):
             if problem.kind in by_kind:
@@ -155,35 +151,9 @@ class Registry:
         return registry
 
     def _add_plugins(self, plugins: tuple[object, ...]) -> None:
-        candidates: dict[str, list[tuple[KindSource, AnyProvider | ProviderLoadError]]] = {}
         with self._lock:
-            self._plugins = plugins
-            for index, plugin in enumerate(plugins):
-                source = plugin_source(plugin, index)
-                try:
-                    offers = self._loader.offers(plugin, source)
-                except ProviderLoadError as exc:
-                    self._failures[source.entry_point] = LoadFailure(
-                        what="provider", name=source.entry_point, sources=(source,), error=exc
-                    )
-                    continue
-                for offer in offers:
-                    candidates.setdefault(offer.kind, []).append((source, offer.result))
-            for kind, found in sorted(candidates.items()):
-                sources = tuple(source for source, _ in found)
-                if len(found) > 1:
-                    error: ArcaflowStepsError = DuplicateKindError(kind, sources)
-                    self._failures[kind] = LoadFailure(
-                        what="provider", name=kind, sources=sources, error=error
-                    )
-                    continue
-                ((source, result),) = found
-                if isinstance(result, ArcaflowStepsError):
-                    self._failures[kind] = LoadFailure(
-                        what="provider", name=kind, sources=(source,), error=result
-                    )
-                else:
-                    self._providers[kind] = result
+            self._groups.use_plugins(plugins)
+            self._providers, self._failures = self._loader.from_plugins(plugins)
             self.observers().load()
 
     # -- metadata -----------------------------------------------------------------------------
@@ -275,14 +245,7 @@ class Registry:
         with self._lock:
             found = {**self._failures, **self._metadata_failures}
             providers = [found[name] for name in sorted(found)]
-        with self._extensions_lock:
-            extensions = [
-                failure
-                for group in sorted(self._extensions)
-                for failure in sorted(
-                    self._extensions[group].failures, key=lambda failure: failure.name
-                )
-            ]
+        extensions = self._groups.failures()
         observers = self._observers.failures() if self._observers is not None else ()
         return (*providers, *extensions, *observers)
 
@@ -303,27 +266,11 @@ class Registry:
     def extensions(self, group: ExtensionGroup) -> Extensions:
         """Return a provider's extension group, loaded on first call (see
         :class:`~arcaflow_steps.ExtensionGroup`); its failures join :meth:`failures`."""
-        from ._extensions import load_extensions
-
-        with self._extensions_lock:
-            loaded = self._extensions.get(group.group)
-            if loaded is None:
-                if self._plugins is not None:
-                    loaded = load_extensions(group, plugins=self._plugins)
-                else:
-                    found = self._extension_eps.get(group.group)
-                    if found is None:  # not scanned with the registry's groups
-                        found = scan(group.group, blocked=self._blocked)
-                    loaded = load_extensions(
-                        group, entry_points=[e for e in found if e.name not in self._blocked]
-                    )
-                self._extensions[group.group] = loaded
-            return loaded
+        return self._groups.get(group)
 
     def loaded_extensions(self) -> tuple[Extensions, ...]:
         """Return the extension groups loaded so far, sorted by entry-point group."""
-        with self._extensions_lock:
-            return tuple(self._extensions[group] for group in sorted(self._extensions))
+        return self._groups.loaded()
 
     def observers(self) -> ObserverHooks:
         """Return the observer hooks of every loaded package, as one ``StepObserver``.
