@@ -267,3 +267,21 @@ def test_interpreter_options_are_not_forked_into_plugins(
     )
     assert "forked zygotes: 0; started zygotes: 1" in result.stderr
     assert "Hello, options!" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "deploy",
+    [
+        {},
+        {"deployer_name": "python", "pythonPath": "/opt/other/python3"},
+        {"deployer_name": "python", "forkServer": False},
+        {"deployer_name": "python", "workdir": "/tmp/x", "pythonSemver": "3.11"},
+    ],
+    ids=["default", "python-path", "no-fork-server", "workdir"],
+)
+def test_warm_up_and_deployer_read_one_configuration_record(deploy: dict[str, Any]) -> None:
+    """The warm-up reads a step's ``deploy`` into the deployer's own record, so both agree on
+    the interpreter and on whether a fork server is used."""
+    config = PythonDeployerFactory().create({"deployer_name": "python", **deploy}).config
+    expected = config.python_path if config.fork_server else None
+    assert expected == plugin_step_interpreter(step(deploy=deploy))

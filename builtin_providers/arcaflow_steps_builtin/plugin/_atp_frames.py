@@ -29,7 +29,7 @@ from typing import IO, Any, Final, NoReturn, final
 
 import cbor2
 
-from arcaflow_steps._errors import LocalProtocolError, RemoteProtocolError
+from arcaflow_steps import LocalProtocolError, RemoteProtocolError
 
 __all__ = [
     "DEFAULT_MAX_MESSAGE_BYTES",

@@ -15,8 +15,8 @@ from collections.abc import Callable, Sequence
 from typing import Any, Final, NoReturn
 
 __all__ = [
-    "EXIT_CRASHED",
     "EXIT_ERROR_OUTPUT",
+    "EXIT_FATAL",
     "EXIT_INVALID",
     "EXIT_OK",
     "EXIT_TIMEOUT",
@@ -31,8 +31,8 @@ EXIT_OK: Final = 0
 EXIT_INVALID: Final = 1
 #: A step produced an error output.
 EXIT_ERROR_OUTPUT: Final = 2
-#: A step crashed or failed to deploy.
-EXIT_CRASHED: Final = 3
+#: A step ended in a fatal stage of its lifecycle, or the runner had to end it.
+EXIT_FATAL: Final = 3
 #: ``run --timeout`` was reached and closed the steps still running (as ``timeout(1)``).
 EXIT_TIMEOUT: Final = 124
 

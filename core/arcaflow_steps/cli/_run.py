@@ -25,8 +25,8 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from . import (
-    EXIT_CRASHED,
     EXIT_ERROR_OUTPUT,
+    EXIT_FATAL,
     EXIT_OK,
     EXIT_TIMEOUT,
     PROG,
@@ -120,7 +120,7 @@ def exit_code(results: Mapping[str, StepResult], fatal: Mapping[str, frozenset[s
     code = EXIT_OK
     for step_id, result in results.items():
         if result.error is not None or result.stage in fatal.get(step_id, frozenset()):
-            return EXIT_CRASHED
+            return EXIT_FATAL
         if result.is_error or result.output_id is None:
             code = EXIT_ERROR_OUTPUT
     return code
@@ -294,7 +294,7 @@ def _run_with(
                         error = StepDefinitionError(str(exc), source=spec.source)
                         if _is_deploy_failure(exc):  # the plugin could not show its schema
                             sys.stderr.write(f"{PROG}: error: {error}\n")
-                            return EXIT_CRASHED
+                            return EXIT_FATAL
                         raise error from exc
         except Interrupted as interrupted:
             return _interrupted_while_preparing(interrupted, specs, args.format)

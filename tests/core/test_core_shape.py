@@ -1,0 +1,129 @@
+"""The shape of core: it knows providers, not the plugin provider's deployers or stages; builtins
+and contrib use only public modules; the registry family stays small and free of import circles.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+import arcaflow_steps
+
+CORE = Path(arcaflow_steps.__file__).parent
+REPO = CORE.parent.parent
+#: The registry family: split out of one 704-line module, each with one reason to change.
+REGISTRY_FAMILY = (
+    "_entry_points.py",
+    "_extensions.py",
+    "_loader.py",
+    "_observers.py",
+    "_registry.py",
+    "hookspecs.py",
+)
+
+
+def core_modules() -> list[Path]:
+    return sorted(path for path in CORE.rglob("*.py") if "_templates" not in path.parts)
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(CORE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        r"(?i)deployer",
+        r"""["']crashed["']""",
+        r"""(==|!=)\s*["']error["']|["']error["']\s*(==|!=)""",
+    ],
+    ids=["deployer", "crashed-stage", "error-output-id"],
+)
+def test_core_names_no_plugin_fact(pattern: str) -> None:
+    """No core module names a deployer, the plugin's ``crashed`` stage or an ``error`` output
+    id: those are the plugin provider's, expressed in its lifecycle and output schemas."""
+    found = [
+        f"{path.relative_to(CORE)}:{number}: {line.strip()}"
+        for path in core_modules()
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if re.search(pattern, line)
+    ]
+    assert [] == found
+
+
+def test_builtins_contrib_and_the_template_import_only_public_core_modules() -> None:
+    """Built-in and contrib providers, and the scaffold, import no private core module."""
+    roots = [REPO / "builtin_providers", REPO / "contrib", CORE / "cli" / "_templates"]
+    private = re.compile(r"^\s*(from|import)\s+arcaflow_steps\._", re.MULTILINE)
+    found = [
+        str(path.relative_to(REPO))
+        for root in roots
+        for path in sorted(root.rglob("*"))
+        if path.suffix in {".py", ".tmpl"} and private.search(path.read_text())
+    ]
+    assert [] == found
+
+
+@pytest.mark.parametrize("name", REGISTRY_FAMILY)
+def test_registry_family_modules_and_classes_stay_small(name: str) -> None:
+    """Each registry module stays under ~400 lines and each class under ~250."""
+    source = (CORE / name).read_text()
+    assert len(source.splitlines()) <= 400
+    classes = {
+        node.name: node.end_lineno - node.lineno + 1
+        for node in ast.parse(source).body
+        if isinstance(node, ast.ClassDef) and node.end_lineno is not None
+    }
+    assert {} == {cls: lines for cls, lines in classes.items() if lines > 250}
+
+
+def _imports_at_import_time(path: Path) -> set[str]:
+    """Return the core modules ``path`` imports when it is imported (not under TYPE_CHECKING,
+    not inside functions)."""
+    name = module_name(path)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.dump(node.test):
+            continue
+        for sub in ast.walk(node) if isinstance(node, ast.If | ast.Try) else (node,):
+            if isinstance(sub, ast.ImportFrom):
+                base = package.split(".")
+                if sub.level > 1:
+                    base = base[: -(sub.level - 1)]
+                target = (
+                    ".".join([*base, *([sub.module] if sub.module else [])])
+                    if sub.level
+                    else sub.module or ""
+                )
+                found.update(f"{target}.{alias.name}" for alias in sub.names)
+                found.add(target)
+            elif isinstance(sub, ast.Import):
+                found.update(alias.name for alias in sub.names)
+    return found
+
+
+def test_core_has_no_import_circle() -> None:
+    """No core module imports, at import time, a module that imports it back (directly or
+    through others)."""
+    modules = {module_name(path): path for path in core_modules()}
+    graph = {
+        name: {dep for dep in _imports_at_import_time(path) if dep in modules and dep != name}
+        for name, path in modules.items()
+    }
+    circles = []
+    for start in sorted(graph):
+        stack, seen = [(start, (start,))], set()
+        while stack:
+            current, trail = stack.pop()
+            for dep in sorted(graph[current]):
+                if dep == start:
+                    circles.append(" -> ".join((*trail, dep)))
+                elif dep not in seen:
+                    seen.add(dep)
+                    stack.append((dep, (*trail, dep)))
+    assert [] == circles
