@@ -108,3 +108,17 @@ def test_a_new_environment_is_private(tmp_path: Path) -> None:
         deployer.close()
     directory = deployer.venv_dir(parse_python_source(SOURCE))
     assert 0o700 == stat.S_IMODE(directory.stat().st_mode)
+
+
+def test_a_workdir_that_cannot_be_created_is_a_deployment_error(tmp_path: Path) -> None:
+    """A ``workdir`` where no environment can be made: a DeploymentError naming the key."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    deployer = python_deployer(workdir=str(blocker / "work"))
+    directory = deployer.venv_dir(parse_python_source(SOURCE))
+    with pytest.raises(DeploymentError) as excinfo:
+        deployer.deploy(SOURCE)
+    assert (
+        f"cannot create the environment of python plugin {SOURCE!r} in {str(directory)!r}: "
+        "Not a directory (deploy.workdir)"
+    ) == str(excinfo.value)

@@ -240,3 +240,10 @@ def test_new_provider_mistakes_are_one_line(
     argv = [arg.format(tmp=tmp_path) for arg in args]
     expected = (1, "", f"{PREFIX}{message.format(tmp=tmp_path)}\n")
     assert expected == run_cli(capsys, "new-provider", *argv)
+
+
+def test_stdin_given_twice_is_one_line(capsys: Capture, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``run - -`` cannot read stdin twice (the second read was silently empty): exit 1."""
+    monkeypatch.setattr("sys.stdin", io.StringIO("kind: dummy\nname: x\n"))
+    expected = (1, "", f"{PREFIX}'-' (stdin) is given more than once; it can be read once\n")
+    assert expected == run_cli(capsys, "run", "-", "-")

@@ -145,7 +145,7 @@ def untrusted_reason(directory: Path) -> str | None:
     for path in (directory, python.parent.parent, python.parent, python):
         try:
             info = os.lstat(path)
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             return None
         if info.st_uid != uid:
             return f"{str(path)!r} is owned by uid {info.st_uid}, not by us (uid {uid})"

@@ -264,16 +264,23 @@ class PythonDeployer:
             pull = self.config.module_pull_policy == "Always" and source.source not in self._pulled
         if not pull and ready.is_file():
             return python
-        with _file_lock(directory.with_name(directory.name + ".lock")):
-            with self._lock:
-                pull = (
-                    self.config.module_pull_policy == "Always" and source.source not in self._pulled
-                )
-            self._refuse_untrusted(source, directory)  # it may have changed while we waited
-            if pull or not ready.is_file():
-                self._install(source, directory)
+        try:
+            with _file_lock(directory.with_name(directory.name + ".lock")):
                 with self._lock:
-                    self._pulled.add(source.source)
+                    pull = (
+                        self.config.module_pull_policy == "Always"
+                        and source.source not in self._pulled
+                    )
+                self._refuse_untrusted(source, directory)  # it may have changed while we waited
+                if pull or not ready.is_file():
+                    self._install(source, directory)
+                    with self._lock:
+                        self._pulled.add(source.source)
+        except OSError as exc:  # the cache directory cannot be created or written
+            raise DeploymentError(
+                f"cannot create the environment of python plugin {source.source!r} in "
+                f"{str(directory)!r}: {exc.strerror or exc} (deploy.workdir)"
+            ) from exc
         return python
 
     @staticmethod

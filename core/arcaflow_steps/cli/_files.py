@@ -120,40 +120,11 @@ def read_step_files(files: list[str]) -> list[StepSpec]:
     """Return the step definitions of every file, in file order; step ids must be unique."""
     specs: list[StepSpec] = []
     seen: dict[str, str] = {}
+    if files.count("-") > 1:
+        raise StepDefinitionError("'-' (stdin) is given more than once; it can be read once")
     for file in files:
         text, source = _read(file)
-        document = _load_yaml(text, source)
-        if not isinstance(document, dict):
-            raise StepDefinitionError(
-                f"expected a step definition or a 'steps:' map, got {_describe(document)} @ $",
-                source=source,
-            )
-        if "steps" in document:
-            extra = sorted(str(key) for key in document if key != "steps")
-            if extra:
-                raise StepDefinitionError(
-                    f"unknown top-level key {extra[0]!r} beside 'steps' @ $; a step file is "
-                    "one step definition or a 'steps:' map of them",
-                    source=source,
-                )
-            steps = document["steps"]
-            if not isinstance(steps, dict) or not steps:
-                raise StepDefinitionError(
-                    f"'steps' must be a non-empty map of step id to step definition, got "
-                    f"{_describe(steps) if steps != {} else 'an empty map'} @ $.steps",
-                    source=source,
-                )
-            for step_id in steps:
-                if not isinstance(step_id, str):
-                    raise StepDefinitionError(
-                        f"step id {step_id!r} must be a string (quote it) @ $.steps",
-                        source=source,
-                    )
-            found = [(step_id, value, f"$.steps.{step_id}") for step_id, value in steps.items()]
-        else:
-            stem = Path(source).stem if source != "<stdin>" else "step"
-            found = [(stem, document, "$")]
-        for step_id, definition, path in found:
+        for step_id, definition, path in _definitions(_load_yaml(text, source), source):
             if not step_id.strip():
                 raise StepDefinitionError(
                     f"step id {step_id!r} is empty; name each step @ {path}", source=source
@@ -171,3 +142,35 @@ def read_step_files(files: list[str]) -> list[StepSpec]:
                 )
             specs.append(StepSpec(step_id=step_id, definition=definition, source=source, path=path))
     return specs
+
+
+def _definitions(document: Any, source: str) -> list[tuple[str, Any, str]]:
+    """Return ``(step id, definition, path)`` of each step of one file's document."""
+    if not isinstance(document, dict):
+        raise StepDefinitionError(
+            f"expected a step definition or a 'steps:' map, got {_describe(document)} @ $",
+            source=source,
+        )
+    if "steps" not in document:
+        stem = Path(source).stem if source != "<stdin>" else "step"
+        return [(stem, document, "$")]
+    extra = sorted(str(key) for key in document if key != "steps")
+    if extra:
+        raise StepDefinitionError(
+            f"unknown top-level key {extra[0]!r} beside 'steps' @ $; a step file is "
+            "one step definition or a 'steps:' map of them",
+            source=source,
+        )
+    steps = document["steps"]
+    if not isinstance(steps, dict) or not steps:
+        raise StepDefinitionError(
+            f"'steps' must be a non-empty map of step id to step definition, got "
+            f"{_describe(steps) if steps != {} else 'an empty map'} @ $.steps",
+            source=source,
+        )
+    for step_id in steps:
+        if not isinstance(step_id, str):
+            raise StepDefinitionError(
+                f"step id {step_id!r} must be a string (quote it) @ $.steps", source=source
+            )
+    return [(step_id, value, f"$.steps.{step_id}") for step_id, value in steps.items()]
