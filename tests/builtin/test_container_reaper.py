@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -19,11 +20,13 @@ from container_support import (
     exists,
     image,
     inspect,
+    make_tls_files,
     our_containers,
     owner_labels,
     plant,
     require_docker,
     require_podman,
+    tcp_proxy_to,
     wait_until,
 )
 from plugin_support import descendants, wait_gone
@@ -73,11 +76,20 @@ def _watchdogs(root: int) -> set[int]:
 
 
 def _start_cli(
-    tmp_path: Path, engine: str, step: str, step_input: dict[str, Any], deployment: Any = None
+    tmp_path: Path,
+    engine: str,
+    step: str,
+    step_input: dict[str, Any],
+    deployment: Any = None,
+    *,
+    connection: Any = None,
+    env: dict[str, str] | None = None,
 ) -> subprocess.Popen[str]:
     deploy: dict[str, Any] = {"deployer_name": engine}
     if deployment is not None:
         deploy["deployment"] = deployment
+    if connection is not None:
+        deploy["connection"] = connection
     definition = {
         "plugin": {"src": image("plugin_steps"), "deployment_type": "image"},
         "deploy": deploy,
@@ -91,6 +103,7 @@ def _start_cli(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        env=None if env is None else {**os.environ, **env},
     )
 
 
@@ -156,6 +169,45 @@ def test_kill_9_between_create_and_start_removes_the_container(
         finally:
             if process.poll() is None:
                 process.kill()
+
+
+@pytest.mark.docker
+def test_kill_9_over_tls_removes_the_container_and_the_key(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """kill -9 of a run using a TLS daemon (PEM text in deploy.connection): the watchdog
+    reaches the daemon with the same files, removes the container, then the files (the
+    client's private key) that the dead run's atexit hook could not."""
+    require_docker(request.config)
+    files = make_tls_files(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=str(files["ca.pem"]))
+    context.load_cert_chain(files["server.pem"], files["server.key"])
+    context.verify_mode = ssl.CERT_REQUIRED
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    with tcp_proxy_to("/var/run/docker.sock", tls=context) as address:
+        connection = {
+            "host": address,
+            "cacert": files["ca.pem"].read_text(),
+            "cert": files["client.pem"].read_text(),
+            "key": files["client.key"].read_text(),
+        }
+        with _start_cli(
+            tmp_path, "docker", "hang", {"seconds": 120}, connection=connection,
+            env={"TMPDIR": str(temp)},
+        ) as process:  # fmt: skip
+            try:
+                assert process.stderr is not None
+                for line in process.stderr:
+                    if "-> running" in line:
+                        break
+                [tls_dir] = temp.glob("arcaflow-steps-docker-tls-*")
+                assert {"ca.pem", "cert.pem", "key.pem"} == {p.name for p in tls_dir.iterdir()}
+                _kill_and_wait_gone("docker", process)
+            finally:
+                if process.poll() is None:
+                    process.kill()
+    assert [] == list(temp.iterdir())
 
 
 @pytest.mark.podman

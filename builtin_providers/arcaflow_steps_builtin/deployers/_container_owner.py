@@ -16,7 +16,8 @@ pid — and that pid no longer runs with the recorded start time (no such proces
 another process that got the pid since). A container whose owner lives, runs elsewhere, or
 cannot be judged (labels missing or foreign) is never touched.
 
-Only the standard library and attrs: the container watchdog imports this module alone.
+Only the standard library: the container watchdog imports this module without site-packages
+(``python -S``, to start in a few milliseconds), so the record is a ``NamedTuple``.
 """
 
 from __future__ import annotations
@@ -25,9 +26,7 @@ import functools
 import os
 import socket
 from collections.abc import Mapping
-from typing import Final
-
-import attrs
+from typing import Final, NamedTuple
 
 __all__ = [
     "CONTAINER_LABEL",
@@ -89,8 +88,7 @@ def _machine() -> tuple[str, str, str]:
     return socket.gethostname(), boot_id, pid_ns
 
 
-@attrs.frozen(kw_only=True)
-class ContainerOwner:
+class ContainerOwner(NamedTuple):
     """The process that started a container, as its labels record it.
 
     Thread safety: safe to share (immutable).

@@ -8,7 +8,8 @@ Theory of operation. Three mechanisms, from the most to the least common case:
    in it runs, and the plugin does not end by itself: the engine closes its stdin (Docker's
    stdin-once attach, podman's ``-i``), but the Python SDK, on EOF, waits for its running
    steps to finish first. So each deployer starts, before its first container, one watchdog:
-   ``python -m`` this module, in its own session, holding the read end of a pipe from the
+   this module's :func:`main` in a new interpreter (``python -S``, niced, in its own session:
+   a few milliseconds of CPU to start), holding the read end of a pipe from the
    deployer and a pidfd of the owner. It does nothing until one of three things happens:
    ``exit`` on the pipe (the deployer closed: the watchdog ends), the owner ends (pidfd
    readable), or EOF on the pipe (then it waits up to two seconds for the owner to end, since
@@ -69,6 +70,17 @@ _DEATH_GRACE: Final = 2.0
 _SECOND_PASS: Final = 1.5
 _PODMAN_TIMEOUT: Final = 60.0
 _EXIT: Final = b"exit\n"
+#: The directory holding the ``arcaflow_steps_builtin`` package (site-packages when installed).
+_PACKAGE_ROOT: Final = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+#: How the watchdog starts: nice first, no site-packages (``-S``; an editable install's path
+#: hooks alone take ~35 ms), this package from its root; site-packages only once it reaps.
+_BOOTSTRAP: Final = (
+    "import os, sys\n"
+    "os.nice(10)\n"
+    "sys.path.insert(0, sys.argv[1])\n"
+    "import importlib\n"
+    "sys.exit(importlib.import_module(sys.argv[2]).main(sys.argv[3:]))\n"
+)
 #: How long interpreter exit waits for sweeps still removing containers.
 _SWEEP_EXIT_WAIT: Final = 5.0
 
@@ -281,7 +293,7 @@ class ContainerWatchdog:
         config = {**engine, "owner": owner.labels(), "remove_paths": list(remove_paths)}
         try:
             process = subprocess.Popen(
-                [sys.executable, "-m", __name__, str(owner.pid)],
+                [sys.executable, "-S", "-c", _BOOTSTRAP, _PACKAGE_ROOT, __name__, str(owner.pid)],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
@@ -328,6 +340,9 @@ class ContainerWatchdog:
 
 
 def _docker_engine(settings: Mapping[str, Any]) -> DockerContainers:
+    import site
+
+    site.main()  # started with -S: site-packages (docker-py) only now
     import docker
 
     tls_settings = settings.get("tls")
@@ -411,11 +426,9 @@ def _watch(fd: int, owner: ContainerOwner, pending: bytes) -> bool:
 
 
 def main(argv: Sequence[str]) -> int:
-    """Run the watchdog: ``python -m <this module> OWNER_PID`` with its config on stdin."""
+    """Run the watchdog (arguments: OWNER_PID; its configuration comes on stdin)."""
     for name in ("SIGINT", "SIGHUP", "SIGPIPE"):
         signal.signal(getattr(signal, name), signal.SIG_IGN)
-    with contextlib.suppress(OSError):
-        os.nice(10)
     fd = sys.stdin.fileno()
     config, pending = _read_config(fd)
     if config is None:
