@@ -745,3 +745,39 @@ def test_sleep_wakes_on_input_when_asked() -> None:
     execution.provide_stage_input("stop", {"stop_if": False})
     assert "done" == execution.wait(5).stage
     assert woke_after[0] < 5
+
+
+class RaisingClose(BlockingStep):
+    """Overrides close() and raises before letting the base close."""
+
+    def close(self) -> None:
+        raise RuntimeError("cannot close today")
+
+
+def test_close_override_that_raises_crashes_the_step() -> None:
+    """A close() override that raises is a crash (exit 3): the runner still ends the step,
+    bounded, through force_close, and the error names close() with its traceback."""
+    started = threading.Event()
+
+    def wait_for_close(step: ScriptedStep, inputs: Mapping[str, Any]) -> Outcome:
+        started.set()
+        step.sleep(30)
+        return step.closed_outcome(Stage.WORK, forced=False)
+
+    runner, execution, _ = run(wait_for_close, step_type=RaisingClose)
+    assert started.wait(5)
+    began = time.monotonic()
+    execution.close()
+    result = execution.wait(0)
+    assert time.monotonic() - began < 2
+    assert ("closed", True) == (result.stage, result.is_error)
+    assert result.error is not None
+    lines = result.error.splitlines()
+    assert (
+        "step 's' crashed in stage 'work': close() raised RuntimeError('cannot close today')",
+        "RuntimeError: cannot close today",
+    ) == (lines[0], lines[-1])
+    from arcaflow_steps.cli._run import exit_code
+
+    assert 3 == exit_code({"s": result}, {"s": frozenset()})
+    runner.close()

@@ -233,51 +233,41 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _fields_table(title: str, rows: list[FieldRow]) -> Any:
+_FIELD_COLUMNS = ("field", "type", "required", "default", "description")
+
+
+def _table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> Any:
     from rich.table import Table
     from rich.text import Text
 
     table = Table(title=title, title_justify="left")
-    for column in ("field", "type", "required", "default", "description"):
+    for column in columns:
         table.add_column(column)
-    for name, type_text, required, default, description in rows:
-        table.add_row(
-            Text(name),
-            Text(type_text),
-            Text("yes" if required else ""),
-            Text(default),
-            Text(description),
-        )
+    for row in rows:
+        table.add_row(*(Text(cell) for cell in row))
     return table
+
+
+def _field_cells(row: FieldRow) -> tuple[str, ...]:
+    name, type_text, required, default, description = row
+    return (name, type_text, "yes" if required else "", default, description)
+
+
+def _fields_table(title: str, rows: list[FieldRow]) -> Any:
+    return _table(title, _FIELD_COLUMNS, [_field_cells(row) for row in rows])
 
 
 def _stage_inputs_table(stage_schemas: dict[str, Any]) -> Any:
-    from rich.table import Table
-    from rich.text import Text
-
-    table = Table(title="stage inputs", title_justify="left")
-    for column in ("stage", "field", "type", "required", "default", "description"):
-        table.add_column(column)
-    for stage, schemas in stage_schemas.items():
-        for name, type_text, required, default, description in _field_rows(schemas["input_schema"]):
-            table.add_row(
-                Text(stage),
-                Text(name),
-                Text(type_text),
-                Text("yes" if required else ""),
-                Text(default),
-                Text(description),
-            )
-    return table
+    rows = [
+        (stage, *_field_cells(row))
+        for stage, schemas in stage_schemas.items()
+        for row in _field_rows(schemas["input_schema"])
+    ]
+    return _table("stage inputs", ("stage", *_FIELD_COLUMNS), rows)
 
 
 def _outputs_table(stage_schemas: dict[str, Any]) -> Any:
-    from rich.table import Table
-    from rich.text import Text
-
-    table = Table(title="outputs", title_justify="left")
-    for column in ("stage", "output", "error", "fields"):
-        table.add_column(column)
+    rows = []
     for stage, schemas in stage_schemas.items():
         for output_id, output in schemas["outputs"].items():
             scope = output["schema"]
@@ -286,7 +276,5 @@ def _outputs_table(stage_schemas: dict[str, Any]) -> Any:
                 f"{name}{'' if prop.get('required') else '?'}: {_type_text(prop.get('type', {}))}"
                 for name, prop in root.get("properties", {}).items()
             )
-            table.add_row(
-                Text(stage), Text(output_id), Text("yes" if output["error"] else ""), Text(fields)
-            )
-    return table
+            rows.append((stage, output_id, "yes" if output["error"] else "", fields))
+    return _table("outputs", ("stage", "output", "error", "fields"), rows)
