@@ -283,6 +283,37 @@ def test_a_later_run_removes_containers_of_ended_owners(engine: str) -> None:
                 subprocess.run(remove, capture_output=True, check=False)
 
 
+@pytest.mark.podman
+def test_a_later_run_ends_podman_clients_of_ended_owners(request: pytest.FixtureRequest) -> None:
+    """An orphaned `podman run -i` (its owner ended; it would wait forever, even once its
+    container is gone) is killed by a later run's sweep, and its container removed."""
+    require_podman(request.config)
+    with subprocess.Popen(["sleep", "60"]) as ended:
+        labels = {"org.arcaflow-steps.deployer": "podman", **owner_labels(ended.pid)}
+        ended.kill()
+    name = f"arcaflow_test_orphan_{os.getpid()}"
+    arguments = ["podman", "run", "-i", "--rm", "--name", name, "--entrypoint", "python3"]
+    for key, value in labels.items():
+        arguments += ["--label", f"{key}={value}"]
+    arguments += [image("plugin_steps"), "-c", "import time; time.sleep(300)"]
+    with subprocess.Popen(
+        arguments, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    ) as client:
+        try:
+            wait_until(lambda: exists("podman", name), PROMPT, "the orphan never started")
+            deployer = _deployer("podman")
+            try:
+                deployer.deploy(image("plugin_steps")).close()
+                wait_until(lambda: client.poll() is not None, PROMPT, "the client still runs")
+                wait_until(lambda: not exists("podman", name), PROMPT, "its container is left")
+            finally:
+                deployer.close()
+            assert -signal.SIGKILL == client.returncode
+        finally:
+            client.kill()
+            subprocess.run(["podman", "rm", "--force", name], capture_output=True, check=False)
+
+
 def test_closing_the_deployer_ends_its_watchdog_only(engine: str) -> None:
     """A closed deployer's watchdog exits at once and removes nothing: the step's container
     keeps working until its connection closes it."""

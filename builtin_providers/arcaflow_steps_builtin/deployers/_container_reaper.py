@@ -26,8 +26,9 @@ Theory of operation. Three mechanisms, from the most to the least common case:
    So each deployer, on first use, lists the containers labelled ``org.arcaflow-steps.deployer``
    in a background thread and removes those whose owner is certainly gone
    (:func:`._container_owner.is_orphan`: same host, boot and pid namespace, and the owner's
-   pid no longer runs with its recorded start time). Containers of a live owner, of another
-   host, or without owner labels are never touched.
+   pid no longer runs with its recorded start time), after killing such owners' ``podman
+   run`` clients. Containers of a live owner, of another host, or without owner labels are
+   never touched.
 
 Engines are reached through small adapters (:class:`DockerContainers`,
 :class:`PodmanContainers`) that list our containers with their labels and remove them by id.
@@ -101,6 +102,10 @@ class EngineContainers(Protocol):
         """Force-remove containers (stopping them first); gone ones are no error."""
         ...
 
+    def end_clients(self, judge: Callable[[Mapping[str, str]], bool]) -> None:
+        """Kill local client processes of containers whose labels ``judge`` condemns."""
+        ...
+
 
 @final
 class DockerContainers:
@@ -126,6 +131,9 @@ class DockerContainers:
                 status = getattr(getattr(exc, "response", None), "status_code", None)
                 if status not in (404, 409):  # gone / removal already in progress
                     raise
+
+    def end_clients(self, judge: Callable[[Mapping[str, str]], bool]) -> None:
+        """Nothing to do: the attach connection lives in the deployer's own process."""
 
 
 @final
@@ -164,9 +172,14 @@ class PodmanContainers:
         if container_ids:
             self._run("rm", "--force", "--ignore", "--time", "0", *container_ids)
 
+    def end_clients(self, judge: Callable[[Mapping[str, str]], bool]) -> None:
+        """Kill the ``podman run`` clients of condemned containers (see :func:`kill_clients`)."""
+        kill_clients(judge)
+
 
 def sweep(engine: EngineContainers) -> list[str]:
-    """Remove our containers whose owner is certainly gone; return their ids."""
+    """Remove our containers (and their clients) whose owner is certainly gone; return ids."""
+    engine.end_clients(is_orphan)
     orphans = [container_id for container_id, labels in engine.list() if is_orphan(labels)]
     engine.remove(orphans)
     return orphans
@@ -197,31 +210,43 @@ def start_sweep(engine: EngineContainers, description: str) -> threading.Thread:
 
 
 def reap(engine: EngineContainers, owner_labels: Mapping[str, str]) -> list[str]:
-    """Remove every container that carries all of ``owner_labels``; return their ids."""
+    """Remove every container (and client) carrying all of ``owner_labels``; return ids.
+
+    Clients first: one still creating its container would otherwise start it after the list.
+    """
     wanted = owner_labels.items()
+    engine.end_clients(lambda labels: wanted <= labels.items())
     owned = [container_id for container_id, labels in engine.list() if wanted <= labels.items()]
     engine.remove(owned)
     return owned
 
 
-def kill_clients(owner_labels: Mapping[str, str]) -> list[int]:
-    """SIGKILL the ``podman run`` processes started by an owner; return their pids.
+def _client_labels(argv: Sequence[bytes]) -> dict[str, str] | None:
+    """Return the ``--label KEY=VALUE`` pairs of a command line if it is a client of ours."""
+    labels: dict[str, str] = {}
+    for index in range(len(argv) - 1):
+        if argv[index] == b"--label":
+            key, _, value = argv[index + 1].decode("utf-8", errors="replace").partition("=")
+            labels[key] = value
+    return labels if CONTAINER_LABEL in labels else None
 
-    A ``podman run -i`` whose parent died keeps waiting after its container is removed; its
-    command line carries the owner's labels (``--label KEY=VALUE``), which name it exactly.
+
+def kill_clients(judge: Callable[[Mapping[str, str]], bool]) -> list[int]:
+    """SIGKILL the ``podman run`` processes whose labels ``judge`` condemns; return their pids.
+
+    A ``podman run -i`` whose parent died keeps waiting even after its container is removed;
+    its command line carries the container's labels (``--label KEY=VALUE``), owner included.
     """
-    wanted = {f"{key}={value}".encode() for key, value in owner_labels.items()}
     killed: list[int] = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/cmdline", "rb") as file:
-                argv = file.read().split(b"\0")
+                labels = _client_labels(file.read().split(b"\0"))
         except OSError:
             continue
-        labels = {argv[index + 1] for index in range(len(argv) - 1) if argv[index] == b"--label"}
-        if wanted <= labels:
+        if labels is not None and judge(labels):
             with contextlib.suppress(OSError):
                 os.kill(int(entry), signal.SIGKILL)
                 killed.append(int(entry))
@@ -443,8 +468,6 @@ def main(argv: Sequence[str]) -> int:
         if attempt:
             time.sleep(_SECOND_PASS)
         try:
-            if "podman" in config:
-                kill_clients(config["owner"])
             engine = engine or _engine(config)
             reap(engine, config["owner"])
         except Exception as exc:  # nobody to tell: stderr is /dev/null; the sweep remains
