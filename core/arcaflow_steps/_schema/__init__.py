@@ -17,7 +17,9 @@ not) is listed in ``_validate``'s docstring and ``docs/schema-differences.md``.
 
 from ._attrs import scope_from_attrs
 from ._json_schema import to_json_schema
-from ._parse import parse_plugin_schema, parse_property, parse_schema, parse_scope, parse_step
+from ._parse import parse_property, parse_schema, parse_scope
+from ._parse_plugin import parse_plugin_schema, parse_step
+from ._plugin_records import PluginSchema, SignalSchema, StepOutputSchema, StepSchema
 from ._records import (
     AnySchema,
     BoolSchema,
@@ -31,13 +33,9 @@ from ._records import (
     OneOfIntSchema,
     OneOfStringSchema,
     PatternSchema,
-    PluginSchema,
     PropertySchema,
     RefSchema,
     ScopeSchema,
-    SignalSchema,
-    StepOutputSchema,
-    StepSchema,
     StringEnumSchema,
     StringSchema,
     TypeSchema,

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, ClassVar, Final, NoReturn, TypeAlias, TypeVar
+from collections.abc import Iterator, Mapping
+from typing import Any, ClassVar, Final, TypeAlias
 
 import attrs
 
 from .._errors import InvalidSchemaError
+from ._display import DisplayValue, Unit, Units
+from ._frozen import FrozenDict, frozen_map, frozen_strs, str_tuple
 
 __all__ = [
     "AnySchema",
@@ -33,13 +35,9 @@ __all__ = [
     "OneOfIntSchema",
     "OneOfStringSchema",
     "PatternSchema",
-    "PluginSchema",
     "PropertySchema",
     "RefSchema",
     "ScopeSchema",
-    "SignalSchema",
-    "StepOutputSchema",
-    "StepSchema",
     "StringEnumSchema",
     "StringSchema",
     "TypeSchema",
@@ -47,98 +45,6 @@ __all__ = [
     "Units",
     "object_scope",
 ]
-
-_K = TypeVar("_K")
-_V = TypeVar("_V")
-
-
-class FrozenDict(dict[_K, _V]):
-    """A read-only, hashable ``dict``: lookups cost what a ``dict`` lookup costs.
-
-    Thread safety: safe to share (immutable).
-    """
-
-    __slots__ = ()
-
-    def _readonly(self, *args: object, **kwargs: object) -> NoReturn:
-        raise TypeError("schema mappings are read-only")
-
-    __setitem__ = _readonly
-    __delitem__ = _readonly
-    clear = _readonly
-    pop = _readonly
-    popitem = _readonly
-    setdefault = _readonly
-    update = _readonly
-    __ior__ = _readonly
-
-    def __hash__(self) -> int:  # type: ignore[override]
-        return hash(frozenset(self.items()))
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (FrozenDict, (dict(self),))
-
-
-def _frozen_map(value: Mapping[Any, Any] | None) -> FrozenDict[Any, Any]:
-    if isinstance(value, FrozenDict):
-        return value
-    return FrozenDict(value or {})
-
-
-def _optional_frozen_map(value: Mapping[Any, Any] | None) -> FrozenDict[Any, Any] | None:
-    return None if value is None else _frozen_map(value)
-
-
-def _frozen_strs(values: Iterable[str]) -> frozenset[str]:
-    return frozenset(values)
-
-
-def _str_tuple(values: Iterable[str] | None) -> tuple[str, ...]:
-    if values is None:
-        return ()
-    if isinstance(values, str):
-        return (values,)
-    return tuple(values)
-
-
-@attrs.frozen(kw_only=True)
-class DisplayValue:
-    """Name, description and icon of an item, for user interfaces.
-
-    Thread safety: safe to share (immutable).
-    """
-
-    name: str | None = None
-    description: str | None = None
-    #: SVG icon (64x64).
-    icon: str | None = None
-
-
-@attrs.frozen(kw_only=True)
-class Unit:
-    """One scale of measurement, such as a second.
-
-    Thread safety: safe to share (immutable).
-    """
-
-    name_short_singular: str
-    name_short_plural: str
-    name_long_singular: str
-    name_long_plural: str
-
-
-@attrs.frozen(kw_only=True)
-class Units:
-    """Several scales of the same unit: the base unit and multiples of it (5m30s).
-
-    Thread safety: safe to share (immutable).
-    """
-
-    base_unit: Unit
-    #: multiplier of the base unit -> unit; ``None`` when the form omits it.
-    multipliers: Mapping[int, Unit] | None = attrs.field(
-        default=None, converter=_optional_frozen_map
-    )
 
 
 @attrs.frozen(kw_only=True)
@@ -231,7 +137,7 @@ class StringEnumSchema:
 
     TYPE_ID: ClassVar[str] = "enum_string"
 
-    values: Mapping[str, DisplayValue] = attrs.field(converter=_frozen_map)
+    values: Mapping[str, DisplayValue] = attrs.field(converter=frozen_map)
 
 
 @attrs.frozen(kw_only=True)
@@ -243,7 +149,7 @@ class IntEnumSchema:
 
     TYPE_ID: ClassVar[str] = "enum_integer"
 
-    values: Mapping[int, DisplayValue] = attrs.field(converter=_frozen_map)
+    values: Mapping[int, DisplayValue] = attrs.field(converter=frozen_map)
     units: Units | None = None
 
 
@@ -295,17 +201,17 @@ class PropertySchema:
     type: TypeSchema
     display: DisplayValue | None = None
     required: bool = False
-    required_if: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
-    required_if_not: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
-    conflicts: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
+    required_if: tuple[str, ...] = attrs.field(default=(), converter=str_tuple)
+    required_if_not: tuple[str, ...] = attrs.field(default=(), converter=str_tuple)
+    conflicts: tuple[str, ...] = attrs.field(default=(), converter=str_tuple)
     #: JSON-encoded default value, or ``None``.
     default: str | None = None
     #: JSON-encoded example values.
-    examples: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
+    examples: tuple[str, ...] = attrs.field(default=(), converter=str_tuple)
     #: Keys of optional empty collections that the serialized form had anyway (``[]``/``{}``
     #: rather than absent), so the form round-trips exactly; not part of equality.
     present_empty: frozenset[str] = attrs.field(
-        default=frozenset(), eq=False, hash=False, repr=False, converter=_frozen_strs
+        default=frozenset(), eq=False, hash=False, repr=False, converter=frozen_strs
     )
     _default_value: Any = attrs.field(
         init=False, eq=False, hash=False, repr=False, default=_MISSING
@@ -348,7 +254,7 @@ class ObjectSchema:
     TYPE_ID: ClassVar[str] = "object"
 
     id: str
-    properties: Mapping[str, PropertySchema] = attrs.field(converter=_frozen_map)
+    properties: Mapping[str, PropertySchema] = attrs.field(converter=frozen_map)
     #: Arcaflow's ``id_unenforced`` (``None`` when the form omits it).
     id_unenforced: bool | None = None
 
@@ -376,7 +282,7 @@ class ScopeSchema:
     TYPE_ID: ClassVar[str] = "scope"
 
     root: str
-    objects: Mapping[str, ObjectSchema] = attrs.field(converter=_frozen_map)
+    objects: Mapping[str, ObjectSchema] = attrs.field(converter=frozen_map)
 
     @property
     def root_object(self) -> ObjectSchema:
@@ -403,7 +309,7 @@ class OneOfStringSchema:
 
     TYPE_ID: ClassVar[str] = "one_of_string"
 
-    types: Mapping[str, ObjectLikeSchema] = attrs.field(converter=_frozen_map)
+    types: Mapping[str, ObjectLikeSchema] = attrs.field(converter=frozen_map)
     discriminator_field_name: str = "_type"
     discriminator_inlined: bool = False
 
@@ -417,7 +323,7 @@ class OneOfIntSchema:
 
     TYPE_ID: ClassVar[str] = "one_of_int"
 
-    types: Mapping[int, ObjectLikeSchema] = attrs.field(converter=_frozen_map)
+    types: Mapping[int, ObjectLikeSchema] = attrs.field(converter=frozen_map)
     discriminator_field_name: str = "_type"
     discriminator_inlined: bool = False
 
@@ -456,64 +362,6 @@ MapKeySchema: TypeAlias = StringSchema | IntSchema | StringEnumSchema | IntEnumS
 ObjectLikeSchema: TypeAlias = RefSchema | ScopeSchema | ObjectSchema
 
 
-@attrs.frozen(kw_only=True)
-class StepOutputSchema:
-    """One possible output of a step: its data schema and whether it is an error output.
-
-    Thread safety: safe to share (immutable).
-    """
-
-    schema: ScopeSchema
-    display: DisplayValue | None = None
-    error: bool = False
-
-
-@attrs.frozen(kw_only=True)
-class SignalSchema:
-    """A signal a step accepts (handler) or sends (emitter), with its data schema.
-
-    Thread safety: safe to share (immutable).
-    """
-
-    id: str
-    data_schema: ScopeSchema
-    display: DisplayValue | None = None
-
-
-@attrs.frozen(kw_only=True)
-class StepSchema:
-    """One step of a plugin: its input scope, possible outputs and signals.
-
-    Thread safety: safe to share (immutable).
-    """
-
-    id: str
-    input: ScopeSchema
-    outputs: Mapping[str, StepOutputSchema] = attrs.field(converter=_frozen_map)
-    signal_handlers: Mapping[str, SignalSchema] = attrs.field(
-        factory=FrozenDict, converter=_frozen_map
-    )
-    signal_emitters: Mapping[str, SignalSchema] = attrs.field(
-        factory=FrozenDict, converter=_frozen_map
-    )
-    display: DisplayValue | None = None
-    #: Keys of optional empty collections that the serialized form had anyway (``[]``/``{}``
-    #: rather than absent), so the form round-trips exactly; not part of equality.
-    present_empty: frozenset[str] = attrs.field(
-        default=frozenset(), eq=False, hash=False, repr=False, converter=_frozen_strs
-    )
-
-
-@attrs.frozen(kw_only=True)
-class PluginSchema:
-    """The schema a plugin declares: its steps by id.
-
-    Thread safety: safe to share (immutable).
-    """
-
-    steps: Mapping[str, StepSchema] = attrs.field(converter=_frozen_map)
-
-
 def object_scope(object_id: str, /, **properties: PropertySchema) -> ScopeSchema:
     """Return a scope holding one object with the given properties (a convenience builder).
 
@@ -548,17 +396,8 @@ TYPES_BY_ID: Final[Mapping[str, type[Any]]] = {
 
 
 def _iter_public() -> Iterator[type[Any]]:
-    yield from (
-        DisplayValue,
-        Unit,
-        Units,
-        PropertySchema,
-        StepOutputSchema,
-        SignalSchema,
-        StepSchema,
-        PluginSchema,
-        *TYPES_BY_ID.values(),
-    )
+    yield PropertySchema
+    yield from TYPES_BY_ID.values()
 
 
 for _cls in _iter_public():

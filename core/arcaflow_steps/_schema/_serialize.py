@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ._plugin_records import PluginSchema, SignalSchema, StepOutputSchema, StepSchema
 from ._records import (
     AnySchema,
     BoolSchema,
@@ -18,13 +19,9 @@ from ._records import (
     OneOfIntSchema,
     OneOfStringSchema,
     PatternSchema,
-    PluginSchema,
     PropertySchema,
     RefSchema,
     ScopeSchema,
-    SignalSchema,
-    StepOutputSchema,
-    StepSchema,
     StringEnumSchema,
     StringSchema,
     TypeSchema,
