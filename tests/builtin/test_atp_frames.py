@@ -335,3 +335,34 @@ def test_deep_plugin_schema_is_one_line_exit_3(tmp_path: Path, depth: int, probl
     )
     assert 1 == completed.stderr.count("\n")
     assert set() == wait_gone(descendants())
+
+
+def test_endless_errors_and_signals_are_bounded(
+    spawn: Spawn,  # noqa: F811
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A run keeps its first 1000 non-fatal ERRORs and SIGNALs (so does the connection), says
+    once that it drops the rest, and still ends with its result."""
+    connection = spawn("fake_large")
+    client = ATPClient(connection)
+    client.handshake(timeout=10.0)
+    handle = client.start_run("r", "chatty", {"size": 3000})
+    result = handle.result(PROMPT * 4)
+    assert "done" == result.output_data["message"]
+    assert (1000, 1000, 1000) == (len(result.errors), len(handle.signals()), len(client.errors()))
+    assert "warning 999" == result.errors[-1].error
+    overflow = [
+        record.getMessage()
+        for record in caplog.records
+        if "keeping the first" in record.getMessage()
+    ]
+    assert [
+        f"plugin {connection.description}: more than 1000 {what} messages for {whose}; keeping "
+        "the first 1000, dropping the rest"
+        for what, whose in [
+            ("non-fatal ERROR", "run 'r'"),
+            ("non-fatal ERROR", "the connection"),
+            ("SIGNAL", "run 'r'"),
+        ]
+    ] == overflow
+    client.close(1.0)

@@ -1,4 +1,4 @@
-"""Raw ATP v3 fake plugin that sends large and deeply nested messages.
+"""Raw ATP v3 fake plugin that sends large, deeply nested, or very many messages.
 
 Steps (input ``{size: int}``, ignored by ``deep-output``):
 
@@ -6,7 +6,9 @@ Steps (input ``{size: int}``, ignored by ``deep-output``):
   itself stays small;
 * ``announce``: only the head of that WORK_DONE, announcing a ``size``-byte message, then waits
   for stdin EOF (the client must refuse it without reading or allocating it);
-* ``deep-output``: WORK_DONE whose ``message`` is 200 nested lists.
+* ``deep-output``: WORK_DONE whose ``message`` is 200 nested lists;
+* ``chatty``: ``size`` non-fatal ERRORs for the run, ``size`` for run ``""`` and ``size``
+  SIGNALs ``progress``, then WORK_DONE ``success {message: "done"}``.
 
 Run: ``python fake_large.py --atp``.
 """
@@ -14,7 +16,7 @@ Run: ``python fake_large.py --atp``.
 import sys
 
 import cbor2
-from _fake_atp import CLIENT_DONE, WORK_DONE, WORK_START, Wire, object_scope
+from _fake_atp import CLIENT_DONE, SIGNAL, WORK_DONE, WORK_START, Wire, object_scope
 
 _CHUNK = 1024 * 1024
 
@@ -53,7 +55,7 @@ def _head(run_id: str, size: int) -> bytes:
 def main() -> None:
     wire = Wire()
     wire.handshake(
-        {"steps": {step: _schema(step) for step in ("large", "announce", "deep-output")}}
+        {"steps": {step: _schema(step) for step in ("large", "announce", "deep-output", "chatty")}}
     )
     while True:
         try:
@@ -74,6 +76,12 @@ def main() -> None:
             wire.stdout.flush()
         elif step == "announce":
             wire.write_raw(_head(run_id, size))
+        elif step == "chatty":
+            for number in range(size):
+                wire.error(run_id, f"warning {number}")
+                wire.error("", f"connection warning {number}")
+                wire.send(SIGNAL, run_id, {"signal_id": "progress", "data": {"n": number}})
+            wire.done(run_id, "done")
         else:
             nested: object = "bottom"
             for _ in range(200):

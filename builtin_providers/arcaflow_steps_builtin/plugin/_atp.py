@@ -109,7 +109,15 @@ from ._atp_messages import (
     encode,
     wire_name,
 )
-from ._atp_runs import ATPTimeoutError, RemoteStepError, RunHandle, RunResult, _Ended
+from ._atp_runs import (
+    MAX_KEPT_MESSAGES,
+    ATPTimeoutError,
+    BoundedMessages,
+    RemoteStepError,
+    RunHandle,
+    RunResult,
+    _Ended,
+)
 
 __all__ = [
     "ATPClient",
@@ -173,7 +181,7 @@ class ATPClient:
         self._closing = False
         self._failure: PluginProtocolError | None = None
         self._runs: dict[str, RunHandle] = {}
-        self._errors: list[ErrorMessage] = []
+        self._errors: BoundedMessages[ErrorMessage] = BoundedMessages()
         self._reader_thread: threading.Thread | None = None
         self._writer_thread: threading.Thread | None = None
 
@@ -200,7 +208,7 @@ class ATPClient:
     def errors(self) -> tuple[ErrorMessage, ...]:
         """Return the non-fatal ERROR messages not tied to a known run."""
         with self._lock:
-            return tuple(self._errors)
+            return tuple(self._errors.kept)
 
     def failure(self) -> PluginProtocolError | None:
         """Return why the connection is no longer usable, or None while it is."""
@@ -519,8 +527,8 @@ class ATPClient:
             case ErrorMessage():
                 self._on_error_message(message)
             case Signal():
-                self._known_run(message.run_id, "SIGNAL")._add_signal(message)
-                _LOGGER.debug("%s sent %r", self._description, message)
+                dropped = self._known_run(message.run_id, "SIGNAL")._add_signal(message)
+                self._log_kept(dropped, "SIGNAL", message, level=logging.DEBUG)
             case WorkStart() | ClientDone():
                 raise RemoteProtocolError(
                     f"plugin {self._description}: sent {wire_name(message)}, which only the "
@@ -532,17 +540,17 @@ class ATPClient:
             _LOGGER.warning("plugin %s: %s", self._description, message)
             raise RemoteStepError(self._description, message, step_id=None)
         if not message.step_fatal:
-            _LOGGER.warning("plugin %s: %s", self._description, message)
             if message.run_id == "":
                 with self._lock:
-                    self._errors.append(message)
+                    dropped = self._errors.add(message)
             else:
-                self._known_run(message.run_id, "non-fatal ERROR")._add_error(message)
+                dropped = self._known_run(message.run_id, "non-fatal ERROR")._add_error(message)
+            self._log_kept(dropped, "non-fatal ERROR", message)
             return
         if message.run_id == "":
             _LOGGER.warning("plugin %s: %s", self._description, message)
             with self._lock:
-                self._errors.append(message)
+                self._errors.add(message)
                 pending = [handle for handle in self._runs.values() if not handle.done()]
             for handle in pending:
                 handle._fail(RemoteStepError(self._description, message, step_id=None))
@@ -558,6 +566,24 @@ class ATPClient:
             )
         _LOGGER.info("plugin %s: %s", self._description, message)
         handle._fail(RemoteStepError(self._description, message, step_id=handle.step_id))
+
+    def _log_kept(
+        self, dropped: int, what: str, message: object, *, level: int = logging.WARNING
+    ) -> None:
+        """Log a kept message; say once when a run's (or the connection's) messages overflow."""
+        if not dropped:
+            _LOGGER.log(level, "plugin %s: %s", self._description, message)
+        elif dropped == 1:
+            run_id = getattr(message, "run_id", "")
+            _LOGGER.warning(
+                "plugin %s: more than %d %s messages for %s; keeping the first %d, dropping "
+                "the rest",
+                self._description,
+                MAX_KEPT_MESSAGES,
+                what,
+                f"run {run_id!r}" if run_id else "the connection",
+                MAX_KEPT_MESSAGES,
+            )
 
     def _on_eof(self) -> None:
         with self._lock:

@@ -11,7 +11,7 @@ import enum
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any, Final, final
+from typing import Any, Final, Generic, TypeVar, final
 
 import attrs
 
@@ -73,6 +73,33 @@ class _Ended(enum.Enum):
     ABANDONED = "abandoned"  # failed by close(); late messages are ignored
 
 
+#: How many non-fatal ERRORs, and how many SIGNALs, a run (or a connection) keeps: a plugin
+#: sending them without end must not grow our memory without end. Later ones are dropped.
+MAX_KEPT_MESSAGES: Final = 1000
+
+_M = TypeVar("_M")
+
+
+@final
+class BoundedMessages(Generic[_M]):
+    """The first ``MAX_KEPT_MESSAGES`` messages of one kind, and how many more were dropped.
+
+    Thread safety: not thread-safe; its owner's lock guards it.
+    """
+
+    def __init__(self) -> None:
+        self.kept: list[_M] = []
+        self.dropped = 0
+
+    def add(self, message: _M) -> int:
+        """Keep ``message`` if there is room; return how many were dropped (0: it was kept)."""
+        if len(self.kept) < MAX_KEPT_MESSAGES:
+            self.kept.append(message)
+            return 0
+        self.dropped += 1
+        return self.dropped
+
+
 @final
 class RunHandle:
     """One run on an :class:`ATPClient`: wait for its result, inspect its errors.
@@ -89,8 +116,8 @@ class RunHandle:
         self._ended: _Ended | None = None
         self._result: RunResult | None = None
         self._error: PluginProtocolError | None = None
-        self._errors: list[ErrorMessage] = []
-        self._signals: list[Signal] = []
+        self._errors: BoundedMessages[ErrorMessage] = BoundedMessages()
+        self._signals: BoundedMessages[Signal] = BoundedMessages()
         self._callbacks: list[Callable[[RunHandle], None]] = []
 
     def __repr__(self) -> str:
@@ -129,12 +156,12 @@ class RunHandle:
     def errors(self) -> tuple[ErrorMessage, ...]:
         """Return the non-fatal ERROR messages the plugin sent for this run so far."""
         with self._lock:
-            return tuple(self._errors)
+            return tuple(self._errors.kept)
 
     def signals(self) -> tuple[Signal, ...]:
         """Return the SIGNAL messages the plugin sent for this run so far."""
         with self._lock:
-            return tuple(self._signals)
+            return tuple(self._signals.kept)
 
     def add_done_callback(self, callback: Callable[[RunHandle], None]) -> None:
         """Call ``callback(self)`` once the run ends (at once if it already has)."""
@@ -150,13 +177,15 @@ class RunHandle:
         with self._lock:
             return self._ended
 
-    def _add_error(self, message: ErrorMessage) -> None:
+    def _add_error(self, message: ErrorMessage) -> int:
+        """Keep a non-fatal ERROR; return how many were dropped so far (0: this one is kept)."""
         with self._lock:
-            self._errors.append(message)
+            return self._errors.add(message)
 
-    def _add_signal(self, message: Signal) -> None:
+    def _add_signal(self, message: Signal) -> int:
+        """Keep a SIGNAL; return how many were dropped so far (0: this one is kept)."""
         with self._lock:
-            self._signals.append(message)
+            return self._signals.add(message)
 
     def _succeed(self, done: WorkDone | RunResult) -> bool:
         with self._lock:
@@ -169,7 +198,7 @@ class RunHandle:
                 output_id=done.output_id,
                 output_data=done.output_data,
                 debug_logs=done.debug_logs,
-                errors=tuple(self._errors),
+                errors=tuple(self._errors.kept),
             )
             callbacks, self._callbacks = self._callbacks, []
         self._done_event.set()
