@@ -65,6 +65,19 @@ def test_frames_decode_as_cbor2_does(items: list[Any]) -> None:
     assert items == frames(b"".join(cbor2.dumps(item) for item in items))
 
 
+@settings(max_examples=200, deadline=None)
+@given(json_like, st.integers(min_value=1, max_value=400))
+def test_limit_refuses_exactly_the_frames_above_it(item: Any, limit: int) -> None:
+    """A frame decodes if it fits the limit, and is refused (naming at most its size) if not."""
+    data = cbor2.dumps(item)
+    if len(data) <= limit:
+        assert [item] == frames(data, limit=limit)
+    else:
+        with pytest.raises(MessageTooLargeError) as excinfo:
+            frames(data, limit=limit)
+        assert limit < excinfo.value.size <= len(data)
+
+
 def test_large_and_indefinite_strings_are_read_out_of_line() -> None:
     """Strings past 64 KiB, text or bytes, definite or chunked, decode whole and in place."""
     text = "ä" * 70_000

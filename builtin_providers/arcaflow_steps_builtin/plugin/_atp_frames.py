@@ -68,6 +68,7 @@ _MAJOR_TEXT: Final = 3
 _MAJOR_ARRAY: Final = 4
 _MAJOR_MAP: Final = 5
 _MAJOR_TAG: Final = 6
+_MAJOR_SIMPLE: Final = 7
 _INDEFINITE: Final = 31
 _BREAK: Final = 0xFF
 
@@ -179,13 +180,39 @@ class FrameReader:
     # -- the walk ------------------------------------------------------------------------------
 
     def _split(self) -> bytes:
-        """Consume one whole item; return its bytes, large strings replaced by private tags."""
+        """Consume one whole item; return its bytes, large strings replaced by private tags.
+
+        The loop takes the common heads inline (a scalar, a small string or a non-empty
+        array or map lying wholly in the buffer, within the limit): a method call per CBOR
+        value would double the walk's cost. Everything else goes through :meth:`_head`.
+        """
         out = bytearray()
-        pos = 0  # in self._buffer; frame bytes before it: self._base + pos
+        buffer = self._buffer  # one bytearray for the reader's life (changed in place only)
+        pos = 0  # in the buffer; frame bytes before it: self._base + pos
         # Per open container: how many items it still expects (-1: indefinite, until break).
         pending: list[int] = []
         while True:
-            pos, opened = self._head(pos, pending, out)
+            opened = False
+            end = min(len(buffer), self._limit - self._base)  # nothing past the limit is taken
+            initial = buffer[pos] if pos < end else _BREAK
+            info = initial & 31
+            major = initial >> 5
+            after = pos + 1 + (0 if info < 24 else 1 << (info - 24) if info < 28 else 0)
+            if initial == _BREAK or info >= 28 or after > end:
+                pos, opened = self._head(pos, pending, out)
+            else:
+                value = info if info < 24 else int.from_bytes(buffer[pos + 1 : after], "big")
+                if major < _MAJOR_BYTES or major == _MAJOR_SIMPLE:
+                    pos = after
+                elif major < _MAJOR_ARRAY and value < _LARGE_STRING and after + value <= end:
+                    pos = after + value
+                elif (
+                    major in (_MAJOR_ARRAY, _MAJOR_MAP) and value and len(pending) < MAX_FRAME_DEPTH
+                ):
+                    pending.append(value if major == _MAJOR_ARRAY else 2 * value)
+                    pos, opened = after, True
+                else:
+                    pos, opened = self._head(pos, pending, out)
             if opened:
                 continue
             # One item is complete: close every container it completes.
@@ -197,8 +224,8 @@ class FrameReader:
             if not pending:
                 break
         if not out:
-            frame = bytes(self._buffer[:pos])
-            del self._buffer[:pos]
+            frame = bytes(buffer[:pos])
+            del buffer[:pos]
             self._base += pos
             self.head = frame[:RAW_PREVIEW]
             return frame
