@@ -201,6 +201,14 @@ def _offered(
     hooks: HookLoader, group: ExtensionGroup, plugin: object, source: KindSource
 ) -> list[tuple[str, str, Any]]:
     """Return (scope, name, item) for every item ``plugin`` offers; raise LoadProblemError."""
+    hook = getattr(plugin, group.hook, None)
+    if hook is not None and not hasattr(hook, f"{group.project_name}_impl"):
+        # pluggy would silently skip it (e.g. marked with arcaflow_steps.hookimpl instead)
+        specs = getattr(group.specs, "__name__", repr(group.specs))
+        raise LoadProblemError(
+            f"its {group.hook} is not marked as a {group.project_name!r} hook implementation; "
+            f"decorate it with the hookimpl marker of {specs}"
+        )
     hooks.register(plugin, source)
     found = []
     for item in hooks.call(plugin, group.hook):

@@ -391,6 +391,25 @@ def test_core_and_extension_hooks_are_separate() -> None:
     assert failure.message.endswith("valid hooks: 'acme_backends'")
 
 
+def test_an_extension_hook_with_the_wrong_marker_says_so() -> None:
+    """A group's hook marked with another project's marker (``arcaflow_steps.hookimpl``) is a
+    load failure that says which marker to use, not a silent 'offers nothing'."""
+
+    class CoreMarked:
+        @hookimpl
+        def acme_backends(self) -> list[Any]:
+            return [Backend("b", "t")]
+
+    registry = Registry.from_plugins([CoreMarked()])
+    assert () == registry.extensions(BACKENDS).items
+    (failure,) = registry.extensions(BACKENDS).failures
+    assert (
+        "backend 'CoreMarked' from <plugin CoreMarked> 0 (entry point 'CoreMarked') failed to "
+        "load: its acme_backends is not marked as a 'acme' hook implementation; decorate it "
+        "with the hookimpl marker of BackendSpecs"
+    ) == failure.message
+
+
 class BackendOwner(FakeProvider):
     """A provider that loads backends of its own (an ``ExtensionOwner``)."""
 
