@@ -28,7 +28,7 @@ from ._errors import (
     quote_sorted,
 )
 from ._lifecycle import Lifecycle, LifecycleStageWithSchema
-from ._protocols import AnyProvider, RunnableStep, SchemaHintProvider
+from ._protocols import AnyProvider, RunnableStep
 from ._rules import LifecycleRules, rules_for
 from ._schema import PropertySchema, StringEnumSchema, validate_properties
 from ._schema._validate import describe_value
@@ -295,9 +295,9 @@ def _with_choices(
 
 def _schema_hint_fields(provider: AnyProvider) -> frozenset[str]:
     """Return the provider's optional ``schema_hint_fields`` (:class:`SchemaHintProvider`)."""
-    if not isinstance(provider, SchemaHintProvider):
-        return frozenset()
-    fields: Any = provider.schema_hint_fields
+    # Read by name, not with isinstance(provider, SchemaHintProvider): a runtime protocol
+    # check costs ~14 us, about what the rest of prepare_step costs for a simple step.
+    fields: Any = getattr(provider, "schema_hint_fields", None)
     if not fields or isinstance(fields, str):
         return frozenset()
     return frozenset(field for field in fields if isinstance(field, str))
