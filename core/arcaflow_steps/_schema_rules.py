@@ -7,10 +7,11 @@ Property maps must describe exactly the keys they are for (the provider keyword,
 keyword, a stage's input fields).
 
 ``arcaflow-steps check`` (through :func:`~arcaflow_steps._provider_rules.validate_provider`)
-checks the provider schema; ``prepare_step`` checks the run schema and the lifecycle's stage
-input and output schemas once per loaded runnable, before any user value is validated against
-them (so a broken default blames the provider, never the user's file); the conformance kit
-calls the same functions.
+checks the provider schema, and the run and stage schemas of a provider that loads with its
+default configuration (:func:`default_runnable_problems`); ``prepare_step`` checks the run
+schema and the lifecycle's stage input and output schemas once per loaded runnable, before any
+user value is validated against them (so a broken default blames the provider, never the
+user's file); the conformance kit calls the same functions.
 """
 
 from __future__ import annotations
@@ -24,7 +25,12 @@ from ._schema import PropertySchema, ScopeSchema, StepOutputSchema
 from ._schema._parse import parse_property, parse_scope
 from ._schema._serialize import serialize_property, serialize_scope
 
-__all__ = ["lifecycle_schema_problems", "properties_problems", "schema_problem"]
+__all__ = [
+    "default_runnable_problems",
+    "lifecycle_schema_problems",
+    "properties_problems",
+    "schema_problem",
+]
 
 
 def schema_problem(schema: PropertySchema | ScopeSchema) -> str | None:
@@ -82,3 +88,18 @@ def _output_problems(where: str, output: Any) -> list[str]:
         return [f"{where} is not a StepOutputSchema with a ScopeSchema: {output!r}"]
     problem = schema_problem(output.schema)
     return [] if problem is None else [f"{where} is not a valid schema: {problem}"]
+
+
+def default_runnable_problems(provider: Any) -> list[str]:
+    """Return the problems of the run and stage schemas of ``provider`` loaded with its default
+    configuration (what ``check`` can see without a step); none when it cannot load so."""
+    from ._step_json_schema import runnable_schemas
+
+    try:
+        loaded = runnable_schemas(provider)
+    except Exception:  # needs its provider keyword (or is broken in a way run will report)
+        return []
+    return [
+        *properties_problems("run_schema()", loaded.run_schema, [provider.run_keyword]),
+        *lifecycle_schema_problems(loaded.lifecycle),
+    ]

@@ -185,3 +185,19 @@ def test_run_blames_the_provider_for_a_broken_stage_input_schema() -> None:
     with pytest.raises(ConformanceError) as kit_error:
         check_schemas(provider, [ConformanceCase(id="c", definition={"go": True})])
     assert str(excinfo.value).split(": ", 1)[1] in str(kit_error.value)
+
+
+def test_check_sees_the_stage_schemas_of_a_provider_that_loads_by_default() -> None:
+    """``check`` loads a provider with its default configuration and applies the same rules to
+    its run and stage schemas; a provider needing its keyword, or a sound one, has none."""
+    from arcaflow_steps._schema_rules import default_runnable_problems
+
+    broken = StageSchemaProvider(PropertySchema(type=IntSchema(min=3, max=2)))
+    assert [
+        "input schema of stage 'prepare'['go'] is not a valid schema: invalid schema: min 3 is "
+        "greater than max 2; no value can match @ $.type.min"
+    ] == default_runnable_problems(broken)
+    assert [] == default_runnable_problems(StageSchemaProvider(PropertySchema(type=IntSchema())))
+    registry = Registry.from_entry_points(environ={})
+    assert [] == default_runnable_problems(registry.get("dummy"))
+    assert [] == default_runnable_problems(registry.get("plugin"))  # needs its src

@@ -12,6 +12,7 @@ from ._common import emit, failure_record, make_registry, scan_entry_points
 if TYPE_CHECKING:
     from .._entry_points import EntryPointInfo
     from .._loader import LoadFailure
+    from .._registry import Registry
 
 __all__ = ["add_arguments", "run"]
 
@@ -31,7 +32,12 @@ def run(args: argparse.Namespace) -> int:
     try:
         warm_ups, warm_up_failures = _check_warm_ups(scanned[0])
         failures = [*registry.check(), *warm_up_failures]
-        ok_kinds = [provider.kind for provider in registry.loaded_providers()]
+        schema_failures = _check_runnable_schemas(registry)
+        failures += schema_failures
+        broken = {failure.name for failure in schema_failures}
+        ok_kinds = [
+            provider.kind for provider in registry.loaded_providers() if provider.kind not in broken
+        ]
         # What providers load for themselves: "<what>s": [{"<what>": name, "<scope>": scope}].
         extensions = {
             f"{loaded.group.what}s": (loaded.group, loaded.records())
@@ -73,6 +79,29 @@ def run(args: argparse.Namespace) -> int:
 
     emit(data, args.format, table)
     return EXIT_INVALID if failures else EXIT_OK
+
+
+def _check_runnable_schemas(registry: Registry) -> list[LoadFailure]:
+    """Return a failure for each provider whose run or stage schemas, loaded with its default
+    configuration, break the schema rules ``run`` and the kit apply."""
+    from .._errors import InvalidProviderError
+    from .._loader import LoadFailure
+    from .._schema_rules import default_runnable_problems
+
+    failures = []
+    for provider in registry.loaded_providers():
+        problems = default_runnable_problems(provider)
+        if problems:
+            source = registry.source(provider.kind)
+            failures.append(
+                LoadFailure(
+                    what="provider",
+                    name=provider.kind,
+                    sources=() if source is None else (source,),
+                    error=InvalidProviderError(provider.kind, "; ".join(problems)),
+                )
+            )
+    return failures
 
 
 def _check_warm_ups(
