@@ -290,18 +290,11 @@ class BaseRunningStep(abc.ABC):
                     self.__reporter.enter_initial()
                 elif action is Action.CLOSE:
                     assert stage is not None
-                    self.__reporter.apply(
-                        stage,
-                        self.__reporter.closed(stage, forced=forced),
-                        "closed_outcome()",
-                        closing=True,
-                    )
+                    self.__reporter.apply(stage, self.__reporter.closed(stage, forced=forced), None)
                 else:
                     assert stage is not None
                     name = self.__stage_methods.get(stage)
-                    self.__reporter.apply(
-                        stage, self.__run_stage(stage, name, inputs), f"stage method {name}()"
-                    )
+                    self.__reporter.apply(stage, self.__run_stage(stage, name, inputs), name)
         except BaseException:
             with book.lock:
                 book.busy = False

@@ -107,7 +107,7 @@ class StepReporter:
                 stage = book.stage
                 if book.finished or stage is None:
                     return
-            self.apply(stage, self.closed(stage, forced=True), "closed_outcome()", closing=True)
+            self.apply(stage, self.closed(stage, forced=True), None)
 
     def enter_initial(self) -> None:
         """Report the initial stage, unless the step is already past it."""
@@ -123,14 +123,11 @@ class StepReporter:
             except IllegalStageTransitionError:
                 self._abandon(initial)
 
-    def apply(
-        self, stage: str, outcome: Outcome | Failure, source: str, *, closing: bool = False
-    ) -> None:
-        """Report ``outcome`` of ``stage`` (returned by ``source``); a bug crashes the step.
-
-        ``closing``: the outcome came from ``closed_outcome``, which is then not called again
-        to release.
-        """
+    def apply(self, stage: str, outcome: Outcome | Failure, method: str | None) -> None:
+        """Report ``outcome`` of ``stage``, returned by stage method ``method`` (``None``:
+        by ``closed_outcome``, which is then not called again to release); a bug crashes the
+        step."""
+        closing = method is None
         book = self.book
         with self.report_lock:
             with book.lock:
@@ -147,6 +144,7 @@ class StepReporter:
             except _RefusedError as refused:
                 with book.lock:
                     current = book.stage or stage  # a Finish may have moved before refusal
+                source = "closed_outcome()" if method is None else f"stage method {method}()"
                 what = f"{source} returned an illegal outcome: {refused}"
                 self.crash(current, Failure(what=what, release=not closing))
             except IllegalStageTransitionError:
