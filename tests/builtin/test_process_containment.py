@@ -15,6 +15,7 @@ import select
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -24,6 +25,8 @@ import pytest
 import yaml
 from plugin_support import PLUGINS, ROOT, descendants, is_running, marked, wait_gone
 from test_plugin_cli import CLI
+
+from arcaflow_steps_builtin.deployers._process import spawn
 
 DETACH = str(PLUGINS / "plugin_detach.py")
 #: The interpreter under another name: the CLI cannot fork the zygote from itself, it starts one.
@@ -178,3 +181,34 @@ def test_sigint_still_ends_the_run_after_a_zygote_died(marker: str, tmp_path: Pa
     }
     assert_nothing_left(marker, plugins, tmp_path)
     assert_nothing_left(f"{marker}-launched", plugins, tmp_path)
+
+
+def test_close_does_not_wait_for_a_pipe_a_stranger_holds(marker: str) -> None:
+    """A process outside the plugin's group that holds its stdout (a podman-style plain spawn,
+    no zygote) cannot make close() wait: the reader blocked on the pipe is left behind."""
+    sleeper = "import time; time.sleep(60)"
+    script = f"setsid {sys.executable} -c '{sleeper}' {marker} & exec cat"
+    connection = spawn(["sh", "-c", script], description="holder")
+    stranger = wait_marked_pid(marker)
+    reader = threading.Thread(target=connection.stdout.read, daemon=True)
+    reader.start()
+    started = time.monotonic()
+    connection.close(1.0)
+    try:
+        assert time.monotonic() - started < 5.0
+        assert connection.exit_status() is not None
+        assert reader.is_alive()  # still blocked: the stranger holds the write end
+    finally:
+        os.kill(stranger, signal.SIGKILL)
+    reader.join(10)
+    assert not reader.is_alive()
+
+
+def wait_marked_pid(marker: str) -> int:
+    """Wait (bounded) for the one process marked ``marker``; return its pid."""
+    deadline = time.monotonic() + 10
+    while not (found := marked(marker)):
+        assert time.monotonic() < deadline, "the marked process never started"
+        time.sleep(0.02)
+    (pid,) = found
+    return pid

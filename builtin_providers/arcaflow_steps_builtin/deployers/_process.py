@@ -103,7 +103,11 @@ def _close_pipes(pipes: Sequence[IO[bytes]], name: str) -> None:
                 pipe.close()
 
     closer = threading.Thread(target=close, name=name, daemon=True)
-    closer.start()
+    try:
+        closer.start()
+    except RuntimeError:  # at interpreter shutdown no thread starts: close them here
+        close()
+        return
     closer.join(_PIPE_CLOSE_WAIT)
 
 
