@@ -338,6 +338,32 @@ def test_closing_the_deployer_ends_its_watchdog_only(engine: str) -> None:
         deployer.close()
 
 
+def test_a_run_timeout_leaves_nothing(engine: str, tmp_path: Path) -> None:
+    """`run --timeout` closing a step mid-way: exit 124, no container, no process left."""
+    path = tmp_path / "step.yaml"
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "plugin": {"src": image("plugin_steps"), "deployment_type": "image"},
+                "deploy": {"deployer_name": engine},
+                "step": "hang",
+                "input": {"seconds": 120},
+            }
+        )
+    )
+    command = [sys.executable, "-m", "arcaflow_steps.cli", "run", "--timeout", "3", str(path)]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+        watched: set[int] = set()
+        while process.poll() is None and not watched:  # its watchdog, to see it end too
+            watched = _watchdogs(process.pid)
+            time.sleep(0.05)
+        process.communicate(timeout=PROMPT)
+    assert 124 == process.returncode
+    assert 1 == len(watched)
+    assert [] == containers_of_pid(engine, process.pid)
+    assert set() == wait_gone(watched, PROMPT)
+
+
 def test_a_sigint_mid_step_leaves_no_watchdog(engine: str, tmp_path: Path) -> None:
     """SIGINT to the CLI mid-step: it closes its steps and its watchdog; nothing is left."""
     with _start_cli(tmp_path, engine, "hang", {"seconds": 120}) as process:
