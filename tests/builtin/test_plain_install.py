@@ -131,3 +131,32 @@ def test_100_mb_output_with_cbor2_6(plain_venv: Path, tmp_path: Path) -> None:
     assert peak <= 300 * MB, f"peak RSS {peak / MB:.0f} MB"
     assert 100 * MB == completed.stdout.count(b"x")
     assert set() == wait_gone(descendants())
+
+
+def test_docker_step_without_the_extra_is_one_line(plain_venv: Path, tmp_path: Path) -> None:
+    """Without the docker extra a docker step says how to install it: one line, exit 3."""
+    step = tmp_path / "docker.yaml"
+    step.write_text(
+        yaml.safe_dump(
+            {
+                "plugin": {
+                    "src": "arcaflow-steps-test/plugin_hello:latest",
+                    "deployment_type": "image",
+                },
+                "deploy": {"deployer_name": "docker"},
+                "input": {"name": "Arca"},
+            }
+        )
+    )
+    completed = subprocess.run(
+        [str(plain_venv / "bin" / "arcaflow-steps"), "run", "-q", str(step)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (3, "") == (completed.returncode, completed.stdout)
+    assert (
+        f"arcaflow-steps: error: {step}: deployer 'docker' needs the docker extra: "
+        "pip install 'arcaflow-steps[docker]'\n"
+    ) == completed.stderr
