@@ -26,6 +26,8 @@ import yaml
 from plugin_support import PLUGINS, ROOT, descendants, is_running, marked, wait_gone
 from test_plugin_cli import CLI
 
+from arcaflow_steps_builtin.deployers._container_owner import ContainerOwner
+from arcaflow_steps_builtin.deployers._leftovers import remove_stale_temp_dirs
 from arcaflow_steps_builtin.deployers._process import spawn
 
 DETACH = str(PLUGINS / "plugin_detach.py")
@@ -53,9 +55,14 @@ def step(mode: str, step_id: str, marker: str, **inputs: Any) -> dict[str, Any]:
 
 def start_cli(tmp_path: Path, steps: dict[str, Any]) -> subprocess.Popen[str]:
     """Start ``arcaflow-steps run`` on ``steps`` with its own (empty) TMPDIR."""
+    (tmp_path / "tmp").mkdir()
+    return start_cli_in(tmp_path, steps)
+
+
+def start_cli_in(tmp_path: Path, steps: dict[str, Any]) -> subprocess.Popen[str]:
+    """Start ``arcaflow-steps run`` on ``steps`` with the TMPDIR ``tmp_path / "tmp"``."""
     path = tmp_path / "steps.yaml"
     path.write_text(yaml.safe_dump({"steps": steps}))
-    (tmp_path / "tmp").mkdir()
     return subprocess.Popen(
         [CLI, "run", "--format", "yaml", str(path)],
         cwd=ROOT,
@@ -212,3 +219,59 @@ def wait_marked_pid(marker: str) -> int:
         time.sleep(0.02)
     (pid,) = found
     return pid
+
+
+def test_the_next_run_removes_what_a_killed_run_and_zygote_left(
+    marker: str, tmp_path: Path
+) -> None:
+    """With the CLI and its zygote both SIGKILLed, the daemon a plugin started survives and its
+    directory stays; the next run kills and removes them (their owner has ended)."""
+    process = start_cli(tmp_path, {"s": step("command", "daemon", marker, linger=60)})
+    wait_marked(marker, process)
+    plugins = descendants(process.pid)
+    (zygote,) = zygotes_of(process.pid)
+    os.kill(zygote, signal.SIGKILL)  # first: it cannot clean up after the CLI
+    process.kill()
+    process.communicate(timeout=10)
+    (left,) = (tmp_path / "tmp").iterdir()
+    assert left.name.startswith(f"arcaflow-steps-command-{process.pid}.")
+    assert marked(marker)  # what no one is left to kill
+    again = start_cli_in(tmp_path, {"s": step("command", "background-redirected", f"{marker}-2")})
+    _, stderr = again.communicate(timeout=60)
+    assert 0 == again.returncode, stderr
+    assert_killed(marker, plugins)
+    assert [] == list((tmp_path / "tmp").iterdir())
+
+
+def assert_killed(marker: str, plugins: set[int]) -> None:
+    """No marked process and no plugin process is left."""
+    deadline = time.monotonic() + 10
+    while marked(marker) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert set() == marked(marker)
+    assert set() == wait_gone(plugins)
+
+
+def test_only_directories_of_ended_owners_are_removed(tmp_path: Path) -> None:
+    """A directory is removed only when its name says its owner ran here (same boot and pid
+    namespace) and that process has ended; foreign, live and unnamed ones stay."""
+    me = ContainerOwner.current()
+    assert me is not None
+    boot = me.boot_id.replace("-", "")
+    ended = subprocess.Popen(["true"])
+    ended.wait()
+    names = {
+        "ended": f"arcaflow-steps-python-{ended.pid}.1.{me.pid_ns}.{boot}-abc",
+        "live": f"arcaflow-steps-command-{me.pid}.{me.start}.{me.pid_ns}.{boot}-abc",
+        "other-boot": f"arcaflow-steps-python-{ended.pid}.1.{me.pid_ns}.{'0' * 32}-abc",
+        "other-namespace": f"arcaflow-steps-python-{ended.pid}.1.1.{boot}-abc",
+        "unnamed": "arcaflow-steps-python-abc",
+        "another-kind": f"arcaflow-steps-docker-tls-{ended.pid}.1.{me.pid_ns}.{boot}-abc",
+    }
+    for name in names.values():
+        (tmp_path / name).mkdir()
+    removed = remove_stale_temp_dirs(str(tmp_path))
+    assert [str(tmp_path / names["ended"])] == removed
+    assert sorted(set(names.values()) - {names["ended"]}) == sorted(
+        path.name for path in tmp_path.iterdir()
+    )

@@ -30,7 +30,6 @@ import contextlib
 import itertools
 import json
 import os
-import secrets
 import signal
 import socket
 import subprocess
@@ -42,6 +41,7 @@ from typing import Any, Final, final
 
 from arcaflow_steps import DeploymentError
 
+from ._leftovers import owner_token
 from ._live import LiveSet
 from ._process import (
     DEFAULT_STDERR_LIMIT,
@@ -183,7 +183,7 @@ class ForkServer:
         self._python = python
         self._preload = () if launcher else tuple(preload)
         #: In every child's environment (``ARCAFLOW_STEPS_OWNER``): finds them if the zygote dies.
-        self._owner = f"{os.getpid()}-{secrets.token_hex(8)}"
+        self._owner = owner_token()
         # Guards _process, _control, _pending, _handles, _closed; _send_lock orders requests.
         self._lock = threading.Lock()
         self._send_lock = threading.Lock()

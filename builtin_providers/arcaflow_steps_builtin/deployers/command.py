@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import shlex
-import tempfile
 import threading
 from collections.abc import Mapping
 from typing import Any, Final, final
@@ -30,6 +29,7 @@ from arcaflow_steps.schema import (
 )
 
 from ._forkserver import ForkServer, release_fork_server, shared_launcher
+from ._leftovers import make_temp_dir
 from ._process import ProcessConnection, remove_temp_dir
 
 __all__ = ["CommandDeployer", "CommandDeployerFactory"]
@@ -101,7 +101,7 @@ class CommandDeployer:
         temp_dir = None
         cwd = self._workdir
         if cwd is None:
-            temp_dir = cwd = tempfile.mkdtemp(prefix="arcaflow-steps-command-")
+            temp_dir = cwd = make_temp_dir("command")
         try:
             return self._held_launcher().execute(
                 argv, description=shlex.join(argv), cwd=cwd, env=env, temp_dir=temp_dir

@@ -40,7 +40,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -61,6 +60,7 @@ from arcaflow_steps.schema import (
 )
 
 from ._forkserver import ForkServer, acquire_fork_server, release_fork_server, shared_launcher
+from ._leftovers import make_temp_dir
 from ._live import LiveSet
 from ._process import ProcessConnection, descriptor_reason, remove_temp_dir
 from ._python_paths import (
@@ -415,7 +415,7 @@ class PythonDeployer:
                 f"python interpreter {spec.python!r} for plugin {source!r} not found "
                 "(deploy.pythonPath)"
             )
-        temp_dir = tempfile.mkdtemp(prefix="arcaflow-steps-python-")
+        temp_dir = make_temp_dir("python")
         description = " ".join(
             os.path.basename(part) if i == 0 else part for i, part in enumerate(spec.argv[:-1])
         )
