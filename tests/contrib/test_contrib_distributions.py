@@ -145,3 +145,15 @@ def test_a_step_of_each_kind_runs_from_the_cli(contrib_venv: TestVenv, tmp_path:
     assert "output_id: success" in result.stdout, result.stdout
     assert "exit_code: 0" in result.stdout, result.stdout
     assert "output_id: approved" in result.stdout
+
+
+def test_a_failing_command_is_an_error_output_not_a_crash(
+    contrib_venv: TestVenv, tmp_path: Path
+) -> None:
+    """A command that exits non-zero ends in the error output: exit 2, not 3 (crash)."""
+    steps = tmp_path / "steps.yaml"
+    steps.write_text("kind: shell\ncommand: [sh, -c, 'exit 5']\n")
+    result = contrib_venv.run_cli("run", str(steps))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "output_id: error" in result.stdout, result.stdout
+    assert "exit_code: 5" in result.stdout, result.stdout

@@ -161,7 +161,6 @@ def _stage(
     return LifecycleStage(
         id=stage,
         next_stages=set(next_stages),
-        fatal=stage is ShellStage.FAILURE,
         waiting_name=waiting_name,
         running_name=running_name,
         finished_name=finished_name,
