@@ -328,6 +328,3 @@ class BaseRunningStep(abc.ABC):
                 self.close_timeout,
                 thread.name,
             )
-
-
-BaseRunningStep.__module__ = "arcaflow_steps"

@@ -1,7 +1,7 @@
 """One step run by the runner: launch, stage input, state, result and close.
 
 :class:`StepExecution` launches its prepared step when the runner gives it a slot: it calls the
-runnable's ``start()`` with the step's :class:`~arcaflow_steps.StepGuard` as handler and then
+runnable's ``start()`` with the step's :class:`~arcaflow_steps._guard.StepGuard` as handler and then
 provides every stage input of the prepared step, in lifecycle order. Closing is delegated to a
 :class:`~arcaflow_steps._step_closer.StepCloser`, which keeps every close bounded.
 """

@@ -1,12 +1,12 @@
 """The guard: the handler the runner passes to ``start()``, checking every report.
 
 Theory of operation (after h11's ``_state.py``): a provider *reports*, the guard *decides*.
-Each callback of :class:`~arcaflow_steps.StageChangeHandler` is checked against the
-lifecycle's :class:`~arcaflow_steps.TransitionTable` and output schemas while the guard's lock
-is held. A legal report updates the recorded state and appends events; an illegal one appends
-a ``REFUSED`` event, changes nothing else, and raises :class:`IllegalStageTransitionError` to
-the provider's call. Observers are called after the lock is released, one delivering thread at
-a time per step, so they see each step's events in sequence order.
+Each callback of :class:`~arcaflow_steps.StageChangeHandler` is checked against the lifecycle's
+:class:`~arcaflow_steps._lifecycle.TransitionTable` and output schemas while the guard's lock is
+held. A legal report updates the recorded state and appends events; an illegal one appends a
+``REFUSED`` event, changes nothing else, and raises :class:`IllegalStageTransitionError` to the
+provider's call. Observers are called after the lock is released, one delivering thread at a time
+per step, so they see each step's events in sequence order.
 
 The rules, in the order they are checked:
 

@@ -3,7 +3,7 @@
 Theory of operation. :meth:`StepRunner.start` queues a :class:`StepExecution`; whichever thread
 finds a free slot (``parallelism``) launches queued steps, one launching thread at a time, so a
 provider that runs a whole step inline inside ``start()`` never recurses into the next start.
-Launching calls the runnable's ``start()`` with the step's :class:`~arcaflow_steps.StepGuard`
+Launching calls the runnable's ``start()`` with the step's :class:`~arcaflow_steps._guard.StepGuard`
 as handler and then provides every stage input of the prepared step, in lifecycle order (as the
 reference engine delivers ``deploy``/``enabled``/``stop_if`` at workflow start); a step reports
 ``waiting_for_input`` only while it is really blocked.

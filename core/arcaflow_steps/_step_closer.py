@@ -1,9 +1,9 @@
 """Ending one running step, bounded in time, whatever its provider does.
 
 :class:`StepCloser` escalates: the provider's ``close()`` and ``close_timeout`` seconds, then
-``force_close()`` and another ``close_timeout``, then the runner records a terminal result
-itself (:meth:`~arcaflow_steps.StepGuard.complete_synthetic`). A ``close()`` that raises while
-the step runs is a provider bug: the step's result becomes a crash with the traceback.
+``force_close()`` and another ``close_timeout``, then the runner records a terminal result itself
+(:meth:`~arcaflow_steps._guard.StepGuard.complete_synthetic`). A ``close()`` that raises while the
+step runs is a provider bug: the step's result becomes a crash with the traceback.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """What the guard has recorded about one step: its stage, visits, events and result.
 
 :class:`StepHistory` is the guard's state. It is not locked itself: the owning
-:class:`~arcaflow_steps.StepGuard` holds its lock around every call, checks a report first
+:class:`~arcaflow_steps._guard.StepGuard` holds its lock around every call, checks a report first
 (``_report_checks.py``), then records it here.
 """
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -198,3 +199,60 @@ def test_hookspecs_module_all_is_sorted_and_defined() -> None:
     """The public ``hookspecs`` module's ``__all__`` is sorted and names only what exists."""
     assert sorted(hookspecs.__all__, key=isort_key) == hookspecs.__all__
     assert [] == [name for name in hookspecs.__all__ if not hasattr(hookspecs, name)]
+
+
+#: Names the CHANGELOG's Unreleased section records as removed or no longer public.
+REMOVED_NAMES = {
+    "arcaflow_steps.DEFAULT_CLOSE_TIMEOUT",
+    "arcaflow_steps.DEFAULT_KIND",
+    "arcaflow_steps.DeployerLoadError",
+    "arcaflow_steps.DuplicateDeployerError",
+    "arcaflow_steps.EntryPointInfo",
+    "arcaflow_steps.LifecycleRules",
+    "arcaflow_steps.ProviderContext.deployer_factories",
+    "arcaflow_steps.ProviderSource",
+    "arcaflow_steps.RecordedState",
+    "arcaflow_steps.RunnableCache",
+    "arcaflow_steps.StepGuard",
+    "arcaflow_steps.TransitionTable",
+}
+REPO = INIT.parent.parent.parent
+QUALIFIED_NAME = re.compile(r"`(arcaflow_steps(?:_builtin)?(?:\.[A-Za-z_]\w*)+)`")
+
+
+def resolves(qualified: str) -> bool:
+    """Return whether ``qualified`` names a module or an attribute reachable from one."""
+    parts = qualified.split(".")
+    for split in range(len(parts), 0, -1):
+        try:
+            value: object = importlib.import_module(".".join(parts[:split]))
+        except ImportError:
+            continue
+        for part in parts[split:]:
+            if not hasattr(value, part):
+                return False
+            value = getattr(value, part)
+        return True
+    return False
+
+
+def documented_names() -> list[tuple[str, str]]:
+    """Return (where, name) for every fully qualified name quoted in the docs and in the
+    CHANGELOG's Unreleased section."""
+    changelog = (REPO / "CHANGELOG.md").read_text()
+    unreleased = changelog.partition("## Unreleased")[2].partition("\n## ")[0]
+    texts = {"CHANGELOG.md (Unreleased)": unreleased}
+    for path in [REPO / "README.md", REPO / "CONTRIBUTING.md", *sorted(REPO.glob("docs/*.md"))]:
+        texts[str(path.relative_to(REPO))] = path.read_text()
+    return [(where, name) for where, text in texts.items() for name in QUALIFIED_NAME.findall(text)]
+
+
+def test_docs_name_only_importable_things() -> None:
+    """Every ``arcaflow_steps…`` name the docs and the Unreleased changes quote can be imported
+    from where they say (besides the names the CHANGELOG records as removed)."""
+    stale = sorted(
+        f"{where}: {name}"
+        for where, name in documented_names()
+        if name not in REMOVED_NAMES and not resolves(name)
+    )
+    assert [] == stale

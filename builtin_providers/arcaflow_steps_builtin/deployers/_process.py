@@ -1,4 +1,5 @@
-"""Local plugin processes: the :class:`~arcaflow_steps.PluginConnection` of local deployers.
+"""Local plugin processes: the local deployers' connection
+(:class:`~arcaflow_steps_builtin.deployers.PluginConnection`).
 
 Theory of operation: a plugin runs as a child process in **its own process group** (a new
 session), so stopping it also stops anything it started. Its stdin and stdout are the ATP
