@@ -404,7 +404,7 @@ class ForkServer:
         except OSError as exc:
             with self._lock:
                 self._pending.pop(request_id, None)
-            for fd in (stdin_r, stdin_w, stdout_r, stdout_w, stderr_r, stderr_w):
+            for fd in (stdin_w, stdout_r, stderr_r):  # the child's ends: in finally
                 os.close(fd)
             raise DeploymentError(f"fork server for {self._python!r} failed: {exc}") from exc
         finally:

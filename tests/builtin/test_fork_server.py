@@ -1,0 +1,67 @@
+"""A fork server's failure paths leave the descriptors, requests and children as they were.
+
+Every test runs a real launcher zygote (:class:`ForkServer` with ``launcher=True``) and real
+commands; the white-box checks read the server's bookkeeping only after a real exchange.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+from arcaflow_steps import DeploymentError
+from arcaflow_steps_builtin.deployers._forkserver import ForkServer
+
+
+@pytest.fixture
+def launcher() -> Iterator[ForkServer]:
+    """A started launcher of its own, closed after the test."""
+    server = ForkServer(sys.executable, launcher=True)
+    server.start()
+    yield server
+    server.close()
+
+
+def open_fds() -> set[int]:
+    """Return this process's open descriptors."""
+    return {int(fd) for fd in os.listdir("/proc/self/fd")}
+
+
+def run_true(server: ForkServer) -> str | None:
+    """Start ``true`` through ``server``, wait for its end and return its exit status."""
+    connection = server.execute(["true"], description="true", cwd="/")
+    try:
+        assert connection.wait_exited(10)
+        return connection.exit_status()
+    finally:
+        connection.close()
+
+
+def test_a_failed_send_closes_each_descriptor_once(
+    launcher: ForkServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A request the zygote's socket refuses (too large) is a clean error; each pipe end is
+    closed exactly once (a second close could close a descriptor another thread opened)."""
+    closes: collections.Counter[int] = collections.Counter()
+    real_close = os.close
+
+    def counting_close(fd: int) -> None:
+        closes[fd] += 1
+        real_close(fd)
+
+    before = open_fds()
+    monkeypatch.setattr(os, "close", counting_close)
+    with pytest.raises(DeploymentError) as raised:
+        launcher.execute(["true"], description="true", cwd="/", env={"BIG": "x" * (1 << 20)})
+    monkeypatch.undo()
+    assert f"fork server for {sys.executable!r} failed: [Errno 90] Message too long" == str(
+        raised.value
+    )
+    assert {} == {fd: count for fd, count in closes.items() if count > 1}
+    assert 6 == len(closes)
+    assert before == open_fds()
+    assert "exit status 0" == run_true(launcher)
