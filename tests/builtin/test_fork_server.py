@@ -65,3 +65,16 @@ def test_a_failed_send_closes_each_descriptor_once(
     assert 6 == len(closes)
     assert before == open_fds()
     assert "exit status 0" == run_true(launcher)
+
+
+def test_failed_execs_leave_no_exit_report_behind(launcher: ForkServer) -> None:
+    """A command that cannot be executed is an error, and its child's exit is not kept as the
+    early exit of a plugin yet to come (a later child given the same pid would look ended)."""
+    for _ in range(5):
+        with pytest.raises(DeploymentError) as raised:
+            launcher.execute(["/nonexistent-command"], description="nothing", cwd="/")
+        assert "cannot start nothing: No such file or directory" == str(raised.value)
+    # The zygote reaps a failed child before it replies, so its report would precede this one.
+    assert "exit status 0" == run_true(launcher)
+    assert {} == launcher._early_exits
+    assert {} == launcher._pending

@@ -412,6 +412,8 @@ class ForkServer:
                 with contextlib.suppress(OSError):
                     os.close(fd)
         if not event.wait(_REPLY_TIMEOUT) or "pid" not in reply:
+            with self._lock:
+                self._pending.pop(request_id, None)
             for fd in (stdin_w, stdout_r, stderr_r):
                 os.close(fd)
             reason = reply.get("error", "no answer")

@@ -14,7 +14,7 @@ child ends (negative: killed by that signal).
 
 A request with ``"exec": true`` runs ``argv`` with ``execvpe`` in the child instead (the
 ``command`` deployer and ``forkServer: false`` use such a *launcher*, a zygote that preloads
-nothing); a failed exec is replied as an error.
+nothing); a failed exec is replied as an error, and its child's exit is not reported.
 
 Containment (theory of operation). The zygote is a child subreaper
 (``PR_SET_CHILD_SUBREAPER``) and so is every child it forks, which also gets
@@ -295,7 +295,8 @@ def _serve(control: socket.socket, children: set[int]) -> bool:
         os.close(report_write)
         failure = _read_all(report_read)
         os.close(report_read)
-        if failure:  # the child exits 127 (its exit report is sent, and ignored)
+        if failure:  # the child exits 127: no plugin, so reaped without an exit report
+            children.discard(pid)
             reason = failure.decode(errors="replace")
             _send(control, {"id": request.get("id"), "error": reason, "exec_failed": True})
             return True
