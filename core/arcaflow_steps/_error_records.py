@@ -18,7 +18,10 @@ _PUBLIC_MODULE: Final = "arcaflow_steps"
 
 @attrs.frozen(kw_only=True)
 class ValidationProblem:
-    """One problem found while validating a value: what was wrong and where."""
+    """One problem found while validating a value: what was wrong and where.
+
+    Thread safety: safe to share (immutable).
+    """
 
     #: JSONPath-like location of the problem, e.g. ``$.input.count``.
     path: str
@@ -31,7 +34,10 @@ class ValidationProblem:
 
 @attrs.frozen(kw_only=True)
 class KindSource:
-    """Where a kind comes from: the distribution, its version and the entry point name."""
+    """Where a kind comes from: the distribution, its version and the entry point name.
+
+    Thread safety: safe to share (immutable).
+    """
 
     distribution: str
     version: str

@@ -78,7 +78,11 @@ def quote_sorted(values: Iterable[object]) -> str:
 
 
 class ArcaflowStepsError(Exception):
-    """The base of every error arcaflow-steps raises."""
+    """The base of every error arcaflow-steps raises.
+
+    Thread safety: safe to share; an error's attributes are set once, in ``__init__``, for
+    every class of the tree.
+    """
 
 
 class SchemaError(ArcaflowStepsError):

@@ -18,7 +18,10 @@ __all__ = [
 
 
 class StepEventKind(enum.StrEnum):
-    """What a :class:`StepEvent` records."""
+    """What a :class:`StepEvent` records.
+
+    Thread safety: safe to share (an enum).
+    """
 
     #: The step entered ``stage``; ``previous_*`` is what the stage before it produced.
     STAGE_CHANGED = "stage_changed"
@@ -94,6 +97,9 @@ class StepObserver(Protocol):
     locks. Keep it quick. An exception is logged and does not affect the step. To close a step
     from an observer, do it from another thread: a close called on the reporting thread waits
     for a step that cannot move until the observer returns (bounded by ``close_timeout``).
+
+    Thread safety: ``on_event`` is called from many threads (one at a time per step, but steps
+    in parallel), so an observer shared by several steps must be safe to share.
     """
 
     def on_event(self, event: StepEvent) -> None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Protocol, final, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, final
 
 import attrs
 
@@ -125,13 +125,15 @@ class ExtensionTable:
     data: Any = attrs.field(eq=False)
 
 
-@runtime_checkable  # optional members: whether they are there is what isinstance checks
 class ExtensionOwner(Protocol):
     """Optional provider members: the extension groups a provider loads (see the module doc).
 
     ``arcaflow-steps check`` loads every group a loaded provider declares and reports their
     failures; ``describe KIND`` shows the provider's tables. Optional: implement both, or
-    neither.
+    neither; the registry refuses a provider with one of them, or one that is not callable, and
+    reads them by name (``_provider_rules.extension_owner``), not with ``isinstance``.
+
+    Thread safety: may be called from any thread; return the same groups every time.
     """
 
     def extension_groups(self) -> Sequence[ExtensionGroup]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 if TYPE_CHECKING:
     from ._lifecycle import Lifecycle, LifecycleStage, LifecycleStageWithSchema
@@ -39,7 +39,10 @@ ConfigT_contra = TypeVar("ConfigT_contra", contravariant=True)
 
 
 class RunningStepState(enum.StrEnum):
-    """The coarse state of a running step, used to detect deadlocks and show progress."""
+    """The coarse state of a running step, used to detect deadlocks and show progress.
+
+    Thread safety: safe to share (an enum).
+    """
 
     #: ``start()`` returned; the step has not entered its first stage yet.
     STARTING = "starting"
@@ -55,7 +58,8 @@ class StageChangeHandler(Protocol):
     """Receives a running step's reports. The runner passes its own guarded handler to
     :meth:`RunnableStep.start`; providers never see the user's handler directly.
 
-    Callbacks may arrive on any thread, one at a time per step.
+    Thread safety: callbacks may arrive on any thread, one at a time per step; the runner's
+    handler is safe to share.
     """
 
     def on_stage_change(  # noqa: PLR0917 - mirrors the seed's OnStageChange, one to one
@@ -89,7 +93,8 @@ class StageChangeHandler(Protocol):
 class RunningStep(Protocol):
     """One execution of a runnable step.
 
-    Implementations must be safe to call from any thread.
+    Thread safety: implementations must be safe to share; every method may be called from any
+    thread, ``close()`` while a stage method runs.
     """
 
     def provide_stage_input(self, stage: str, input: Mapping[str, Any]) -> None:
@@ -115,7 +120,11 @@ class RunningStep(Protocol):
 
 
 class RunnableStep(Protocol):
-    """A provider with its schema loaded, ready to start executions."""
+    """A provider with its schema loaded, ready to start executions.
+
+    Thread safety: implementations must be safe to share; one runnable may start several steps
+    from several threads at once.
+    """
 
     def run_schema(self) -> Mapping[str, PropertySchema]:
         """Return the schema of the run keyword(s): keyword -> property."""
@@ -134,6 +143,9 @@ class AnyProvider(Protocol):
 
     Optional members are declared by their own protocols: :class:`SchemaHintProvider`
     (``schema_hint_fields``) and :class:`ClosableProvider` (``close``).
+
+    Thread safety: implementations must be safe to share; the registry hands one provider to
+    every step of its kind, and ``load_schema`` may run on several threads at once.
     """
 
     @property
@@ -165,6 +177,8 @@ class Provider(Protocol[ConfigT_contra]):
     ``load_schema`` takes the structured configuration; :meth:`any` returns the untyped
     :class:`AnyProvider` adapter, which validates the raw mapping against
     :meth:`provider_schema` and structures it (cattrs) before calling ``load_schema``.
+
+    Thread safety: implementations must be safe to share, as for :class:`AnyProvider`.
     """
 
     @property
@@ -192,11 +206,11 @@ class Provider(Protocol[ConfigT_contra]):
         """Return the untyped adapter the registry and runner use."""
 
 
-# The optional members below are runtime-checkable on purpose: an optional member is a name
-# that is there or not (what ``isinstance`` checks); its type is checked where it is used.
+# The optional members below are declared, not runtime-checkable: ``validate_provider`` checks
+# them when a provider is registered, and the registry reads them by name with a typed cast
+# (``_provider_rules.schema_hint_fields``/``closable``), not with ``isinstance``.
 
 
-@runtime_checkable
 class SchemaHintProvider(Protocol):
     """A provider whose schema depends on some stage input fields (optional member).
 
@@ -205,7 +219,10 @@ class SchemaHintProvider(Protocol):
     :meth:`AnyProvider.load_schema` too, next to the provider keyword, so the schema can be
     loaded the way the step will run (the ``plugin`` provider probes with the step's
     ``deploy``). The field is still validated as stage input once the lifecycle is known;
-    ``load_schema`` must treat the hint as a hint and never fail because of it.
+    ``load_schema`` must treat the hint as a hint and never fail because of it. The registry
+    refuses a provider whose ``schema_hint_fields`` is not a collection of strings.
+
+    Thread safety: read from any thread; the value must not change once registered.
     """
 
     @property
@@ -213,13 +230,15 @@ class SchemaHintProvider(Protocol):
         """The stage input fields passed to ``load_schema`` as hints."""
 
 
-@runtime_checkable
 class ClosableProvider(Protocol):
     """A provider that holds resources across steps (optional member ``close``).
 
     :meth:`Registry.close() <arcaflow_steps.Registry.close>` calls it once, after the last
     step of the host ended (the ``plugin`` provider stops its parked plugin processes). It must
-    be idempotent; an exception is logged and does not stop other providers from closing.
+    be idempotent; an exception is logged and does not stop other providers from closing. The
+    registry refuses a provider whose ``close`` is not callable.
+
+    Thread safety: called once, on the thread that closes the registry, after every step ended.
     """
 
     def close(self) -> None:

@@ -35,6 +35,7 @@ from ._errors import (
 )
 from ._extensions import ExtensionGroups
 from ._loader import HookLoader, LoadFailure, ProviderLoader
+from ._provider_rules import closable, extension_owner
 
 if TYPE_CHECKING:
     from ._error_records import KindSource
@@ -227,15 +228,13 @@ class Registry:
 
     def check(self) -> tuple[LoadFailure, ...]:
         """Load every kind, observer and extension group; return every failure, sorted."""
-        from ._extensions import ExtensionOwner
-
         for kind in self.kinds():
             with contextlib.suppress(ArcaflowStepsError):
                 self.get(kind)
         for provider in self.loaded_providers():
-            if isinstance(provider, ExtensionOwner):
-                for group in provider.extension_groups():
-                    self.extensions(group)
+            owner = extension_owner(provider)
+            for group in owner.extension_groups() if owner is not None else ():
+                self.extensions(group)
         self.observers().load()
         return self.failures()
 
@@ -289,12 +288,10 @@ class Registry:
 
     def close(self) -> None:
         """Close every loaded provider that holds resources (:class:`ClosableProvider`)."""
-        from ._protocols import ClosableProvider
-
         for provider in self.loaded_providers():
-            if isinstance(provider, ClosableProvider):
+            if (resource := closable(provider)) is not None:
                 try:
-                    provider.close()
+                    resource.close()
                 except Exception:
                     _LOG.exception("closing provider %r raised; ignored", provider.kind)
 

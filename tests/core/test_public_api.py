@@ -256,3 +256,20 @@ def test_docs_name_only_importable_things() -> None:
         if name not in REMOVED_NAMES and not resolves(name)
     )
     assert [] == stale
+
+
+def test_every_public_class_says_whether_it_is_thread_safe() -> None:
+    """Every public class's docstring has a ``Thread safety:`` line (STYLE.md); an error class
+    may inherit it from ``ArcaflowStepsError``, which states it for the whole tree."""
+    lacking = sorted(
+        f"{module.__name__}.{name}"
+        for module in (arcaflow_steps, *SUBMODULES, hookspecs)
+        for name in module.__all__
+        if isinstance(cls := getattr(module, name), type)
+        and not any(
+            "Thread safety:" in (base.__doc__ or "")
+            for base in (cls.__mro__ if issubclass(cls, Exception) else (cls,))
+            if base.__module__.startswith("arcaflow_steps")
+        )
+    )
+    assert [] == lacking

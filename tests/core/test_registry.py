@@ -660,3 +660,70 @@ def test_blocked_kind_says_it_is_blocked() -> None:
         "-p no:dummy); valid kinds: "
     )
     assert isinstance(excinfo.value, UnknownKindError)
+
+
+class HalfOwner(FakeProvider):
+    """Declares its extension groups but not how ``describe`` shows them."""
+
+    def extension_groups(self) -> tuple[ExtensionGroup, ...]:
+        return (BACKENDS,)
+
+
+class FlagCloser(FakeProvider):
+    """A ``close`` that is a flag, not a method."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.close = True  # type: ignore[assignment,method-assign]
+
+
+class StringHints(FakeProvider):
+    schema_hint_fields = "deploy"
+
+
+class NumberHints(FakeProvider):
+    schema_hint_fields = frozenset({1})
+
+
+@pytest.mark.parametrize(
+    ("provider", "reason"),
+    [
+        pytest.param(
+            HalfOwner("p"),
+            "it has extension_groups but not extension_tables; arcaflow_steps.ExtensionOwner "
+            "needs both, or neither",
+            id="half-extension-owner",
+        ),
+        pytest.param(FlagCloser("p"), "close must be a method, got bool", id="close-not-callable"),
+        pytest.param(
+            StringHints("p"),
+            "schema_hint_fields must be a set of stage input field names "
+            "(arcaflow_steps.SchemaHintProvider), got 'deploy'",
+            id="hints-a-string",
+        ),
+        pytest.param(
+            NumberHints("p"),
+            "schema_hint_fields must be a set of stage input field names "
+            "(arcaflow_steps.SchemaHintProvider), got frozenset({1})",
+            id="hints-not-strings",
+        ),
+    ],
+)
+def test_optional_members_are_checked_at_registration(provider: FakeProvider, reason: str) -> None:
+    """An optional member (SchemaHintProvider, ClosableProvider, ExtensionOwner) of the wrong
+    shape refuses the provider when it registers, instead of failing or being skipped later."""
+    (failure,) = Registry.from_plugins([Plugin(provider)]).failures()
+    assert (
+        "provider for kind 'p' from <plugin Plugin> 0 (entry point 'Plugin') failed to load: "
+        f"provider 'p' is invalid: {reason}"
+    ) == failure.message
+
+
+def test_optional_protocols_are_not_runtime_checkable() -> None:
+    """The optional-member protocols are read by name after registration checked them, so
+    ``isinstance`` against them is refused (STYLE: no runtime_checkable just for isinstance)."""
+    from arcaflow_steps import ClosableProvider, ExtensionOwner, SchemaHintProvider
+
+    for protocol in (ClosableProvider, ExtensionOwner, SchemaHintProvider):
+        with pytest.raises(TypeError):
+            isinstance(FakeProvider("p"), protocol)

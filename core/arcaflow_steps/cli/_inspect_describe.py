@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from .._protocols import AnyProvider
+from .._provider_rules import extension_owner
 
 if TYPE_CHECKING:
     from .._extensions import ExtensionTable
@@ -25,9 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _extension_tables(provider: AnyProvider) -> Sequence[ExtensionTable]:
     """Return what a provider shows about its extensions (:class:`ExtensionOwner`), if any."""
-    from .._extensions import ExtensionOwner
-
-    return provider.extension_tables() if isinstance(provider, ExtensionOwner) else ()
+    owner = extension_owner(provider)
+    return owner.extension_tables() if owner is not None else ()
 
 
 def _type_text(field_type: dict[str, Any]) -> str:

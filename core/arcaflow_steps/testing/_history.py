@@ -15,7 +15,10 @@ _MAX_VALUE_CHARS: Final = 120
 
 
 class Rule(enum.StrEnum):
-    """The rules the conformance kit checks; the value is how messages name the rule."""
+    """The rules the conformance kit checks; the value is how messages name the rule.
+
+    Thread safety: safe to share (an enum).
+    """
 
     KIND_AND_KEYWORDS = "kind and keywords are valid and distinct"
     LIFECYCLE = "the lifecycle is a valid DAG"
@@ -47,7 +50,10 @@ class Violation:
 
 
 class RecordKind(enum.StrEnum):
-    """What a :class:`StepRecord` records."""
+    """What a :class:`StepRecord` records.
+
+    Thread safety: safe to share (an enum).
+    """
 
     #: ``on_stage_change`` arrived.
     STAGE_CHANGE = "stage_change"

@@ -28,7 +28,10 @@ __all__ = ["ProviderConformance", "RunStep", "StartStep", "run_step", "start_ste
 
 
 class StartStep(Protocol):
-    """The ``start_step`` fixture: start one execution and return it, recorded."""
+    """The ``start_step`` fixture: start one execution and return it, recorded.
+
+    Thread safety: call it from the test's thread; the step it returns may be driven from any.
+    """
 
     def __call__(
         self,
@@ -44,7 +47,10 @@ class StartStep(Protocol):
 
 
 class RunStep(Protocol):
-    """The ``run_step`` fixture: run one execution to completion and return its outcome."""
+    """The ``run_step`` fixture: run one execution to completion and return its outcome.
+
+    Thread safety: call it from the test's thread; each call runs its own step.
+    """
 
     def __call__(
         self,
