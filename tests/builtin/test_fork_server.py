@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import collections
 import os
+import signal
 import sys
+import time
+import uuid
 from collections.abc import Iterator
 
 import pytest
+from plugin_support import marked, wait_gone
 
 from arcaflow_steps import DeploymentError
 from arcaflow_steps_builtin.deployers._forkserver import ForkServer
@@ -76,5 +80,45 @@ def test_failed_execs_leave_no_exit_report_behind(launcher: ForkServer) -> None:
         assert "cannot start nothing: No such file or directory" == str(raised.value)
     # The zygote reaps a failed child before it replies, so its report would precede this one.
     assert "exit status 0" == run_true(launcher)
-    assert {} == launcher._early_exits
-    assert {} == launcher._pending
+    assert launcher._zygote is not None
+    assert {} == launcher._zygote.early_exits
+    assert {} == launcher._zygote.pending
+
+
+def wait_marked_pid(marker: str) -> int:
+    """Wait (bounded) for the one process marked ``marker``; return its pid."""
+    deadline = time.monotonic() + 10
+    while not (found := marked(marker)):
+        assert time.monotonic() < deadline, "the marked process never started"
+        time.sleep(0.02)
+    (pid,) = found
+    return pid
+
+
+@pytest.mark.parametrize("attempt", range(5))
+def test_a_deploy_right_after_the_zygote_was_killed_works(
+    launcher: ForkServer, attempt: int
+) -> None:
+    """A deploy at once after the zygote was SIGKILLed starts on a new zygote; the killed one's
+    plugin ends saying why, and what that plugin started is killed (by that zygote's token)."""
+    marker = f"fork-server-{uuid.uuid4().hex}"
+    sleeper = f"{sys.executable} -c 'import time; time.sleep(60)' {marker}"
+    plugin = launcher.execute(
+        ["sh", "-c", f"{sleeper} & exec sleep 60"], description="leaver", cwd="/"
+    )
+    orphan = wait_marked_pid(marker)
+    assert launcher._zygote is not None
+    zygote = launcher._zygote.process.pid
+    os.kill(zygote, signal.SIGKILL)
+    try:
+        assert "exit status 0" == run_true(launcher)
+        assert plugin.wait_exited(10)
+        assert (
+            f"killed by SIGKILL (its fork server, zygote pid {zygote}, died: killed by SIGKILL)"
+            == plugin.exit_status()
+        )
+        assert set() == wait_gone({orphan})
+    finally:
+        plugin.close()
+        for pid in marked(marker):
+            os.kill(pid, signal.SIGKILL)

@@ -71,6 +71,8 @@ __all__ = [
 _ZYGOTE: Final = str(Path(__file__).with_name("_zygote.py"))
 _REPLY_TIMEOUT: Final = 30.0
 _MAX_PACKET: Final = 1 << 16
+#: The error of a request whose zygote died before it answered.
+_EXITED: Final = "the fork server exited"
 #: Modules every zygote preloads.
 DEFAULT_PRELOAD: Final = (
     "arcaflow_plugin_sdk.plugin",
@@ -164,6 +166,47 @@ def _three_pipes(python: str) -> tuple[int, int, int, int, int, int]:
     return stdin_r, stdin_w, stdout_r, stdout_w, stderr_r, stderr_w
 
 
+class _ZygoteExitedError(Exception):
+    """The zygote a request went to died before it answered (the request may be retried)."""
+
+
+@final
+class _Zygote:
+    """One zygote process and what waits on it; fields guarded by its fork server's lock."""
+
+    __slots__ = (
+        "closing",
+        "control",
+        "dead",
+        "early_exits",
+        "ended",
+        "handles",
+        "note",
+        "owner",
+        "pending",
+        "process",
+    )
+
+    def __init__(self, process: ChildProcess, control: socket.socket, owner: str) -> None:
+        self.process: Final = process
+        self.control: Final = control
+        #: In every child's environment (``ARCAFLOW_STEPS_OWNER``): finds them if this zygote
+        #: dies. One per zygote, so killing what a dead one left never hits its successor's.
+        self.owner: Final = owner
+        #: Set by ForkServer.close(): the zygote's end is expected.
+        self.closing = False
+        #: No new request may go to it (its socket closed or refused a request).
+        self.dead = False
+        #: Its reader has ended every handle and request: register no more.
+        self.ended = False
+        #: Why its children ended, when it died unexpectedly.
+        self.note = ""
+        self.pending: dict[int, tuple[threading.Event, dict[str, Any]]] = {}
+        self.handles: dict[int, ForkedHandle] = {}
+        #: Exit reports that came before the handle was registered.
+        self.early_exits: dict[int, int] = {}
+
+
 @final
 class ForkServer:
     """One zygote for one Python interpreter, forking plugin processes on request.
@@ -182,16 +225,10 @@ class ForkServer:
         self.is_launcher: Final = launcher
         self._python = python
         self._preload = () if launcher else tuple(preload)
-        #: In every child's environment (``ARCAFLOW_STEPS_OWNER``): finds them if the zygote dies.
-        self._owner = owner_token()
-        # Guards _process, _control, _pending, _handles, _closed; _send_lock orders requests.
+        # Guards _zygote, _closed and every _Zygote's fields; _send_lock orders requests.
         self._lock = threading.Lock()
         self._send_lock = threading.Lock()
-        self._process: ChildProcess | None = None
-        self._control: socket.socket | None = None
-        self._pending: dict[int, tuple[threading.Event, dict[str, Any]]] = {}
-        self._handles: dict[int, ForkedHandle] = {}
-        self._early_exits: dict[int, int] = {}
+        self._zygote: _Zygote | None = None
         self._ids = itertools.count(1)
         self._closed = False
         _SERVERS.add(self)
@@ -232,19 +269,16 @@ class ForkServer:
             return False
         return True
 
-    def _ensure_started(self, *, fork_here: bool = False) -> socket.socket:
+    def _ensure_started(self, *, fork_here: bool = False) -> _Zygote:
         with self._lock:
             if self._closed:
                 raise DeploymentError("fork server is closed")
-            if (
-                self._control is not None
-                and self._process is not None
-                and self._process.poll() is None
-            ):
-                return self._control
-            if self._control is not None:  # the previous zygote died: start afresh
-                self._control.close()
-                self._control = None
+            zygote = self._zygote
+            if zygote is not None and not zygote.dead and zygote.process.poll() is None:
+                return zygote
+            if zygote is not None:  # it died: start afresh (its reader cleans up after it)
+                zygote.dead = True
+                self._zygote = None
             ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
             try:
                 process: ChildProcess
@@ -269,18 +303,19 @@ class ForkServer:
                 ) from exc
             finally:
                 theirs.close()
-            self._process = process
-            self._control = ours
+            zygote = _Zygote(process, ours, owner_token())
+            self._zygote = zygote
             reader = threading.Thread(
                 target=self._read_loop,
-                args=(ours, process),
+                args=(zygote,),
                 name=f"zygote-{process.pid}",
                 daemon=True,
             )
             reader.start()
-            return ours
+            return zygote
 
-    def _read_loop(self, control: socket.socket, process: ChildProcess) -> None:
+    def _read_loop(self, zygote: _Zygote) -> None:
+        control = zygote.control
         while True:
             try:
                 data = control.recv(_MAX_PACKET)
@@ -295,37 +330,49 @@ class ForkServer:
             if "exit" in message:
                 pid, code = int(message["exit"]), int(message["code"])
                 with self._lock:
-                    handle = self._handles.pop(pid, None)
+                    handle = zygote.handles.pop(pid, None)
                     if handle is None:
-                        self._early_exits[pid] = code
+                        zygote.early_exits[pid] = code
                 if handle is not None:
                     handle.on_exit(code)
                 continue
             with self._lock:
-                pending = self._pending.pop(message.get("id"), None)
+                pending = zygote.pending.pop(message.get("id"), None)
             if pending is not None:
                 pending[1].update(message)
                 pending[0].set()
-        # The zygote is gone: every child it had is dead (it kills them, or they die with it).
+        with contextlib.suppress(OSError):
+            control.close()
+        self._after_death(zygote)
+
+    def _after_death(self, zygote: _Zygote) -> None:
+        """End what waits on a zygote that is gone; if it was killed, kill what it left."""
+        # Every child it had is dead (it kills them, or they die with it).
         with self._lock:
-            handles = list(self._handles.values())
-            self._handles.clear()
-            pending_requests = list(self._pending.values())
-            self._pending.clear()
-            unexpected = not self._closed and self._control is control
+            zygote.dead = True
+            unexpected = not zygote.closing
         note = ""
         if unexpected:  # not our close(): it was killed, so nothing of its children's was
-            zygote = PopenHandle(process)
-            zygote.wait_exited(1.0)  # its socket closes before its exit status is set
-            returncode = zygote.peek_returncode()
-            zygote.reap(0.5)  # and its pidfd closed
+            process = zygote.process
+            dead = PopenHandle(process)
+            dead.wait_exited(1.0)  # its socket closes before its exit status is set
+            returncode = dead.peek_returncode()
+            dead.reap(0.5)  # and its pidfd closed
             ended = "ended" if returncode is None else describe_returncode(returncode)
             note = f"its fork server, zygote pid {process.pid}, died: {ended}"
-            kill_owned_processes(self._owner)
+            kill_owned_processes(zygote.owner)
+        with self._lock:
+            zygote.ended = True
+            zygote.note = note
+            handles = list(zygote.handles.values())
+            zygote.handles.clear()
+            zygote.early_exits.clear()
+            pending_requests = list(zygote.pending.values())
+            zygote.pending.clear()
         for handle in handles:
             handle.on_exit(-signal.SIGKILL, note)
         for event, reply in pending_requests:
-            reply["error"] = "the fork server exited"
+            reply["error"] = _EXITED
             event.set()
 
     def spawn(
@@ -386,48 +433,52 @@ class ForkServer:
         temp_dir: str | None,
         stderr_limit: int,
     ) -> ProcessConnection:
-        control = self._ensure_started()
-        request_id = next(self._ids)
-        request.update(id=request_id, cleanup=temp_dir, owner=self._owner)
-        stdin_r, stdin_w, stdout_r, stdout_w, stderr_r, stderr_w = _three_pipes(self._python)
-        event = threading.Event()
-        reply: dict[str, Any] = {}
-        with self._lock:
-            self._pending[request_id] = (event, reply)
         try:
-            fds = array.array("i", [stdin_r, stdout_w, stderr_w])
-            with self._send_lock:
-                control.sendmsg(
-                    [json.dumps(request).encode()],
-                    [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds.tobytes())],
-                )
-        except OSError as exc:
-            with self._lock:
-                self._pending.pop(request_id, None)
-            for fd in (stdin_w, stdout_r, stderr_r):  # the child's ends: in finally
-                os.close(fd)
-            raise DeploymentError(f"fork server for {self._python!r} failed: {exc}") from exc
-        finally:
-            for fd in (stdin_r, stdout_w, stderr_w):
-                with contextlib.suppress(OSError):
-                    os.close(fd)
-        if not event.wait(_REPLY_TIMEOUT) or "pid" not in reply:
-            with self._lock:
-                self._pending.pop(request_id, None)
+            zygote = self._ensure_started()
+            return self._request_of(zygote, request, description, temp_dir, stderr_limit)
+        except _ZygoteExitedError:
+            pass  # it was killed meanwhile: one more try, on a new zygote
+        try:
+            zygote = self._ensure_started()
+            return self._request_of(zygote, request, description, temp_dir, stderr_limit)
+        except _ZygoteExitedError as exc:
+            raise DeploymentError(f"fork server for {self._python!r} failed: {exc}") from None
+
+    def _request_of(
+        self,
+        zygote: _Zygote,
+        request: dict[str, Any],
+        description: str,
+        temp_dir: str | None,
+        stderr_limit: int,
+    ) -> ProcessConnection:
+        """Send ``request`` to ``zygote``; raise ``_ZygoteExitedError`` if it died meanwhile."""
+        request_id = next(self._ids)
+        request = {**request, "id": request_id, "cleanup": temp_dir, "owner": zygote.owner}
+        stdin_r, stdin_w, stdout_r, stdout_w, stderr_r, stderr_w = _three_pipes(self._python)
+        reply: dict[str, Any] = {}
+        try:
+            try:
+                event = self._send(zygote, request, (stdin_r, stdout_w, stderr_w), reply)
+            finally:  # the child's ends are the zygote's now (or nobody's)
+                for fd in (stdin_r, stdout_w, stderr_w):
+                    with contextlib.suppress(OSError):
+                        os.close(fd)
+            pid = self._await_pid(zygote, request_id, event, reply, description)
+        except BaseException:
             for fd in (stdin_w, stdout_r, stderr_r):
                 os.close(fd)
-            reason = reply.get("error", "no answer")
-            if reply.get("exec_failed"):
-                raise DeploymentError(f"cannot start {description}: {reason}")
-            raise DeploymentError(f"fork server for {self._python!r} failed: {reason}")
-        pid = int(reply["pid"])
+            raise
         handle = ForkedHandle(pid)
         with self._lock:
-            early = self._early_exits.pop(pid, None)
-            if early is None:
-                self._handles[pid] = handle
+            early = zygote.early_exits.pop(pid, None)
+            ended, note = zygote.ended, zygote.note
+            if early is None and not ended:
+                zygote.handles[pid] = handle
         if early is not None:
             handle.on_exit(early)
+        elif ended:  # its zygote died after it replied: the child died with it
+            handle.on_exit(-signal.SIGKILL, note)
         return ProcessConnection(
             handle,
             stdin=os.fdopen(stdin_w, "wb"),
@@ -438,19 +489,73 @@ class ForkServer:
             stderr_limit=stderr_limit,
         )
 
+    def _send(
+        self,
+        zygote: _Zygote,
+        request: dict[str, Any],
+        child_fds: tuple[int, int, int],
+        reply: dict[str, Any],
+    ) -> threading.Event:
+        """Send ``request`` with the child's stdio; return the event its reply sets."""
+        event = threading.Event()
+        with self._lock:
+            exited = zygote.ended
+            if not exited:
+                zygote.pending[request["id"]] = (event, reply)
+        if exited:
+            raise _ZygoteExitedError(_EXITED)
+        fds = array.array("i", child_fds)
+        try:
+            with self._send_lock:
+                zygote.control.sendmsg(
+                    [json.dumps(request).encode()],
+                    [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds.tobytes())],
+                )
+        except OSError as exc:
+            gone = isinstance(exc, (BrokenPipeError, ConnectionError))
+            with self._lock:
+                zygote.pending.pop(request["id"], None)
+                if gone:  # its end of the socket is closed: it is dying
+                    zygote.dead = True
+            if gone:
+                raise _ZygoteExitedError(_EXITED) from exc
+            raise DeploymentError(f"fork server for {self._python!r} failed: {exc}") from exc
+        return event
+
+    def _await_pid(
+        self,
+        zygote: _Zygote,
+        request_id: int,
+        event: threading.Event,
+        reply: dict[str, Any],
+        description: str,
+    ) -> int:
+        """Wait for the reply to request ``request_id``; return the child's pid."""
+        if not event.wait(_REPLY_TIMEOUT) or "pid" not in reply:
+            with self._lock:
+                zygote.pending.pop(request_id, None)
+            reason = reply.get("error", "no answer")
+            if reply.get("exec_failed"):
+                raise DeploymentError(f"cannot start {description}: {reason}")
+            if reason == _EXITED:
+                raise _ZygoteExitedError(reason)
+            raise DeploymentError(f"fork server for {self._python!r} failed: {reason}")
+        return int(reply["pid"])
+
     def close(self) -> None:
         """Close the control socket (the zygote kills its children and exits) and reap it."""
         with self._lock:
             self._closed = True
-            control, self._control = self._control, None
-            process, self._process = self._process, None
+            zygote, self._zygote = self._zygote, None
+            if zygote is not None:
+                zygote.closing = True
         _SERVERS.discard(self)
-        if control is not None:
-            with contextlib.suppress(OSError):
-                control.shutdown(socket.SHUT_RDWR)
-            control.close()
-        if process is not None:
-            handle = PopenHandle(process)  # waits on a pidfd: no polling sleeps
-            if not handle.wait_exited(5.0):
-                handle.signal_group(signal.SIGKILL)
-            handle.reap(5.0)
+        if zygote is None:
+            return
+        with contextlib.suppress(OSError):
+            zygote.control.shutdown(socket.SHUT_RDWR)
+        zygote.control.close()
+        handle = PopenHandle(zygote.process)  # waits on a pidfd: no polling sleeps
+        if not handle.wait_exited(5.0):
+            handle.signal_group(signal.SIGKILL)
+        handle.reap(5.0)
