@@ -58,7 +58,9 @@ def hello_steps(tmp_path: Path, count: int, **deploy: object) -> str:
     return str(path)
 
 
-def limited_run(temp: Path, *args: str, nofile: int = 256) -> subprocess.CompletedProcess[str]:
+def limited_run(
+    temp: Path, *args: str, nofile: int = 256, pass_fds: tuple[int, ...] = ()
+) -> subprocess.CompletedProcess[str]:
     assert PRLIMIT is not None
     return subprocess.run(
         [PRLIMIT, f"--nofile={nofile}:{nofile}", CLI, "run", "--format", "json", *args],
@@ -68,21 +70,37 @@ def limited_run(temp: Path, *args: str, nofile: int = 256) -> subprocess.Complet
         timeout=120,
         check=False,
         env={**os.environ, "TMPDIR": str(temp)},
+        pass_fds=pass_fds,
     )
+
+
+#: What the plugin provider says when a deploy waits for a process slot (limit 256).
+BOUND_NOTE = "running at most 32 plugin processes at once (open file limit)\n"
+
+
+@pytest.fixture
+def used_elsewhere() -> Iterator[tuple[int, ...]]:
+    """150 descriptors the CLI inherits: used elsewhere, not counted by the bound."""
+    pipes = [os.pipe() for _ in range(75)]
+    yield tuple(fd for pipe in pipes for fd in pipe)
+    for pipe in pipes:
+        for fd in pipe:
+            os.close(fd)
 
 
 @needs_prlimit
 @pytest.mark.timeout(150)
 def test_many_plugin_steps_wait_for_descriptors(tmp_path: Path, temp: Path) -> None:
-    """128 plugin steps under a limit of 256 open files all succeed: the CLI runs as many at
-    once as the limit allows and says so; no traceback, no temp dir left."""
+    """128 plugin steps under a limit of 256 open files all succeed: the plugin provider keeps
+    as many processes open at once as the limit allows and says so; no traceback, no temp dir
+    left."""
     completed = limited_run(temp, hello_steps(tmp_path, 128))
     assert 0 == completed.returncode, completed.stderr
     results = json.loads(completed.stdout)
     assert {("outputs", "success"): 128} == Counter(
         (result["stage"], result["output_id"]) for result in results.values()
     )
-    assert "*     running at most 32 steps at once (open file limit)" in completed.stderr
+    assert 1 == completed.stderr.count(BOUND_NOTE), completed.stderr
     assert "Traceback" not in completed.stderr
     assert [] == list(temp.iterdir())
 
@@ -99,12 +117,13 @@ def test_many_plugin_steps_wait_for_descriptors(tmp_path: Path, temp: Path) -> N
     ids=["forked", "spawned"],
 )
 def test_steps_beyond_the_descriptor_limit_fail_cleanly(
-    tmp_path: Path, temp: Path, fork_server: bool, prefix: str
+    tmp_path: Path, temp: Path, fork_server: bool, prefix: str, used_elsewhere: tuple[int, ...]
 ) -> None:
-    """With --parallelism past the limit, the steps that find no descriptor end deploy_failed
-    with the reason and what to do (exit 3); the rest succeed; no traceback, no temp dir."""
+    """With descriptors used elsewhere (150 inherited), the steps that find no descriptor end
+    deploy_failed with the reason and what to do (exit 3); the rest succeed; no traceback, no
+    temp dir."""
     completed = limited_run(
-        temp, "--parallelism", "128", hello_steps(tmp_path, 128, forkServer=fork_server)
+        temp, hello_steps(tmp_path, 128, forkServer=fork_server), pass_fds=used_elsewhere
     )
     assert 3 == completed.returncode, completed.stderr
     outcomes = Counter(
@@ -118,13 +137,38 @@ def test_steps_beyond_the_descriptor_limit_fail_cleanly(
     assert [] == list(temp.iterdir())
 
 
+@needs_prlimit
+@pytest.mark.timeout(150)
+def test_other_steps_are_not_queued_by_the_plugin_process_bound(tmp_path: Path, temp: Path) -> None:
+    """300 dummy steps under a limit of 256 open files hold no plugin process: none waits for
+    a slot (no note), all succeed; so do --parallelism 128 plugin steps, now queued by the
+    provider instead of failing."""
+    steps = {f"d{i}": {"kind": "dummy", "name": f"n{i}"} for i in range(300)}
+    path = tmp_path / "dummies.yaml"
+    path.write_text(yaml.safe_dump({"steps": steps}))
+    completed = limited_run(temp, str(path))
+    assert 0 == completed.returncode, completed.stderr
+    results = json.loads(completed.stdout)
+    assert {("greet", "success"): 300} == Counter(
+        (result["stage"], result["output_id"]) for result in results.values()
+    )
+    assert "open file limit" not in completed.stderr
+    completed = limited_run(temp, "--parallelism", "128", hello_steps(tmp_path, 128))
+    assert 0 == completed.returncode, completed.stderr
+    assert {("outputs", "success"): 128} == Counter(
+        (result["stage"], result["output_id"]) for result in json.loads(completed.stdout).values()
+    )
+    assert [] == list(temp.iterdir())
+
+
 SILENT = str(PLUGINS / "fake_silent.py")
 TERMINAL = {"outputs", "closed", "deploy_failed", "crashed", "disabled"}
 
 
-def start_cli(temp: Path, *args: str) -> subprocess.Popen[str]:
+def start_cli(temp: Path, *args: str, nofile: int | None = None) -> subprocess.Popen[str]:
+    limit = [] if nofile is None or PRLIMIT is None else [PRLIMIT, f"--nofile={nofile}:{nofile}"]
     return subprocess.Popen(
-        [CLI, "run", "--format", "json", *args],
+        [*limit, CLI, "run", "--format", "json", *args],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -215,6 +259,26 @@ def test_sigint_at_the_start_of_a_large_run_reports_every_step(
     assert TERMINAL >= set(stages), stages
     assert stages["closed"] > 0, stages
     assert "SIGINT: closing every running step (again to force)" in stderr
+    assert "the runner is closed" not in stderr
+
+
+@needs_prlimit
+@pytest.mark.timeout(120)
+def test_sigint_while_steps_wait_for_a_plugin_process_slot(tmp_path: Path, temp: Path) -> None:
+    """SIGINT once the plugin provider's bound is reached (128 steps, limit 256: 96 wait for a
+    slot): the waiting steps stop waiting and end closed, every step is reported, exit 130,
+    nothing left behind."""
+    process = start_cli(temp, hello_steps(tmp_path, 128), nofile=256)
+    assert process.stderr is not None
+    deadline = time.monotonic() + PROMPT
+    while BOUND_NOTE not in process.stderr.readline():
+        assert time.monotonic() < deadline, "the bound was never reached"
+    process.send_signal(signal.SIGINT)
+    results, stderr = finish(process, temp)
+    assert {f"s{i}" for i in range(128)} == set(results)
+    stages = Counter(result["stage"] for result in results.values())
+    assert TERMINAL >= set(stages), stages
+    assert stages["closed"] > 0, stages
     assert "the runner is closed" not in stderr
 
 

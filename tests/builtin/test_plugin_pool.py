@@ -32,6 +32,7 @@ from arcaflow_steps_builtin.deployers.hookspecs import hookimpl
 from arcaflow_steps_builtin.deployers.python import PythonDeployerFactory
 from arcaflow_steps_builtin.plugin._plugin_process import open_plugin
 from arcaflow_steps_builtin.plugin._process_pool import ProcessPool
+from arcaflow_steps_builtin.plugin._process_slots import ProcessSlots
 
 __all__ = ["registry", "runner"]  # fixtures, imported for pytest
 
@@ -318,6 +319,64 @@ def test_a_lease_knows_whether_its_process_is_shared() -> None:
         assert process.is_closed
         own.release(graceful=True)
         assert process.connection.exit_status() is not None  # stopped and reaped
+    finally:
+        pool.close()
+        deployer.close()
+
+
+def test_plugin_processes_wait_for_a_slot_which_a_parked_probe_gives_up(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """With one slot: a deploy closes the parked probe of another source to make room; the
+    next waits (saying so once) until a process closes, or stops waiting when interrupted;
+    every slot is given back."""
+    slots = ProcessSlots(1)
+    pool = ProcessPool(slots=slots)
+    deployer = PythonDeployerFactory().create({})
+
+    def opener(on_deployed: Any) -> Any:
+        return open_plugin(deployer, HELLO, on_deployed=on_deployed)
+
+    outcomes: dict[str, Any] = {}
+
+    def obtain(name: str, lease: Any) -> None:
+        try:
+            outcomes[name] = lease.obtain()
+        except DeploymentError as exc:
+            outcomes[name] = str(exc)
+
+    try:
+        pool.schema("probe", lambda: opener(None))
+        assert 1 == slots.open
+        first = pool.lease("k", opener, multiplex=False)
+        process = first.obtain()
+        assert None is pool.take_idle("probe")  # the parked probe was closed for it
+        assert 1 == slots.open
+        waiting = [pool.lease("k", opener, multiplex=False) for _ in range(2)]
+        threads = [
+            threading.Thread(target=obtain, args=(f"w{i}", lease))
+            for i, lease in enumerate(waiting)
+        ]
+        with caplog.at_level(logging.WARNING, logger="arcaflow_steps_builtin.plugin"):
+            for thread in threads:
+                thread.start()
+            deadline = time.monotonic() + PROMPT
+            while not caplog.records:
+                assert time.monotonic() < deadline, "no deploy waited for a slot"
+                time.sleep(0.01)
+        assert ["running at most 1 plugin processes at once (open file limit)"] == [
+            record.getMessage() for record in caplog.records
+        ]
+        waiting[0].interrupt()
+        threads[0].join(PROMPT)
+        assert "cancelled while waiting for a free plugin process slot" == outcomes["w0"]
+        assert "w1" not in outcomes
+        first.release(graceful=True)
+        threads[1].join(PROMPT)
+        assert process.is_closed
+        assert not outcomes["w1"].is_closed
+        waiting[1].release(graceful=True)
+        assert 0 == slots.open
     finally:
         pool.close()
         deployer.close()

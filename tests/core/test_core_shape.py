@@ -40,12 +40,14 @@ def module_name(path: Path) -> str:
         r"(?i)deployer",
         r"""["']crashed["']""",
         r"""(==|!=)\s*["']error["']|["']error["']\s*(==|!=)""",
+        r"RLIMIT_NOFILE|EMFILE",
     ],
-    ids=["deployer", "crashed-stage", "error-output-id"],
+    ids=["deployer", "crashed-stage", "error-output-id", "descriptor-limit"],
 )
 def test_core_names_no_plugin_fact(pattern: str) -> None:
-    """No core module names a deployer, the plugin's ``crashed`` stage or an ``error`` output
-    id: those are the plugin provider's, expressed in its lifecycle and output schemas."""
+    """No core module names a deployer, the plugin's ``crashed`` stage, an ``error`` output
+    id or the open file limit: those are the plugin provider's, expressed in its lifecycle and
+    output schemas, and its bound on plugin processes."""
     found = [
         f"{path.relative_to(CORE)}:{number}: {line.strip()}"
         for path in core_modules()

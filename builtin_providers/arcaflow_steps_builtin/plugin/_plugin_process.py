@@ -78,6 +78,21 @@ class PluginProcess:
         self._closed = False
         self._abandoned = 0
         self._logs_seen = 0
+        self._on_closed: list[Callable[[], None]] = []
+
+    def on_closed(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once the process is closed (at once if it already is)."""
+        with self._lock:
+            if not self._closed:
+                self._on_closed.append(callback)
+                return
+        callback()
+
+    def _closed_now(self) -> None:
+        with self._lock:
+            callbacks, self._on_closed = self._on_closed, []
+        for callback in callbacks:
+            callback()
 
     @property
     def is_closed(self) -> bool:
@@ -155,7 +170,10 @@ class PluginProcess:
             with contextlib.suppress(ArcaflowStepsError, OSError):
                 self.client.close(timeout)
         finally:
-            self.connection.close(timeout)
+            try:
+                self.connection.close(timeout)
+            finally:
+                self._closed_now()
 
     def terminate(self) -> None:
         """Stop the plugin now (SIGTERM its group, then SIGKILL); idempotent.
@@ -171,8 +189,11 @@ class PluginProcess:
         try:
             self.connection.close(0.0)
         finally:
-            with contextlib.suppress(ArcaflowStepsError, OSError):
-                self.client.close(1.0)
+            try:
+                with contextlib.suppress(ArcaflowStepsError, OSError):
+                    self.client.close(1.0)
+            finally:
+                self._closed_now()
 
 
 def open_plugin(

@@ -16,6 +16,10 @@ deploys again to run. Here:
   and closed when the last run releases it. A process whose connection failed is replaced.
   The Python SDK then accumulates ``debug_logs`` across runs, and one crash ends every run on
   that process.
+* **Process slots.** Every process the pool deploys first takes a slot of
+  :func:`~._process_slots.process_slots` (bounded by the open file limit) and gives it back
+  when it is closed; when none is free, a parked probe is closed to make room, else the deploy
+  waits, until a slot frees or the step is cancelled (:meth:`ProcessLease.interrupt`).
 * **Leases.** A running step holds its process through a :class:`ProcessLease` from
   :meth:`ProcessPool.lease`: obtain, release, stop, abandon a run. The lease alone knows
   whether the process is the step's own or shared (``multiplex``), so the step never calls
@@ -29,10 +33,12 @@ import threading
 from collections.abc import Callable, Hashable
 from typing import Final, final
 
+from arcaflow_steps import DeploymentError
 from arcaflow_steps.schema import PluginSchema
 
 from ..deployers._protocols import PluginConnection
 from ._plugin_process import CLOSE_TIMEOUT, PluginProcess
+from ._process_slots import ProcessSlots, process_slots
 
 __all__ = ["DEFAULT_IDLE_TIMEOUT", "Opener", "ProcessLease", "ProcessPool"]
 
@@ -58,8 +64,11 @@ class ProcessPool:
     Thread safety: safe to share. Deploying happens outside the pool lock, under a per-key lock.
     """
 
-    def __init__(self, *, idle_timeout: float = DEFAULT_IDLE_TIMEOUT) -> None:
+    def __init__(
+        self, *, idle_timeout: float = DEFAULT_IDLE_TIMEOUT, slots: ProcessSlots | None = None
+    ) -> None:
         self._idle_timeout = idle_timeout
+        self.slots: Final = process_slots() if slots is None else slots
         # Guards every dict below and _closed; never held while deploying or closing a process.
         self._lock = threading.Lock()
         self._key_locks: dict[PoolKey, threading.Lock] = {}
@@ -85,7 +94,7 @@ class ProcessPool:
                 cached = self._schemas.get(key)
             if cached is not None:
                 return cached
-            process = opener()
+            process = self.open(opener)
             with self._lock:
                 self.probe_count += 1
                 self._schemas[key] = process.schema
@@ -114,6 +123,36 @@ class ProcessPool:
             del self._idle[key]
         process.close()
 
+    def open(
+        self, opener: Callable[[], PluginProcess], cancelled: Callable[[], bool] = lambda: False
+    ) -> PluginProcess:
+        """Deploy a process with ``opener`` once a slot is free; the slot is given back when
+        the process closes.
+
+        Raises:
+            DeploymentError: ``cancelled()`` came true while waiting, or the deploy failed.
+        """
+        if cancelled() or not self.slots.take(cancelled=cancelled, make_room=self._close_idle):
+            raise DeploymentError("cancelled while waiting for a free plugin process slot")
+        try:
+            process = opener()
+        except BaseException:
+            self.slots.release()
+            raise
+        process.on_closed(self.slots.release)
+        return process
+
+    def _close_idle(self) -> bool:
+        """Close one parked probe to free its slot; return whether there was one."""
+        with self._lock:
+            if not self._idle:
+                return False
+            key = next(iter(self._idle))
+            process, timer = self._idle.pop(key)
+        timer.cancel()
+        process.close()
+        return True
+
     def take_idle(self, key: PoolKey) -> PluginProcess | None:
         """Return the parked probe process of ``key`` (still healthy), or None; it is yours."""
         with self._lock:
@@ -127,7 +166,12 @@ class ProcessPool:
             return None
         return process
 
-    def acquire_shared(self, key: PoolKey, opener: Callable[[], PluginProcess]) -> PluginProcess:
+    def acquire_shared(
+        self,
+        key: PoolKey,
+        opener: Callable[[], PluginProcess],
+        cancelled: Callable[[], bool] = lambda: False,
+    ) -> PluginProcess:
         """Return the shared process of ``key`` (deploying it if needed) and count one user."""
         with self._key_lock(key):
             with self._lock:
@@ -135,7 +179,7 @@ class ProcessPool:
                 if shared is not None and shared.process.is_usable:
                     shared.users += 1
                     return shared.process
-            process = self.take_idle(key) or opener()
+            process = self.take_idle(key) or self.open(opener, cancelled)
             with self._lock:
                 shared = _Shared(process)
                 shared.users = 1
@@ -197,6 +241,7 @@ class ProcessLease:
         # Guards _process (the obtained process, until released).
         self._lock = threading.Lock()
         self._process: PluginProcess | None = None
+        self._interrupted = threading.Event()
 
     def obtain(
         self, on_deployed: Callable[[PluginConnection], None] | None = None
@@ -204,12 +249,16 @@ class ProcessLease:
         """Return the process for the step; ``on_deployed`` sees a fresh deploy's connection.
 
         Raises:
-            DeploymentError: the deployer failed or the plugin did not greet.
+            DeploymentError: the deployer failed, the plugin did not greet, or
+                :meth:`interrupt` came while waiting for a process slot.
         """
+        cancelled = self._interrupted.is_set
         if self.multiplex:  # a shared process is never stopped on one step's behalf
-            process = self._pool.acquire_shared(self._key, lambda: self._opener(None))
+            process = self._pool.acquire_shared(self._key, lambda: self._opener(None), cancelled)
         else:
-            process = self._pool.take_idle(self._key) or self._opener(on_deployed)
+            process = self._pool.take_idle(self._key) or self._pool.open(
+                lambda: self._opener(on_deployed), cancelled
+            )
         with self._lock:
             self._process = process
         return process
@@ -227,6 +276,11 @@ class ProcessLease:
             process.close(timeout)
         else:
             process.terminate()
+
+    def interrupt(self) -> None:
+        """Stop waiting for a process slot: :meth:`obtain` raises ``DeploymentError``."""
+        self._interrupted.set()
+        self._pool.slots.wake()
 
     def stop(self) -> None:
         """Stop the step's own process at once (force close); a shared one serves others."""

@@ -199,13 +199,15 @@ class PluginRunningStep:
             self._cancel = True
             self._close_requested = self._close_requested or close_requested
             self._force = self._force or force
-            lease = self._lease if force else None
+            lease = self._lease
             deploying, self._deploying = self._deploying, None
             self._cond.notify_all()
         if deploying is not None:  # a plugin that has not greeted yet: nothing to cancel
             threading.Thread(target=deploying.close, args=(0.0,), daemon=True).start()
         if lease is not None:
-            lease.stop()
+            lease.interrupt()  # a deploy waiting for a process slot stops waiting
+            if force:
+                lease.stop()
 
     def _wait_finished(self, timeout: float) -> None:
         if threading.current_thread() is self._thread:
@@ -329,6 +331,9 @@ class PluginRunningStep:
             lease = self._lease_for(deploy_input.get(InputField.DEPLOY))
             with self._cond:
                 self._lease = lease
+                cancelled = self._cancel
+            if cancelled:  # cancelled before it saw the lease: do not wait for a slot
+                lease.interrupt()
             process = lease.obtain(self._on_deployed)
         except ArcaflowStepsError as exc:
             with self._cond:

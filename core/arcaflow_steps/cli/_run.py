@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from ._files import StepSpec
     from ._progress import Progress
 
-__all__ = ["add_arguments", "descriptor_parallelism", "exit_code", "run"]
+__all__ = ["add_arguments", "exit_code", "run"]
 
 _WAIT_SLICE = 0.1
 
@@ -64,7 +64,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         metavar="N",
-        help="run at most N steps at once (default: all that the open file limit allows)",
+        help="run at most N steps at once (default: all)",
     )
     parser.add_argument(
         "--timeout",
@@ -81,25 +81,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="show progress as a live table (default: when stderr is a terminal)",
     )
     _add_plugin_options(parser)
-
-
-#: Descriptors a running plugin step holds in this process at its peak (three pipes while it
-#: is forked, then its stdin, stdout, stderr and pidfd); measured 4 once it runs.
-_DESCRIPTORS_PER_STEP = 7
-#: Descriptors kept for the process itself (interpreter, fork server sockets, probes).
-_DESCRIPTORS_RESERVED = 32
-
-
-def descriptor_parallelism(step_count: int) -> int | None:
-    """Return how many steps may run at once within the open file limit (RLIMIT_NOFILE), or
-    None when all ``step_count`` fit; a plugin step beyond it would fail with EMFILE."""
-    import resource
-
-    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft == resource.RLIM_INFINITY:
-        return None
-    bound = max(1, (soft - _DESCRIPTORS_RESERVED) // _DESCRIPTORS_PER_STEP)
-    return bound if bound < step_count else None
 
 
 def _seconds(text: str) -> float:
@@ -300,12 +281,7 @@ def _run_with(
             return _interrupted_while_preparing(interrupted, specs, args.format)
         progress = make_progress(prepared, quiet=args.quiet, live=args.live)
         observers = registry.observers()  # the installed packages' observer hooks
-        parallelism = args.parallelism
-        if parallelism is None:
-            parallelism = descriptor_parallelism(len(prepared))
-            if parallelism is not None:
-                progress.line("*", f"running at most {parallelism} steps at once (open file limit)")
-        runner = StepRunner(parallelism=parallelism, observers=(progress, observers))
+        runner = StepRunner(parallelism=args.parallelism, observers=(progress, observers))
         progress.start()
         signals.attach(runner, progress)
         try:
