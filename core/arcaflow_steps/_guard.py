@@ -6,7 +6,7 @@ Each callback of :class:`~arcaflow_steps.StageChangeHandler` is checked against 
 held. A legal report updates the recorded state and appends events; an illegal one appends a
 ``REFUSED`` event, changes nothing else, and raises :class:`IllegalStageTransitionError` to the
 provider's call. Observers are called after the lock is released, one delivering thread at a time
-per step, so they see each step's events in sequence order.
+per step, so they see each step's events in sequence order (:mod:`._delivery`).
 
 The rules, in the order they are checked:
 
@@ -25,11 +25,11 @@ reached is marked unreachable (``STAGE_UNREACHABLE`` events, sorted by stage id)
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Final, NoReturn
 
+from ._delivery import EventDelivery
 from ._errors import IllegalStageTransitionError, ProviderBugError
 from ._events import StepEvent, StepEventKind, StepObserver, StepResult
 from ._protocols import RunningStepState
@@ -48,8 +48,6 @@ if TYPE_CHECKING:
 # rules_for and RecordedState are re-exported: the kit and the package import them from here.
 __all__ = ["RecordedState", "StepGuard", "rules_for"]
 
-_log: Final = logging.getLogger("arcaflow_steps.runner")
-
 
 class StepGuard:
     """The :class:`~arcaflow_steps.StageChangeHandler` the runner gives a provider's step.
@@ -61,11 +59,10 @@ class StepGuard:
     """
 
     __slots__ = (
-        "_delivering",
+        "_delivery",
         "_done_event",
         "_history",
         "_lock",
-        "_observers",
         "_on_finished",
         "_on_refused",
         "rules",
@@ -83,13 +80,13 @@ class StepGuard:
     ) -> None:
         self.step_id: Final = step_id
         self.rules: Final = rules
-        self._observers = tuple(observers)
+        observers = tuple(observers)
         self._on_refused = on_refused
         self._on_finished = on_finished
-        # Guards _history, _delivering and _done_event; never held while calling out.
+        # Guards _history, _done_event and the delivery's flag; never held while calling out.
         self._lock = threading.Lock()
-        self._history = StepHistory(step_id, rules, with_outbox=bool(self._observers))
-        self._delivering = False
+        self._history = StepHistory(step_id, rules, with_outbox=bool(observers))
+        self._delivery = EventDelivery(self._lock, self._history.take_outbox, observers)
         # Made when someone waits before the step finished (most never do).
         self._done_event: threading.Event | None = None
 
@@ -170,7 +167,7 @@ class StepGuard:
                 )
         if refusal is not None:
             self._after_refusal(refusal, first)
-        self._flush()
+        self._delivery.flush()
 
     def on_step_complete(
         self, step: RunningStep, previous_stage: str, output_id: str | None, output: Any
@@ -223,7 +220,7 @@ class StepGuard:
                 history.fail_stage(stage, str(error) if error is not None else None)
         if refusal is not None:
             self._after_refusal(refusal, first)
-        self._flush()
+        self._delivery.flush()
 
     # -- ending a step without the provider --------------------------------------------------
 
@@ -273,46 +270,20 @@ class StepGuard:
                     history.failure = reason
         if refusal is not None:
             self._after_refusal(refusal, first)
-        self._flush()
+        self._delivery.flush()
         self.complete_synthetic(reason)
 
     def _after_refusal(self, error: IllegalStageTransitionError, first: bool) -> NoReturn:
-        self._flush()
+        self._delivery.flush()
         if first and self._on_refused is not None:
             self._on_refused(error)
         raise error
 
     def _finish(self, result: StepResult) -> None:
-        self._flush()
+        self._delivery.flush()
         with self._lock:
             event = self._done_event
         if event is not None:
             event.set()
         if self._on_finished is not None:
             self._on_finished(result)
-
-    def _flush(self) -> None:
-        """Deliver pending events to the observers, in order, one delivering thread a time."""
-        if not self._observers:
-            return
-        with self._lock:
-            if self._delivering:
-                return
-            self._delivering = True
-        while True:
-            with self._lock:
-                batch = self._history.take_outbox()
-                if not batch:
-                    self._delivering = False
-                    return
-            for event in batch:
-                for observer in self._observers:
-                    try:
-                        observer.on_event(event)
-                    except Exception:
-                        _log.exception(
-                            "observer %r failed on event %d of step %r",
-                            observer,
-                            event.sequence,
-                            event.step_id,
-                        )

@@ -5,8 +5,9 @@ Theory of operation: the kit passes one :class:`RecordingStageChangeHandler` to
 one history that the kit's own actions (stage input, ``close()``) are interleaved with, so a
 failure message can show exactly what happened in which order. When the handler knows the
 lifecycle, it hands each report to the runner's own guard (``arcaflow_steps._guard.StepGuard``,
-which decides with the lifecycle's :class:`~arcaflow_steps._lifecycle.TransitionTable`): the kit
-refuses exactly what the runner refuses, with the runner's words. A refusal is recorded as a
+which decides with the lifecycle's :class:`~arcaflow_steps._lifecycle.TransitionTable`) through
+the :class:`~arcaflow_steps.testing._referee.GuardReferee`: the kit refuses exactly what the
+runner refuses, with the runner's words. A refusal is recorded as a
 :class:`Violation` of the rule it breaks instead of being raised into the provider, so the
 provider's behaviour after a bad report is observed as well.
 """
@@ -16,14 +17,16 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from .._errors import IllegalStageTransitionError, ProviderBugError
-from .._guard import StepGuard
-from .._lifecycle import Lifecycle, LifecycleStageWithSchema, TransitionTable
+from .._errors import ProviderBugError
+from .._lifecycle import Lifecycle, LifecycleStageWithSchema
 from .._protocols import RunningStep
-from .._rules import rules_for
 from ._history import RecordKind, Rule, StepRecord, Violation, seen_inside_callback
+from ._referee import GuardReferee
+
+if TYPE_CHECKING:
+    from .._guard import StepGuard
 
 __all__ = ["RecordingStageChangeHandler"]
 
@@ -51,10 +54,7 @@ class RecordingStageChangeHandler:
         step_id: str = "step",
     ) -> None:
         self.step_id: Final = step_id
-        self._table: Final = TransitionTable.of(lifecycle) if lifecycle is not None else None
-        self._guard: Final = (
-            StepGuard(step_id, rules_for(lifecycle)) if lifecycle is not None else None
-        )
+        self._referee: Final = GuardReferee(step_id, lifecycle) if lifecycle is not None else None
         self._started: Final = time.monotonic()
         # Guards _records, _violations, _current, _completion; waiters wait on it.
         self._condition = threading.Condition()
@@ -87,7 +87,7 @@ class RecordingStageChangeHandler:
                 waiting_for_input=waiting,
             )
             self._check_seen(seen, record)
-            rule = self._stage_change_rule()
+            rule = self._referee.stage_change_rule() if self._referee is not None else None
             self._current = record.stage
         self._consult(
             rule,
@@ -119,7 +119,11 @@ class RecordingStageChangeHandler:
                 output=output,
             )
             self._check_seen(seen, record)
-            rule = self._completion_rule(str(record.stage))
+            rule = (
+                self._referee.completion_rule(str(record.stage))
+                if self._referee is not None
+                else None
+            )
             if self._completion is None:
                 self._completion = record
         self._consult(
@@ -141,11 +145,7 @@ class RecordingStageChangeHandler:
                 self._violate(Rule.NO_CRASH, f"{error} (record {record.sequence}){detail}")
                 if self._completion is None:
                     self._completion = record
-            rule = (
-                Rule.ONE_TERMINAL_STAGE
-                if self._guard is not None and self._guard.result() is not None
-                else Rule.DECLARED_TRANSITIONS
-            )
+            rule = self._referee.stage_failure_rule() if self._referee is not None else None
         self._consult(rule, record, lambda guard: guard.on_stage_failure(step, stage, error))
 
     # -- what the test does -------------------------------------------------------------------
@@ -245,42 +245,14 @@ class RecordingStageChangeHandler:
     def _violate(self, rule: Rule, message: str) -> None:
         self._violations.append(Violation(rule=rule, message=message))
 
-    def _stage_change_rule(self) -> Rule:
-        """Return the rule a refusal of the next stage change would break (as the guard sees)."""
-        guard = self._guard
-        if guard is None or guard.result() is not None:
-            return Rule.ONE_TERMINAL_STAGE
-        if guard.current_stage() is None:
-            return Rule.INITIAL_STAGE
-        return Rule.DECLARED_TRANSITIONS
-
-    def _completion_rule(self, stage: str) -> Rule:
-        """Return the rule a refusal of completing in ``stage`` would break (as the guard sees).
-
-        Completing twice, before any stage, away from the current stage or in a non-terminal
-        stage breaks "one terminal stage"; otherwise only the output can be wrong.
-        """
-        guard, table = self._guard, self._table
-        if (
-            guard is None
-            or table is None
-            or guard.result() is not None
-            or guard.current_stage() != stage
-            or not table.is_terminal(stage)
-        ):
-            return Rule.ONE_TERMINAL_STAGE
-        return Rule.DECLARED_TRANSITIONS
-
     def _consult(
-        self, rule: Rule, record: StepRecord, report: Callable[[StepGuard], object]
+        self, rule: Rule | None, record: StepRecord, report: Callable[[StepGuard], object]
     ) -> None:
-        """Hand a report to the runner's guard; record its refusal as a violation of ``rule``."""
-        guard = self._guard
-        if guard is None:
+        """Hand a report to the referee; record its refusal as a violation of ``rule``."""
+        if self._referee is None or rule is None:
             return
-        try:
-            report(guard)
-        except IllegalStageTransitionError as refusal:
+        refusal = self._referee.refusal(report)
+        if refusal is not None:
             self.add_violation(rule, f"{refusal} (record {record.sequence})")
 
 
