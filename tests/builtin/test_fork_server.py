@@ -13,11 +13,14 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
+from types import FrameType
 
 import pytest
 from plugin_support import marked, wait_gone
 
 from arcaflow_steps import DeploymentError
+from arcaflow_steps_builtin.deployers import _forkserver
 from arcaflow_steps_builtin.deployers._forkserver import ForkServer
 
 
@@ -122,3 +125,60 @@ def test_a_deploy_right_after_the_zygote_was_killed_works(
         plugin.close()
         for pid in marked(marker):
             os.kill(pid, signal.SIGKILL)
+
+
+class InterruptedByAlarmError(Exception):
+    """Raised by the SIGALRM handler, as the CLI's SIGINT handler raises its own."""
+
+
+def interrupt(_signum: int, _frame: FrameType | None) -> None:
+    """Interrupt whatever the main thread waits for."""
+    raise InterruptedByAlarmError
+
+
+def zygote_children(pid: int) -> list[str]:
+    """Return the pids of the children of the zygote ``pid``."""
+    return Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+
+
+@pytest.mark.parametrize("how", ["interrupted", "timed-out"])
+def test_a_request_given_up_leaves_no_descriptor_or_child(
+    launcher: ForkServer, how: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A deploy interrupted (or timed out) while the zygote has not answered closes its pipe
+    ends and forgets its request; the child the zygote forks later is killed."""
+    marker = f"fork-server-{uuid.uuid4().hex}"
+    assert launcher._zygote is not None
+    zygote = launcher._zygote
+    before = open_fds()
+    os.kill(zygote.process.pid, signal.SIGSTOP)  # it answers nothing until SIGCONT
+    try:
+        argv = [sys.executable, "-c", "import time; time.sleep(60)", marker]
+        if how == "interrupted":
+            previous = signal.signal(signal.SIGALRM, interrupt)
+            signal.setitimer(signal.ITIMER_REAL, 0.3)
+            try:
+                with pytest.raises(InterruptedByAlarmError):
+                    launcher.execute(argv, description="sleeper", cwd="/")
+            finally:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                signal.signal(signal.SIGALRM, previous)
+        else:
+            monkeypatch.setattr(_forkserver, "_REPLY_TIMEOUT", 0.3)
+            with pytest.raises(DeploymentError) as raised:
+                launcher.execute(argv, description="sleeper", cwd="/")
+            assert f"fork server for {sys.executable!r} failed: no answer" == str(raised.value)
+            monkeypatch.undo()
+        assert before == open_fds()
+        assert {} == zygote.pending
+    finally:
+        os.kill(zygote.process.pid, signal.SIGCONT)
+    # Served in order: once this one ran, the given-up request's reply was read (and killed).
+    assert "exit status 0" == run_true(launcher)
+    deadline = time.monotonic() + 10
+    while zygote.forgotten or zygote_children(zygote.process.pid):
+        assert time.monotonic() < deadline, (zygote.forgotten, marked(marker))
+        time.sleep(0.02)
+    assert set() == marked(marker)
+    assert {} == zygote.early_exits
+    assert zygote is launcher._zygote

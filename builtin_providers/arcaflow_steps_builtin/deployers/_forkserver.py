@@ -170,6 +170,17 @@ class _ZygoteExitedError(Exception):
     """The zygote a request went to died before it answered (the request may be retried)."""
 
 
+def _kill_child(pid: int) -> None:
+    """SIGKILL a zygote's child nobody will close, and its process group (from its setsid).
+
+    Called before its exit report was read: it runs, or ended a moment ago (then, as with any
+    kill by pid, the pid could have been reused in between; it is not reused that fast).
+    """
+    for kill in (os.killpg, os.kill):
+        with contextlib.suppress(OSError):
+            kill(pid, signal.SIGKILL)
+
+
 @final
 class _Zygote:
     """One zygote process and what waits on it; fields guarded by its fork server's lock."""
@@ -180,6 +191,7 @@ class _Zygote:
         "dead",
         "early_exits",
         "ended",
+        "forgotten",
         "handles",
         "note",
         "owner",
@@ -205,6 +217,8 @@ class _Zygote:
         self.handles: dict[int, ForkedHandle] = {}
         #: Exit reports that came before the handle was registered.
         self.early_exits: dict[int, int] = {}
+        #: Children of requests given up (interrupted, timed out): killed, their exits ignored.
+        self.forgotten: set[int] = set()
 
 
 @final
@@ -331,16 +345,23 @@ class ForkServer:
                 pid, code = int(message["exit"]), int(message["code"])
                 with self._lock:
                     handle = zygote.handles.pop(pid, None)
-                    if handle is None:
+                    if handle is None and pid in zygote.forgotten:
+                        zygote.forgotten.discard(pid)
+                    elif handle is None:
                         zygote.early_exits[pid] = code
                 if handle is not None:
                     handle.on_exit(code)
                 continue
             with self._lock:
                 pending = zygote.pending.pop(message.get("id"), None)
+                if pending is not None:
+                    pending[1].update(message)
+                elif "pid" in message:  # its request was given up: nobody will close it
+                    zygote.forgotten.add(int(message["pid"]))
             if pending is not None:
-                pending[1].update(message)
                 pending[0].set()
+            elif "pid" in message:
+                _kill_child(int(message["pid"]))
         with contextlib.suppress(OSError):
             control.close()
         self._after_death(zygote)
@@ -531,9 +552,13 @@ class ForkServer:
         description: str,
     ) -> int:
         """Wait for the reply to request ``request_id``; return the child's pid."""
-        if not event.wait(_REPLY_TIMEOUT) or "pid" not in reply:
-            with self._lock:
-                zygote.pending.pop(request_id, None)
+        try:
+            answered = event.wait(_REPLY_TIMEOUT)
+        except BaseException:  # interrupted (the CLI's signal handler raises in here)
+            self._give_up(zygote, request_id, reply)
+            raise
+        if not answered or "pid" not in reply:
+            self._give_up(zygote, request_id, reply)
             reason = reply.get("error", "no answer")
             if reply.get("exec_failed"):
                 raise DeploymentError(f"cannot start {description}: {reason}")
@@ -541,6 +566,18 @@ class ForkServer:
                 raise _ZygoteExitedError(reason)
             raise DeploymentError(f"fork server for {self._python!r} failed: {reason}")
         return int(reply["pid"])
+
+    def _give_up(self, zygote: _Zygote, request_id: int, reply: dict[str, Any]) -> None:
+        """Forget request ``request_id``; kill its child if it was forked (now or later)."""
+        with self._lock:
+            waiting = zygote.pending.pop(request_id, None) is not None
+            pid = None if waiting or "pid" not in reply else int(reply["pid"])
+            if pid is not None and zygote.early_exits.pop(pid, None) is not None:
+                pid = None  # it ended already
+            elif pid is not None:
+                zygote.forgotten.add(pid)
+        if pid is not None:  # else a reply still to come finds no request: the reader kills
+            _kill_child(pid)
 
     def close(self) -> None:
         """Close the control socket (the zygote kills its children and exits) and reap it."""
