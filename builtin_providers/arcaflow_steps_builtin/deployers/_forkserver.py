@@ -362,6 +362,8 @@ class ForkServer:
                 pending[0].set()
             elif "pid" in message:
                 _kill_child(int(message["pid"]))
+        with self._lock:  # before the close: a send that finds it closed knows why
+            zygote.dead = True
         with contextlib.suppress(OSError):
             control.close()
         self._after_death(zygote)
@@ -370,7 +372,6 @@ class ForkServer:
         """End what waits on a zygote that is gone; if it was killed, kill what it left."""
         # Every child it had is dead (it kills them, or they die with it).
         with self._lock:
-            zygote.dead = True
             unexpected = not zygote.closing
         note = ""
         if unexpected:  # not our close(): it was killed, so nothing of its children's was
@@ -533,11 +534,11 @@ class ForkServer:
                     [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds.tobytes())],
                 )
         except OSError as exc:
-            gone = isinstance(exc, (BrokenPipeError, ConnectionError))
             with self._lock:
                 zygote.pending.pop(request["id"], None)
-                if gone:  # its end of the socket is closed: it is dying
-                    zygote.dead = True
+                # Its end of the socket is closed (it is dying), or its reader closed ours.
+                gone = zygote.dead or isinstance(exc, (BrokenPipeError, ConnectionError))
+                zygote.dead = gone
             if gone:
                 raise _ZygoteExitedError(_EXITED) from exc
             raise DeploymentError(f"fork server for {self._python!r} failed: {exc}") from exc
