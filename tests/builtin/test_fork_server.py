@@ -20,7 +20,7 @@ import pytest
 from plugin_support import marked, wait_gone
 
 from arcaflow_steps import DeploymentError
-from arcaflow_steps_builtin.deployers import _forkserver
+from arcaflow_steps_builtin.deployers import _forkserver, _zygote
 from arcaflow_steps_builtin.deployers._forkserver import ForkServer
 
 
@@ -182,3 +182,23 @@ def test_a_request_given_up_leaves_no_descriptor_or_child(
     assert set() == marked(marker)
     assert {} == zygote.early_exits
     assert zygote is launcher._zygote
+
+
+def test_the_zygote_forgets_directories_already_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The directories a zygote removes if its client dies do not grow one per request: those
+    the client already removed are dropped (white-box: the zygote's own function)."""
+    monkeypatch.setattr(_zygote, "_CLEANUP", set())
+    monkeypatch.setattr(_zygote, "_prune_at", _zygote._PRUNE_FROM)
+    kept = []
+    for number in range(500):
+        directory = tmp_path / f"plugin-{number}"
+        directory.mkdir()
+        _zygote._remember_cleanup(str(directory))
+        if number % 100 == 0:
+            kept.append(str(directory))  # a plugin still running
+        else:
+            directory.rmdir()  # closed by the client
+    assert set(kept) <= _zygote._CLEANUP
+    assert len(_zygote._CLEANUP) <= 2 * _zygote._PRUNE_FROM

@@ -63,6 +63,9 @@ _prctl: Any = None
 _MAX_FD = 65536
 #: Directories to remove if our client dies (it removes them itself when it closes a plugin).
 _CLEANUP: set[str] = set()
+#: Fewest entries of _CLEANUP that make the next request drop the directories already removed.
+_PRUNE_FROM = 64
+_prune_at = _PRUNE_FROM
 
 
 def _send(sock: socket.socket, message: dict[str, Any]) -> None:
@@ -269,7 +272,7 @@ def _serve(control: socket.socket, children: set[int]) -> bool:
         _send(control, {"id": request.get("id"), "error": "expected 3 descriptors"})
         return True
     if request.get("cleanup"):
-        _CLEANUP.add(request["cleanup"])
+        _remember_cleanup(request["cleanup"])
     executes = bool(request.get("exec"))
     report_read, report_write = os.pipe2(os.O_CLOEXEC) if executes else (-1, -1)
     zygote = os.getpid()
@@ -302,6 +305,20 @@ def _serve(control: socket.socket, children: set[int]) -> bool:
             return True
     _send(control, {"id": request.get("id"), "pid": pid})
     return True
+
+
+def _remember_cleanup(directory: str) -> None:
+    """Add ``directory`` to the ones removed if our client dies.
+
+    The client removes a plugin's directory when it closes the plugin; whenever the set has
+    doubled, the directories already gone are dropped, so it holds about as many entries as
+    directories exist rather than one per request ever served.
+    """
+    global _prune_at
+    if len(_CLEANUP) >= _prune_at:
+        _CLEANUP.difference_update([path for path in _CLEANUP if not os.path.lexists(path)])
+        _prune_at = max(_PRUNE_FROM, 2 * len(_CLEANUP))
+    _CLEANUP.add(directory)
 
 
 def _read_all(fd: int) -> bytes:
