@@ -28,6 +28,7 @@ import pytest
 IMAGE_PREFIX = "arcaflow-steps-test"
 OWNER = "org.arcaflow-steps.owner-pid"
 BUILD_SCRIPT = Path(__file__).resolve().parents[2] / "images" / "build-test-image.sh"
+PROXY_HANDSHAKE_TIMEOUT = 5.0
 BUILD_HINT = "run `bash .ci/containers.sh` (starts dockerd, builds the test images)"
 
 
@@ -225,11 +226,25 @@ def tcp_proxy_to(unix_path: str, *, tls: ssl.SSLContext | None = None) -> Iterat
     A stand-in for a remote daemon: the docker client really speaks HTTP over TCP (with the
     hijacked attach stream and its half-close) without reconfiguring dockerd. With ``tls``,
     connections are TLS (a server context, possibly requiring client certificates).
+
+    On exit every connection is shut down and every thread of the proxy has ended before a
+    socket is closed: a thread still blocked in a TLS read keeps using the raw descriptor
+    number OpenSSL was given, so once that number is reused (by the next test's attach
+    socket, say) it would read and write on someone else's connection (it wrote TLS alert
+    bytes into a plugin container's stdin: the plugin decoded an int where it wanted a map).
     """
     server = socket.create_server(("127.0.0.1", 0))
     port = server.getsockname()[1]
     stop = threading.Event()
+    lock = threading.Lock()  # guards opened and threads
     opened: list[socket.socket] = []
+    threads: list[threading.Thread] = []
+
+    def start(target: Callable[..., None], *args: object) -> None:
+        thread = threading.Thread(target=target, args=args, daemon=True)
+        with lock:
+            threads.append(thread)
+        thread.start()
 
     def pump(source: socket.socket, target: socket.socket) -> None:
         try:
@@ -241,17 +256,27 @@ def tcp_proxy_to(unix_path: str, *, tls: ssl.SSLContext | None = None) -> Iterat
             pass
 
     def handle(client: socket.socket) -> None:
+        with lock:
+            opened.append(client)
         if tls is not None:
+            client.settimeout(PROXY_HANDSHAKE_TIMEOUT)  # exit joins this thread
             try:
-                client = tls.wrap_socket(client, server_side=True)
+                wrapped = tls.wrap_socket(client, server_side=True)
             except OSError:
-                client.close()
                 return
+            wrapped.settimeout(None)
+            with lock:  # wrap_socket() moved the descriptor into the TLS socket
+                opened[opened.index(client)] = wrapped
+            client = wrapped
         upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        opened.extend((client, upstream))
-        upstream.connect(unix_path)
+        with lock:
+            opened.append(upstream)
+        try:
+            upstream.connect(unix_path)
+        except OSError:
+            return
         for source, target in ((client, upstream), (upstream, client)):
-            threading.Thread(target=pump, args=(source, target), daemon=True).start()
+            start(pump, source, target)
 
     def serve() -> None:
         server.settimeout(0.2)
@@ -263,7 +288,7 @@ def tcp_proxy_to(unix_path: str, *, tls: ssl.SSLContext | None = None) -> Iterat
             except OSError:
                 return
             client.settimeout(None)
-            threading.Thread(target=handle, args=(client,), daemon=True).start()
+            start(handle, client)
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
@@ -273,7 +298,20 @@ def tcp_proxy_to(unix_path: str, *, tls: ssl.SSLContext | None = None) -> Iterat
         stop.set()
         thread.join(2)
         server.close()
-        for sock in opened:
+        deadline = time.monotonic() + PROXY_HANDSHAKE_TIMEOUT + 5.0
+        while True:  # handle threads may still add sockets and pumps
+            with lock:
+                running = [started for started in threads if started.is_alive()]
+                sockets = list(opened)
+            if not running:
+                break
+            for sock in sockets:  # wakes blocked reads: recv returns EOF
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+            running[0].join(max(deadline - time.monotonic(), 0.0))
+            if time.monotonic() >= deadline:
+                raise AssertionError(f"tcp proxy threads still running: {running}")
+        for sock in sockets:
             sock.close()
 
 
