@@ -716,3 +716,24 @@ def test_stdout_after_garbage_is_logged_not_parsed(
         time.sleep(0.01)
     assert expected in caplog.messages
     client.close(1.0)
+
+
+@pytest.mark.parametrize(
+    ("plugin", "step"), [("fake_half_hello", None), ("fake_misbehaving", "truncated-exit")]
+)
+def test_truncated_frame_is_not_reported_as_what_follows(
+    spawn: Spawn, caplog: pytest.LogCaptureFixture, plugin: str, step: str | None
+) -> None:
+    """A frame cut off by EOF fails once; its own first bytes are not logged as stdout after it."""
+    caplog.set_level(logging.WARNING, logger="arcaflow_steps_builtin.plugin._atp")
+    connection = spawn(plugin)
+    client = ATPClient(connection)
+    if step is None:
+        with pytest.raises(RemoteProtocolError, match=r"in the middle of the hello message"):
+            client.handshake(timeout=PROMPT)
+    else:
+        client.handshake(timeout=PROMPT)
+        error = ended_within(client.start_run("r", step, {})).exception(0)
+        assert "truncated CBOR: stdout ended in the middle of a runtime message" in str(error)
+    client.close(PROMPT)  # returns once the reader drained stdout to EOF
+    assert [] == [message for message in caplog.messages if "discarding its stdout" in message]

@@ -168,7 +168,6 @@ class ATPClient:
         if max_message_bytes is None:
             max_message_bytes = max_message_bytes_from_env()
         self._reader = FrameReader(connection.stdout, max_message_bytes=max_message_bytes)
-        self._refused_mid_frame = False  # reader thread only
         self._outbox: queue.SimpleQueue[_Outgoing | object] = queue.SimpleQueue()
         self._hello_event = threading.Event()
         self._reader_done = threading.Event()
@@ -449,7 +448,6 @@ class ATPClient:
                 str(exc).replace("in the middle of a message", f"in the middle of {what}", 1)
             ) from None
         except FrameLimitError as exc:
-            self._refused_mid_frame = True  # what follows is the rest of that frame
             raise RemoteProtocolError(str(exc)) from None
         except RemoteProtocolError as exc:  # one type downstream (``_with_context`` copies it)
             raise RemoteProtocolError(
@@ -618,11 +616,16 @@ class ATPClient:
         stream = self._connection.stdout
         read = getattr(stream, "read1", stream.read)
         first = True
-        leftover = self._reader.take_buffered()  # read ahead of the frame that failed
+        # After a failure inside a frame (truncated: typically the plugin was stopped while
+        # it wrote; malformed; too large) what is buffered and read next is the rest of that
+        # frame, which the error message already shows: only bytes after a whole frame are
+        # worth a warning.
+        after_frame = not self._reader.mid_frame
+        leftover = self._reader.take_buffered()
         with contextlib.suppress(OSError, ValueError):
             while chunk := leftover or read(_DRAIN_CHUNK):
                 leftover = b""
-                if first and self.failure() is not None and not self._refused_mid_frame:
+                if first and after_frame and self.failure() is not None:
                     # The error message shows only the offending frame; say what followed.
                     _LOGGER.warning(
                         "plugin %s: discarding its stdout after a protocol error; it continues "

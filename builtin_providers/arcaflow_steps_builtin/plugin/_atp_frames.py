@@ -133,6 +133,10 @@ class FrameReader:
         self._base = 0  # bytes of the current frame consumed before the buffer's start
         #: The first bytes of the current frame, for error messages.
         self.head = b""
+        #: Whether the last ``read_frame`` failed inside its frame (truncated, malformed or
+        #: too large): what is buffered and what the stream yields next are that frame's rest,
+        #: not the frames after it.
+        self.mid_frame = False
 
     def read_frame(self) -> Any:
         """Return the next CBOR item, decoded.
@@ -146,10 +150,15 @@ class FrameReader:
         self._base = 0
         self._strings = []
         self.head = b""
+        self.mid_frame = False
         if not self._buffer and not self._fill(1):
             raise EndOfStreamError
         self.head = bytes(self._buffer[:RAW_PREVIEW])
-        frame = self._split()
+        try:
+            frame = self._split()
+        except RemoteProtocolError:
+            self.mid_frame = True  # the buffer still holds (part of) the frame that failed
+            raise
         strings = self._strings
         self._strings = []
 
@@ -167,7 +176,11 @@ class FrameReader:
             raise RemoteProtocolError(f"malformed CBOR: {exc} (bytes: {self.head!r})") from exc
 
     def take_buffered(self) -> bytes:
-        """Return and forget the bytes read past the last frame (for draining after a failure)."""
+        """Return and forget the buffered bytes (for draining after a failure).
+
+        They follow the last frame, unless ``mid_frame``: then they are part of the frame
+        that failed.
+        """
         data = bytes(self._buffer)
         self._buffer.clear()
         return data
