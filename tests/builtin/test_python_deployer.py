@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import textwrap
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from plugin_support import (
@@ -304,6 +306,79 @@ def test_command_deployer_reports_a_missing_executable() -> None:
     """An executable that does not exist fails the deploy and says which."""
     with pytest.raises(DeploymentError, match=r"cannot start /nonexistent/plugin --atp: "):
         CommandDeployerFactory().create({}).deploy("/nonexistent/plugin")
+
+
+class Interrupt(BaseException):
+    """What the CLI's signal handler raises in the main thread (``Interrupted``)."""
+
+
+@pytest.mark.parametrize(
+    ("kind", "deploy"),
+    [
+        ("python", lambda: python_deployer().deploy(str(PLUGINS / "plugin_hello.py"))),
+        (
+            "python",
+            lambda: python_deployer(forkServer=False).deploy(str(PLUGINS / "plugin_hello.py")),
+        ),
+        (
+            "command",
+            lambda: (
+                CommandDeployerFactory()
+                .create({})
+                .deploy(f"{sys.executable} {PLUGINS / 'plugin_hello.py'}")
+            ),
+        ),
+    ],
+    ids=["python-forked", "python-spawned", "command"],
+)
+def test_an_interrupt_the_moment_the_temp_dir_is_made_leaves_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str, deploy: Any
+) -> None:
+    """An exception raised the moment a plugin's temporary directory was made (a signal
+    handler runs between two bytecodes, here right after the mkdir; issue 9 §4) still removes
+    it: the deployer knew its path before it existed."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    mkdir = os.mkdir
+
+    def mkdir_then_interrupt(path: Any, *args: Any, **kwargs: Any) -> None:
+        mkdir(path, *args, **kwargs)
+        if os.path.basename(path).startswith(f"arcaflow-steps-{kind}-"):
+            raise Interrupt
+
+    monkeypatch.setattr(os, "mkdir", mkdir_then_interrupt)
+    with pytest.raises(Interrupt):
+        deploy()
+    monkeypatch.undo()
+    assert [] == list(tmp_path.iterdir())
+
+
+def test_an_interrupt_while_the_temp_dir_is_first_resolved_leaves_no_probe_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first deploy resolves the temporary directory, which creates and removes a probe
+    file; a signal handler's exception in the main thread (here right after the probe file was
+    opened) cannot leave it behind: the probe runs on a helper thread."""
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    real_open = os.open
+
+    def open_then_interrupt(path: Any, *args: Any, **kwargs: Any) -> int:
+        fd = real_open(path, *args, **kwargs)
+        if (
+            os.path.dirname(path) == str(tmp_path)
+            and threading.current_thread() is threading.main_thread()
+        ):
+            os.close(fd)
+            raise Interrupt
+        return fd
+
+    monkeypatch.setattr(os, "open", open_then_interrupt)
+    deployer = python_deployer(forkServer=False)
+    connection = deployer.deploy(str(PLUGINS / "plugin_hello.py"))
+    connection.close(5.0)
+    deployer.close()
+    monkeypatch.undo()
+    assert [] == list(tmp_path.iterdir())
 
 
 def test_deployers_hook_offers_python_and_command() -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import errno
 import os
 import re
 import secrets
@@ -36,6 +37,8 @@ _TOKEN_RE: Final = re.compile(rf"^{_TAG}-[0-9a-f]+$")
 _VARIABLE: Final = b"ARCAFLOW_STEPS_OWNER="
 #: Seconds interpreter exit waits for a sweep still removing directories.
 _SWEEP_EXIT_WAIT: Final = 2.0
+#: Random names (48 bits each) tried for a new temporary directory before giving up.
+_NAME_ATTEMPTS: Final = 100
 
 _SWEEP_LOCK: Final = threading.Lock()
 _sweep: threading.Thread | None = None  # guarded by _SWEEP_LOCK
@@ -90,13 +93,47 @@ def kill_ended_owners_processes() -> list[int]:
     return killed
 
 
-def make_temp_dir(kind: str) -> str:
+def make_temp_dir(kind: str, made: list[str]) -> str:
     """Create a plugin's temporary directory (``kind``: ``python`` or ``command``), named after
-    this process; the first call also starts the sweep of directories of ended runs."""
+    this process, and return its path; the first call also starts the sweep of directories of
+    ended runs.
+
+    The path is appended to ``made`` before the directory exists, so an exception raised at
+    any moment (a signal handler's ``Interrupted``, right after the directory was made) leaves
+    it to the caller, who removes what ``made`` holds (:func:`._process.remove_temp_dir`
+    ignores a path never made). ``tempfile.mkdtemp`` loses the path then.
+    """
     _start_sweep()
     tag = _owner_tag()
     prefix = f"arcaflow-steps-{kind}-" + (f"{tag}-" if tag else "")
-    return tempfile.mkdtemp(prefix=prefix)
+    parent = _temp_parent()
+    for _attempt in range(_NAME_ATTEMPTS):
+        path = os.path.join(parent, prefix + secrets.token_hex(6))
+        made.append(path)
+        try:
+            os.mkdir(path, 0o700)
+        except FileExistsError:
+            made.pop()  # another's: never ours to remove
+            continue
+        except OSError:
+            made.pop()
+            raise
+        return path
+    raise FileExistsError(errno.EEXIST, "no unused temporary directory name", parent)
+
+
+def _temp_parent() -> str:
+    """Return the temporary directory; resolved (once per process) on a helper thread.
+
+    Its resolution creates and removes a probe file (``tempfile.gettempdir``): an exception a
+    signal handler raises in the main thread between the two would leave the file behind.
+    The helper runs it to the end even then (not a daemon: the interpreter waits for it).
+    """
+    if tempfile.tempdir is None:
+        resolver = threading.Thread(target=tempfile.gettempdir, name="temp-dir-probe")
+        resolver.start()
+        resolver.join()
+    return tempfile.gettempdir()
 
 
 def remove_stale_temp_dirs(directory: str | None = None) -> list[str]:

@@ -98,17 +98,18 @@ class CommandDeployer:
         if self._append_atp:
             argv.append("--atp")
         env = dict(os.environ, **self._env)
-        temp_dir = None
-        cwd = self._workdir
-        if cwd is None:
-            temp_dir = cwd = make_temp_dir("command")
+        made: list[str] = []
         try:
+            temp_dir = None
+            cwd = self._workdir
+            if cwd is None:
+                temp_dir = cwd = make_temp_dir("command", made)
             return self._held_launcher().execute(
                 argv, description=shlex.join(argv), cwd=cwd, env=env, temp_dir=temp_dir
             )
-        except BaseException:  # out of descriptors, an interrupt: the temp dir goes too
-            if temp_dir is not None:
-                remove_temp_dir(temp_dir)
+        except BaseException:  # out of descriptors, an interrupt, even one the moment the
+            for path in made:  # temp dir was made: it goes too
+                remove_temp_dir(path)
             raise
 
     def close(self) -> None:

@@ -415,13 +415,15 @@ class PythonDeployer:
                 f"python interpreter {spec.python!r} for plugin {source!r} not found "
                 "(deploy.pythonPath)"
             )
-        temp_dir = make_temp_dir("python")
-        description = " ".join(
-            os.path.basename(part) if i == 0 else part for i, part in enumerate(spec.argv[:-1])
-        )
+        made: list[str] = []
         # Whatever goes wrong before a connection owns the temp dir (out of descriptors, an
-        # interrupt), the temp dir goes too; OSErrors become a DeploymentError saying why.
+        # interrupt, even one the moment it was made), the temp dir goes too; OSErrors become
+        # a DeploymentError saying why.
         try:
+            temp_dir = make_temp_dir("python", made)
+            description = " ".join(
+                os.path.basename(part) if i == 0 else part for i, part in enumerate(spec.argv[:-1])
+            )
             if self.config.fork_server:
                 return self._fork_server(spec.python).spawn(
                     argv=[spec.module or spec.path or "", "--atp"],
@@ -437,12 +439,14 @@ class PythonDeployer:
                 spec.argv, description=description, cwd=temp_dir, env=spec.env, temp_dir=temp_dir
             )
         except OSError as exc:
-            remove_temp_dir(temp_dir)
+            for path in made:
+                remove_temp_dir(path)
             raise DeploymentError(
                 f"cannot start python plugin {source!r}: {descriptor_reason(exc)}"
             ) from exc
         except BaseException:
-            remove_temp_dir(temp_dir)
+            for path in made:
+                remove_temp_dir(path)
             raise
 
     def close(self) -> None:
