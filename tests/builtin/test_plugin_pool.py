@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import logging
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -292,6 +294,35 @@ def test_multiplex_logs_each_runs_debug_output_once(
     assert 2 == len(debug), debug
     assert debug[0].startswith("step 'a' debug: ")
     assert debug[1].startswith("step 'b' debug: ")
+
+
+class Interrupt(BaseException):
+    """What the CLI's signal handler raises in the main thread (``Interrupted``)."""
+
+
+def test_an_interrupt_right_after_the_deploy_stops_the_plugin(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An exception between the deploy and the handshake (here ``on_deployed``'s; a signal
+    handler's while the ATP client is imported) stops the plugin at once: its process and
+    temporary directory do not wait for the deployer's close."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    deployer = PythonDeployerFactory().create({})
+    deployed: list[Any] = []
+
+    def interrupt(connection: PluginConnection) -> None:
+        deployed.append(connection)
+        raise Interrupt
+
+    try:
+        with pytest.raises(Interrupt):
+            open_plugin(deployer, HELLO, on_deployed=interrupt)
+        [connection] = deployed
+        assert connection.exit_status() is not None  # stopped and reaped
+        assert set() == wait_gone({connection.pid})
+        assert [] == list(tmp_path.iterdir())
+    finally:
+        deployer.close()
 
 
 def test_a_lease_knows_whether_its_process_is_shared() -> None:

@@ -212,12 +212,15 @@ def open_plugin(
         DeploymentError: the deployer failed, or the plugin died, sent garbage or no hello.
     """
     connection = deployer.deploy(source)
-    if on_deployed is not None:
-        on_deployed(connection)
-    # Imported here, not at module level: the ATP client (cbor2, logging, …) then loads while
-    # the plugin process starts, instead of before it (N=1 critical path).
-    from ._atp import ATPClient
-
+    try:
+        if on_deployed is not None:
+            on_deployed(connection)
+        # Imported here, not at module level: the ATP client (cbor2, logging, …) then loads
+        # while the plugin process starts, instead of before it (N=1 critical path).
+        from ._atp import ATPClient
+    except BaseException:  # an interrupt while importing, say: the plugin is stopped
+        connection.close(1.0)
+        raise
     client: ATPClient | None = None
     try:
         client = ATPClient(connection)
