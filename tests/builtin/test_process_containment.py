@@ -230,7 +230,12 @@ def test_the_next_run_removes_what_a_killed_run_and_zygote_left(
     wait_marked(marker, process)
     plugins = descendants(process.pid)
     (zygote,) = zygotes_of(process.pid)
-    os.kill(zygote, signal.SIGKILL)  # first: it cannot clean up after the CLI
+    # Stop both first: once either sees the other die it cleans up (the CLI kills a dead
+    # zygote's leftovers by its token; a zygote whose CLI is gone kills its plugins), and here
+    # neither may. A stopped process still dies of SIGKILL.
+    os.kill(process.pid, signal.SIGSTOP)
+    os.kill(zygote, signal.SIGSTOP)
+    os.kill(zygote, signal.SIGKILL)
     process.kill()
     process.communicate(timeout=10)
     (left,) = (tmp_path / "tmp").iterdir()
