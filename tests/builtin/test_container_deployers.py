@@ -62,20 +62,6 @@ def _podman(config: dict[str, Any] | None = None) -> PodmanDeployer:
     return deployer
 
 
-@pytest.fixture(params=["docker", "podman"])
-def engine(request: pytest.FixtureRequest) -> Iterator[str]:
-    """Each container engine; afterwards no container of this process may be left."""
-    name = str(request.param)
-    if name == "docker":
-        request.applymarker(pytest.mark.docker)
-        require_docker(request.config)
-    else:
-        request.applymarker(pytest.mark.podman)
-        require_podman(request.config)
-    yield name
-    assert [] == our_containers(name)
-
-
 def _deployer(engine: str, config: dict[str, Any] | None = None) -> DockerDeployer | PodmanDeployer:
     return _docker(config) if engine == "docker" else _podman(config)
 

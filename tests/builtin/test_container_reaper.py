@@ -9,7 +9,6 @@ import ssl
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,6 @@ from container_support import (
     image,
     inspect,
     make_tls_files,
-    our_containers,
     owner_labels,
     plant,
     require_docker,
@@ -41,20 +39,6 @@ KILL_BOUND = 10.0
 #: Generous bound for slow engine operations on a loaded 2-core machine.
 PROMPT = 30.0
 PID = "org.arcaflow-steps.owner-pid"
-
-
-@pytest.fixture(params=["docker", "podman"])
-def engine(request: pytest.FixtureRequest) -> Iterator[str]:
-    """Each container engine; afterwards no container of this process may be left."""
-    name = str(request.param)
-    if name == "docker":
-        request.applymarker(pytest.mark.docker)
-        require_docker(request.config)
-    else:
-        request.applymarker(pytest.mark.podman)
-        require_podman(request.config)
-    yield name
-    assert [] == our_containers(name)
 
 
 def _deployer(engine: str, config: dict[str, Any] | None = None) -> DockerDeployer | PodmanDeployer:
