@@ -1,0 +1,1 @@
+"""The Arcaflow expression language: parse, evaluate, dependency paths, type inference."""
