@@ -152,6 +152,16 @@ class PluginProvider:
                 self._catalog = DeployerCatalog(self._deployer_factories())
             return self._catalog
 
+    def deploy_schema(self, deployment_type: str) -> PropertySchema:
+        """Return the schema of the ``deploy`` stage input for a deployment type: a one-of of
+        its deployers' configurations keyed by ``deployer_name`` (``arcaflow-steps workflow``
+        checks a config file's ``deployers`` entries with it).
+
+        Raises:
+            UnknownDeployerError: no deployer serves the deployment type.
+        """
+        return self.catalog().deploy_property(deployment_type)
+
     def extension_groups(self) -> tuple[ExtensionGroup, ...]:
         """Return the deployers' entry-point group (``arcaflow-steps check`` loads it)."""
         return (DEPLOYERS,)

@@ -1,4 +1,5 @@
-"""The ``arcaflow-steps`` command line: list, describe, check, schema, run, new-provider.
+"""The ``arcaflow-steps`` command line: list, describe, check, schema, run, workflow,
+new-provider.
 
 Errors of ours (:class:`~arcaflow_steps.ArcaflowStepsError`) and usage errors print one
 line-oriented message without a traceback and exit 1 (2 means an error output); anything
@@ -22,6 +23,7 @@ __all__ = [
     "EXIT_TIMEOUT",
     "build_parser",
     "console_main",
+    "installed_version",
     "main",
 ]
 
@@ -92,14 +94,18 @@ class _VersionAction(argparse.Action):
         super().__init__(option_strings, dest, nargs=0, **kwargs)
 
     def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
-        from importlib.metadata import PackageNotFoundError, version
-
-        try:
-            installed = version("arcaflow-steps")
-        except PackageNotFoundError:  # pragma: no cover - running from an uninstalled tree
-            installed = "unknown"
-        sys.stdout.write(f"{PROG} {installed}\n")
+        sys.stdout.write(f"{PROG} {installed_version()}\n")
         parser.exit()
+
+
+def installed_version() -> str:
+    """Return the installed version of arcaflow-steps (read from its metadata)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("arcaflow-steps")
+    except PackageNotFoundError:  # pragma: no cover - running from an uninstalled tree
+        return "unknown"
 
 
 class _ArgumentParser(argparse.ArgumentParser):
@@ -111,13 +117,26 @@ class _ArgumentParser(argparse.ArgumentParser):
 
 
 def _chosen_command(argv: Sequence[str]) -> str | None:
-    tokens = iter(argv)
-    for token in tokens:
+    index = _command_index(argv)
+    return None if index is None else argv[index]
+
+
+def _command_index(argv: Sequence[str]) -> int | None:
+    """Return the position of the command in ``argv`` (None: no known command)."""
+    index = 0
+    while index < len(argv):
+        token = argv[index]
         if token in _VALUE_OPTIONS:
-            next(tokens, None)  # the option's value, not the command
+            index += 1  # the option's value, not the command
         elif not token.startswith("-"):
-            return token if token in COMMANDS else None
+            return index if token in COMMANDS else None
+        index += 1
     return None
+
+
+#: Commands whose arguments are theirs to parse (``workflow`` follows Go's ``flag`` rules,
+#: ``-context=DIR``, which argparse cannot): argparse sees only what comes before them.
+_RAW_ARGUMENT_COMMANDS: Final = {"workflow": "workflow_args"}
 
 
 def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
@@ -162,8 +181,14 @@ def _command_module(module_name: str) -> Any:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     args_list = list(sys.argv[1:] if argv is None else argv)
+    raw_arguments: list[str] | None = None
+    index = _command_index(args_list)
+    if index is not None and args_list[index] in _RAW_ARGUMENT_COMMANDS:
+        args_list, raw_arguments = args_list[: index + 1], args_list[index + 1 :]
     parser = build_parser(args_list)
     args = parser.parse_args(args_list)
+    if raw_arguments is not None:
+        setattr(args, _RAW_ARGUMENT_COMMANDS[args.command], raw_arguments)
     handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
     if handler is None:
         module = _command_module(COMMANDS[args.command][0])
