@@ -25,15 +25,24 @@ import signal
 import threading
 from collections.abc import Iterator
 from types import FrameType
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 if TYPE_CHECKING:
-    from .._runner import StepRunner
     from ._progress import Progress
 
-__all__ = ["SIGNALS", "Interrupted", "RunSignals"]
+__all__ = ["SIGNALS", "Closable", "Interrupted", "RunSignals"]
 
 SIGNALS: Final = (signal.SIGINT, signal.SIGTERM)
+
+
+class Closable(Protocol):
+    """What a signal closes: a ``StepRunner`` (``run``) or a ``WorkflowRun`` (``workflow``)."""
+
+    def close(self) -> None:
+        """Close every running step gracefully."""
+
+    def force_close(self) -> None:
+        """Force-close every running step."""
 
 
 class Interrupted(BaseException):
@@ -55,7 +64,7 @@ class RunSignals:
         self.received: int | None = None
         self._count = 0
         self._raising = False
-        self._runner: StepRunner | None = None
+        self._runner: Closable | None = None
         self._progress: Progress | None = None
         self._started = threading.Event()
         self._previous: dict[int, Any] = {}
@@ -93,7 +102,7 @@ class RunSignals:
         finally:
             self._raising = False
 
-    def attach(self, runner: StepRunner, progress: Progress) -> None:
+    def attach(self, runner: Closable, progress: Progress) -> None:
         """From now on a signal closes ``runner``; one noted before closes it at once."""
         self._progress = progress
         self._runner = runner
