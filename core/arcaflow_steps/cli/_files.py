@@ -1,4 +1,4 @@
-"""Reading step files: YAML with line and column in every syntax error, no duplicate keys.
+"""Reading step files: YAML 1.2 with line and column in every error, no duplicate keys.
 
 A step file holds one step definition (its step id is the file name without extension) or a
 ``steps:`` map of named definitions. Problems are :class:`StepDefinitionError`s that name the
@@ -12,10 +12,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import yaml
-
 from .._errors import StepDefinitionError
-from ._yaml_limits import check_yaml_limits
+from .._yaml12 import DataBuilder, YamlError, compose_yaml
 
 __all__ = ["StepSpec", "read_step_files"]
 
@@ -35,49 +33,13 @@ class StepSpec(NamedTuple):
     path: str
 
 
-# libyaml's parser when PyYAML was built with it: several times faster on big step files.
-_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class _UniqueKeyLoader(_BaseLoader):  # type: ignore[valid-type,misc]
-    """A safe loader that refuses a key given twice in one mapping (PyYAML keeps the last)."""
-
-
-def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict[Any, Any]:
-    loader.flatten_mapping(node)
-    result: dict[Any, Any] = {}
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        mark = key_node.start_mark
-        try:
-            duplicate = key in result
-        except TypeError:  # a list or mapping as a key (`{[a]: 1}`)
-            raise yaml.constructor.ConstructorError(
-                None, None, f"a {_describe(key)[2:]} cannot be a mapping key", mark
-            ) from None
-        if duplicate:
-            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", mark)
-        result[key] = loader.construct_object(value_node, deep=True)
-    return result
-
-
-_UniqueKeyLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
-    _construct_mapping,
-)
-
-
 def _load_yaml(text: str, source: str) -> Any:
     try:
-        check_yaml_limits(text, _BaseLoader)
-        return yaml.load(text, Loader=_UniqueKeyLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        what = exc.problem or exc.context or "cannot be parsed"
-        raise StepDefinitionError(f"invalid YAML{where}: {what}", source=source) from None
-    except yaml.YAMLError as exc:
-        raise StepDefinitionError(f"invalid YAML: {exc}", source=source) from None
+        node = compose_yaml(text)
+        return None if node is None else DataBuilder().build(node, ())
+    except YamlError as exc:
+        where = f" at {exc.location}" if exc.location else ""
+        raise StepDefinitionError(f"invalid YAML{where}: {exc.problem}", source=source) from None
 
 
 def _describe(value: Any) -> str:

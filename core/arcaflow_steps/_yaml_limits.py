@@ -1,4 +1,4 @@
-"""Limits a step file must keep before it is built into Python objects.
+"""Limits a YAML file (step, workflow, input or config file) must keep before it is built.
 
 YAML aliases make a small file stand for a large document (600 bytes of nested aliases, the
 "billion laughs", name ~10^8 values; every consumer that walks or serializes the data expands
@@ -6,7 +6,7 @@ them), and deep nesting makes the recursive constructor, validator and serialize
 ``RecursionError``. :func:`check_yaml_limits` reads the file's event stream (iteratively,
 nothing is built) and measures, per node, its expanded size and height, counting an alias as a
 copy of what it names. It raises a ``MarkedYAMLError`` at the first node past a limit, which
-the step-file reader reports as ``invalid YAML at line L, column C: …`` like any other.
+the readers report with its line and column like any other YAML error.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ import yaml
 
 __all__ = ["MAX_ALIAS_EXPANSION", "MAX_YAML_DEPTH", "check_yaml_limits"]
 
-#: How deep lists and mappings may nest in a step file (aliases included).
+#: How deep lists and mappings may nest in a file (aliases included).
 MAX_YAML_DEPTH: Final = 100
-#: How much aliases may add to a step file: one per value plus each scalar's length.
+#: How much aliases may add to a file: one per value plus each scalar's length.
 MAX_ALIAS_EXPANSION: Final = 10_000_000
 
 _START: Final = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
