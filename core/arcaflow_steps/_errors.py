@@ -107,12 +107,18 @@ class SchemaValidationError(SchemaError, ValueError):
 
 
 class StepDefinitionError(ArcaflowStepsError, ValueError):
-    """A step definition or step file cannot be used; the message says where and why."""
+    """A step definition or step file cannot be used; the message says where and why.
 
-    def __init__(self, message: str, *, source: str | None = None) -> None:
+    ``problem`` is the message without its place; ``path`` the place in the definition
+    (``$.steps.hello.kind``) when one is known, appended to the message as ``@ path``.
+    """
+
+    def __init__(self, message: str, *, source: str | None = None, path: str | None = None) -> None:
         self.source = source
-        self.detail = message
-        super().__init__(f"{source}: {message}" if source else message)
+        self.problem = message
+        self.path = path
+        self.detail = message if path is None else f"{message} @ {path}"
+        super().__init__(f"{source}: {self.detail}" if source else self.detail)
 
 
 class RegistryError(ArcaflowStepsError):

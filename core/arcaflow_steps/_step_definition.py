@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import threading
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any, Final, Protocol, TypeVar
 
 import attrs
@@ -175,7 +175,7 @@ def _cache_for(registry: ProviderSource) -> RunnableCache:
 
 
 def _definition_error(message: str, path: str) -> StepDefinitionError:
-    return StepDefinitionError(f"{message} @ {path}")
+    return StepDefinitionError(message, path=path)
 
 
 def prepare_step(
@@ -185,11 +185,15 @@ def prepare_step(
     *,
     path: str | None = None,
     cache: RunnableCache | None = None,
+    deferred_stages: Collection[str] = frozenset(),
 ) -> PreparedStep:
     """Validate a step definition, load its runnable step and return it prepared.
 
     ``path`` is where the definition lives, for messages (default ``$.steps.<step_id>``).
-    ``cache`` defaults to one cache per registry.
+    ``cache`` defaults to one cache per registry. ``deferred_stages`` are stages whose input
+    is given later, not from the definition (a workflow's stages with expressions in their
+    fields): their fields are neither validated nor passed as schema hints, and the stages are
+    left out of ``stage_inputs``.
 
     Raises:
         StepDefinitionError: the definition is not a mapping, ``kind`` is not a string, or a
@@ -226,10 +230,16 @@ def prepare_step(
         path=where,
     )
     cache = _cache_for(registry) if cache is None else cache
+    deferred_fields = {
+        field
+        for stage in plain.stages
+        if str(stage.id) in deferred_stages
+        for field in stage.input_fields
+    }
     hints = {
         field: definition[field]
         for field in schema_hint_fields(provider)
-        if field in stage_fields and field in definition
+        if field in stage_fields and field in definition and field not in deferred_fields
     }
     runnable = cache.runnable(provider, {**provider_input, **hints})
     run_schema = runnable.run_schema()
@@ -255,7 +265,7 @@ def prepare_step(
     lifecycle = cache.lifecycle(runnable, run_input, kind)
     stage_inputs: dict[str, Mapping[str, Any]] = {}
     for stage in lifecycle.stages:
-        if not stage.input_fields and not stage.input_schema:
+        if (not stage.input_fields and not stage.input_schema) or stage.id in deferred_stages:
             continue
         given = {field: definition[field] for field in stage.input_fields if field in definition}
         stage_inputs[str(stage.id)] = _collect(problems, stage.input_schema, given, where)

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 __all__ = ["StepDefaults", "WorkflowContext", "current_workflow_context"]
 
 #: ``(step_id, kind, definition) -> definition``: lets a host fill in what a step left out
-#: (the CLI's config file sets a plugin step's ``deploy`` from its ``deployers`` entry).
+#: (the CLI's config file fills in a plugin step's ``deploy`` from its deployment type's entry).
 #: Called with the raw definition (templates inside) before the step is planned.
 StepDefaults = Callable[[str, str, Mapping[str, Any]], Mapping[str, Any]]
 
@@ -62,3 +62,6 @@ def workflow_context(context: WorkflowContext) -> Iterator[WorkflowContext]:
         yield context
     finally:
         _current.reset(token)
+
+
+WorkflowContext.__module__ = "arcaflow_steps.workflow"

@@ -25,7 +25,10 @@ SUPPORTED_VERSION: Final = "v0.2.0"
 
 @attrs.frozen(kw_only=True)
 class WorkflowModel:
-    """A workflow file, read and shape-checked, not yet planned."""
+    """A workflow file, read and shape-checked, not yet planned.
+
+    Thread safety: safe to share (immutable).
+    """
 
     version: str
     #: The input schema (``input:``), its objects' defaults and constraints included.
@@ -39,3 +42,6 @@ class WorkflowModel:
     output_schema: Mapping[str, StepOutputSchema] | None = None
     #: The file name the workflow was read from, for messages (``workflow.yaml``).
     source: str = "workflow.yaml"
+
+
+WorkflowModel.__module__ = "arcaflow_steps.workflow"

@@ -24,7 +24,10 @@ __all__ = ["PlannedOutput", "PlannedStep"]
 
 @attrs.frozen(kw_only=True, eq=False)
 class PlannedStep:
-    """One workflow step, type-checked and loaded, ready to start."""
+    """One workflow step, type-checked and loaded, ready to start.
+
+    Thread safety: safe to share (immutable).
+    """
 
     step_id: str
     kind: str
@@ -40,7 +43,10 @@ class PlannedStep:
 
 @attrs.frozen(kw_only=True, eq=False)
 class PlannedOutput:
-    """One workflow output: its template and the schema its data is checked against."""
+    """One workflow output: its template and the schema its data is checked against.
+
+    Thread safety: safe to share (immutable).
+    """
 
     output_id: str
     template: Template
@@ -48,3 +54,7 @@ class PlannedOutput:
     schema: StepOutputSchema
     #: ``outputs.<id>``, for messages.
     path: str
+
+
+for _record in (PlannedStep, PlannedOutput):
+    _record.__module__ = "arcaflow_steps.workflow"

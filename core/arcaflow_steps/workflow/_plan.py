@@ -1,0 +1,184 @@
+"""Planning a workflow: everything that can be checked before any step starts.
+
+:func:`plan_workflow` turns a :class:`~arcaflow_steps.workflow.WorkflowModel` into a
+:class:`WorkflowPlan`, in this order (every problem an
+:class:`~arcaflow_steps.workflow.InvalidWorkflowError` with its path in the file):
+
+1. every step planned (``_plan_steps``): defaults of the host applied, its kind found, its
+   definition split by the provider's keywords, its runnable loaded (concurrently across
+   steps), literal stages validated, stages holding expressions deferred;
+2. the type of ``$`` built (``_root_type``);
+3. the outputs planned (their schemas);
+4. the namespaces the steps publish collected (``_namespaces``).
+
+Deploys happen only where a provider's ``load_schema`` needs one (a plugin's schema probe).
+
+Thread safety: :func:`plan_workflow` is safe to call from any thread; a plan is immutable and
+safe to share.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final
+
+import attrs
+
+from .._errors import SchemaValidationError
+from ..schema import (
+    AnySchema,
+    ObjectSchema,
+    PropertySchema,
+    ScopeSchema,
+    StepOutputSchema,
+    TypeSchema,
+    validate,
+)
+from ._context import WorkflowContext
+from ._errors import InvalidWorkflowError, WorkflowInputError
+from ._expressions._ast import Attribute, Root
+from ._model import WorkflowModel
+from ._namespaces import namespace_rows, step_namespaces
+from ._plan_records import PlannedOutput, PlannedStep
+from ._plan_steps import plan_steps
+from ._root_type import StepTypeCache, root_type
+from ._template import Expr, SoftOptional, Template, WaitOptional
+
+__all__ = ["ERROR_OUTPUT_ID", "WorkflowPlan", "plan_workflow"]
+
+#: Without ``outputSchema``, the output with this id is the error output (as in the Go engine).
+ERROR_OUTPUT_ID: Final = "error"
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class WorkflowPlan:
+    """A workflow checked and loaded, ready to run (as often as wanted).
+
+    Thread safety: safe to share (immutable).
+    """
+
+    model: WorkflowModel
+    context: WorkflowContext
+    #: The workflow's ``input`` scope.
+    input_schema: ScopeSchema
+    #: The type of ``$`` (see ``_root_type``).
+    root_type: ObjectSchema
+    #: step id -> the step, in file order.
+    steps: Mapping[str, PlannedStep]
+    #: output id -> the output, in file order.
+    outputs: Mapping[str, PlannedOutput]
+    #: namespace -> its scope, for every namespace the steps publish.
+    namespace_scopes: Mapping[str, ScopeSchema] = attrs.field(factory=dict)
+
+    def namespaces(self) -> tuple[tuple[str, str], ...]:
+        """Return ``(object id, namespace)`` of every published object, sorted by namespace,
+        then object id (what ``-get-namespaces`` prints)."""
+        return namespace_rows(self.namespace_scopes)
+
+    def validate_input(self, data: Any) -> dict[str, Any]:
+        """Return the workflow input validated, defaults applied (what ``$.input`` holds).
+
+        Raises:
+            WorkflowInputError: listing every problem, with its ``$.input`` path.
+        """
+        try:
+            validated: dict[str, Any] = validate(self.input_schema, data, path="$.input")
+        except SchemaValidationError as exc:
+            raise WorkflowInputError(
+                "invalid workflow input: " + "; ".join(str(problem) for problem in exc.problems)
+            ) from None
+        return validated
+
+
+def plan_workflow(workflow: WorkflowModel, context: WorkflowContext) -> WorkflowPlan:
+    """Return the plan of ``workflow`` in ``context``: every step loaded and checked.
+
+    ``context`` is current (:func:`~arcaflow_steps.workflow.current_workflow_context`) while
+    the steps' runnables load.
+
+    Raises:
+        InvalidWorkflowError: the first problem found, with its path in the file.
+    """
+    steps = plan_steps(workflow.steps, context, source=workflow.source)
+    types = StepTypeCache()
+    step_types = {
+        step_id: types.step_type(step.kind, step.prepared.lifecycle)
+        for step_id, step in steps.items()
+    }
+    root = root_type(workflow.input, step_types)
+    outputs = {
+        output_id: _plan_output(workflow, output_id, template, root)
+        for output_id, template in workflow.outputs.items()
+    }
+    namespaces: dict[str, ScopeSchema] = {}
+    for step_id, step in steps.items():
+        namespaces.update(step_namespaces(step_id, step.prepared.lifecycle))
+    return WorkflowPlan(
+        model=workflow,
+        context=context,
+        input_schema=workflow.input,
+        root_type=root,
+        steps=steps,
+        outputs=outputs,
+        namespace_scopes=namespaces,
+    )
+
+
+def _plan_output(
+    workflow: WorkflowModel, output_id: str, template: Template, root: ObjectSchema
+) -> PlannedOutput:
+    path = f"outputs.{output_id}"
+    if workflow.output_schema is not None:
+        schema = workflow.output_schema.get(output_id)
+        if schema is None:
+            raise InvalidWorkflowError(
+                f"no entry for output {output_id!r} in outputSchema; entries: "
+                + ", ".join(repr(key) for key in sorted(workflow.output_schema)),
+                path="outputSchema",
+                source=workflow.source,
+            )
+    else:
+        schema = StepOutputSchema(
+            schema=_provisional_scope(output_id, template, root), error=output_id == ERROR_OUTPUT_ID
+        )
+    return PlannedOutput(output_id=output_id, template=template, schema=schema, path=path)
+
+
+def _provisional_scope(output_id: str, template: Template, root: ObjectSchema) -> ScopeSchema:
+    """Return a shallow stand-in for the output's inferred type (until type inference lands):
+    a mapping's keys with any values, or the scope of the step output a bare path names."""
+    if isinstance(template, Expr):
+        target = _named_output(template, root)
+        if target is not None:
+            return target
+    properties: dict[str, PropertySchema] = {}
+    if isinstance(template, dict):
+        properties = {
+            key: PropertySchema(
+                type=AnySchema(), required=not isinstance(value, WaitOptional | SoftOptional)
+            )
+            for key, value in template.items()
+        }
+    return ScopeSchema(
+        root=output_id,
+        objects={output_id: ObjectSchema(id=output_id, properties=properties, id_unenforced=True)},
+    )
+
+
+def _named_output(template: Expr, root: ObjectSchema) -> ScopeSchema | None:
+    names: list[str] = []
+    node = template.expression.root
+    while isinstance(node, Attribute):
+        names.append(node.name)
+        node = node.value
+    if not isinstance(node, Root):
+        return None
+    current: TypeSchema = root
+    for name in reversed(names):
+        if not isinstance(current, ObjectSchema) or name not in current.properties:
+            return None
+        current = current.properties[name].type
+    return current if isinstance(current, ScopeSchema) else None
+
+
+WorkflowPlan.__module__ = "arcaflow_steps.workflow"
