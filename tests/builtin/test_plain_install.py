@@ -86,6 +86,24 @@ def test_plain_install_has_cbor2_6_and_no_docker(plain_venv: Path) -> None:
     assert "None None\n" == completed.stdout
 
 
+def test_expression_grammar_is_installed(plain_venv: Path) -> None:
+    """A non-editable install ships grammar.lark: the expression parser works from it."""
+    completed = subprocess.run(
+        [
+            str(plain_venv / "bin" / "python"),
+            "-c",
+            "from arcaflow_steps.workflow._expressions import parse_expression; "
+            "print(parse_expression('$.a[0]').root)",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (0, "") == (completed.returncode, completed.stderr)
+    expected = "Index(value=Attribute(value=Root(), name='a'), key=Literal(value=0))\n"
+    assert expected == completed.stdout
+
+
 def test_plugin_step_from_a_plain_install(plain_venv: Path, tmp_path: Path) -> None:
     """The README's example plugin runs from the plain venv, the plugin in the SDK's venv."""
     step = tmp_path / "greet.yaml"
