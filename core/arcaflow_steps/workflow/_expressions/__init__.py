@@ -3,5 +3,6 @@
 from __future__ import annotations
 
 from ._parser import parse_expression
+from ._paths import Path, expression_paths
 
-__all__ = ["parse_expression"]
+__all__ = ["Path", "expression_paths", "parse_expression"]
