@@ -29,7 +29,7 @@ class Expr:
     """``!expr SOURCE``: an expression in place of a value."""
 
     expression: Expression
-    #: Where it was written, for messages (``$.steps.b.input.name``).
+    #: Where it was written, for messages: the key path in the file (``steps.b.input.name``).
     path: str
 
 
