@@ -7,115 +7,46 @@ planner's logic, real SDK plugins (python deployer) where a schema probe matters
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
+from plan_support import (
+    HELLO,
+    INPUT,
+    STEPS,
+    expr,
+    greet,
+    model,
+    planning_error,
+)
 
-import arcaflow_steps_builtin.dummy as dummy_module
-import arcaflow_steps_builtin.plugin as plugin_module
 from arcaflow_steps import Registry, hookimpl
 from arcaflow_steps.schema import (
-    IntSchema,
     ObjectSchema,
     PropertySchema,
-    ScopeSchema,
     StepOutputSchema,
     StringSchema,
     object_scope,
 )
 from arcaflow_steps.workflow import (
-    InvalidWorkflowError,
     WorkflowContext,
     WorkflowInputError,
-    WorkflowModel,
     WorkflowPlan,
     current_workflow_context,
     plan_workflow,
 )
-from arcaflow_steps.workflow._expressions._ast import Attribute, Expression, Root
-from arcaflow_steps.workflow._template import Expr, Template
-from arcaflow_steps_builtin.deployers import _hooks as deployers_module
-from arcaflow_steps_builtin.deployers._process import live_connection_count
 from arcaflow_steps_builtin.dummy import DummyConfig, DummyProvider
-
-PLUGINS = Path(__file__).resolve().parents[1] / "plugins"
-HELLO = str(PLUGINS / "plugin_hello.py")
-STEPS = str(PLUGINS / "plugin_steps.py")
-
-INPUT = ScopeSchema(
-    root="In",
-    objects={
-        "In": ObjectSchema(
-            id="In",
-            properties={
-                "name": PropertySchema(type=StringSchema(), required=True),
-                "count": PropertySchema(type=IntSchema(), default="3"),
-            },
-        )
-    },
-)
-
-
-def path(*names: str) -> Expr:
-    """Return ``!expr $.<names>`` (a plain path of attributes)."""
-    node: Any = Root()
-    for name in names:
-        node = Attribute(node, name)
-    return Expr(Expression("$." + ".".join(names), node), "")
-
-
-def model(
-    steps: Mapping[str, Mapping[str, Template]],
-    outputs: Mapping[str, Template] | None = None,
-    **extra: Any,
-) -> WorkflowModel:
-    """Return a workflow of these steps; its output is the last step's success by default."""
-    last = list(steps)[-1]
-    return WorkflowModel(
-        version="v0.2.0",
-        input=INPUT,
-        steps=steps,
-        outputs=outputs or {"success": {"message": path("steps", last, "greet", "success")}},
-        **extra,
-    )
-
-
-def greet(name: Template = "Arca", **extra: Any) -> dict[str, Template]:
-    """Return a dummy step definition."""
-    return {"kind": "dummy", "name": name, **extra}
-
-
-@pytest.fixture(scope="module")
-def dummies() -> WorkflowContext:
-    """A context whose registry has the dummy provider."""
-    return WorkflowContext(context_dir=Path("."), registry=Registry.from_plugins([dummy_module]))
-
-
-@pytest.fixture
-def plugins(tmp_path: Path) -> Iterator[WorkflowContext]:
-    """A context with the plugin provider and its deployers; nothing left behind after."""
-    registry = Registry.from_plugins([plugin_module, deployers_module, dummy_module])
-    yield WorkflowContext(context_dir=tmp_path, registry=registry)
-    registry.close()
-    assert 0 == live_connection_count()
-
-
-def planning_error(workflow: WorkflowModel, context: WorkflowContext) -> str:
-    """Return the message of the InvalidWorkflowError planning raises."""
-    with pytest.raises(InvalidWorkflowError) as excinfo:
-        plan_workflow(workflow, context)
-    return str(excinfo.value)
 
 
 def test_literal_stages_are_validated_and_expression_stages_deferred(
-    dummies: WorkflowContext,
+    dummy_context: WorkflowContext,
 ) -> None:
     """A stage without expressions is validated like a step of ``run``; a stage with one is
     left to the executor, all its given fields together."""
-    name = path("steps", "a", "greet", "success", "message")
-    plan = plan_workflow(model({"a": greet(), "b": greet(name, nickname="Bee")}), dummies)
+    name = expr("$.steps.a.greet.success.message")
+    plan = plan_workflow(model({"a": greet(), "b": greet(name, nickname="Bee")}), dummy_context)
     assert ["a", "b"] == list(plan.steps)
     a, b = plan.steps["a"], plan.steps["b"]
     assert ("a", "dummy", "steps.a") == (a.step_id, a.kind, a.path)
@@ -123,13 +54,13 @@ def test_literal_stages_are_validated_and_expression_stages_deferred(
     assert {} == a.deferred_inputs
     assert {} == b.prepared.stage_inputs
     assert {"greet": {"name": name, "nickname": "Bee"}} == b.deferred_inputs
-    assert dummies is plan.context
+    assert dummy_context is plan.context
 
 
-def test_root_type_names_input_steps_stages_and_outputs(dummies: WorkflowContext) -> None:
+def test_root_type_names_input_steps_stages_and_outputs(dummy_context: WorkflowContext) -> None:
     """``$`` is {input, steps}; a step lists its stages with outputs, a stage its output ids
     (each the output's scope, none required)."""
-    plan = plan_workflow(model({"a": greet(), "b": greet()}), dummies)
+    plan = plan_workflow(model({"a": greet(), "b": greet()}), dummy_context)
     root = plan.root_type
     assert ["input", "steps"] == list(root.properties)
     assert INPUT is root.properties["input"].type
@@ -148,11 +79,11 @@ def test_root_type_names_input_steps_stages_and_outputs(dummies: WorkflowContext
     } == {output_id: (prop.type, prop.required) for output_id, prop in stage.properties.items()}
 
 
-def test_steps_of_one_lifecycle_share_one_step_type(dummies: WorkflowContext) -> None:
+def test_steps_of_one_lifecycle_share_one_step_type(dummy_context: WorkflowContext) -> None:
     """1,000 steps of one provider configuration share the work: one runnable, one lifecycle,
     one step type object."""
     steps = {f"s{index}": greet() for index in range(1000)}
-    plan = plan_workflow(model(steps), dummies)
+    plan = plan_workflow(model(steps), dummy_context)
     steps_type = plan.root_type.properties["steps"].type
     assert isinstance(steps_type, ObjectSchema)
     assert 1 == len({id(prop.type) for prop in steps_type.properties.values()})
@@ -169,7 +100,7 @@ def test_steps_of_one_lifecycle_share_one_step_type(dummies: WorkflowContext) ->
             id="unknown-kind",
         ),
         pytest.param(
-            {"kind": path("input", "kind"), "name": "x"},
+            {"kind": expr("$.input.kind"), "name": "x"},
             "workflow.yaml: steps.a: 'kind' must be a literal string, got an expression",
             id="kind-expression",
         ),
@@ -180,13 +111,13 @@ def test_steps_of_one_lifecycle_share_one_step_type(dummies: WorkflowContext) ->
             id="unknown-key",
         ),
         pytest.param(
-            {"kind": "dummy", "name": "x", "dummy": {"greeting": path("input", "name")}},
+            {"kind": "dummy", "name": "x", "dummy": {"greeting": expr("$.input.name")}},
             "workflow.yaml: steps.a.dummy: the provider keyword 'dummy' of kind 'dummy' must "
             "be a literal value, not an expression",
             id="provider-keyword-expression",
         ),
         pytest.param(
-            {"kind": "dummy", "name": "x", "step": path("input", "name")},
+            {"kind": "dummy", "name": "x", "step": expr("$.input.name")},
             "workflow.yaml: steps.a.step: the run keyword 'step' of kind 'dummy' must be a "
             "literal value, not an expression",
             id="run-keyword-expression",
@@ -216,13 +147,13 @@ def test_steps_of_one_lifecycle_share_one_step_type(dummies: WorkflowContext) ->
     ],
 )
 def test_step_problems_name_their_place(
-    dummies: WorkflowContext, definition: dict[str, Any], expected: str
+    dummy_context: WorkflowContext, definition: dict[str, Any], expected: str
 ) -> None:
     """Every problem of a step definition is an InvalidWorkflowError with its path."""
-    assert expected == planning_error(model({"a": definition}), dummies)
+    assert expected == planning_error(model({"a": definition}), dummy_context)
 
 
-def test_first_problem_in_file_order_is_reported(dummies: WorkflowContext) -> None:
+def test_first_problem_in_file_order_is_reported(dummy_context: WorkflowContext) -> None:
     """Of several broken steps the first in the file is reported, whatever loads first."""
     steps = {
         "ok": greet(),
@@ -231,11 +162,11 @@ def test_first_problem_in_file_order_is_reported(dummies: WorkflowContext) -> No
     }
     assert (
         "workflow.yaml: steps.first.dummy.greeting: expected at least 1 "
-        "character, got 0" == planning_error(model(steps), dummies)
+        "character, got 0" == planning_error(model(steps), dummy_context)
     )
 
 
-def test_host_defaults_are_applied_before_planning(dummies: WorkflowContext) -> None:
+def test_host_defaults_are_applied_before_planning(dummy_context: WorkflowContext) -> None:
     """``step_defaults`` sees each raw definition with its kind and may fill in keys."""
     seen: list[tuple[str, str]] = []
 
@@ -244,7 +175,7 @@ def test_host_defaults_are_applied_before_planning(dummies: WorkflowContext) -> 
         return {"dummy": {"greeting": "Hi"}, **definition}
 
     context = WorkflowContext(
-        context_dir=Path("."), registry=dummies.registry, step_defaults=defaults
+        context_dir=Path("."), registry=dummy_context.registry, step_defaults=defaults
     )
     plan = plan_workflow(model({"a": greet(), "b": greet()}), context)
     assert [("a", "dummy"), ("b", "dummy")] == seen
@@ -286,27 +217,27 @@ def test_distinct_runnables_load_concurrently_in_the_context() -> None:
         f"s{index}": {"kind": "probe", "name": "x", "dummy": {"greeting": f"Hi{index % 4}"}}
         for index in range(12)
     }
-    outputs = {"success": {"m": path("steps", "s0", "greet", "success", "message")}}
+    outputs = {"success": {"m": expr("$.steps.s0.greet.success.message")}}
     plan_workflow(model(steps, outputs), context)
     assert [context] * 4 == probe.seen
     assert current_workflow_context() is None
 
 
-def test_plans_do_not_share_runnables(dummies: WorkflowContext) -> None:
+def test_plans_do_not_share_runnables(dummy_context: WorkflowContext) -> None:
     """Each planning call loads its own runnables (a provider keyword may be relative to the
     context, as foreach's is)."""
     workflow = model({"a": greet()})
-    first = plan_workflow(workflow, dummies)
-    second = plan_workflow(workflow, dummies)
+    first = plan_workflow(workflow, dummy_context)
+    second = plan_workflow(workflow, dummy_context)
     assert first.steps["a"].prepared.runnable is not second.steps["a"].prepared.runnable
 
 
 def test_validate_input_applies_defaults_and_lists_every_problem(
-    dummies: WorkflowContext,
+    dummy_context: WorkflowContext,
 ) -> None:
     """The input is validated against the input scope: defaults applied, every problem with
     its ``$.input`` path in one WorkflowInputError."""
-    plan = plan_workflow(model({"a": greet()}), dummies)
+    plan = plan_workflow(model({"a": greet()}), dummy_context)
     assert {"name": "Arca", "count": 3} == plan.validate_input({"name": "Arca"})
     with pytest.raises(WorkflowInputError) as excinfo:
         plan.validate_input({"name": 5, "count": "x", "extra": 1})
@@ -317,9 +248,9 @@ def test_validate_input_applies_defaults_and_lists_every_problem(
     ) == str(excinfo.value)
 
 
-def test_namespaces_list_every_output_object_sorted(dummies: WorkflowContext) -> None:
+def test_namespaces_list_every_output_object_sorted(dummy_context: WorkflowContext) -> None:
     """Every stage output publishes its objects; rows sort by namespace, then object id."""
-    plan = plan_workflow(model({"b": greet(), "a": greet()}), dummies)
+    plan = plan_workflow(model({"b": greet(), "a": greet()}), dummy_context)
     assert (
         ("GreetingError", "$.steps.a.greet.outputs.error"),
         ("GreetingOutput", "$.steps.a.greet.outputs.success"),
@@ -328,7 +259,7 @@ def test_namespaces_list_every_output_object_sorted(dummies: WorkflowContext) ->
     ) == plan.namespaces()
 
 
-def test_output_schema_needs_an_entry_per_output(dummies: WorkflowContext) -> None:
+def test_output_schema_needs_an_entry_per_output(dummy_context: WorkflowContext) -> None:
     """With ``outputSchema`` every output id needs an entry, which gives its schema and error
     flag whatever the id."""
     scope = object_scope("Out", m=PropertySchema(type=StringSchema(), required=True))
@@ -336,10 +267,11 @@ def test_output_schema_needs_an_entry_per_output(dummies: WorkflowContext) -> No
     outputs = {"success": {"m": "x"}, "other": {"m": "y"}}
     assert (
         "workflow.yaml: outputSchema: no entry for output 'other' in outputSchema; entries: "
-        "'success'" == planning_error(model({"a": greet()}, outputs, output_schema=given), dummies)
+        "'success'"
+        == planning_error(model({"a": greet()}, outputs, output_schema=given), dummy_context)
     )
     plan = plan_workflow(
-        model({"a": greet()}, {"success": {"m": "x"}}, output_schema=given), dummies
+        model({"a": greet()}, {"success": {"m": "x"}}, output_schema=given), dummy_context
     )
     assert given["success"] is plan.outputs["success"].schema
     assert ("success", "outputs.success") == (
@@ -348,18 +280,18 @@ def test_output_schema_needs_an_entry_per_output(dummies: WorkflowContext) -> No
     )
 
 
-def test_plugin_steps_probe_once_and_publish_go_namespaces(plugins: WorkflowContext) -> None:
+def test_plugin_steps_probe_once_and_publish_go_namespaces(plugin_context: WorkflowContext) -> None:
     """Real plugins: each distinct plugin is probed for its schema, and the namespaces are the
     Go engine's (reference §1.8) for the plugin stages."""
     hello = {"plugin": {"src": HELLO, "deployment_type": "python"}, "input": {"name": "x"}}
-    again = {**hello, "input": {"name": path("steps", "h", "outputs", "success", "message")}}
+    again = {**hello, "input": {"name": expr("$.steps.h.outputs.success.message")}}
     steps = {
         "h": hello,
         "h2": again,
         "g": {**hello, "plugin": {"src": STEPS, "deployment_type": "python"}, "step": "hello"},
     }
-    outputs = {"success": {"m": path("steps", "h2", "outputs", "success", "message")}}
-    plan = plan_workflow(model(steps, outputs), plugins)
+    outputs = {"success": {"m": expr("$.steps.h2.outputs.success.message")}}
+    plan = plan_workflow(model(steps, outputs), plugin_context)
     assert isinstance(plan, WorkflowPlan)
     assert plan.steps["h"].prepared.runnable is plan.steps["h2"].prepared.runnable
     rows = [row for row in plan.namespaces() if row[1].startswith("$.steps.h.")]
@@ -376,10 +308,10 @@ def test_plugin_steps_probe_once_and_publish_go_namespaces(plugins: WorkflowCont
     ] == rows
 
 
-def test_plugin_with_several_steps_needs_the_run_keyword(plugins: WorkflowContext) -> None:
+def test_plugin_with_several_steps_needs_the_run_keyword(plugin_context: WorkflowContext) -> None:
     """A plugin with several steps and no ``step:`` is an error naming the steps."""
     steps = {"p": {"plugin": {"src": STEPS, "deployment_type": "python"}, "input": {}}}
-    message = planning_error(model(steps, {"success": {"a": 1}}), plugins)
+    message = planning_error(model(steps, {"success": {"a": 1}}), plugin_context)
     assert message.startswith(
         "workflow.yaml: steps.p: missing required field 'step'; valid values: 'cancellable', "
     ), message

@@ -8,8 +8,11 @@
    definition split by the provider's keywords, its runnable loaded (concurrently across
    steps), literal stages validated, stages holding expressions deferred;
 2. the type of ``$`` built (``_root_type``);
-3. the outputs planned (their schemas);
-4. the namespaces the steps publish collected (``_namespaces``).
+3. every path an expression reads checked, and what each deferred stage waits for
+   (``_references``);
+4. the outputs planned (their schemas);
+5. no cycle of waits among step stages (``_cycles``);
+6. the namespaces the steps publish collected (``_namespaces``).
 
 Deploys happen only where a provider's ``load_schema`` needs one (a plugin's schema probe).
 
@@ -35,12 +38,14 @@ from ..schema import (
     validate,
 )
 from ._context import WorkflowContext
+from ._cycles import Node, find_cycle, format_cycle
 from ._errors import InvalidWorkflowError, WorkflowInputError
 from ._expressions._ast import Attribute, Root
 from ._model import WorkflowModel
 from ._namespaces import namespace_rows, step_namespaces
 from ._plan_records import PlannedOutput, PlannedStep
 from ._plan_steps import plan_steps
+from ._references import References
 from ._root_type import StepTypeCache, root_type
 from ._template import Expr, SoftOptional, Template, WaitOptional
 
@@ -106,10 +111,18 @@ def plan_workflow(workflow: WorkflowModel, context: WorkflowContext) -> Workflow
         for step_id, step in steps.items()
     }
     root = root_type(workflow.input, step_types)
+    needs = _dependencies(workflow, steps)
     outputs = {
         output_id: _plan_output(workflow, output_id, template, root)
         for output_id, template in workflow.outputs.items()
     }
+    cycle = find_cycle({step_id: step.prepared.lifecycle for step_id, step in steps.items()}, needs)
+    if cycle is not None:
+        raise InvalidWorkflowError(
+            f"dependency cycle: {format_cycle(cycle, needs)}",
+            path=f"steps.{cycle[0][0]}",
+            source=workflow.source,
+        )
     namespaces: dict[str, ScopeSchema] = {}
     for step_id, step in steps.items():
         namespaces.update(step_namespaces(step_id, step.prepared.lifecycle))
@@ -122,6 +135,26 @@ def plan_workflow(workflow: WorkflowModel, context: WorkflowContext) -> Workflow
         outputs=outputs,
         namespace_scopes=namespaces,
     )
+
+
+def _dependencies(
+    workflow: WorkflowModel, steps: Mapping[str, PlannedStep]
+) -> dict[Node, list[Node]]:
+    """Return deferred stage -> the step stages it waits for; check every path read."""
+    references = References(steps, source=workflow.source)
+    needs: dict[Node, list[Node]] = {}
+    for step_id, step in steps.items():
+        for stage_id, fields in step.deferred_inputs.items():
+            producers = {
+                producer
+                for field, template in fields.items()
+                for producer in references.producers(template, f"{step.path}.{field}")
+            }
+            if producers:
+                needs[step_id, stage_id] = sorted(producers)
+    for output_id, template in workflow.outputs.items():
+        references.producers(template, f"outputs.{output_id}")
+    return needs
 
 
 def _plan_output(
