@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
+from ._evaluate import evaluate
 from ._parser import parse_expression
 from ._paths import Path, expression_paths
 
-__all__ = ["Path", "expression_paths", "parse_expression"]
+__all__ = ["Path", "evaluate", "expression_paths", "parse_expression"]
