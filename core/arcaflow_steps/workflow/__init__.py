@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from ._model import WorkflowModel
     from ._plan import WorkflowPlan, plan_workflow
     from ._plan_records import PlannedOutput, PlannedStep
+    from ._workflow_file import parse_workflow, read_workflow
 
 __all__ = [
     "ExpressionError",
@@ -44,7 +45,9 @@ __all__ = [
     "WorkflowModel",
     "WorkflowPlan",
     "current_workflow_context",
+    "parse_workflow",
     "plan_workflow",
+    "read_workflow",
 ]
 
 #: module (relative to this package) -> the public names it provides.
@@ -62,6 +65,7 @@ _EXPORTS: Final[dict[str, tuple[str, ...]]] = {
     "._model": ("WorkflowModel",),
     "._plan": ("WorkflowPlan", "plan_workflow"),
     "._plan_records": ("PlannedOutput", "PlannedStep"),
+    "._workflow_file": ("parse_workflow", "read_workflow"),
 }
 
 _SOURCE: Final = {name: module for module, names in _EXPORTS.items() for name in names}
