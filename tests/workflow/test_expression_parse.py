@@ -29,7 +29,7 @@ from arcaflow_steps.workflow._expressions._ast import (
     UnaryOperator,
 )
 from arcaflow_steps.workflow._expressions._format import format_node
-from arcaflow_steps.workflow._expressions._parser import MAX_DEPTH
+from arcaflow_steps.workflow._expressions._parser import MAX_DEPTH, _parser, _plain_path
 
 B = BinaryOperator
 U = UnaryOperator
@@ -314,9 +314,51 @@ def test_round_trip(tree: Node) -> None:
     assert tree == parse_expression(format_node(tree)).root
 
 
-def test_parse_time() -> None:
-    """A typical path parses in well under a millisecond (the 1,000-step plan budget)."""
-    text = "$.steps.a.outputs.success.items[0].name"
+plain_paths = st.builds(
+    lambda start, segments: start + "".join(segments),
+    st.one_of(st.just("$"), names),
+    st.lists(
+        st.one_of(
+            names.map(lambda name: f".{name}"),
+            st.integers(min_value=0, max_value=10**18).map(lambda index: f"[{index}]"),
+            st.text(max_size=6).map(lambda key: f"[{format_node(Literal(key))}]"),
+            st.text(alphabet="0123456789 ()-'", max_size=3).map(lambda junk: f"[{junk}]"),
+        ),
+        max_size=6,
+    ),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(plain_paths)
+def test_plain_path_fast_path_agrees_with_the_grammar(text: str) -> None:
+    """Where the plain-path fast path answers, its tree is the grammar's; else the grammar's."""
+    try:
+        from_grammar: Node | None = _parser().parse(text)
+    except Exception:  # a syntax error: the fast path must not accept it either
+        from_grammar = None
+    from_fast_path = _plain_path(text)
+    if from_fast_path is not None:
+        assert from_grammar == from_fast_path
+
+
+def test_fast_path_covers_the_common_forms() -> None:
+    """Plain paths with names, int indexes and quoted keys take the fast path."""
+    for text in ("$.steps.a.outputs.success.items[0].name", 'input.m["b-c"]', "$", "x"):
+        assert _plain_path(text) is not None, text
+    for text in ("true", "$.a[-1]", "$.a['k']", '$.a["\\n"]', "$ .a", "f(x).a", "$.a[007]"):
+        assert _plain_path(text) is None, text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "$.steps.a.outputs.success.items[0].name",
+        'intToString($.steps.a.outputs.success.n + 1) + "s"',
+    ],
+)
+def test_parse_time(text: str) -> None:
+    """A typical expression parses in well under a millisecond (the 1,000-step plan budget)."""
     parse_expression(text)  # builds the parser
     rounds = 200
     started = time.process_time()

@@ -6,6 +6,11 @@ reduces, so the result is the :class:`~._ast.Expression` tree directly. Lark's e
 translated at this boundary into one :class:`ExpressionSyntaxError` that says what was found
 where (a 1-based column in the trimmed text) and what would have been valid there.
 
+Most expressions in real workflows are plain paths (``$.steps.a.outputs.success.items[0]``).
+:func:`_plain_path` reads those with one regular expression, about eight times faster than
+the LALR parser (measured: ~9 µs against ~72 µs); anything else, and anything it is unsure
+of, goes to Lark. A Hypothesis test checks that both build the same tree for every plain path.
+
 Thread safety: safe to share; the Lark parser keeps no state between parses.
 """
 
@@ -55,6 +60,12 @@ _ESCAPES: Final = {
     "0": "\0",
 }
 _BOOLEANS: Final = {"true": True, "false": False}
+# A plain path: `$` or a name, then `.name`, `[int]` (at most 18 digits: always an int64)
+# and `["key"]` (no escapes), without spaces. The segment pattern walks one that matched.
+_NAME: Final = r"[A-Za-z_][A-Za-z0-9_]*"
+_SEGMENT: Final = rf'\.({_NAME})|\[(0|[1-9][0-9]{{0,17}})\]|\["([^"\\\n]*)"\]'
+_PLAIN_PATH: Final = re.compile(rf"(\$|{_NAME})(?:{_SEGMENT})*")
+_PLAIN_SEGMENT: Final = re.compile(_SEGMENT)
 _LITERALS: Final = frozenset({"NUMBER", "STRING", "RAW_STRING"})
 
 # How an expected terminal is named in a message; the value starters collapse to "a value".
@@ -84,18 +95,39 @@ def parse_expression(text: str) -> Expression:
     source = text.strip()
     if not source:
         raise ExpressionSyntaxError("empty expression", expression=source, column=1)
-    try:
-        root = _node(_parser().parse(source))
-    except lark.exceptions.UnexpectedInput as error:
-        _raise_syntax_error(source, error)
-    except _LiteralError as error:
-        raise ExpressionSyntaxError(error.reason, expression=source, column=error.column) from None
+    root = _plain_path(source)
+    if root is None:
+        try:
+            root = _node(_parser().parse(source))
+        except lark.exceptions.UnexpectedInput as error:
+            _raise_syntax_error(source, error)
+        except _LiteralError as error:
+            raise ExpressionSyntaxError(
+                error.reason, expression=source, column=error.column
+            ) from None
     # Depth is bounded by the number of tokens, so only a long text can be too deep.
     if len(source) > MAX_DEPTH and _depth(root) > MAX_DEPTH:
         raise ExpressionSyntaxError(
             f"the expression nests deeper than {MAX_DEPTH} levels", expression=source
         )
     return Expression(source=source, root=root)
+
+
+def _plain_path(source: str) -> Node | None:
+    """Return the tree of a plain path (``$.a.b[0]["k"]``), or None to use the grammar."""
+    match = _PLAIN_PATH.fullmatch(source)
+    if match is None or match[1] in _BOOLEANS:
+        return None
+    node: Node = Root() if match[1] == "$" else Attribute(Root(), match[1])
+    for segment in _PLAIN_SEGMENT.finditer(source, match.end(1)):
+        name, index, key = segment.groups()
+        if name is not None:
+            node = Attribute(node, name)
+        elif index is not None:
+            node = Index(node, Literal(int(index)))
+        else:
+            node = Index(node, Literal(key))
+    return node
 
 
 @functools.cache
