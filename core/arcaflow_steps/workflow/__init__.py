@@ -26,9 +26,11 @@ if TYPE_CHECKING:
         WorkflowError,
         WorkflowInputError,
     )
+    from ._execute import WorkflowRun
     from ._model import WorkflowModel
     from ._plan import WorkflowPlan, plan_workflow
     from ._plan_records import PlannedOutput, PlannedStep
+    from ._result import WorkflowResult
     from ._workflow_file import parse_workflow, read_workflow
 
 __all__ = [
@@ -44,6 +46,8 @@ __all__ = [
     "WorkflowInputError",
     "WorkflowModel",
     "WorkflowPlan",
+    "WorkflowResult",
+    "WorkflowRun",
     "current_workflow_context",
     "parse_workflow",
     "plan_workflow",
@@ -62,9 +66,11 @@ _EXPORTS: Final[dict[str, tuple[str, ...]]] = {
         "WorkflowError",
         "WorkflowInputError",
     ),
+    "._execute": ("WorkflowRun",),
     "._model": ("WorkflowModel",),
     "._plan": ("WorkflowPlan", "plan_workflow"),
     "._plan_records": ("PlannedOutput", "PlannedStep"),
+    "._result": ("WorkflowResult",),
     "._workflow_file": ("parse_workflow", "read_workflow"),
 }
 

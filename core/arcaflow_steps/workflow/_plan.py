@@ -22,12 +22,13 @@ safe to share.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 import attrs
 
 from .._errors import SchemaValidationError
+from .._events import StepObserver
 from ..schema import (
     AnySchema,
     ObjectSchema,
@@ -40,12 +41,14 @@ from ..schema import (
 from ._context import WorkflowContext
 from ._cycles import Node, find_cycle, format_cycle
 from ._errors import InvalidWorkflowError, WorkflowInputError
+from ._execute import WorkflowRun, run_workflow, start_workflow
 from ._expressions._ast import Attribute, Root
 from ._model import WorkflowModel
 from ._namespaces import namespace_rows, step_namespaces
 from ._plan_records import PlannedOutput, PlannedStep
 from ._plan_steps import plan_steps
 from ._references import References
+from ._result import WorkflowResult
 from ._root_type import StepTypeCache, root_type
 from ._template import Expr, SoftOptional, Template, WaitOptional
 
@@ -93,6 +96,33 @@ class WorkflowPlan:
                 "invalid workflow input: " + "; ".join(str(problem) for problem in exc.problems)
             ) from None
         return validated
+
+    def start(
+        self,
+        input_data: Any,
+        *,
+        step_id_prefix: str = "",
+        observers: Sequence[StepObserver] = (),
+    ) -> WorkflowRun:
+        """Validate the input and start every step; the run goes on in the background.
+
+        Observers of the run are ``context.observers`` and ``observers``; they see the step ids
+        with ``step_id_prefix`` in front (a sub-workflow's ``loop[3].``).
+
+        Raises:
+            WorkflowInputError: the input does not match the input schema (nothing started).
+        """
+        return start_workflow(self, input_data, step_id_prefix=step_id_prefix, observers=observers)
+
+    def run(self, input_data: Any, *, timeout: float | None = None) -> WorkflowResult:
+        """Run the workflow to its end and return the result (see :meth:`start`).
+
+        After ``timeout`` seconds without an output every step is closed and the run fails.
+
+        Raises:
+            WorkflowInputError: the input does not match the input schema (nothing started).
+        """
+        return run_workflow(self, input_data, timeout=timeout)
 
 
 def plan_workflow(workflow: WorkflowModel, context: WorkflowContext) -> WorkflowPlan:
