@@ -140,8 +140,13 @@ def compose_yaml(text: str) -> yaml.Node | None:
             ) from None
         what = exc.problem or exc.context or "cannot be parsed"
         raise YamlError(what, mark=exc.problem_mark or exc.context_mark) from None
-    except yaml.YAMLError as exc:  # a reader error without a position
-        raise YamlError(str(exc)) from None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow
+        line = text.count("\n", 0, exc.position)
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1)
+        mark = yaml.Mark("", exc.position, line, column, None, 0)
+        raise YamlError(
+            f"unacceptable character #x{exc.character:04x}: {exc.reason}", mark=mark
+        ) from None
     return node
 
 
@@ -202,10 +207,14 @@ class DataBuilder:
     and :meth:`build_value` (a mapping's values). ``extra_tags`` lists the tags a subclass
     accepts, for the message that names the valid tags.
 
-    Thread safety: safe to share (no state).
+    Thread safety: not thread-safe; one instance per document.
     """
 
     extra_tags: tuple[str, ...] = ()
+
+    def __init__(self) -> None:
+        # The collections being built: an alias to one of them would build forever.
+        self._open: set[int] = set()
 
     def build(self, node: yaml.Node, path: Path) -> Any:
         """Return the data of ``node``, found at ``path``."""
@@ -213,12 +222,23 @@ class DataBuilder:
         if isinstance(node, yaml.ScalarNode):
             if tag in _SCALAR_TAGS:
                 return _scalar(node, path)
-        elif isinstance(node, yaml.MappingNode):
-            if tag == _MAP:
+            return self.build_tagged(node, path)
+        if id(node) in self._open:
+            raise YamlError(
+                "an alias inside this anchored value names the value itself; a value cannot "
+                "contain itself",
+                mark=node.start_mark,
+                path=path,
+            )
+        self._open.add(id(node))
+        try:
+            if isinstance(node, yaml.MappingNode) and tag == _MAP:
                 return self.build_mapping(node, path)
-        elif tag == _SEQ:
-            return [self.build(item, (*path, index)) for index, item in enumerate(node.value)]
-        return self.build_tagged(node, path)
+            if isinstance(node, yaml.SequenceNode) and tag == _SEQ:
+                return [self.build(item, (*path, index)) for index, item in enumerate(node.value)]
+            return self.build_tagged(node, path)
+        finally:
+            self._open.discard(id(node))
 
     def build_tagged(self, node: yaml.Node, path: Path) -> Any:
         """Return the data of a node with a tag :meth:`build` does not know; here: refuse it."""
@@ -271,5 +291,5 @@ class DataBuilder:
                     mark=source.start_mark,
                     path=path,
                 )
-            for key, value in self.build_mapping(source, path).items():
+            for key, value in self.build(source, path).items():
                 merged.setdefault(key, value)  # the first mapping that has the key wins

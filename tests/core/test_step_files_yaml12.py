@@ -133,6 +133,18 @@ def test_merge_keys_still_merge(tmp_path: Path) -> None:
             id="engine-tag",
         ),
         pytest.param(
+            "kind: dummy\nname: Arca\nx: &x [*x]\n",
+            "invalid YAML at line 3, column 4: an alias inside this anchored value names the "
+            "value itself; a value cannot contain itself",
+            id="recursive-alias",
+        ),
+        pytest.param(
+            "kind: dummy\nname: A\x00\n",
+            "invalid YAML at line 2, column 8: unacceptable character #x0000: control "
+            "characters are not allowed",
+            id="control-character",
+        ),
+        pytest.param(
             "kind: dummy\nname: Arca\n<<: [1]\n",
             "invalid YAML at line 3, column 6: a merge key (<<) needs a mapping or a list of "
             "mappings",

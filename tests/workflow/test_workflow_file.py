@@ -470,3 +470,17 @@ def test_output_problems(text: str, message: str) -> None:
     conflicts 'outputs', set one of the two, not both``, ``could not find output id "success"
     in output schema``)."""
     assert f"workflow.yaml: {message}" == error(text)
+
+
+def test_integer_keys_of_an_input_schema_are_read() -> None:
+    """``enum_integer`` values keyed by plain integers load: keys are their text, which the
+    schema reads as integers (an error for non-string keys would refuse such workflows)."""
+    model = parse(
+        edit(
+            "{type: {type_id: string}}",
+            "{type: {type_id: enum_integer, values: {1: {name: Low}, 2: {name: High}}}, "
+            "default: 1}",
+        )
+    )
+    name = model.input.objects["R"].properties["name"]
+    assert ([1, 2], "1") == (list(name.type.values), name.default)  # type: ignore[union-attr]

@@ -426,6 +426,17 @@ def test_a_misplaced_tag_or_key_is_one_line(text: str, message: str) -> None:
             "bytes (each alias counts as a copy of what it names)",
             id="alias-bomb",
         ),
+        pytest.param(
+            "a: 1\nb: x\x07y\n",
+            "invalid YAML at line 2, column 5: unacceptable character #x0007: control "
+            "characters are not allowed",
+            id="control-character",
+        ),
+        pytest.param(
+            "a: *nope\n",
+            "invalid YAML at line 1, column 4: found undefined alias",
+            id="undefined-alias",
+        ),
     ],
 )
 def test_yaml_that_does_not_parse_is_one_line(text: str, message: str) -> None:
@@ -461,3 +472,23 @@ def test_data_files_refuse_engine_tags() -> None:
         f"input.yaml: name: unknown tag '!expr'; valid tags: {VALID_TAGS} (line 1, column 7)"
         == str(info.value)
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        pytest.param("a: &a [*a]\n", "a[0]: ", id="list"),
+        pytest.param("a: &a {b: [{c: *a}]}\n", "a.b[0].c: ", id="mapping"),
+        pytest.param("a: &a {<<: *a}\n", "a: ", id="merge"),
+        pytest.param(
+            "a: &a !oneof {discriminator: d, one_of: {x: *a}}\n", "a.one_of.x: ", id="oneof"
+        ),
+    ],
+)
+def test_a_value_that_contains_itself_is_an_error(text: str, message: str) -> None:
+    """An alias inside the value its anchor names (a recursive structure) is one line, not
+    endless recursion."""
+    assert (
+        f"workflow.yaml: {message}an alias inside this anchored value names the value itself; "
+        "a value cannot contain itself (line 1, column 4)"
+    ) == error(text)

@@ -91,6 +91,7 @@ class _WorkflowBuilder(DataBuilder):
     extra_tags = (_EXPR, _ONEOF, _ORDISABLED, _SOFT_OPTIONAL, _WAIT_OPTIONAL)
 
     def __init__(self) -> None:
+        super().__init__()
         # Expression text -> its tree: generated workflows repeat the same expressions.
         self._compiled: dict[str, Expression] = {}
 
