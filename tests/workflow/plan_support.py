@@ -51,9 +51,9 @@ def model(
     """Return a workflow of these steps; its output is the last dummy step's success by
     default."""
     last = list(steps)[-1]
+    extra.setdefault("input", INPUT)
     return WorkflowModel(
         version="v0.2.0",
-        input=INPUT,
         steps=steps,
         outputs=outputs or {"success": {"message": expr(f"$.steps.{last}.greet.success")}},
         **extra,

@@ -39,6 +39,8 @@ def check_meaning(schema: TypeSchema, scope: ScopeSchema | None, path: str) -> N
         for name, prop in schema.properties.items():
             check_property_meaning(prop, scope, f"{path}.properties[{name!r}]")
     elif isinstance(schema, RefSchema):
+        if schema.namespace is not None:
+            return  # names a workflow namespace: the workflow planner resolves it
         if scope is None or schema.id not in scope.objects:
             declared = (
                 ", ".join(repr(key) for key in sorted(scope.objects)) or "none"

@@ -222,6 +222,7 @@ def _parse_ref(data: Mapping[Any, Any], path: str) -> RefSchema:
     return RefSchema(
         id=read_str(read_required(data, "id", path), f"{path}.id"),
         display=parse_display(data.get("display"), f"{path}.display"),
+        namespace=read_opt_str(data, "namespace", path),
     )
 
 

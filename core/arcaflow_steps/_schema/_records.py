@@ -166,6 +166,10 @@ class ObjectSchema:
 class RefSchema:
     """A reference to an object of the enclosing scope, by id.
 
+    With a ``namespace`` (workflow input schemas only) the object is one a workflow step
+    publishes under that name (``$.steps.p.starting.inputs.input``); the workflow planner
+    resolves it, and until then the ref names nothing in its enclosing scope.
+
     Thread safety: safe to share (immutable).
     """
 
@@ -173,6 +177,7 @@ class RefSchema:
 
     id: str
     display: DisplayValue | None = None
+    namespace: str | None = None
 
 
 @attrs.frozen(kw_only=True)

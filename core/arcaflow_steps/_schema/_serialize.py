@@ -139,6 +139,7 @@ def _serialize_body(schema: Any) -> dict[str, Any]:  # noqa: PLR0912 (one branch
         result["id"] = schema.id
         if schema.display is not None:
             result["display"] = serialize_display(schema.display)
+        _put(result, "namespace", schema.namespace)
     elif isinstance(schema, ScopeSchema):
         result = serialize_scope(schema)
     elif isinstance(schema, OneOfStringSchema | OneOfIntSchema):

@@ -7,12 +7,12 @@
 1. every step planned (``_plan_steps``): defaults of the host applied, its kind found, its
    definition split by the provider's keywords, its runnable loaded (concurrently across
    steps), literal stages validated, stages holding expressions deferred;
-2. the type of ``$`` built (``_root_type``);
+2. the namespaces the steps publish collected, and the input's refs into them resolved
+   (``_namespaces``); the type of ``$`` built (``_root_type``);
 3. every path an expression reads checked, and what each deferred stage waits for
    (``_references``);
 4. the outputs planned (their schemas);
-5. no cycle of waits among step stages (``_cycles``);
-6. the namespaces the steps publish collected (``_namespaces``).
+5. no cycle of waits among step stages (``_cycles``).
 
 Deploys happen only where a provider's ``load_schema`` needs one (a plugin's schema probe).
 
@@ -44,7 +44,7 @@ from ._errors import InvalidWorkflowError, WorkflowInputError
 from ._execute import WorkflowRun, run_workflow, start_workflow
 from ._expressions._ast import Attribute, Root
 from ._model import WorkflowModel
-from ._namespaces import namespace_rows, step_namespaces
+from ._namespaces import namespace_rows, resolve_namespaced_refs, step_namespaces
 from ._plan_records import PlannedOutput, PlannedStep
 from ._plan_steps import plan_steps
 from ._references import References
@@ -67,7 +67,7 @@ class WorkflowPlan:
 
     model: WorkflowModel
     context: WorkflowContext
-    #: The workflow's ``input`` scope.
+    #: The workflow's ``input`` scope, its refs into namespaces resolved.
     input_schema: ScopeSchema
     #: The type of ``$`` (see ``_root_type``).
     root_type: ObjectSchema
@@ -135,12 +135,16 @@ def plan_workflow(workflow: WorkflowModel, context: WorkflowContext) -> Workflow
         InvalidWorkflowError: the first problem found, with its path in the file.
     """
     steps = plan_steps(workflow.steps, context, source=workflow.source)
+    namespaces: dict[str, ScopeSchema] = {}
+    for step_id, step in steps.items():
+        namespaces.update(step_namespaces(step_id, step.prepared.lifecycle))
+    input_schema = resolve_namespaced_refs(workflow.input, namespaces, source=workflow.source)
     types = StepTypeCache()
     step_types = {
         step_id: types.step_type(step.kind, step.prepared.lifecycle)
         for step_id, step in steps.items()
     }
-    root = root_type(workflow.input, step_types)
+    root = root_type(input_schema, step_types)
     needs = _dependencies(workflow, steps)
     outputs = {
         output_id: _plan_output(workflow, output_id, template, root)
@@ -153,13 +157,10 @@ def plan_workflow(workflow: WorkflowModel, context: WorkflowContext) -> Workflow
             path=f"steps.{cycle[0][0]}",
             source=workflow.source,
         )
-    namespaces: dict[str, ScopeSchema] = {}
-    for step_id, step in steps.items():
-        namespaces.update(step_namespaces(step_id, step.prepared.lifecycle))
     return WorkflowPlan(
         model=workflow,
         context=context,
-        input_schema=workflow.input,
+        input_schema=input_schema,
         root_type=root,
         steps=steps,
         outputs=outputs,
