@@ -8,6 +8,7 @@ Go (unary operators bind to their operand; `.5`, `1e3`, `0x10` are errors, not n
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from hypothesis import given, settings
@@ -243,6 +244,22 @@ def test_syntax_error(text: str, column: int, reason: str) -> None:
     assert f"{reason} (in expression {text.strip()!r})" == str(raised.value)
 
 
+def test_parse_from_many_threads() -> None:
+    """The one shared parser serves threads at once: each gets its own text's tree or error."""
+    texts = [text for text, _ in PARSED] + [text for text, _, _ in ERRORS]
+
+    def outcome(text: str) -> object:
+        try:
+            return parse_expression(text)
+        except ExpressionSyntaxError as error:
+            return (error.reason, error.column)
+
+    serial = [outcome(text) for text in texts]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        for _ in range(5):
+            assert serial == list(pool.map(outcome, texts))
+
+
 def test_syntax_error_is_a_value_error() -> None:
     """Callers that catch ValueError (as for every static problem) catch syntax errors too."""
     with pytest.raises(ValueError, match=r"^unexpected end of expression; expected a value"):
@@ -358,11 +375,15 @@ def test_fast_path_covers_the_common_forms() -> None:
     ],
 )
 def test_parse_time(text: str) -> None:
-    """A typical expression parses in well under a millisecond (the 1,000-step plan budget)."""
+    """A typical expression parses in well under 2 ms, even under coverage and load.
+
+    Measured without either: ~6 µs for a plain path, ~100 µs otherwise. The bound catches a
+    parser rebuilt per call (~35 ms) or a pathological grammar change.
+    """
     parse_expression(text)  # builds the parser
     rounds = 200
     started = time.process_time()
     for _ in range(rounds):
         parse_expression(text)
     per_parse = (time.process_time() - started) / rounds
-    assert per_parse < 0.001, f"{per_parse * 1e6:.0f} µs per parse"
+    assert per_parse < 0.002, f"{per_parse * 1e6:.0f} µs per parse"
