@@ -168,7 +168,7 @@ class DependencyGraph(Generic[NodeId]):
         if cycle:
             raise ValueError("dependency cycle: " + " -> ".join(repr(node) for node in cycle))
         self._sealed = True
-        changes = _Changes[NodeId]()
+        changes: _Changes[NodeId] = _Changes()
         for node in list(self._nodes.values()):
             if node.state is NodeState.WAITING and node.is_ready_now():
                 self._become_ready(node, changes)
@@ -253,7 +253,7 @@ class DependencyGraph(Generic[NodeId]):
             ValueError: the graph is not sealed yet.
         """
         node = self._updatable(node_id)
-        changes = _Changes[NodeId]()
+        changes: _Changes[NodeId] = _Changes()
         if node.state not in _SETTLED:
             self._resolve(node, changes)
         return changes.freeze()
@@ -267,7 +267,7 @@ class DependencyGraph(Generic[NodeId]):
             ValueError: the graph is not sealed yet.
         """
         node = self._updatable(node_id)
-        changes = _Changes[NodeId]()
+        changes: _Changes[NodeId] = _Changes()
         if node.state not in _SETTLED:
             self._fail(node, changes)
         return changes.freeze()
