@@ -128,6 +128,30 @@ def test_schema_hint_fields_reach_load_schema(
     assert {} == prepared.provider_input  # the validated provider keyword only
 
 
+def test_deferred_stages_are_neither_validated_nor_hints(
+    registry: FakeRegistry, provider: FakeProvider
+) -> None:
+    """A deferred stage (a workflow stage whose input comes later) is skipped: its fields are
+    not validated, not passed as schema hints, and the stage is not in ``stage_inputs``."""
+    provider.schema_hint_fields = frozenset({"stop_if"})  # type: ignore[attr-defined]
+    definition = {"kind": "fake", "go": "not a bool", "stop_if": object()}
+    prepared = prepare_step(
+        registry, "a", definition, cache=RunnableCache(), deferred_stages={"prepare", "stop"}
+    )
+    assert {} == prepared.stage_inputs
+    assert [{}] == provider.loads
+    with pytest.raises(StepDefinitionError) as excinfo:
+        prepare_step(registry, "a", {**definition, "nope": 1}, deferred_stages={"prepare"})
+    assert (
+        "unknown key 'nope' in step 'a' of kind 'fake'; valid keys: 'fake', 'go', 'kind', "
+        "'stop_if', 'value'",
+        "$.steps.a",
+    ) == (
+        excinfo.value.problem,
+        excinfo.value.path,
+    )
+
+
 def test_default_cache_is_per_registry(registry: FakeRegistry, provider: FakeProvider) -> None:
     """Without an explicit cache, one cache per registry object is used."""
     prepare_step(registry, "a", {"kind": "fake", "go": True})
