@@ -48,6 +48,7 @@ COMMANDS: Final[dict[str, tuple[str, str]]] = {
     "check": ("_inspect_check", "import and validate every provider; report every failure"),
     "schema": ("_inspect_schema", "print the JSON Schema of step files (for editors)"),
     "run": ("_run", "run step files and print each step's result"),
+    "workflow": ("_workflow", "run an Arcaflow workflow file (the Go engine's flags)"),
     "new-provider": ("new_provider", "scaffold a provider package"),
 }
 

@@ -1,0 +1,324 @@
+"""``arcaflow-steps workflow`` end to end: real plugin workflows run by the real CLI.
+
+Every run is a subprocess of the installed CLI with the python deployer and the SDK plugin
+``tests/plugins/plugin_steps.py``; each test checks exit code, stdout and stderr exactly where
+the CLI decides them, and that no process is left behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cli_support import CLI, STEPS, descendants, wait_gone, workflow_cli
+
+INPUT_SCHEMA = """\
+input:
+  root: R
+  objects:
+    R:
+      id: R
+      properties:
+        name:
+          type: {type_id: string}
+"""
+
+HELLO = f"""\
+version: v0.2.0
+{INPUT_SCHEMA}steps:
+  h:
+    plugin: {{src: {STEPS}, deployment_type: python}}
+    step: hello
+    input: {{name: !expr $.input.name}}
+outputs:
+  success: {{msg: !expr $.steps.h.outputs.success.message}}
+  error: {{reason: !expr $.steps.h.outputs.error.error}}
+"""
+
+
+@pytest.fixture(autouse=True)
+def _no_leftovers() -> Iterator[None]:
+    yield
+    assert set() == wait_gone(descendants()), "processes left behind"
+
+
+def write(directory: Path, name: str, text: str) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / name
+    path.write_text(text)
+    return path
+
+
+def test_success_exits_0_with_the_output(tmp_path: Path) -> None:
+    """`arcaflow -context . -input input.yaml` unchanged (workflow.yaml by default); with
+    ``--format json`` stdout is one JSON object with output_id and output_data; exit 0."""
+    write(tmp_path, "workflow.yaml", HELLO)
+    write(tmp_path, "input.yaml", "name: Arca\n")
+    completed = workflow_cli("-context", ".", "-input", "input.yaml", "--format=json", cwd=tmp_path)
+    assert 0 == completed.returncode, completed.stderr
+    assert {"output_id": "success", "output_data": {"msg": "Hello, Arca!"}} == json.loads(
+        completed.stdout
+    )
+
+
+def test_error_output_exits_2(tmp_path: Path) -> None:
+    """An output whose id is ``error`` is an error output: printed, exit 2."""
+    write(tmp_path, "workflow.yaml", HELLO)
+    write(tmp_path, "input.yaml", "name: nobody\n")
+    completed = workflow_cli("-input", "input.yaml", "-format", "json", cwd=tmp_path)
+    assert 2 == completed.returncode, completed.stderr
+    assert {
+        "output_id": "error",
+        "output_data": {"reason": "plugin says no to nobody"},
+    } == json.loads(completed.stdout)
+
+
+def test_a_crash_that_leaves_no_output_exits_3(tmp_path: Path) -> None:
+    """The only step crashes, so no output can be produced: nothing on stdout, exit 3, the
+    reason on stderr."""
+    write(
+        tmp_path,
+        "workflow.yaml",
+        f"""\
+version: v0.2.0
+input: {{root: R, objects: {{R: {{id: R, properties: {{}}}}}}}}
+steps:
+  r:
+    plugin: {{src: {STEPS}, deployment_type: python}}
+    step: raise
+    input: {{}}
+outputs:
+  success: {{msg: !expr $.steps.r.outputs.success.message}}
+""",
+    )
+    completed = workflow_cli(cwd=tmp_path)
+    assert (3, "") == (completed.returncode, completed.stdout), completed.stderr
+    last = completed.stderr.splitlines()[-1]
+    assert last.startswith("arcaflow-steps: error: workflow failed: "), completed.stderr
+    assert "crashed" in last, last
+
+
+def test_context_resolves_every_file_from_another_cwd(tmp_path: Path) -> None:
+    """-workflow, -input and -config are relative to -context, not to the CWD."""
+    context = tmp_path / "wf"
+    write(context, "flow.yaml", HELLO)
+    write(context, "in.yaml", "name: Arca\n")
+    write(context, "config.yaml", "log: {level: error}\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    completed = workflow_cli(
+        "-context",
+        "../wf",
+        "-workflow",
+        "flow.yaml",
+        "-input=in.yaml",
+        "--config",
+        "config.yaml",
+        "--format=json",
+        cwd=elsewhere,
+    )
+    assert 0 == completed.returncode, completed.stderr
+    assert "Hello, Arca!" == json.loads(completed.stdout)["output_data"]["msg"]
+
+
+@pytest.mark.parametrize("what", ["workflow", "input", "config"])
+def test_missing_files_exit_1_naming_the_absolute_path(tmp_path: Path, what: str) -> None:
+    """A file that cannot be read: one line with its absolute path and the reason, exit 1."""
+    write(tmp_path, "workflow.yaml", HELLO)
+    args = [] if what == "workflow" else [f"-{what}", "nope.yaml"]
+    if what == "workflow":
+        args = ["-workflow", "nope.yaml"]
+    completed = workflow_cli("-context", str(tmp_path), *args, cwd=tmp_path)
+    assert (1, "") == (completed.returncode, completed.stdout)
+    assert (
+        f"arcaflow-steps: error: cannot read {what} file {tmp_path / 'nope.yaml'}: "
+        "No such file or directory\n"
+    ) == completed.stderr
+
+
+def test_an_unknown_step_is_exit_1_with_its_path(tmp_path: Path) -> None:
+    """A reference to a step the workflow does not have is found before anything runs:
+    exit 1, the place in the file and the step named."""
+    wf = write(
+        tmp_path,
+        "workflow.yaml",
+        HELLO.replace("$.steps.h.outputs.success", "$.steps.hh.outputs.success"),
+    )
+    write(tmp_path, "input.yaml", "name: Arca\n")
+    completed = workflow_cli("-input", "input.yaml", cwd=tmp_path)
+    assert (1, "") == (completed.returncode, completed.stdout), completed.stderr
+    assert 1 == len(completed.stderr.splitlines()), completed.stderr
+    assert completed.stderr.startswith(f"arcaflow-steps: error: {wf}: outputs.success"), (
+        completed.stderr
+    )
+    assert "'hh'" in completed.stderr
+
+
+def test_invalid_input_exits_1(tmp_path: Path) -> None:
+    """Input that does not match the input schema is exit 1 (Go: 3), naming the field."""
+    write(tmp_path, "workflow.yaml", HELLO)
+    write(tmp_path, "input.yaml", "nam: Arca\n")
+    completed = workflow_cli("-input", "input.yaml", cwd=tmp_path)
+    assert (1, "") == (completed.returncode, completed.stdout), completed.stderr
+    assert completed.stderr.startswith("arcaflow-steps: error: "), completed.stderr
+    assert "nam" in completed.stderr
+
+
+def test_the_configs_deployer_is_used(tmp_path: Path) -> None:
+    """A plugin step without ``deploy`` uses its deployment type's config entry (here an
+    interpreter that does not exist, so the schema probe fails: exit 1); a step with its own
+    ``deploy`` uses only that."""
+    write(tmp_path, "workflow.yaml", HELLO)
+    write(tmp_path, "input.yaml", "name: Arca\n")
+    write(
+        tmp_path,
+        "config.yaml",
+        "deployers:\n  python: {deployer_name: python, pythonPath: /nonexistent/python}\n",
+    )
+    completed = workflow_cli("-input", "input.yaml", "-config", "config.yaml", cwd=tmp_path)
+    assert (1, "") == (completed.returncode, completed.stdout), completed.stderr
+    assert "'/nonexistent/python'" in completed.stderr, completed.stderr
+    own = HELLO.replace(
+        "    step: hello\n", "    step: hello\n    deploy: {deployer_name: python}\n"
+    )
+    write(tmp_path, "workflow.yaml", own)
+    completed = workflow_cli(
+        "-input", "input.yaml", "-config", "config.yaml", "-format=json", cwd=tmp_path
+    )
+    assert 0 == completed.returncode, completed.stderr
+
+
+def test_a_bad_config_is_exit_1_with_the_valid_keys(tmp_path: Path) -> None:
+    """Unknown keys in the config file: exit 1 before anything runs, valid keys listed."""
+    write(tmp_path, "workflow.yaml", HELLO)
+    config = write(tmp_path, "config.yaml", "foo: 1\n")
+    completed = workflow_cli("-config", "config.yaml", cwd=tmp_path)
+    assert (
+        1,
+        "",
+        f"arcaflow-steps: error: {config}: unknown field 'foo'; valid fields: 'deployers', "
+        "'log', 'logged_outputs', 'plugins' @ $\n",
+    ) == (completed.returncode, completed.stdout, completed.stderr)
+
+
+def test_logged_outputs_and_progress_on_stderr(tmp_path: Path) -> None:
+    """``logged_outputs`` logs the step's output; the stage progress shows the step."""
+    write(tmp_path, "workflow.yaml", HELLO)
+    write(tmp_path, "input.yaml", "name: Arca\n")
+    write(tmp_path, "config.yaml", "logged_outputs: {success: {level: info}}\n")
+    completed = workflow_cli(
+        "-input", "input.yaml", "-config", "config.yaml", "-format=json", cwd=tmp_path
+    )
+    assert 0 == completed.returncode, completed.stderr
+    assert '\tinfo\tsource=workflow\tOutput ID for step "h" is "success".\n' in (completed.stderr)
+    assert 'Output data: {"message": "Hello, Arca!"}\n' in completed.stderr
+    assert "h  finished in outputs: success\n" in completed.stderr
+
+
+def test_get_namespaces_prints_the_table(tmp_path: Path) -> None:
+    """-get-namespaces: the Go engine's table of every step's objects, exit 0, no run."""
+    write(tmp_path, "workflow.yaml", HELLO)
+    completed = workflow_cli("-get-namespaces", cwd=tmp_path)
+    assert 0 == completed.returncode, completed.stderr
+    assert (
+        "OBJECT                   NAMESPACE   \n"
+        "ClosedInfo                $.steps.h.closed.outputs.result\n"
+        "Crashed                   $.steps.h.crashed.outputs.error\n"
+        "DeployError               $.steps.h.deploy_failed.outputs.error\n"
+        "DisabledMessageOutput     $.steps.h.disabled.outputs.output\n"
+        "EnabledOutput             $.steps.h.enabling.outputs.resolved\n"
+        "ErrorOutput               $.steps.h.outputs.outputs.error\n"
+        "HelloOutput               $.steps.h.outputs.outputs.success\n"
+        "HelloInput                $.steps.h.starting.inputs.input\n"
+        "StartedOutput             $.steps.h.starting.outputs.started\n"
+    ) == completed.stdout
+
+
+SLOW = f"""\
+version: v0.2.0
+input: {{root: R, objects: {{R: {{id: R, properties: {{}}}}}}}}
+steps:
+  c:
+    plugin: {{src: {STEPS}, deployment_type: python}}
+    step: cancellable
+    input: {{seconds: 60}}
+outputs:
+  success: {{slept: !expr $.steps.c.outputs.success.slept}}
+"""
+
+
+def _start_and_interrupt(
+    tmp_path: Path, workflow: str, signum: int, output_format: str = "yaml"
+) -> tuple[int, str, str]:
+    """Run the workflow, send ``signum`` once step ``c`` runs; return code, stdout, stderr."""
+    write(tmp_path, "workflow.yaml", workflow)
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    err = tmp_path / "stderr.txt"
+    with err.open("w") as err_file:
+        process = subprocess.Popen(
+            [CLI, "workflow", "-format", output_format],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=err_file,
+            text=True,
+            env={**os.environ, "TMPDIR": str(temp)},
+        )
+        deadline = time.monotonic() + 30
+        while "c  -> running\n" not in err.read_text():
+            assert time.monotonic() < deadline, "the step never ran"
+            assert process.poll() is None, err.read_text()
+            time.sleep(0.05)
+        plugin_pids = descendants(process.pid)
+        os.kill(process.pid, signum)
+        stdout, _ = process.communicate(timeout=30)
+    assert set() == wait_gone(plugin_pids)
+    assert [] == list(temp.iterdir())  # every plugin's temporary directory was removed
+    return process.returncode, stdout, err.read_text()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_closes_the_run_without_output(tmp_path: Path, signum: int) -> None:
+    """SIGINT/SIGTERM mid-run close the step (it answers cancel with another output): no
+    output can come, so nothing on stdout and exit 128 + the signal."""
+    code, stdout, stderr = _start_and_interrupt(tmp_path, SLOW, signum)
+    assert (128 + signum, "") == (code, stdout), stderr
+
+
+def test_an_output_produced_while_closing_is_printed(tmp_path: Path) -> None:
+    """The step answers the cancel with its ``cancelled`` output, which an output uses: it is
+    printed and the exit code is the output's (0)."""
+    workflow = SLOW.replace(
+        "success: {slept: !expr $.steps.c.outputs.success.slept}",
+        "done: {cancelled: !expr $.steps.c.outputs.cancelled.cancelled}",
+    )
+    code, stdout, stderr = _start_and_interrupt(tmp_path, workflow, signal.SIGINT, "json")
+    assert 0 == code, stderr
+    assert {"output_id": "done", "output_data": {"cancelled": True}} == json.loads(stdout)
+
+
+def test_help_and_version(tmp_path: Path) -> None:
+    """-h prints the flags (exit 0); -version prints ours (exit 0); neither reads a file."""
+    completed = workflow_cli("-h", cwd=tmp_path)
+    assert 0 == completed.returncode
+    assert completed.stdout.startswith("usage: arcaflow-steps workflow [-context DIR]")
+    completed = workflow_cli("-version", cwd=tmp_path)
+    assert 0 == completed.returncode
+    assert completed.stdout.startswith("arcaflow-steps ")
+
+
+def test_usage_error_exits_1(tmp_path: Path) -> None:
+    """A positional argument (Go ignores it and what follows) is a usage error: exit 1."""
+    completed = workflow_cli("extra", "-workflow", "x.yaml", cwd=tmp_path)
+    assert (1, "") == (completed.returncode, completed.stdout)
+    assert completed.stderr.endswith(
+        "arcaflow-steps workflow: error: unexpected argument 'extra': 'workflow' takes only "
+        "flags; give files with -workflow, -input and -config (see 'arcaflow-steps workflow "
+        "-h')\n"
+    )
