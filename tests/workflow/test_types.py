@@ -6,6 +6,7 @@ import re
 import timeit
 
 import pytest
+from plan_support import expr, hello, model
 from types_support import INPUT, ROOT, SUCCESS, prop
 
 from arcaflow_steps.schema import (
@@ -21,7 +22,7 @@ from arcaflow_steps.schema import (
     StringSchema,
     TypeSchema,
 )
-from arcaflow_steps.workflow import ExpressionTypeError
+from arcaflow_steps.workflow import ExpressionTypeError, WorkflowContext, plan_workflow
 from arcaflow_steps.workflow._expressions import infer_type, parse_expression
 from arcaflow_steps.workflow._root_type import root_type
 
@@ -310,3 +311,23 @@ def test_inference_is_fast() -> None:
     expression = parse_expression("$.steps.a.outputs.success.name")
     seconds = min(timeit.repeat(lambda: infer_type(expression, ROOT), number=2000, repeat=3))
     assert seconds / 2000 < 50e-6
+
+
+def test_types_of_a_real_plugin_step(plugin_context: WorkflowContext) -> None:
+    """Against a planned workflow with a real SDK plugin, paths into its outputs and stages
+    type as the plugin's schema says, and a wrong stage lists the plugin's stages."""
+    plan = plan_workflow(
+        model({"h": hello(expr("$.input.name"))}, {"success": {"m": 1}}), plugin_context
+    )
+    root = plan.root_type
+    assert StringSchema() == infer_type(parse_expression("$.steps.h.outputs.success.message"), root)
+    assert IntSchema() == infer_type(parse_expression("$.input.count + 1"), root)
+    with pytest.raises(ExpressionTypeError) as excinfo:
+        infer_type(parse_expression("$.steps.h.running.x"), root)
+    assert (
+        "$.steps.h: no stage 'running' with outputs; stages: closed, crashed, deploy_failed, "
+        "disabled, enabling, outputs, starting"
+    ) == excinfo.value.reason
+    with pytest.raises(ExpressionTypeError) as excinfo:
+        infer_type(parse_expression("$.steps.h.outputs.success.nme"), root)
+    assert "$.steps.h.outputs.success: no field 'nme'; fields: message" == excinfo.value.reason
