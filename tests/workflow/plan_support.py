@@ -15,6 +15,7 @@ from arcaflow_steps.workflow import (
     WorkflowContext,
     WorkflowModel,
     plan_workflow,
+    read_workflow,
 )
 from arcaflow_steps.workflow._expressions import parse_expression
 from arcaflow_steps.workflow._template import Expr, Template
@@ -68,6 +69,14 @@ def greet(name: Template = "Arca", **extra: Any) -> dict[str, Template]:
 def hello(name: Template = "Arca", **extra: Any) -> dict[str, Template]:
     """Return a plugin step of ``plugin_hello`` (python deployer)."""
     return {"plugin": {"src": HELLO, "deployment_type": "python"}, "input": {"name": name}, **extra}
+
+
+def read(text: str, directory: Path, name: str = "workflow.yaml") -> WorkflowModel:
+    """Write ``text`` (with ``HELLO`` and ``STEPS`` formatted in) to ``directory/name`` and
+    read it as a workflow file."""
+    path = directory / name
+    path.write_text(text.replace("{HELLO}", HELLO).replace("{STEPS}", STEPS))
+    return read_workflow(path)
 
 
 def planning_error(workflow: WorkflowModel, context: WorkflowContext) -> str:
