@@ -160,14 +160,26 @@ def test_an_unknown_step_is_exit_1_with_its_path(tmp_path: Path) -> None:
     assert "'hh'" in completed.stderr
 
 
-def test_invalid_input_exits_1(tmp_path: Path) -> None:
-    """Input that does not match the input schema is exit 1 (Go: 3), naming the field."""
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("nam: Arca\n", "invalid workflow input: unknown field 'nam'"),
+        ("", "invalid workflow input: expected a mapping, got None @ $.input"),
+        ("name: [1\n", "invalid YAML at line 2, column 1"),
+    ],
+    ids=["unknown-field", "empty-file", "bad-yaml"],
+)
+def test_invalid_input_exits_1(tmp_path: Path, text: str, problem: str) -> None:
+    """Input that is not YAML or does not match the input schema is exit 1 (Go: 3), one
+    line naming the input file and the problem."""
     write(tmp_path, "workflow.yaml", HELLO)
-    write(tmp_path, "input.yaml", "nam: Arca\n")
+    path = write(tmp_path, "input.yaml", text)
     completed = workflow_cli("-input", "input.yaml", cwd=tmp_path)
     assert (1, "") == (completed.returncode, completed.stdout), completed.stderr
-    assert completed.stderr.startswith("arcaflow-steps: error: "), completed.stderr
-    assert "nam" in completed.stderr
+    assert completed.stderr.startswith(f"arcaflow-steps: error: {path}: {problem}"), (
+        completed.stderr
+    )
+    assert 1 == len(completed.stderr.splitlines()), completed.stderr
 
 
 def test_the_configs_deployer_is_used(tmp_path: Path) -> None:

@@ -239,13 +239,22 @@ def _deploy_schema(registry: Registry) -> Any:
 
 
 def _load_input(files: WorkflowFiles, plan: WorkflowPlan) -> dict[str, Any]:
-    """Return the input data, validated (defaults applied); no ``-input`` is ``{}``."""
-    data: Any = {}
-    if files.input_text is not None:
-        from ..workflow._yaml import load_data_yaml
+    """Return the input data, validated (defaults applied); no ``-input`` is ``{}``.
 
-        data = load_data_yaml(files.input_text, str(files.input_path))
-    return plan.validate_input(data)
+    Raises:
+        WorkflowInputError: naming the input file (the Go engine exits 3 here; we exit 1).
+    """
+    from ..workflow import WorkflowInputError
+
+    if files.input_text is None:
+        return plan.validate_input({})
+    from ..workflow._yaml import load_data_yaml
+
+    source = str(files.input_path)
+    try:
+        return plan.validate_input(load_data_yaml(files.input_text, source))
+    except WorkflowInputError as exc:
+        raise WorkflowInputError(exc.problem, source=source) from None
 
 
 def _execute(
