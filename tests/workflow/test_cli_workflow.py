@@ -7,6 +7,7 @@ the CLI decides them, and that no process is left behind.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -266,9 +267,15 @@ outputs:
 
 
 def _start_and_interrupt(
-    tmp_path: Path, workflow: str, signum: int, output_format: str = "yaml"
+    tmp_path: Path,
+    workflow: str,
+    signum: int,
+    output_format: str = "yaml",
+    *,
+    again_after: float | None = None,
 ) -> tuple[int, str, str]:
-    """Run the workflow, send ``signum`` once step ``c`` runs; return code, stdout, stderr."""
+    """Run the workflow, send ``signum`` once step ``c`` runs (and once more ``again_after``
+    seconds later, if still running); return code, stdout, stderr."""
     write(tmp_path, "workflow.yaml", workflow)
     temp = tmp_path / "tmp"
     temp.mkdir()
@@ -289,6 +296,11 @@ def _start_and_interrupt(
             time.sleep(0.05)
         plugin_pids = descendants(process.pid)
         os.kill(process.pid, signum)
+        if again_after is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(again_after)
+            assert process.poll() is None, "the first signal did not wait for the step"
+            os.kill(process.pid, signum)
         stdout, _ = process.communicate(timeout=30)
     assert set() == wait_gone(plugin_pids)
     assert [] == list(temp.iterdir())  # every plugin's temporary directory was removed
@@ -334,3 +346,16 @@ def test_usage_error_exits_1(tmp_path: Path) -> None:
         "flags; give files with -workflow, -input and -config (see 'arcaflow-steps workflow "
         "-h')\n"
     )
+
+
+def test_a_second_signal_forces(tmp_path: Path) -> None:
+    """A step that ignores cancel keeps the graceful close waiting (its closure timeout is a
+    minute); a second SIGINT force-closes it at once: exit 130, nothing left behind."""
+    workflow = SLOW.replace("step: cancellable", "step: ignore-cancel").replace(
+        "    input: {seconds: 60}", "    closure_wait_timeout: 60000\n    input: {seconds: 60}"
+    )
+    started = time.monotonic()
+    code, stdout, stderr = _start_and_interrupt(tmp_path, workflow, signal.SIGINT, again_after=1.0)
+    assert (130, "") == (code, stdout), stderr
+    assert time.monotonic() - started < 30
+    assert "SIGINT again: force-closing every running step" in stderr
