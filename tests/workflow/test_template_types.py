@@ -3,24 +3,30 @@
 from __future__ import annotations
 
 import pytest
-from types_support import ROOT, SUCCESS
+from types_support import INPUT, PLUGIN_STEP, ROOT, SUCCESS
 
 from arcaflow_steps.schema import (
     AnySchema,
     BoolSchema,
+    DisplayValue,
     FloatSchema,
     IntSchema,
     ListSchema,
+    MapSchema,
     ObjectSchema,
     OneOfStringSchema,
     PropertySchema,
+    RefSchema,
+    ScopeSchema,
+    StringEnumSchema,
     StringSchema,
     TypeSchema,
 )
 from arcaflow_steps.workflow import ExpressionTypeError, InvalidWorkflowError
 from arcaflow_steps.workflow._expressions import parse_expression
+from arcaflow_steps.workflow._root_type import root_type
 from arcaflow_steps.workflow._template import Expr, OneOf, SoftOptional, WaitOptional
-from arcaflow_steps.workflow._template_types import infer_template_type
+from arcaflow_steps.workflow._template_types import check_template, infer_template_type
 
 
 def expr(text: str, path: str = "outputs.success.x") -> Expr:
@@ -131,3 +137,119 @@ def test_one_of_option_must_be_an_object() -> None:
         r"got an integer$",
     ):
         infer_template_type(template, ROOT)
+
+
+#: The type of ``$`` with an input field ``probe_like`` (an unenforced object with ``port``).
+ROOT_WITH_PROBE = root_type(
+    ScopeSchema(
+        root="In",
+        objects={
+            **INPUT.objects,
+            "In": ObjectSchema(
+                id="In",
+                properties={
+                    **INPUT.objects["In"].properties,
+                    "probe_like": required(
+                        ObjectSchema(
+                            id="Like",
+                            properties={"port": required(IntSchema())},
+                            id_unenforced=True,
+                        )
+                    ),
+                },
+            ),
+        },
+    ),
+    {"a": PLUGIN_STEP},
+)
+
+TARGET = ScopeSchema(
+    root="Params",
+    objects={
+        "Params": ObjectSchema(
+            id="Params",
+            properties={
+                "name": required(StringSchema()),
+                "count": optional(IntSchema(min=1)),
+                "mode": optional(StringEnumSchema(values={"fast": DisplayValue()})),
+                "flags": optional(ListSchema(items=BoolSchema())),
+                "labels": optional(MapSchema(keys=StringSchema(), values=StringSchema())),
+                "probe": optional(RefSchema(id="Probe")),
+                "anything": optional(AnySchema()),
+            },
+        ),
+        "Probe": ObjectSchema(id="Probe", properties={"port": required(IntSchema())}),
+    },
+)
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        {"name": expr("$.input.name")},
+        {"name": expr("$.steps.a.outputs.success.name"), "count": 2, "mode": "fast"},
+        {"name": "x", "count": expr("$.input.n"), "flags": [True, expr("$.input.flag")]},
+        {"name": "x", "labels": {"a": expr("$.input.name"), "b": "literal"}},
+        {"name": "x", "probe": {"port": expr("$.steps.a.outputs.success.id")}},
+        {"name": "x", "probe": expr("$.input.probe_like"), "anything": expr("$.input.items")},
+        {"name": "x", "count": None, "flags": expr("$.input.anything")},
+        {"name": WaitOptional(expr("$.input.name")), "mode": expr("$.input.name")},
+        expr("$.input.anything"),
+    ],
+)
+def test_template_fits(template: object) -> None:
+    """Literal parts validate as values, typed parts are assignable: these all fit."""
+    check_template(template, TARGET, ROOT_WITH_PROBE, path="steps.b.input")
+
+
+@pytest.mark.parametrize(
+    ("template", "message"),
+    [
+        (
+            {"name": expr("$.input.flag", "steps.b.input.name")},
+            "steps.b.input.name: expected a string, got a boolean (from expression '$.input.flag')",
+        ),
+        (
+            {"name": expr("$.input.f", "steps.b.input.name")},
+            "steps.b.input.name: expected a string, got a float (from expression '$.input.f')",
+        ),
+        (
+            {"name": expr("$.input.name"), "count": "many"},
+            "steps.b.input.count: expected an integer, got 'many'",
+        ),
+        (
+            {"name": expr("$.input.name"), "count": 0},
+            "steps.b.input.count: expected at least 1, got 0",
+        ),
+        (
+            {"name": expr("$.input.name"), "mode": "slow"},
+            "steps.b.input.mode: expected one of 'fast', got 'slow'",
+        ),
+        (
+            {"nme": expr("$.input.name")},
+            "steps.b.input.nme: object 'Params' has no field 'nme'; fields: anything, count, "
+            "flags, labels, mode, name, probe; steps.b.input.name: required by object 'Params'",
+        ),
+        (
+            {"name": "x", "flags": [expr("$.input.n", "steps.b.input.flags[0]"), 3]},
+            "steps.b.input.flags[0]: expected a boolean, got an integer (from expression "
+            "'$.input.n'); steps.b.input.flags[1]: expected a boolean, got 3",
+        ),
+        (
+            {"name": "x", "probe": {"port": expr("$.input.name", "steps.b.input.probe.port")}},
+            "steps.b.input.probe.port: expected an integer, got a string (from expression "
+            "'$.input.name')",
+        ),
+        (
+            expr("$.steps.a.outputs.success", "steps.b.input"),
+            "steps.b.input: expected object 'Params', got object 'Out' (both ids are enforced; "
+            "reuse the target's object through its namespace) (from expression "
+            "'$.steps.a.outputs.success')",
+        ),
+    ],
+)
+def test_template_misfits(template: object, message: str) -> None:
+    """Each misfit is reported at its own path; several are listed together."""
+    with pytest.raises(InvalidWorkflowError) as excinfo:
+        check_template(template, TARGET, ROOT_WITH_PROBE, path="steps.b.input")
+    assert message == str(excinfo.value)

@@ -14,6 +14,11 @@ What each part of a template gives:
 
 It lives beside ``_template`` rather than in ``_expressions``, which ``_template`` imports.
 
+:func:`check_template` checks a template against the type of the place it goes to (a stage
+input field): literal parts are validated as values (with the coercions validation applies),
+expressions and tags must have assignable types. Literal and typed parts are told apart so a
+template and a fully literal stage accept the same literals.
+
 Problems raise :class:`~arcaflow_steps.workflow.InvalidWorkflowError` with the path the
 loader recorded for the expression or ``!oneof`` (``steps.b.input.name``), and the
 :class:`~arcaflow_steps.workflow.ExpressionTypeError` as its cause.
@@ -25,12 +30,14 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from .._schema._validate import check_value
 from ..schema import (
     AnySchema,
     BoolSchema,
     FloatSchema,
     IntSchema,
     ListSchema,
+    MapSchema,
     ObjectSchema,
     OneOfStringSchema,
     PropertySchema,
@@ -39,11 +46,11 @@ from ..schema import (
     TypeSchema,
 )
 from ._errors import ExpressionTypeError, InvalidWorkflowError
-from ._expressions import infer_type
-from ._expressions._scoped import describe
-from ._template import Expr, OneOf, SoftOptional, Template, WaitOptional
+from ._expressions import assignable_problems, infer_type
+from ._expressions._scoped import UnresolvedRefError, describe, detach, resolve
+from ._template import Expr, OneOf, SoftOptional, Template, WaitOptional, is_literal
 
-__all__ = ["INFERRED_OBJECT_ID", "infer_template_type"]
+__all__ = ["INFERRED_OBJECT_ID", "check_template", "infer_template_type"]
 
 #: The id (prefix) of the objects inferred from mappings.
 INFERRED_OBJECT_ID: Final = "inferred_schema"
@@ -118,6 +125,99 @@ class _TemplateInference:
                 )
             options[option_id] = option_type
         return OneOfStringSchema(types=options, discriminator_field_name=template.discriminator)
+
+
+def check_template(
+    template: Template,
+    target: TypeSchema,
+    root: TypeSchema,
+    *,
+    path: str,
+    source: str | None = None,
+) -> None:
+    """Check that ``template`` gives a value that fits ``target`` (refs in ``target`` resolve
+    in ``target`` itself when it is a scope), ``root`` being the type of ``$``.
+
+    ``path`` is the template's place in the file (``steps.b.input``); every problem is
+    reported with the place below it (``steps.b.input.count``).
+
+    Raises:
+        InvalidWorkflowError: at the first problem's path, listing every problem: an
+            expression that does not type-check, a type that does not fit, a literal that is
+            not valid, an unknown or missing field.
+    """
+    checker = _TemplateCheck(root, source)
+    checker.walk(template, target, None, path)
+    if checker.problems:
+        (first_path, first), *rest = checker.problems
+        also = "".join(f"; {where}: {problem}" for where, problem in rest)
+        raise InvalidWorkflowError(first + also, path=first_path, source=source)
+
+
+class _TemplateCheck:
+    def __init__(self, root: TypeSchema, source: str | None) -> None:
+        self.inference = _TemplateInference(root, source)
+        self.problems: list[tuple[str, str]] = []
+
+    def walk(
+        self, template: Template, target: TypeSchema, scope: ScopeSchema | None, path: str
+    ) -> None:
+        if is_literal(template):
+            for problem in check_value(target, template, scope, path=path):
+                self.problems.append((problem.path, problem.message))
+            return
+        try:
+            resolved, resolved_scope = resolve(target, scope)
+        except UnresolvedRefError as exc:
+            self.problems.append((path, f"schema error: {exc}"))
+            return
+        if isinstance(template, dict) and isinstance(resolved, ObjectSchema):
+            self.object(template, resolved, resolved_scope, path)
+        elif isinstance(template, dict) and isinstance(resolved, MapSchema):
+            for key, value in template.items():
+                for problem in check_value(resolved.keys, key, resolved_scope, path=path):
+                    self.problems.append((f"{path}.{key}", f"key: {problem.message}"))
+                self.walk(value, resolved.values, resolved_scope, f"{path}.{key}")
+        elif isinstance(template, list) and isinstance(resolved, ListSchema):
+            for index, item in enumerate(template):
+                self.walk(item, resolved.items, resolved_scope, f"{path}[{index}]")
+        else:
+            self.typed(template, detach(target, scope), path)
+
+    def object(
+        self, template: dict[str, Any], target: ObjectSchema, scope: ScopeSchema | None, path: str
+    ) -> None:
+        for key, value in template.items():
+            prop = target.properties.get(key)
+            if prop is None:
+                self.problems.append(
+                    (
+                        f"{path}.{key}",
+                        f"object {target.id!r} has no field {key!r}; fields: "
+                        + (", ".join(sorted(target.properties)) or "none"),
+                    )
+                )
+            elif value is not None:
+                self.walk(value, prop.type, scope, f"{path}.{key}")
+        for key, prop in target.properties.items():
+            if prop.required and template.get(key) is None:
+                self.problems.append((f"{path}.{key}", f"required by object {target.id!r}"))
+
+    def typed(self, template: Template, target: TypeSchema, path: str) -> None:
+        """Check a template part that is not walked along the target: its inferred type."""
+        expression = (
+            template.expr if isinstance(template, WaitOptional | SoftOptional) else template
+        )
+        inferred = self.inference.infer(expression, INFERRED_OBJECT_ID)
+        where = expression.path if isinstance(expression, Expr) and expression.path else path
+        suffix = (
+            f" (from expression {expression.expression.source!r})"
+            if isinstance(expression, Expr)
+            else ""
+        )
+        for problem in assignable_problems(inferred, target, path=where):
+            at, _, text = problem.partition(": ")
+            self.problems.append((at, text + suffix))
 
 
 def _literal_type(value: object) -> TypeSchema:

@@ -112,6 +112,8 @@ class _Check:
         except UnresolvedRefError as exc:
             self.problems.append(f"{path}: schema error: {exc}")
             return
+        if source is target and source_scope is target_scope:
+            return  # the same type in the same scope (a plugin's object passed on as it is)
         sources = _SCALAR_SOURCES.get(type(target))
         if sources is not None:
             self._scalar(source, target, sources, path)
