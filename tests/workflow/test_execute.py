@@ -257,3 +257,22 @@ def test_an_output_without_step_dependencies_ends_the_run_first(registry: Regist
     assert {"a": "success", "b": "error"} == {
         step_id: step.output_id for step_id, step in result.step_results.items()
     }
+
+
+def test_a_oneof_option_must_be_an_object(registry: Registry) -> None:
+    """A ``!oneof`` option that evaluates to something else fails its consumer, saying so."""
+    either = OneOf("kind", (("text", greeting("a")),), "outputs.success.v")
+    plan = hand_plan(registry, {"a": dummy("A")}, [output("success", {"v": either})])
+    assert (
+        "no output can be produced any more: success failed: outputs.success.v: option 'text' "
+        "of the !oneof is not an object (got str)"
+    ) == plan.run().error
+
+
+def test_optional_list_items_are_left_out_when_they_cannot_come(registry: Registry) -> None:
+    """A ``!wait-optional`` list item whose step failed is left out of the list."""
+    items = [greeting("a"), WaitOptional(greeting("b")), WaitOptional(greeting("a"))]
+    plan = hand_plan(
+        registry, {"a": dummy("A"), "b": dummy(" ")}, [output("success", {"all": items})]
+    )
+    assert {"all": ["Hello A!", "Hello A!"]} == plan.run().output_data

@@ -229,3 +229,34 @@ def test_a_timeout_closes_the_run(registry: Registry) -> None:
     )
     result = run_workflow(plan, {}, timeout=0.5)
     assert "workflow produced no output within 0.5 s" == result.error
+
+
+def test_force_close_ends_every_step(registry: Registry) -> None:
+    """``force_close()`` (the second Ctrl-C) stops a hanging step at once."""
+    plan = hand_plan(
+        registry,
+        {"stuck": plugin_step("hang", {"seconds": 60})},
+        [output("success", {"x": e("$.steps.stuck.outputs.success")})],
+    )
+    run = plan.start({})
+    run.force_close()
+    result = run.wait(PROMPT)
+    assert (None, CLOSED_BEFORE_OUTPUT) == (result.output_id, result.error)
+
+
+def test_a_stop_condition_that_never_comes_leaves_the_step_alone(registry: Registry) -> None:
+    """``stop_if`` on an output that will never come is not a reason to close the step: it
+    runs to its own success."""
+    plan = hand_plan(
+        registry,
+        {
+            "refused": plugin_step("hello", {"name": "nobody"}),
+            "waiting": plugin_step(
+                "cancellable", {"seconds": 0.3}, stop_if=e("$.steps.refused.outputs.success")
+            ),
+        },
+        [output("success", {"slept": e("$.steps.waiting.outputs.success.slept")})],
+    )
+    result = plan.run()
+    assert ("success", {"slept": 0.3}) == (result.output_id, result.output_data)
+    assert "error" == result.step_results["refused"].output_id

@@ -38,7 +38,7 @@ from .._execution import StepExecution
 from .._runner import DEFAULT_CLOSE_TIMEOUT, StepRunner
 from ..schema import validate
 from ._context import WorkflowContext
-from ._errors import ExpressionEvaluationError
+from ._errors import WorkflowError
 from ._explain import explain
 from ._graph import GraphChanges
 from ._plan_records import PlannedOutput, PlannedStep
@@ -308,7 +308,7 @@ class WorkflowRun:
         try:
             data = resolve_template(planned.template, self._root, self._graph)
             data = validate(planned.schema.schema, data, path=planned.path)
-        except (ExpressionEvaluationError, ArcaflowStepsError) as exc:
+        except ArcaflowStepsError as exc:
             reason = str(exc).replace("\n", "; ")
             _log.warning("output %r cannot be produced: %s", output_id, reason)
             self._failed_outputs[output_id] = reason
@@ -326,7 +326,7 @@ class WorkflowRun:
         fields = dict(self._steps[step_id].deferred_inputs[stage])
         try:
             values = resolve_template(fields, self._root, self._graph)
-        except ExpressionEvaluationError as exc:
+        except WorkflowError as exc:
             self._end_step(execution, f"input for stage {stage!r} cannot be evaluated: {exc}")
             return
         try:

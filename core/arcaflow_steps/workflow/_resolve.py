@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final, Protocol
 
-from ._errors import ExpressionEvaluationError
+from ._errors import ExpressionEvaluationError, WorkflowError
 from ._expressions import evaluate
 from ._template import Expr, OneOf, SoftOptional, Template, WaitOptional
 
@@ -49,6 +49,7 @@ def resolve_template(template: Template, root: Mapping[str, Any], choices: Templ
     Raises:
         ExpressionEvaluationError: an expression failed; the message starts with the place
             of the expression in the workflow file.
+        WorkflowError: a ``!oneof`` has no resolved option or its option is not an object.
     """
     value = _resolve(template, root, choices)
     return None if value is _OMITTED else value
@@ -82,14 +83,11 @@ def _resolve_oneof(oneof: OneOf, root: Mapping[str, Any], choices: TemplateChoic
     chosen = choices.chosen_option(oneof)
     options = dict(oneof.options)
     if chosen is None or chosen not in options:
-        raise ExpressionEvaluationError(
-            f"{oneof.path}: no option of the !oneof resolved", expression="!oneof"
-        )
+        raise WorkflowError(f"{oneof.path}: no option of the !oneof resolved")
     value = _resolve(options[chosen], root, choices)
     if not isinstance(value, Mapping):
-        raise ExpressionEvaluationError(
+        raise WorkflowError(
             f"{oneof.path}: option {chosen!r} of the !oneof is not an object "
-            f"(got {type(value).__name__})",
-            expression="!oneof",
+            f"(got {type(value).__name__})"
         )
     return {**value, oneof.discriminator: chosen}
