@@ -1,16 +1,17 @@
-"""Static typing of expressions and templates against the type of ``$``.
+"""Static typing of expressions against the type of ``$``.
 
-:func:`infer_type` gives the type of an expression's value; :func:`infer_template_type` the
-type of a template (data with expressions inside). The planner builds the type of ``$`` (an
-object with ``input``, the input scope, and ``steps.<id>.<stage>.<output id>``, each output a
-scope) and checks the inferred types with :func:`~._compatible.assignable_problems`.
+:func:`infer_type` gives the type of an expression's value (templates, data with
+expressions inside, are typed by ``workflow._template_types`` on top of it). The planner
+builds the type of ``$`` (an object with ``input``, the input scope, and
+``steps.<id>.<stage>.<output id>``, each output a scope) and checks the inferred types with
+:func:`~._compatible.assignable_problems`.
 
 Theory of operation: one walk over the syntax tree, each node giving its type and the scope
 its refs resolve in (the innermost :class:`~arcaflow_steps.schema.ScopeSchema` above it). Refs
 and scopes are resolved only where a value is looked into, never copied; the type handed out
 is made self-contained with :func:`~._scoped.detach`. Work is linear in the expression's size.
 
-Where we differ from the Go engine (each also in ``docs/workflow-differences.md``):
+Where we differ from the Go engine (each also in ``docs/expressions.md``):
 
 - brackets work on objects (``$.steps["my-step"]``: a literal key is a field name; a computed
   string key gives ``any``) and dots on maps with string keys (``$.input.m.key``);
