@@ -461,7 +461,7 @@ outputs:
     ("case", "keys"),
     [
         ((0.0, 3.0, True), {"required_output"}),
-        ((1.5, 0.0, True), {"required_output", "optional_output"}),
+        ((3.0, 0.0, True), {"required_output", "optional_output"}),
         ((0.0, 0.0, False), {"required_output"}),
     ],
     ids=["optional-late", "optional-early", "optional-disabled"],
