@@ -375,7 +375,7 @@ def test_blocking_works_before_and_after_the_command(capsys: Capture, argv: list
     assert (1, "") == (code, out)
     assert (
         "arcaflow-steps: error: provider kind 'dummy' is blocked (ARCAFLOW_STEPS_DISABLE_PLUGINS "
-        "or -p no:dummy); valid kinds: 'plugin'\n"
+        "or -p no:dummy); valid kinds: 'foreach', 'plugin'\n"
     ) == err
 
 
@@ -386,5 +386,5 @@ def test_run_of_a_blocked_kind_says_blocked(capsys: Capture, tmp_path: Path) -> 
     assert 1 == code
     assert (
         f"arcaflow-steps: error: {file}: provider kind 'dummy' in step 'hello' is blocked "
-        "(ARCAFLOW_STEPS_DISABLE_PLUGINS or -p no:dummy); valid kinds: 'plugin'\n"
+        "(ARCAFLOW_STEPS_DISABLE_PLUGINS or -p no:dummy); valid kinds: 'foreach', 'plugin'\n"
     ) == err

@@ -42,7 +42,10 @@ BAD = {
         "kind: dummy\nname: A\nnmae: B\n",
         "Additional properties are not allowed ('nmae' was unexpected)",
     ),
-    "unknown-kind": ("kind: dumy\nname: A\n", "'dumy' is not one of ['dummy', 'plugin']"),
+    "unknown-kind": (
+        "kind: dumy\nname: A\n",
+        "'dumy' is not one of ['dummy', 'foreach', 'plugin']",
+    ),
     "map-member-bad": (
         "steps:\n  a: {kind: dummy, name: [x]}\n",
         "['x'] is not of type 'string'",

@@ -20,6 +20,7 @@ Thread safety: :func:`plan_steps` is safe to call from any thread.
 from __future__ import annotations
 
 import concurrent.futures
+import contextvars
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -195,8 +196,12 @@ def _prepare_concurrently(
     results: dict[str, PlannedStep | InvalidWorkflowError] = {}
     workers = min(MAX_CONCURRENT_LOADS, len(step_ids))
     with concurrent.futures.ThreadPoolExecutor(workers, "arcaflow-plan") as pool:
+        # Each load runs in a copy of the caller's context variables: a provider that plans a
+        # sub-workflow (foreach) keeps what it tracks across nesting levels there.
         futures = {
-            step_id: pool.submit(loader.prepare, step_id, definitions[step_id])
+            step_id: pool.submit(
+                contextvars.copy_context().run, loader.prepare, step_id, definitions[step_id]
+            )
             for step_id in step_ids
         }
         for step_id, future in futures.items():
