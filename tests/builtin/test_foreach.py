@@ -396,3 +396,66 @@ outputs:
     assert "sub.yaml: the sub-workflow sub.yaml includes itself: sub.yaml -> sub.yaml" == str(
         excinfo.value
     )
+
+
+def test_bind_constants_gives_every_item_the_shared_value(
+    tmp_path: Path, foreach_registry: Registry
+) -> None:
+    """``items: !expr bindConstants(items, constant)``: each item's sub-workflow gets
+    ``{item, constant}``; the nested objects keep the parent's object ids."""
+    write(
+        tmp_path,
+        "workflow.yaml",
+        """
+version: v0.2.0
+input:
+  root: P
+  objects:
+    P:
+      id: P
+      properties:
+        names: {type: {type_id: list, items: {type_id: ref, id: Item}}}
+        shared: {type: {type_id: ref, id: Const}}
+    Item: {id: Item, properties: {name: {type: {type_id: string}}}}
+    Const: {id: Const, properties: {suffix: {type: {type_id: string}}}}
+steps:
+  loop:
+    kind: foreach
+    workflow: sub.yaml
+    items: !expr bindConstants($.input.names, $.input.shared)
+    parallelism: 2
+outputs:
+  success: {all: !expr $.steps.loop.outputs.success.data}
+""",
+    )
+    write(
+        tmp_path,
+        "sub.yaml",
+        """
+version: v0.2.0
+input:
+  root: Item__Const
+  objects:
+    Item__Const:
+      id: Item__Const
+      properties:
+        item: {type: {type_id: ref, id: Item}}
+        constant: {type: {type_id: ref, id: Const}}
+    Item: {id: Item, properties: {name: {type: {type_id: string}}}}
+    Const: {id: Const, properties: {suffix: {type: {type_id: string}}}}
+steps:
+  h:
+    plugin: {src: "{steps}", deployment_type: python}
+    step: hello
+    input: {name: !expr $.input.item.name + $.input.constant.suffix}
+outputs:
+  success: {message: !expr $.steps.h.outputs.success.message}
+""",
+    )
+    result = plan(tmp_path, foreach_registry).run(
+        {"names": [{"name": "a"}, {"name": "b"}], "shared": {"suffix": "-san"}}, timeout=PROMPT
+    )
+    assert (None, "success") == (result.error, result.output_id)
+    assert {"all": [{"message": "Hello, a-san!"}, {"message": "Hello, b-san!"}]} == (
+        result.output_data
+    )
