@@ -12,8 +12,8 @@ from arcaflow_steps.workflow._template import OneOf, WaitOptional
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        pytest.param("$", "$ alone cannot be read; fields: 'input', 'steps'", id="root"),
-        pytest.param("$.nope", "$: no field 'nope'; fields: 'input', 'steps'", id="root-field"),
+        pytest.param("$", "$ alone cannot be read; fields: input, steps", id="root"),
+        pytest.param("$.nope", "$: no field 'nope'; fields: input, steps", id="root-field"),
         pytest.param(
             "$.steps",
             "a step dependency must name a stage output: $.steps.<id>.<stage>[.<output>]",
@@ -24,21 +24,21 @@ from arcaflow_steps.workflow._template import OneOf, WaitOptional
             "a step dependency must name a stage output: $.steps.<id>.<stage>[.<output>]",
             id="computed-step",
         ),
-        pytest.param("$.steps.x.greet", "$.steps: no step 'x'; steps: 'a', 'b'", id="step"),
+        pytest.param("$.steps.x.greet", "$.steps: no step 'x'; steps: a, b", id="step"),
         pytest.param(
             "$.steps.a",
             "a step dependency must name a stage output: $.steps.a.<stage>[.<output>]; "
-            "stages with outputs: 'greet'",
+            "stages: greet",
             id="step-alone",
         ),
         pytest.param(
             "$.steps.a.running.x",
-            "$.steps.a: no stage 'running' with outputs; stages with outputs: 'greet'",
+            "$.steps.a: no stage 'running' with outputs; stages: greet",
             id="stage",
         ),
         pytest.param(
             "toLower($.steps.a.greet.nope.message)",
-            "$.steps.a.greet: no output 'nope'; outputs: 'error', 'success'",
+            "$.steps.a.greet: no output 'nope'; outputs: error, success",
             id="output-in-call",
         ),
     ],
@@ -63,7 +63,7 @@ def test_error_names_the_place_inside_a_template(dummy_context: WorkflowContext)
     )
     outputs = {"success": {"list": [1, {"deep": WaitOptional(expr("$.input.name"))}, option]}}
     assert (
-        "workflow.yaml: outputs.success.list[2].one_of.no: $.steps: no step 'z'; steps: 'a' "
+        "workflow.yaml: outputs.success.list[2].one_of.no: $.steps: no step 'z'; steps: a "
         "(in expression '$.steps.z.x')"
         == planning_error(model({"a": greet()}, outputs), dummy_context)
     )

@@ -23,39 +23,31 @@ safe to share.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Final
+from typing import Any
 
 import attrs
 
 from .._errors import SchemaValidationError
 from .._events import StepObserver
 from ..schema import (
-    AnySchema,
     ObjectSchema,
-    PropertySchema,
     ScopeSchema,
-    StepOutputSchema,
-    TypeSchema,
     validate,
 )
 from ._context import WorkflowContext
 from ._cycles import Node, find_cycle, format_cycle
 from ._errors import InvalidWorkflowError, WorkflowInputError
 from ._execute import WorkflowRun, run_workflow, start_workflow
-from ._expressions._ast import Attribute, Root
 from ._model import WorkflowModel
 from ._namespaces import namespace_rows, resolve_namespaced_refs, step_namespaces
 from ._plan_records import PlannedOutput, PlannedStep
 from ._plan_steps import plan_steps
+from ._plan_types import check_stage_inputs, plan_output
 from ._references import References
 from ._result import WorkflowResult
 from ._root_type import StepTypeCache, root_type
-from ._template import Expr, SoftOptional, Template, WaitOptional
 
-__all__ = ["ERROR_OUTPUT_ID", "WorkflowPlan", "plan_workflow"]
-
-#: Without ``outputSchema``, the output with this id is the error output (as in the Go engine).
-ERROR_OUTPUT_ID: Final = "error"
+__all__ = ["WorkflowPlan", "plan_workflow"]
 
 
 @attrs.frozen(kw_only=True, eq=False)
@@ -146,8 +138,10 @@ def plan_workflow(workflow: WorkflowModel, context: WorkflowContext) -> Workflow
     }
     root = root_type(input_schema, step_types)
     needs = _dependencies(workflow, steps)
+    for step in steps.values():
+        check_stage_inputs(step, root, source=workflow.source)
     outputs = {
-        output_id: _plan_output(workflow, output_id, template, root)
+        output_id: plan_output(workflow, output_id, template, root)
         for output_id, template in workflow.outputs.items()
     }
     cycle = find_cycle({step_id: step.prepared.lifecycle for step_id, step in steps.items()}, needs)
@@ -186,63 +180,6 @@ def _dependencies(
     for output_id, template in workflow.outputs.items():
         references.producers(template, f"outputs.{output_id}")
     return needs
-
-
-def _plan_output(
-    workflow: WorkflowModel, output_id: str, template: Template, root: ObjectSchema
-) -> PlannedOutput:
-    path = f"outputs.{output_id}"
-    if workflow.output_schema is not None:
-        schema = workflow.output_schema.get(output_id)
-        if schema is None:
-            raise InvalidWorkflowError(
-                f"no entry for output {output_id!r} in outputSchema; entries: "
-                + ", ".join(repr(key) for key in sorted(workflow.output_schema)),
-                path="outputSchema",
-                source=workflow.source,
-            )
-    else:
-        schema = StepOutputSchema(
-            schema=_provisional_scope(output_id, template, root), error=output_id == ERROR_OUTPUT_ID
-        )
-    return PlannedOutput(output_id=output_id, template=template, schema=schema, path=path)
-
-
-def _provisional_scope(output_id: str, template: Template, root: ObjectSchema) -> ScopeSchema:
-    """Return a shallow stand-in for the output's inferred type (until type inference lands):
-    a mapping's keys with any values, or the scope of the step output a bare path names."""
-    if isinstance(template, Expr):
-        target = _named_output(template, root)
-        if target is not None:
-            return target
-    properties: dict[str, PropertySchema] = {}
-    if isinstance(template, dict):
-        properties = {
-            key: PropertySchema(
-                type=AnySchema(), required=not isinstance(value, WaitOptional | SoftOptional)
-            )
-            for key, value in template.items()
-        }
-    return ScopeSchema(
-        root=output_id,
-        objects={output_id: ObjectSchema(id=output_id, properties=properties, id_unenforced=True)},
-    )
-
-
-def _named_output(template: Expr, root: ObjectSchema) -> ScopeSchema | None:
-    names: list[str] = []
-    node = template.expression.root
-    while isinstance(node, Attribute):
-        names.append(node.name)
-        node = node.value
-    if not isinstance(node, Root):
-        return None
-    current: TypeSchema = root
-    for name in reversed(names):
-        if not isinstance(current, ObjectSchema) or name not in current.properties:
-            return None
-        current = current.properties[name].type
-    return current if isinstance(current, ScopeSchema) else None
 
 
 WorkflowPlan.__module__ = "arcaflow_steps.workflow"

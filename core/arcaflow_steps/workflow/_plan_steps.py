@@ -74,6 +74,8 @@ class _StepLoader:
         # One cache per planning call: runnables of a provider keyword relative to the
         # context (foreach's ``workflow``) must not be shared across contexts.
         self.cache = RunnableCache()
+        # kind -> (stage id, its input fields) of the provider's lifecycle, read once.
+        self._stage_fields: dict[str, tuple[tuple[str, frozenset[str]], ...]] = {}
 
     def error(self, problem: str, path: str) -> InvalidWorkflowError:
         return InvalidWorkflowError(problem, path=path, source=self.source)
@@ -124,13 +126,17 @@ class _StepLoader:
                     "not an expression",
                     f"{path}.{keyword}",
                 )
+        stage_fields = self._stage_fields.get(kind)
+        if stage_fields is None:  # a race computes it twice, harmlessly
+            stage_fields = tuple(
+                (str(stage.id), stage.input_fields) for stage in provider.lifecycle().stages
+            )
+            self._stage_fields[kind] = stage_fields
         deferred_inputs: dict[str, dict[str, Template]] = {}
-        for stage in provider.lifecycle().stages:
-            given = {
-                field: definition[field] for field in stage.input_fields if field in definition
-            }
+        for stage_id, fields in stage_fields:
+            given = {field: definition[field] for field in fields if field in definition}
             if not all(is_literal(value) for value in given.values()):
-                deferred_inputs[str(stage.id)] = given
+                deferred_inputs[stage_id] = given
         try:
             with workflow_context(self.context):
                 prepared = prepare_step(

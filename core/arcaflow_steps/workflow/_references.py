@@ -13,10 +13,9 @@ Thread safety: the functions are safe to call from any thread.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Final
 
-from .._errors import quote_sorted
 from ._cycles import Node
 from ._errors import InvalidWorkflowError
 from ._expressions import expression_paths
@@ -28,6 +27,11 @@ __all__ = ["ROOT_FIELDS", "References", "template_expressions"]
 
 #: The properties of ``$``.
 ROOT_FIELDS: Final = ("input", "steps")
+
+
+def _listed(names: Iterable[object]) -> str:
+    """Return the names sorted and comma-separated, as the type checker lists them."""
+    return ", ".join(sorted(str(name) for name in names)) or "none"
 
 
 def template_expressions(template: Template, path: str) -> Iterator[tuple[Expr, str]]:
@@ -92,13 +96,13 @@ class References:
         """Return the step stage one root path waits for (``None`` for ``$.input…``)."""
         if not read:
             raise self._error(
-                f"$ alone cannot be read; fields: {quote_sorted(ROOT_FIELDS)}", expression, where
+                f"$ alone cannot be read; fields: {_listed(ROOT_FIELDS)}", expression, where
             )
         if read[0] == "input":
             return None
         if read[0] != "steps":
             raise self._error(
-                f"$: no field {read[0]!r}; fields: {quote_sorted(ROOT_FIELDS)}", expression, where
+                f"$: no field {read[0]!r}; fields: {_listed(ROOT_FIELDS)}", expression, where
             )
         if len(read) == 1:
             raise self._error(
@@ -110,29 +114,28 @@ class References:
         outputs = self.stage_outputs.get(step_id) if isinstance(step_id, str) else None
         if outputs is None or not isinstance(step_id, str):
             raise self._error(
-                f"$.steps: no step {step_id!r}; steps: {quote_sorted(self.steps)}",
+                f"$.steps: no step {step_id!r}; steps: {_listed(self.steps)}",
                 expression,
                 where,
             )
         if len(read) == 2:
             raise self._error(
                 f"a step dependency must name a stage output: $.steps.{step_id}.<stage>"
-                f"[.<output>]; stages with outputs: {quote_sorted(outputs)}",
+                f"[.<output>]; stages: {_listed(outputs)}",
                 expression,
                 where,
             )
         stage = read[2]
         if not isinstance(stage, str) or stage not in outputs:
             raise self._error(
-                f"$.steps.{step_id}: no stage {stage!r} with outputs; stages with outputs: "
-                f"{quote_sorted(outputs)}",
+                f"$.steps.{step_id}: no stage {stage!r} with outputs; stages: {_listed(outputs)}",
                 expression,
                 where,
             )
         if len(read) > 3 and read[3] not in outputs[stage]:
             raise self._error(
                 f"$.steps.{step_id}.{stage}: no output {read[3]!r}; outputs: "
-                f"{quote_sorted(outputs[stage])}",
+                f"{_listed(outputs[stage])}",
                 expression,
                 where,
             )
