@@ -25,6 +25,7 @@ import json
 import os
 import signal
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -35,7 +36,7 @@ from ._workflow_flags import USAGE, UsageError, WorkflowFlags, parse_flags
 if TYPE_CHECKING:
     from .._events import StepEvent, StepObserver
     from .._registry import Registry
-    from ..workflow import WorkflowPlan, WorkflowResult, WorkflowRun
+    from ..workflow import WorkflowModel, WorkflowPlan, WorkflowResult, WorkflowRun
     from ._progress import Progress
     from ._workflow_config import WorkflowConfig
     from ._workflow_log import WorkflowLog
@@ -137,14 +138,29 @@ def _run_signalled(
     log: WorkflowLog,
     signals: RunSignals,
 ) -> int:
-    from ._common import make_registry
+    """Plan, then print the namespaces or run; signals as in the module docstring.
 
+    Order matters for start-up time, as in ``run``: once the workflow file is read, the
+    warm-ups start (the python deployer's fork server imports the plugin SDK) while the
+    registry, the providers and the planner are imported.
+    """
+    from .._entry_points import PROVIDER_GROUP, WARM_UP_GROUP
+    from .._warm_up import WarmUps, start_warm_ups
+    from ._common import make_registry, scan_entry_points
+
+    registry_args = _registry_args(args, flags)
     registry: Registry | None = None
+    warm_ups = WarmUps()
     try:
         try:
             with signals.raising():
-                registry = make_registry(_registry_args(args, flags))
-                plan, observers = _plan(files, config, log, registry)
+                found, blocked = scan_entry_points(registry_args, WARM_UP_GROUP)
+                model = _read_model(files, log)
+                warm_ups = start_warm_ups(
+                    found[PROVIDER_GROUP], found[WARM_UP_GROUP], _definitions(model, config)
+                )
+                registry = make_registry(registry_args, (found, blocked))
+                plan, observers = _plan(model, files, config, log, registry)
         except Interrupted as interrupted:
             name = signal.Signals(interrupted.signum).name
             sys.stderr.write(f"{PROG}: interrupted by {name} while planning the workflow\n")
@@ -165,7 +181,31 @@ def _run_signalled(
     finally:
         if registry is not None:
             registry.close()
+        warm_ups.close()
     return _report(result, flags.output_format, signals)
+
+
+def _read_model(files: WorkflowFiles, log: WorkflowLog) -> WorkflowModel:
+    from ..workflow._workflow_file import parse_workflow
+    from ..workflow._yaml import load_workflow_yaml
+
+    source = str(files.workflow_path)
+    log.log("debug", f"Loading workflow {source}", labels={"source": "workflow"})
+    return parse_workflow(load_workflow_yaml(files.workflow_text, source), source=source)
+
+
+def _definitions(model: WorkflowModel, config: WorkflowConfig) -> list[Mapping[str, Any]]:
+    """Return the steps' definitions with the config's defaults, as warm-up hints."""
+    from ._workflow_config import step_defaults
+
+    fill_in = step_defaults(config)
+    definitions = []
+    for step_id, definition in model.steps.items():
+        kind = definition.get("kind", _PLUGIN_KIND)
+        definitions.append(
+            fill_in(step_id, kind, definition) if isinstance(kind, str) else definition
+        )
+    return definitions
 
 
 def _registry_args(args: argparse.Namespace, flags: WorkflowFlags) -> argparse.Namespace:
@@ -192,19 +232,18 @@ class _LateObservers:
 
 
 def _plan(
-    files: WorkflowFiles, config: WorkflowConfig, log: WorkflowLog, registry: Registry
+    model: WorkflowModel,
+    files: WorkflowFiles,
+    config: WorkflowConfig,
+    log: WorkflowLog,
+    registry: Registry,
 ) -> tuple[WorkflowPlan, _LateObservers]:
     from ..workflow import WorkflowContext, plan_workflow
-    from ..workflow._workflow_file import parse_workflow
-    from ..workflow._yaml import load_workflow_yaml
     from ._workflow_config import check_deployers, step_defaults
     from ._workflow_log import LoggedOutputs
 
     if config.deployers:
         check_deployers(config, _deploy_schema(registry))
-    source = str(files.workflow_path)
-    log.log("debug", f"Loading workflow {source}", labels={"source": "workflow"})
-    model = parse_workflow(load_workflow_yaml(files.workflow_text, source), source=source)
     late = _LateObservers()
     observers: list[StepObserver] = [late, registry.observers()]
     if config.logged_outputs:
