@@ -273,9 +273,10 @@ def _start_and_interrupt(
     output_format: str = "yaml",
     *,
     again_after: float | None = None,
+    running: tuple[str, ...] = ("c  -> running\n",),
 ) -> tuple[int, str, str]:
-    """Run the workflow, send ``signum`` once step ``c`` runs (and once more ``again_after``
-    seconds later, if still running); return code, stdout, stderr."""
+    """Run the workflow, send ``signum`` once stderr shows every ``running`` line (and once more
+    ``again_after`` seconds later, if still running); return code, stdout, stderr."""
     write(tmp_path, "workflow.yaml", workflow)
     temp = tmp_path / "tmp"
     temp.mkdir()
@@ -290,7 +291,7 @@ def _start_and_interrupt(
             env={**os.environ, "TMPDIR": str(temp)},
         )
         deadline = time.monotonic() + 30
-        while "c  -> running\n" not in err.read_text():
+        while not all(line in err.read_text() for line in running):
             assert time.monotonic() < deadline, "the step never ran"
             assert process.poll() is None, err.read_text()
             time.sleep(0.05)
@@ -359,3 +360,44 @@ def test_a_second_signal_forces(tmp_path: Path) -> None:
     assert (130, "") == (code, stdout), stderr
     assert time.monotonic() - started < 30
     assert "SIGINT again: force-closing every running step" in stderr
+
+
+def test_a_signal_closes_every_step_of_every_sub_workflow(tmp_path: Path) -> None:
+    """SIGINT while a foreach runs two sub-workflows closes their steps too: exit 130, no
+    output, no process or temp dir left; stderr shows the sub-workflow steps by name."""
+    write(
+        tmp_path,
+        "sub.yaml",
+        f"""\
+version: v0.2.0
+input:
+  root: Item
+  objects: {{Item: {{id: Item, properties: {{seconds: {{type: {{type_id: float}}}}}}}}}}
+steps:
+  c:
+    plugin: {{src: {STEPS}, deployment_type: python}}
+    step: cancellable
+    input: {{seconds: !expr $.input.seconds}}
+outputs:
+  success: {{slept: !expr $.steps.c.outputs.success.slept}}
+""",
+    )
+    workflow = """\
+version: v0.2.0
+input: {root: R, objects: {R: {id: R, properties: {}}}}
+steps:
+  each:
+    kind: foreach
+    workflow: sub.yaml
+    items: [{seconds: 60}, {seconds: 60}]
+    parallelism: 2
+outputs:
+  success: {all: !expr $.steps.each.outputs.success.data}
+"""
+    code, stdout, stderr = _start_and_interrupt(
+        tmp_path,
+        workflow,
+        signal.SIGINT,
+        running=("each[0].c  -> running\n", "each[1].c  -> running\n"),
+    )
+    assert (130, "") == (code, stdout), stderr
