@@ -143,6 +143,20 @@ def test_missing_files_exit_1_naming_the_absolute_path(tmp_path: Path, what: str
     ) == completed.stderr
 
 
+def test_an_unknown_field_is_exit_1_with_its_path(tmp_path: Path) -> None:
+    """A field the plugin's output does not have is found before anything runs (no plugin
+    step starts): exit 1, one line with the place in the file and the valid fields."""
+    wf = write(tmp_path, "workflow.yaml", HELLO.replace("success.message", "success.nme"))
+    write(tmp_path, "input.yaml", "name: Arca\n")
+    completed = workflow_cli("-input", "input.yaml", cwd=tmp_path)
+    assert (
+        1,
+        "",
+        f"arcaflow-steps: error: {wf}: outputs.success.msg: $.steps.h.outputs.success: no "
+        "field 'nme'; fields: message (in expression '$.steps.h.outputs.success.nme')\n",
+    ) == (completed.returncode, completed.stdout, completed.stderr)
+
+
 def test_an_unknown_step_is_exit_1_with_its_path(tmp_path: Path) -> None:
     """A reference to a step the workflow does not have is found before anything runs:
     exit 1, the place in the file and the step named."""
