@@ -459,3 +459,95 @@ outputs:
     assert {"all": [{"message": "Hello, a-san!"}, {"message": "Hello, b-san!"}]} == (
         result.output_data
     )
+
+
+def test_ordisabled_handles_a_disabled_foreach_step(
+    tmp_path: Path, foreach_registry: Registry
+) -> None:
+    """``!ordisabled $.steps.loop.outputs.success`` gives the data when the step ran and
+    ``{result: disabled, message}`` when it was disabled."""
+    write(
+        tmp_path,
+        "workflow.yaml",
+        """
+version: v0.2.0
+input: {root: R, objects: {R: {id: R, properties: {go: {type: {type_id: bool}}}}}}
+steps:
+  loop: {kind: foreach, workflow: sub.yaml, items: [{name: a}], enabled: !expr $.input.go}
+outputs:
+  success: {loop: !ordisabled $.steps.loop.outputs.success}
+""",
+    )
+    write(tmp_path, "sub.yaml", HELLO_SUB)
+    workflow_plan = plan(tmp_path, foreach_registry)
+    disabled = workflow_plan.run({"go": False}, timeout=PROMPT)
+    assert {"loop": {"result": "disabled", "message": "Step foreach loop disabled"}} == (
+        disabled.output_data
+    )
+    enabled = workflow_plan.run({"go": True}, timeout=PROMPT)
+    assert {"loop": {"result": "enabled", "data": [{"message": "Hello, a!"}]}} == (
+        enabled.output_data
+    )
+
+
+def test_items_are_type_checked_against_the_sub_workflow_input(
+    tmp_path: Path, foreach_registry: Registry
+) -> None:
+    """Before anything runs, ``items`` must fit a list of the sub-workflow's input: an
+    expression of another object type is refused with its place."""
+    write(
+        tmp_path,
+        "workflow.yaml",
+        """
+version: v0.2.0
+input:
+  root: P
+  objects:
+    P: {id: P, properties: {names: {type: {type_id: list, items: {type_id: ref, id: Q}}}}}
+    Q: {id: Q, properties: {name: {type: {type_id: string}}}}
+steps:
+  loop: {kind: foreach, workflow: sub.yaml, items: !expr $.input.names}
+outputs:
+  success: {all: !expr $.steps.loop.outputs.success.data}
+""",
+    )
+    write(tmp_path, "sub.yaml", HELLO_SUB)
+    with pytest.raises(InvalidWorkflowError) as excinfo:
+        plan(tmp_path, foreach_registry)
+    assert (
+        f"{tmp_path / 'workflow.yaml'}: steps.loop.items[]: expected object 'R', got object 'Q' "
+        "(both ids are enforced; reuse the target's object through its namespace)"
+    ) == str(excinfo.value)
+
+
+def test_the_input_reuses_the_item_type_through_the_foreach_namespace(
+    tmp_path: Path, foreach_registry: Registry
+) -> None:
+    """``$.steps.loop.execute.inputs.items`` publishes the sub-workflow's input objects: a
+    workflow input that refers to them passes whole items through (reference §9)."""
+    write(
+        tmp_path,
+        "workflow.yaml",
+        """
+version: v0.2.0
+input:
+  root: P
+  objects:
+    P:
+      id: P
+      properties:
+        names:
+          type:
+            type_id: list
+            items: {type_id: ref, id: R, namespace: $.steps.loop.execute.inputs.items}
+steps:
+  loop: {kind: foreach, workflow: sub.yaml, items: !expr $.input.names}
+outputs:
+  success: {all: !expr $.steps.loop.outputs.success.data}
+""",
+    )
+    write(tmp_path, "sub.yaml", HELLO_SUB)
+    workflow_plan = plan(tmp_path, foreach_registry)
+    assert ("R", "$.steps.loop.execute.inputs.items") in workflow_plan.namespaces()
+    result = workflow_plan.run({"names": [{"name": "a"}]}, timeout=PROMPT)
+    assert {"all": [{"message": "Hello, a!"}]} == result.output_data
