@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -415,3 +416,45 @@ outputs:
         running=("each[0].c  -> running\n", "each[1].c  -> running\n"),
     )
     assert (130, "") == (code, stdout), stderr
+
+
+def test_a_run_time_expression_error_is_exit_3_and_logged(tmp_path: Path) -> None:
+    """An index out of range at run time (Go: a panic, exit 2) fails the output with a clear
+    message: exit 3, the executor's warning in the Go log format on stderr."""
+    write(
+        tmp_path,
+        "workflow.yaml",
+        """\
+version: v0.2.0
+input:
+  root: R
+  objects:
+    R: {id: R, properties: {names: {type: {type_id: list, items: {type_id: string}}}}}
+steps:
+  d:
+    kind: dummy
+    name: x
+outputs:
+  success:
+    x: !expr '$.input.names[3]'
+    y: !expr $.steps.d.greet.success
+""",
+    )
+    write(tmp_path, "input.yaml", "names: [a]\n")
+    completed = workflow_cli("-input", "input.yaml", cwd=tmp_path)
+    assert (3, "") == (completed.returncode, completed.stdout), completed.stderr
+    problem = (
+        "outputs.success.x: $.input.names[3]: index 3 out of range for a list of 1 item "
+        "(in expression '$.input.names[3]')"
+    )
+    assert re.search(
+        r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\twarning\tsource=arcaflow_steps.workflow\t"
+        + re.escape(f"output 'success' cannot be produced: {problem}")
+        + "$",
+        completed.stderr,
+        re.MULTILINE,
+    ), completed.stderr
+    assert completed.stderr.endswith(
+        f"arcaflow-steps: error: workflow failed: no output can be produced any more: "
+        f"success failed: {problem}\n"
+    )

@@ -104,13 +104,14 @@ def run(args: argparse.Namespace) -> int:
     files = WorkflowFiles(flags)
     config = _load_config(files)
     from . import runs_as_program
-    from ._workflow_log import WorkflowLog
+    from ._workflow_log import WorkflowLog, bridged_logging
 
     log = WorkflowLog("debug" if flags.debug else config.log_level)
     signals = RunSignals()
     signals.install()
     try:
-        return _run_signalled(args, flags, files, config=config, log=log, signals=signals)
+        with bridged_logging(log):
+            return _run_signalled(args, flags, files, config=config, log=log, signals=signals)
     finally:
         if runs_as_program():
             signals.ignore()

@@ -3,25 +3,38 @@
 A line is ``<UTC time, RFC 3339, seconds>\\t<level>\\t<labels>\\t<message>``; a multi-line
 message continues unprefixed, as the Go engine writes it. Lines below the configured level
 (``log.level`` in the config, ``debug`` with ``-debug``) are dropped. Stage progress is not
-logged here: it is the progress display ``run`` shows (``._progress``).
+logged here: it is the progress display ``run`` shows (``._progress``). Records of the
+``arcaflow_steps`` Python loggers (the executor's warnings, a warm-up's debug notes) go through
+the same log while a workflow command runs (:func:`bridged_logging`), labelled with their
+logger's name.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, Final
 
 from .._events import StepEvent, StepEventKind
 from ._common import plain
 from ._workflow_config import LOG_LEVELS
 
-__all__ = ["LoggedOutputs", "WorkflowLog"]
+__all__ = ["LoggedOutputs", "WorkflowLog", "bridged_logging"]
 
 _RANK: Final = {level: rank for rank, level in enumerate(LOG_LEVELS)}
+#: Our levels as Python logging levels.
+_PYTHON_LEVELS: Final = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+}
+_OUR_LOGGER: Final = "arcaflow_steps"
 
 
 class WorkflowLog:
@@ -81,3 +94,41 @@ class LoggedOutputs:
 
 def _json(value: Any) -> str:
     return json.dumps(plain(value), sort_keys=True, ensure_ascii=False)
+
+
+class _Bridge(logging.Handler):
+    """Writes Python log records into a :class:`WorkflowLog`."""
+
+    def __init__(self, log: WorkflowLog) -> None:
+        super().__init__()
+        self._log = log
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno >= logging.ERROR:
+            level = "error"
+        elif record.levelno >= logging.WARNING:
+            level = "warning"
+        elif record.levelno >= logging.INFO:
+            level = "info"
+        else:
+            level = "debug"
+        message = record.getMessage()
+        if record.exc_info:
+            message = f"{message}\n{logging.Formatter().formatException(record.exc_info)}"
+        self._log.log(level, message, labels={"source": record.name})
+
+
+@contextlib.contextmanager
+def bridged_logging(log: WorkflowLog) -> Iterator[None]:
+    """Route the ``arcaflow_steps`` loggers' records into ``log`` inside the block (at its
+    level; Python's last-resort handler would print bare warnings instead)."""
+    logger = logging.getLogger(_OUR_LOGGER)
+    handler = _Bridge(log)
+    previous = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(_PYTHON_LEVELS[log.level])
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(previous)
