@@ -367,7 +367,9 @@ class ForeachRunningStep:
     def _run_item(self, index: int, item: Any) -> None:
         try:
             run = self._plan.start(item, step_id_prefix=f"{self._run_id}[{index}].")
-        except ArcaflowStepsError as exc:
+        except Exception as exc:  # ours (bad input) or a bug: the item fails, not the step
+            if not isinstance(exc, ArcaflowStepsError):
+                _LOG.exception("foreach step %r: starting item %d failed", self._run_id, index)
             self._record(index, message=f"item {index} could not start: {exc}")
             return
         with self._cond:
