@@ -458,3 +458,30 @@ outputs:
         f"arcaflow-steps: error: workflow failed: no output can be produced any more: "
         f"success failed: {problem}\n"
     )
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("-p", "no:dummy", "workflow"),
+        ("workflow", "-p", "no:dummy"),
+        ("workflow", "-disable-plugin=dummy"),
+    ],
+    ids=["before-the-command", "after", "disable-plugin"],
+)
+def test_entry_points_can_be_blocked(tmp_path: Path, args: tuple[str, ...]) -> None:
+    """The blocking options of every command work before ``workflow`` and, Go-style, after."""
+    wf = write(
+        tmp_path,
+        "workflow.yaml",
+        "version: v0.2.0\ninput: {root: R, objects: {R: {id: R, properties: {}}}}\n"
+        "steps:\n  d: {kind: dummy, name: x}\n"
+        "outputs:\n  success: {m: !expr $.steps.d.greet.success}\n",
+    )
+    completed = subprocess.run(
+        [CLI, *args], cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert (1, "") == (completed.returncode, completed.stdout)
+    assert completed.stderr.startswith(
+        f"arcaflow-steps: error: {wf}: steps.d.kind: provider kind 'dummy' in step 'd' is blocked"
+    ), completed.stderr
