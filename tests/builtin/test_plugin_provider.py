@@ -164,8 +164,8 @@ def test_a_deploy_that_cannot_read_the_schema_is_the_error(registry: Registry) -
             "invalid discriminator 'nope'; valid values: 'python' @ $.steps.s.deploy.deployer_name",
         ),
         (
-            {"deployer_name": "python", "pythonPath": 42},
-            "expected a string, got 42 @ $.steps.s.deploy.pythonPath",
+            {"deployer_name": "python", "pythonPath": [42]},
+            "expected a string, got a list @ $.steps.s.deploy.pythonPath",
         ),
         ("python", "expected a mapping, got 'python' @ $.steps.s.deploy"),
     ],
@@ -340,11 +340,11 @@ def test_plugin_input_is_validated_before_it_is_sent(registry: Registry) -> None
         prepare_step(
             registry,
             "s",
-            {"plugin": plugin(), "step": "echo", "input": {"count": "5", "ratio": 1, "flag": 1}},
+            {"plugin": plugin(), "step": "echo", "input": {"count": "5x", "ratio": 1, "flag": 2}},
         )
     message = str(excinfo.value)
-    assert "@ $.steps.s.input.count" in message
-    assert "@ $.steps.s.input.flag" in message
+    assert "expected an integer, got '5x' @ $.steps.s.input.count" in message
+    assert "expected a boolean, got 2 @ $.steps.s.input.flag" in message
 
 
 def test_several_steps_require_the_step_keyword(registry: Registry) -> None:

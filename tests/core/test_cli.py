@@ -48,7 +48,7 @@ def step_file(tmp_path: Path, text: str, name: str = "steps.yaml") -> str:
         ),
         pytest.param("kind: dummy\n", "missing required field 'name' @ $", id="missing-field"),
         pytest.param(
-            "kind: dummy\nname: 5\n", "expected a string, got 5 @ $.name", id="wrong-type"
+            "kind: dummy\nname: 5.5\n", "expected a string, got 5.5 @ $.name", id="wrong-type"
         ),
         pytest.param(
             "kind: dummy\nname: Arca\ncolour: blue\n",
@@ -56,8 +56,8 @@ def step_file(tmp_path: Path, text: str, name: str = "steps.yaml") -> str:
             id="extra-key",
         ),
         pytest.param(
-            "steps:\n  hello:\n    kind: dummy\n    name: 5\n",
-            "expected a string, got 5 @ $.steps.hello.name",
+            "steps:\n  hello:\n    kind: dummy\n    name: 5.5\n",
+            "expected a string, got 5.5 @ $.steps.hello.name",
             id="path-in-steps-map",
         ),
         pytest.param(

@@ -98,8 +98,9 @@ def step_file(tmp_path: Path, data: str | bytes, name: str = "steps.yaml") -> st
             id="kind-list",
         ),
         pytest.param(
-            "kind: dummy\nname: 123456789012345678901234567890\n",
-            "{file}: expected a string, got 123456789012345678901234567890 @ $.name",
+            "kind: 123456789012345678901234567890\nname: x\n",
+            "{file}: 'kind' of step 'steps' must be a string, got 123456789012345678901234567890 "
+            "@ $.kind",
             id="huge-int",
         ),
     ],

@@ -281,7 +281,7 @@ def test_refusal_in_terminal_stage_keeps_that_stage() -> None:
     _to_work(step)
     step.move(Stage.CLOSED)
     with pytest.raises(IllegalStageTransitionError):
-        step.complete("result", {"cancelled": "yes"})
+        step.complete("result", {"cancelled": "maybe"})
     result = execution.wait(5)
     assert ("closed", None) == (result.stage, result.output_id)
 
@@ -327,8 +327,8 @@ def test_provide_stage_input_validates() -> None:
         "step 's' stage 'work': the stage takes no input; stages taking input: 'prepare', 'stop'"
     ) == str(no_input.value)
     with pytest.raises(SchemaValidationError) as invalid:
-        execution.provide_stage_input("prepare", {"go": "yes"})
-    assert "expected a boolean, got 'yes' @ $.steps.s.go" == str(invalid.value)
+        execution.provide_stage_input("prepare", {"go": "maybe"})
+    assert "expected a boolean, got 'maybe' @ $.steps.s.go" == str(invalid.value)
     with pytest.raises(StageInputError) as unknown_field:
         execution.provide_stage_input("prepare", {"gone": True})
     assert "step 's' stage 'prepare': unknown input field 'gone'; valid fields: 'go'" == str(

@@ -33,7 +33,7 @@ VALID_DATA: dict[str, list[Any]] = {
 }
 INPUTS: list[tuple[str, dict[str, Any]]] = [
     ("prepare", {"go": True}),
-    ("prepare", {"go": "yes"}),
+    ("prepare", {"go": "maybe"}),
     ("prepare", {}),
     ("stop", {"stop_if": 1}),
     ("stop", {}),
@@ -180,7 +180,7 @@ class RunnerMachine(RuleBasedStateMachine):
         if stage not in ("prepare", "stop"):
             with pytest.raises(StageInputError):
                 self.execution.provide_stage_input(stage, value)
-        elif stage == "prepare" and value == {"go": "yes"}:
+        elif stage == "prepare" and value == {"go": "maybe"}:
             with pytest.raises(SchemaValidationError):
                 self.execution.provide_stage_input(stage, value)
         else:

@@ -170,35 +170,45 @@ def test_same_verdict_as_sdk(step_id: str, value: Any) -> None:
     assert sdk_verdict(step_id, value) == our_verdict(step_id, value)
 
 
-#: Inputs the SDK accepts by coercing them silently and we reject (docs/schema-differences.md).
-COERCED = [
-    ("string-from-int", {"name": "bob", "fallback": 5}, "expected a string, got 5 @ $.fallback"),
-    ("int-from-string", {**GREET_OK, "count": "7"}, "expected an integer, got '7' @ $.count"),
-    (
-        "int-from-unit-string",
-        {**GREET_OK, "count": "2kB"},
-        "expected an integer, got '2kB' @ $.count",
-    ),
-    ("int-from-bool", {**GREET_OK, "count": True}, "expected an integer, got True @ $.count"),
-    ("float-from-string", {**GREET_OK, "ratio": "0.5"}, "expected a number, got '0.5' @ $.ratio"),
-    ("float-from-bool", {**GREET_OK, "ratio": True}, "expected a number, got True @ $.ratio"),
-    ("bool-from-string", {**GREET_OK, "flag": "yes"}, "expected a boolean, got 'yes' @ $.flag"),
-    ("bool-from-int", {**GREET_OK, "flag": 1}, "expected a boolean, got 1 @ $.flag"),
-    (
-        "int-enum-from-bool",
-        {**GREET_OK, "level": True, "other": "o"},
-        "expected one of 1, 2, got True @ $.level",
-    ),
-    (
-        "int-enum-from-float",
-        {**GREET_OK, "level": 2.0, "other": "o"},
-        "expected one of 1, 2, got 2.0 @ $.level",
-    ),
-    (
-        "map-key-from-int",
-        {**GREET_OK, "labels": {1: 1}},
-        "invalid key: expected a string, got 1 @ $.labels[1]",
-    ),
+#: Inputs the SDK converts (``*Type.unserialize``): we accept them and convert them the same way.
+CONVERTED = [
+    ("string-from-int", {"name": "bob", "fallback": 5}, {"fallback": "5"}),
+    ("string-from-bool", {"name": "bob", "fallback": True}, {"fallback": "True"}),
+    ("int-from-string", {**GREET_OK, "count": " 7 "}, {"count": 7}),
+    ("int-from-unit-string", {**GREET_OK, "count": "2kB"}, {"count": 2048}),
+    ("float-from-string", {**GREET_OK, "ratio": "0.5"}, {"ratio": 0.5}),
+    ("float-from-bool", {**GREET_OK, "ratio": True}, {"ratio": 1.0}),
+    ("bool-from-string", {**GREET_OK, "flag": "YES"}, {"flag": True}),
+    ("bool-from-int", {**GREET_OK, "flag": 0}, {"flag": False}),
+    ("int-enum-from-bool", {**GREET_OK, "level": True, "other": "o"}, {"level": 1}),
+    ("int-enum-from-float", {**GREET_OK, "level": 2.0, "other": "o"}, {"level": 2}),
+    ("map-key-from-int", {**GREET_OK, "labels": {1: 1}}, {"labels": {"1": 1}}),
+]
+
+
+def typed(value: Any) -> Any:
+    """Return ``value`` with the type of every scalar made part of it (``True != 1`` here)."""
+    if isinstance(value, dict):
+        return sorted((repr(typed(key)), typed(item)) for key, item in value.items())
+    if isinstance(value, list):
+        return [typed(item) for item in value]
+    return (type(value).__name__, value)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [c[1:] for c in CONVERTED], ids=[c[0] for c in CONVERTED]
+)
+def test_sdk_conversions(value: Any, expected: dict[str, Any]) -> None:
+    """What the SDK converts we convert to the same typed value."""
+    sdk_ok, sdk_value = sdk_verdict("greet", value)
+    ours = validate(OURS.steps["greet"].input, value)
+    assert sdk_ok
+    assert typed(sdk_value) == typed(ours)
+    assert typed(expected) == typed({key: ours[key] for key in expected})
+
+
+#: Inputs where we deliberately differ from the SDK (docs/schema-differences.md).
+DIFFERENT = [
     ("conflict-with-null", {**GREET_OK, "other": "o", "regex": None, "level": 1}, None),
     (
         "any-list-int-then-bool",
@@ -209,10 +219,10 @@ COERCED = [
 
 
 @pytest.mark.parametrize(
-    ("value", "message"), [c[1:] for c in COERCED], ids=[c[0] for c in COERCED]
+    ("value", "message"), [c[1:] for c in DIFFERENT], ids=[c[0] for c in DIFFERENT]
 )
 def test_documented_differences(value: Any, message: str | None) -> None:
-    """Where the SDK coerces silently we are strict (or, for null, treat the key as unset)."""
+    """Where the SDK is lax we are strict (or, for null, treat the key as unset)."""
     sdk_ok, _ = sdk_verdict("greet", value)
     if message is None:
         # The SDK counts a conflicting key even when its value is null; we count it as unset.
@@ -222,3 +232,11 @@ def test_documented_differences(value: Any, message: str | None) -> None:
     with pytest.raises(SchemaValidationError) as excinfo:
         validate(OURS.steps["greet"].input, value)
     assert message == str(excinfo.value)
+
+
+def test_a_bool_for_an_integer_becomes_an_int() -> None:
+    """The SDK keeps a bool given for an integer; we give the plugin the int it stands for."""
+    value = {**GREET_OK, "count": True}
+    sdk_ok, sdk_value = sdk_verdict("greet", value)
+    assert (sdk_ok, ("bool", True)) == (True, typed(sdk_value["count"]))
+    assert ("int", 1) == typed(validate(OURS.steps["greet"].input, value)["count"])

@@ -26,8 +26,27 @@ from arcaflow_steps.schema import (
     ScopeSchema,
     StringEnumSchema,
     StringSchema,
+    Unit,
+    Units,
     validate,
     validate_properties,
+)
+
+BYTES = Units(
+    base_unit=Unit(
+        name_short_singular="B",
+        name_short_plural="B",
+        name_long_singular="byte",
+        name_long_plural="bytes",
+    ),
+    multipliers={
+        1024: Unit(
+            name_short_singular="kB",
+            name_short_plural="kB",
+            name_long_singular="kilobyte",
+            name_long_plural="kilobytes",
+        )
+    },
 )
 
 
@@ -80,20 +99,20 @@ def test_every_problem_is_reported_with_its_path() -> None:
     """All problems are collected, each with what, where and what is valid."""
     value = {
         "count": "ten",
-        "flag": 1,
+        "flag": 2,
         "extra": True,
-        "items": [{"x": 1}, {"x": True, "z": 1}],
-        "labels": {"a": 1, "b": "2"},
+        "items": [{"x": 1}, {"x": 1.5, "z": 1}],
+        "labels": {"a": 1, "b": "2.0"},
     }
     expected = [
         "unknown field 'extra'; valid fields: 'count', 'flag', 'inner', 'items', 'labels', "
         "'name', 'nickname', 'ratio' @ $",
         "missing required field 'name' @ $",
         "expected an integer, got 'ten' @ $.count",
-        "expected a boolean, got 1 @ $.flag",
+        "expected a boolean, got 2 @ $.flag",
         "unknown field 'z'; valid fields: 'x', 'y' @ $.items[1]",
-        "expected an integer, got True @ $.items[1].x",
-        "expected an integer, got '2' @ $.labels['b']",
+        "expected an integer, got 1.5 @ $.items[1].x",
+        "expected an integer, got '2.0' @ $.labels['b']",
     ]
     assert expected == problems_of(INPUT, value)
 
@@ -105,8 +124,8 @@ def test_every_problem_is_reported_with_its_path() -> None:
         (StringSchema(pattern="^[a-z]+$"), "A", "'A' does not match the pattern '^[a-z]+$'"),
         (IntSchema(min=5), 4, "expected at least 5, got 4"),
         (FloatSchema(max=1.5), 2, "expected at most 1.5, got 2.0"),
-        (FloatSchema(), True, "expected a number, got True"),
-        (BoolSchema(), "true", "expected a boolean, got 'true'"),
+        (FloatSchema(), "1.5x", "expected a number, got '1.5x'"),
+        (BoolSchema(), "t", "expected a boolean, got 't'"),
         (
             PatternSchema(),
             "(",
@@ -120,8 +139,8 @@ def test_every_problem_is_reported_with_its_path() -> None:
         ),
         (
             IntEnumSchema(values={2: DisplayValue(), 1: DisplayValue()}),
-            True,
-            "expected one of 1, 2, got True",
+            "1",
+            "expected one of 1, 2, got '1'",
         ),
         (ListSchema(items=AnySchema(), min=1), [], "expected at least 1 item, got 0"),
         (
@@ -135,11 +154,11 @@ def test_every_problem_is_reported_with_its_path() -> None:
         "pattern",
         "int-min",
         "float-max",
-        "float-bool",
+        "float-str",
         "bool-str",
         "regex",
         "enum",
-        "int-enum-bool",
+        "int-enum-str",
         "list-min",
         "map-key",
     ],
@@ -250,8 +269,8 @@ def test_paths_for_maps_lists_and_nested_objects() -> None:
         keys=IntSchema(),
         values=ListSchema(items=MapSchema(keys=StringSchema(), values=BoolSchema())),
     )
-    assert ["expected a boolean, got 'no' @ $[3][1]['ok']"] == problems_of(
-        schema, {3: [{}, {"ok": "no"}]}
+    assert ["expected a boolean, got 'nope' @ $[3][1]['ok']"] == problems_of(
+        schema, {3: [{}, {"ok": "nope"}]}
     )
     assert ["expected a mapping, got a list @ $.input"] == problems_of(INPUT, [], path="$.input")
 
@@ -272,14 +291,58 @@ def test_null_counts_as_unset() -> None:
     assert ["missing required field 'name' @ $"] == problems_of(INPUT, {"name": None})
 
 
-def test_values_are_not_coerced() -> None:
-    """Strict typing: no string->int, bool is not an int, int widens to float."""
-    assert ["expected an integer, got '3' @ $"] == problems_of(IntSchema(), "3")
-    assert ["expected an integer, got False @ $"] == problems_of(IntSchema(), False)
-    assert ["expected a string, got 3 @ $"] == problems_of(StringSchema(), 3)
+def test_values_are_converted_as_the_sdk_converts_them() -> None:
+    """A plugin's own conversions: int->str, str->number, 0/1 and words->bool, int->float."""
+    assert 3 == validate(IntSchema(), " 3")
+    assert 1 == validate(IntSchema(), True)
+    assert type(validate(IntSchema(), True)) is int
+    assert 2048 == validate(IntSchema(units=BYTES), "2kB")
+    assert ["expected an integer or an amount in 'B', 'kB', got '2 KB' @ $"] == problems_of(
+        IntSchema(units=BYTES), "2 KB"
+    )
+    assert ["expected an integer or an amount in 'B', 'kB', got '1.5B' @ $"] == problems_of(
+        IntSchema(units=BYTES), "1.5B"
+    )
+    assert 1.5 == validate(FloatSchema(units=BYTES), "1.5B")
+    assert "3" == validate(StringSchema(), 3)
+    assert "False" == validate(StringSchema(), False)
+    assert ["expected at most 2 characters, got 3 @ $"] == problems_of(StringSchema(max=2), 100)
+    assert ["expected a string, got 1.5 @ $"] == problems_of(StringSchema(), 1.5)
     assert 2.0 == validate(FloatSchema(), 2)
     assert isinstance(validate(FloatSchema(), 2), float)
+    assert 1e3 == validate(FloatSchema(), "1e3")
     assert validate(BoolSchema(), True) is True
+    assert validate(BoolSchema(), "Off") is False
+    assert validate(BoolSchema(), 1) is True
+    assert 2 == validate(IntEnumSchema(values={1: DisplayValue(), 2: DisplayValue()}), 2.0)
+    assert {1: "a"} == validate(MapSchema(keys=IntSchema(), values=StringSchema()), {"1": "a"})
+
+
+def test_keys_that_convert_to_the_same_key_are_refused() -> None:
+    """Two map keys that become one after conversion are refused, as the SDK refuses them."""
+    schema = MapSchema(keys=IntSchema(), values=AnySchema())
+    assert ["invalid key: ' 1' is the key 1 once converted, which is already set @ $[' 1']"] == (
+        problems_of(schema, {1: "a", " 1": "b"})
+    )
+
+
+def test_huge_integers_are_refused_clearly() -> None:
+    """An integer too long for a decimal string or a float is refused, described by size."""
+    huge = 10**5000
+    assert ["expected a string, got an integer of 16610 bits @ $"] == problems_of(
+        StringSchema(), huge
+    )
+    assert ["expected a number, got an integer of 16610 bits @ $"] == problems_of(
+        FloatSchema(), huge
+    )
+
+
+def test_the_input_is_not_changed() -> None:
+    """Validation builds a new value; the SDK changes lists and one-of mappings in place."""
+    schema = ListSchema(items=IntSchema())
+    value = ["1", "2"]
+    assert [1, 2] == validate(schema, value)
+    assert ["1", "2"] == value
 
 
 def test_any_accepts_json_like_data() -> None:

@@ -67,19 +67,19 @@ def test_missing_required_field_has_the_step_path(registry: FakeRegistry) -> Non
 def test_problems_are_reported_with_the_given_path(registry: FakeRegistry) -> None:
     """Run input problems come first (the lifecycle depends on the run input), with paths."""
     with pytest.raises(SchemaValidationError) as excinfo:
-        prepare_step(registry, "s", {"kind": "fake", "value": "x", "go": "yes"}, path="$")
+        prepare_step(registry, "s", {"kind": "fake", "value": "x", "go": "maybe"}, path="$")
     assert "expected an integer, got 'x' @ $.value" == str(excinfo.value)
     with pytest.raises(SchemaValidationError) as excinfo:
-        prepare_step(registry, "s", {"kind": "fake", "value": 2, "go": "yes"}, path="$")
-    assert "expected a boolean, got 'yes' @ $.go" == str(excinfo.value)
+        prepare_step(registry, "s", {"kind": "fake", "value": 2, "go": "maybe"}, path="$")
+    assert "expected a boolean, got 'maybe' @ $.go" == str(excinfo.value)
 
 
 def test_provider_keyword_is_validated_first(registry: FakeRegistry) -> None:
     """An invalid provider keyword fails before anything is loaded."""
     provider = registry.providers["fake"]
     with pytest.raises(SchemaValidationError) as excinfo:
-        prepare_step(registry, "s", {"kind": "fake", "go": True, "fake": {"mode": 3}})
-    assert "expected a string, got 3 @ $.steps.s.fake.mode" == str(excinfo.value)
+        prepare_step(registry, "s", {"kind": "fake", "go": True, "fake": {"mode": 3.5}})
+    assert "expected a string, got 3.5 @ $.steps.s.fake.mode" == str(excinfo.value)
     assert [] == provider.loads
 
 

@@ -135,7 +135,7 @@ BROKEN = {
     Flaw.OUTPUT_MISMATCH: (
         Rule.DECLARED_TRANSITIONS,
         r"in stage 'done': reported output 'success' that does not match its schema \(expected an "
-        r"integer, got '3' @ \$\.value\)",
+        r"integer, got '3!' @ \$\.value\)",
         OK,
     ),
     Flaw.COMPLETES_TWICE: (
@@ -282,7 +282,7 @@ def test_case_with_unknown_key_is_refused_with_valid_keys() -> None:
 
 def test_case_with_invalid_stage_input_names_the_path() -> None:
     """A case whose stage input does not validate shows the validation problem with its path."""
-    case = ConformanceCase(id="bad-go", definition={"toy": {}, "value": 1, "go": "yes"})
+    case = ConformanceCase(id="bad-go", definition={"toy": {}, "value": 1, "go": "maybe"})
     with pytest.raises(
         ConformanceError, match=r"stage input of 'prepare' is invalid: .*\$\.prepare\.go"
     ):

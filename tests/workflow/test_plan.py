@@ -128,9 +128,9 @@ def test_steps_of_one_lifecycle_share_one_step_type(dummy_context: WorkflowConte
             id="literal-stage-invalid",
         ),
         pytest.param(
-            {"kind": "dummy", "name": 5, "nickname": ""},
+            {"kind": "dummy", "name": 5.5, "nickname": ""},
             "workflow.yaml: steps.a: 2 problems:\n"
-            "  steps.a.name: expected a string, got 5\n"
+            "  steps.a.name: expected a string, got 5.5\n"
             "  steps.a.nickname: expected at least 1 character, got 0",
             id="literal-stage-two-problems",
         ),
@@ -239,11 +239,13 @@ def test_validate_input_applies_defaults_and_lists_every_problem(
     its ``$.input`` path in one WorkflowInputError."""
     plan = plan_workflow(model({"a": greet()}), dummy_context)
     assert {"name": "Arca", "count": 3} == plan.validate_input({"name": "Arca"})
+    # Converted as a plugin converts its input (docs/schema-differences.md).
+    assert {"name": "5", "count": 3} == plan.validate_input({"name": 5, "count": " 3"})
     with pytest.raises(WorkflowInputError) as excinfo:
-        plan.validate_input({"name": 5, "count": "x", "extra": 1})
+        plan.validate_input({"name": 5.5, "count": "x", "extra": 1})
     assert (
         "invalid workflow input: unknown field 'extra'; valid fields: 'count', 'name' @ "
-        "$.input; expected a string, got 5 @ $.input.name; expected an integer, got 'x' @ "
+        "$.input; expected a string, got 5.5 @ $.input.name; expected an integer, got 'x' @ "
         "$.input.count"
     ) == str(excinfo.value)
 

@@ -77,10 +77,10 @@ def test_input_refs_resolve_to_the_published_objects(dummy_context: WorkflowCont
     data = {"name": "x", "greeting": {"message": "hi"}, "more": [{"message": "ho"}]}
     assert {**data, "count": 3} == plan.validate_input(data)
     with pytest.raises(WorkflowInputError) as excinfo:
-        plan.validate_input({"name": "x", "greeting": {}, "more": [{"message": 1}]})
+        plan.validate_input({"name": "x", "greeting": {}, "more": [{"message": [1]}]})
     assert (
         "invalid workflow input: missing required field 'message' @ $.input.greeting; "
-        "expected a string, got 1 @ $.input.more[0].message"
+        "expected a string, got a list @ $.input.more[0].message"
     ) == str(excinfo.value)
 
 

@@ -8,6 +8,10 @@ evaluated, so a one-of member can add its discriminator as a ``const`` property 
 ``required_if`` becomes ``dependentRequired``, ``required_if_not`` an ``anyOf`` of ``required``
 lists, ``conflicts`` a ``not``/``required`` pair. Defaults and examples are decoded from their
 JSON encoding.
+
+Each type is described by the value it stands for, not by everything validation converts to it
+(an integer for a string, ``"yes"`` for a boolean, ``"2kB"`` for an integer): an editor points
+out ``name: 5`` for a string, which ``validate`` accepts as ``"5"``, as the plugin SDK does.
 """
 
 from __future__ import annotations

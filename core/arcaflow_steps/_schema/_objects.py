@@ -172,11 +172,9 @@ def check_one_of(
     discriminator = value[field]
     expected_type = str if isinstance(schema, OneOfStringSchema) else int
     types: Mapping[Any, ObjectSchema | RefSchema | ScopeSchema] = schema.types
-    member = (
-        types.get(discriminator)
-        if isinstance(discriminator, expected_type) and not isinstance(discriminator, bool)
-        else None
-    )
+    # As in the SDK, the value is not converted (no 1 -> "1"), but a bool is an int: True
+    # picks member 1 (and comes back as 1).
+    member = types.get(discriminator) if isinstance(discriminator, expected_type) else None
     if member is None:
         problems.append(
             ValidationProblem(
@@ -192,7 +190,7 @@ def check_one_of(
     if field in properties:
         return check_properties(properties, value, path, member_scope, problems)
     rest = {key: item for key, item in value.items() if key != field}
-    result = {field: discriminator}
+    result = {field: int(discriminator) if expected_type is int else discriminator}
     result.update(check_properties(properties, rest, path, member_scope, problems))
     return result
 

@@ -1,5 +1,15 @@
 """Checking scalar values (strings, numbers, booleans, enums, patterns, ``any``) and wording
-the problems; containers, objects and one-ofs are in :mod:`._validate`."""
+the problems; containers, objects and one-ofs are in :mod:`._validate`.
+
+Each check accepts what the ``arcaflow-plugin-sdk`` 0.14.3 type's ``unserialize`` accepts and
+returns what it returns (the conversions a plugin applies to its own input): an integer (or a
+boolean, ``str(True)``) for a string; a string for an integer or a float (``int()`` /
+``float()``, or an amount with the schema's units); ``0``/``1`` and the words ``yes``, ``no``,
+``on``, ``off``, ``y``, ``n``, ``true``, ``false``, ``enable(d)``, ``disable(d)`` (any case) for
+a boolean; a value equal to an integer enum member. One deliberate difference: a boolean given
+for an integer (the SDK keeps the ``bool``) comes back as the ``int`` 0 or 1, so the value has
+the type the schema names.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from .._error_records import ValidationProblem
+from ._display import Units
 from ._records import (
     AnySchema,
     BoolSchema,
@@ -19,16 +30,21 @@ from ._records import (
     StringEnumSchema,
     StringSchema,
 )
+from ._units import parse_units, unit_names
 
 __all__ = ["describe_value"]
 
 _Problems = list[ValidationProblem]
 
 _MAX_SHOWN: Final = 60
+#: Larger integers are described by their size (``repr`` of a huge int is slow or refused).
+_MAX_SHOWN_BITS: Final = 192
 
 
 def describe_value(value: Any) -> str:
     """Return a short description of a value for messages (``'ten'``, ``a list``)."""
+    if isinstance(value, int) and value.bit_length() > _MAX_SHOWN_BITS:
+        return f"an integer of {value.bit_length()} bits"
     if value is None or isinstance(value, bool | int | float | str):
         text = repr(value)
         return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 4] + "...'"
@@ -56,10 +72,16 @@ def _check_string(
     schema: StringSchema, value: Any, path: str, scope: ScopeSchema | None, problems: _Problems
 ) -> Any:
     if not isinstance(value, str):
-        problems.append(
-            ValidationProblem(path=path, message=f"expected a string, got {describe_value(value)}")
-        )
-        return value
+        # The SDK turns an integer into its decimal string, and so a boolean into 'True'.
+        converted = _int_to_str(value) if isinstance(value, int) else None
+        if converted is None:
+            problems.append(
+                ValidationProblem(
+                    path=path, message=f"expected a string, got {describe_value(value)}"
+                )
+            )
+            return value
+        value = converted
     if schema.min is not None and len(value) < schema.min:
         problems.append(
             ValidationProblem(
@@ -121,41 +143,111 @@ def _check_bounds(
         )
 
 
+def _int_to_str(value: int) -> str | None:
+    try:
+        return str(value)
+    except ValueError:  # more digits than Python converts (sys.get_int_max_str_digits)
+        return None
+
+
+def _units_hint(units: Units | None) -> str:
+    return "" if units is None else f" or an amount in {unit_names(units)}"
+
+
+def _int_from_str(value: str, units: Units | None) -> int | None:
+    if units is not None:
+        amount = parse_units(units, value)
+        return amount if isinstance(amount, int) else None
+    try:
+        return int(value)
+    except ValueError:
+        return None
+
+
 def _check_int(
     schema: IntSchema, value: Any, path: str, scope: ScopeSchema | None, problems: _Problems
 ) -> Any:
-    if isinstance(value, bool) or not isinstance(value, int):
-        problems.append(
-            ValidationProblem(
-                path=path, message=f"expected an integer, got {describe_value(value)}"
-            )
-        )
-        return value
+    if type(value) is not int:
+        if isinstance(value, int):
+            value = int(value)  # a bool: the SDK keeps it, we give the plugin 0 or 1
+        else:
+            converted = _int_from_str(value, schema.units) if isinstance(value, str) else None
+            if converted is None:
+                problems.append(
+                    ValidationProblem(
+                        path=path,
+                        message=f"expected an integer{_units_hint(schema.units)}, "
+                        f"got {describe_value(value)}",
+                    )
+                )
+                return value
+            value = converted
     _check_bounds(schema, value, path, problems)
     return value
+
+
+def _float_from(value: Any, units: Units | None) -> float | None:
+    if isinstance(value, str):
+        if units is not None:
+            amount = parse_units(units, value)
+            if amount is None:
+                return None
+            value = amount
+        else:
+            try:
+                return float(value)
+            except ValueError:
+                return None
+    if isinstance(value, int):  # also a bool, as in the SDK: 1.0 or 0.0
+        try:
+            return float(value)
+        except OverflowError:
+            return None
+    return value if isinstance(value, float) else None
 
 
 def _check_float(
     schema: FloatSchema, value: Any, path: str, scope: ScopeSchema | None, problems: _Problems
 ) -> Any:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        problems.append(
-            ValidationProblem(path=path, message=f"expected a number, got {describe_value(value)}")
-        )
-        return value
-    value = float(value)
+    if type(value) is not float:
+        converted = _float_from(value, schema.units)
+        if converted is None:
+            problems.append(
+                ValidationProblem(
+                    path=path,
+                    message=f"expected a number{_units_hint(schema.units)}, "
+                    f"got {describe_value(value)}",
+                )
+            )
+            return value
+        value = converted
     _check_bounds(schema, value, path, problems)
     return value
+
+
+#: The strings the SDK reads as booleans, compared after ``str.lower()``.
+_BOOL_WORDS: Final[dict[str, bool]] = {
+    **dict.fromkeys(("1", "enable", "enabled", "on", "true", "y", "yes"), True),
+    **dict.fromkeys(("0", "disable", "disabled", "false", "n", "no", "off"), False),
+}
 
 
 def _check_bool(
     schema: BoolSchema, value: Any, path: str, scope: ScopeSchema | None, problems: _Problems
 ) -> Any:
-    if not isinstance(value, bool):
+    if isinstance(value, bool):
+        return value
+    converted: bool | None = None
+    if isinstance(value, int):
+        converted = {0: False, 1: True}.get(value)
+    elif isinstance(value, str):
+        converted = _BOOL_WORDS.get(value.lower())
+    if converted is None:
         problems.append(
             ValidationProblem(path=path, message=f"expected a boolean, got {describe_value(value)}")
         )
-    return value
+        return value
+    return converted
 
 
 def _check_string_enum(
@@ -179,7 +271,8 @@ def _check_string_enum(
 def _check_int_enum(
     schema: IntEnumSchema, value: Any, path: str, scope: ScopeSchema | None, problems: _Problems
 ) -> Any:
-    if isinstance(value, bool) or not isinstance(value, int) or value not in schema.values:
+    # The SDK takes the member equal to the value: True is 1 and 2.0 is 2, "1" is no member.
+    if not isinstance(value, int | float) or value not in schema.values:
         problems.append(
             ValidationProblem(
                 path=path,
@@ -187,7 +280,8 @@ def _check_int_enum(
                 f"got {describe_value(value)}",
             )
         )
-    return value
+        return value
+    return int(value)
 
 
 _TYPE_NAMES: Final[dict[type[Any], str]] = {
@@ -226,11 +320,12 @@ def _check_any(
     if isinstance(value, Mapping):
         result = {}
         for key, item in value.items():
-            if not isinstance(key, str | int | float | bool):
+            if key is not None and not isinstance(key, str | int | float | bool):
                 problems.append(
                     ValidationProblem(
                         path=path,
-                        message=f"expected a string or number key, got {describe_value(key)}",
+                        message="expected a string, number, boolean or null key, got "
+                        f"{describe_value(key)}",
                     )
                 )
             result[key] = _check_any(schema, item, _key_path(path, key), scope, problems)

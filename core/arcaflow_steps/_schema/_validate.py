@@ -12,24 +12,27 @@ them all. Scalars are checked in :mod:`._scalars`, objects (properties, scopes, 
 String patterns must match at the start of the string (``re.match``), as in the SDK. Lists
 given for ``any`` must hold items of one type, as the SDK requires.
 
-Typing is strict: a string is never turned into a number, a boolean is not an integer (YAML
-``true`` stays a boolean), only an integer is accepted where a float is expected. A property
-whose value is ``None`` counts as not set (a YAML key without a value), as in the SDK.
+Values are converted as a plugin built with ``arcaflow-plugin-sdk`` 0.14.3 converts its own
+input (``*Type.unserialize``), and the converted value is returned: an integer given for a
+string becomes its decimal string, a string for a number is read with ``int()`` / ``float()``
+(or with the schema's units, ``"2kB"``), ``0``/``1`` and words like ``"yes"``/``"off"`` are
+booleans, ``True``/``2.0`` pick the integer enum member equal to them, map keys go through
+their type's conversions. The conversions live in :mod:`._scalars`. A property whose value is
+``None`` counts as not set (a YAML key without a value), as in the SDK. Nothing becomes a
+string that was not a string or an integer.
 
 Refs resolve in the innermost enclosing scope. Paths look like ``$.input.count``,
 ``$.items[2]`` and ``$.map['key']``.
 
 Differences from ``arcaflow-plugin-sdk`` 0.14.3 (details in ``docs/schema-differences.md``):
 
-- the SDK silently coerces, and we reject: integers to strings; strings (also with units, such
-  as ``"2kB"``) to integers and floats; booleans to integers and floats; ``0``/``1`` and words
-  like ``"yes"``/``"off"`` to booleans; ``true``/``2.0`` to integer enum members; map keys
-  through the same rules;
+- a boolean given for an integer comes back as ``0``/``1`` (the SDK keeps the ``bool``);
 - the SDK's ``conflicts`` counts a key whose value is ``null`` as set; we count it as unset;
 - for ``any`` lists the SDK accepts items of a subclass of the first item's type (``[1, true]``),
   we require one exact type;
 - the SDK stops at the first problem, we report all; an unknown ``one_of_int`` discriminator
-  makes the SDK fail with ``TypeError``, we report it;
+  makes the SDK fail with ``TypeError``, we report it; the SDK changes the given lists and
+  one-of mappings in place, we never change the input;
 - we return plain data with defaults applied, the SDK returns dataclasses.
 """
 
@@ -132,13 +135,22 @@ def _check_map(
     for key, item in value.items():
         item_path = _key_path(path, key)
         before = len(problems)
-        check_key(keys, key, item_path, scope, problems)
+        converted = check_key(keys, key, item_path, scope, problems)
         if len(problems) > before:
             problems[before:] = [
                 ValidationProblem(path=problem.path, message=f"invalid key: {problem.message}")
                 for problem in problems[before:]
             ]
-        result[key] = check_value(values, item, item_path, scope, problems)
+        elif converted in result:
+            # Two keys converted to one ({1: …, "1": …} with string keys): the SDK refuses too.
+            problems.append(
+                ValidationProblem(
+                    path=item_path,
+                    message=f"invalid key: {describe_value(key)} is the key "
+                    f"{describe_value(converted)} once converted, which is already set",
+                )
+            )
+        result[converted] = check_value(values, item, item_path, scope, problems)
     return result
 
 

@@ -336,6 +336,6 @@ class ToyRunningStep:
         elif self._flaw is Flaw.UNDECLARED_OUTPUT:
             self._finish(ToyStage.DONE, "surprise", {"value": self._value})
         elif self._flaw is Flaw.OUTPUT_MISMATCH:
-            self._finish(ToyStage.DONE, "success", {"value": str(self._value)})
+            self._finish(ToyStage.DONE, "success", {"value": f"{self._value}!"})
         else:
             self._finish(ToyStage.DONE, "success", {"value": self._value})
