@@ -75,12 +75,13 @@ def plan(
 
 
 class Intervals:
-    """A step observer recording when each step entered and left a stage (monotonic time).
+    """A step observer recording when each step entered and left a stage (monotonic time);
+    with ``stage=None``, when each step entered its first stage and when it completed.
 
     Thread safety: safe to share.
     """
 
-    def __init__(self, stage: str) -> None:
+    def __init__(self, stage: str | None) -> None:
         self.stage = stage
         # Guards the two dicts.
         self._lock = threading.Lock()
@@ -90,13 +91,24 @@ class Intervals:
     def on_event(self, event: StepEvent) -> None:
         now = time.monotonic()
         with self._lock:
-            if event.kind is StepEventKind.STAGE_CHANGED:
+            if self.stage is None:
+                if event.kind is StepEventKind.STAGE_CHANGED and event.previous_stage is None:
+                    self.entered[event.step_id] = now
+                elif event.kind is StepEventKind.COMPLETED:
+                    self.left[event.step_id] = now
+            elif event.kind is StepEventKind.STAGE_CHANGED:
                 if event.stage == self.stage:
                     self.entered[event.step_id] = now
                 elif event.previous_stage == self.stage:
                     self.left[event.step_id] = now
             elif event.kind is StepEventKind.COMPLETED and event.step_id in self.entered:
                 self.left.setdefault(event.step_id, now)
+
+    def forget(self, step_id: str) -> None:
+        """Leave ``step_id`` out of :meth:`max_overlap`."""
+        with self._lock:
+            self.entered.pop(step_id, None)
+            self.left.pop(step_id, None)
 
     def max_overlap(self) -> int:
         """Return the most steps that were in the stage at the same time."""
