@@ -7,6 +7,7 @@ A dummy step has one stage, ``greet``, that takes ``name`` and ends with ``succe
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -276,3 +277,15 @@ def test_optional_list_items_are_left_out_when_they_cannot_come(registry: Regist
         registry, {"a": dummy("A"), "b": dummy(" ")}, [output("success", {"all": items})]
     )
     assert {"all": ["Hello A!", "Hello A!"]} == plan.run().output_data
+
+
+def test_a_finished_run_leaves_no_thread_behind(registry: Registry) -> None:
+    """Once ``wait`` returned, the executor thread and every step-closing thread are gone."""
+    before = set(threading.enumerate())
+    plan = hand_plan(
+        registry,
+        {"a": dummy(" "), "b": dummy(greeting("a")), "c": dummy(e("$.steps.a.greet.nope"))},
+        [output("success", {"message": greeting("b")})],
+    )
+    assert plan.run().output_id is None
+    assert set() == set(threading.enumerate()) - before

@@ -168,6 +168,8 @@ class WorkflowRun:
         self._failed_outputs: dict[str, str] = {}
         #: step id -> why it was closed early (its input can never come).
         self._blocked: dict[str, str] = {}
+        #: Threads closing single steps (a step that cannot go on).
+        self._closers: list[threading.Thread] = []
         self._outcome: _Outcome | None = None
         # Set by close()/force_close() from any thread; read by the executor thread.
         self._closing_reason: str | None = None
@@ -206,6 +208,8 @@ class WorkflowRun:
         """
         if not self._done.wait(timeout):
             raise TimeoutError(f"workflow did not finish within {timeout} s")
+        if threading.current_thread() is not self._thread:
+            self._thread.join()  # it only returns after setting done: nothing left behind
         assert self._result is not None
         return self._result
 
@@ -249,6 +253,8 @@ class WorkflowRun:
         finally:
             self._decide(_Outcome(None, None, False, "workflow executor stopped"))  # if not yet
             self._runner.close()
+            for closer in self._closers:  # their steps ended: they are returning
+                closer.join(self._runner.close_timeout)
             self._result = self._build_result()
             self._done.set()
 
@@ -345,13 +351,20 @@ class WorkflowRun:
             return  # e.g. a stop condition that never comes: the step goes on
         reason = self._blocked[step_id] = f"its input for stage {stage!r} {self._explain(consumer)}"
         _log.info("step %r closed: %s", step_id, reason)
-        threading.Thread(target=execution.close, name="arcaflow-steps-close", daemon=True).start()
+        self._close_step(execution)
 
     def _end_step(self, execution: StepExecution, problem: str) -> None:
         reason = f"step {self._step_ids[execution.step_id]!r}: {problem}"
         _log.warning("%s", reason)
         execution.guard.mark_failed(reason)
-        threading.Thread(target=execution.close, name="arcaflow-steps-close", daemon=True).start()
+        self._close_step(execution)
+
+    def _close_step(self, execution: StepExecution) -> None:
+        """Close one step on a thread of its own (a close waits for the step to end, and
+        its events must go on being processed here meanwhile)."""
+        closer = threading.Thread(target=execution.close, name="arcaflow-steps-close", daemon=True)
+        self._closers.append(closer)
+        closer.start()
 
     # -- messages ----------------------------------------------------------------------------
 
