@@ -6,6 +6,8 @@ Stage ids, names, input fields and outputs follow the reference engine (Arcaflow
 stage but starts in ``enabling``; here ``enabling`` is the initial stage. The ``closed`` output
 has the plugin provider's shape (``{cancelled, close_requested}``), and the ``failed`` output's
 schema says what its data holds: ``data`` and ``messages``, maps keyed by the item's index.
+``failed`` is not ``fatal`` (the reference's is): failed items are an ordinary error output,
+and ``fatal`` means crashed or not deployed here.
 
 The stage schemas that depend on the sub-workflow (``items``, ``success``, ``error``) are built
 by :func:`foreach_lifecycle` from its input scope and its ``success`` output schema.
@@ -95,7 +97,6 @@ FOREACH_LIFECYCLE: Final = Lifecycle(
             waiting_name="processing error",
             running_name="processing error",
             finished_name="error",
-            fatal=True,
         ),
         LifecycleStage(
             id=S.DISABLED,
