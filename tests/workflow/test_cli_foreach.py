@@ -86,3 +86,17 @@ def test_one_interrupt_closes_every_step_of_every_sub_workflow(tmp_path: Path) -
     assert 4 == len(CLOSED.findall(stderr)), stderr
     assert set() == wait_gone(plugin_pids)
     assert [] == list(temp.iterdir())
+
+
+def test_run_refuses_a_foreach_step_outside_a_workflow(tmp_path: Path) -> None:
+    """``arcaflow-steps run`` of a foreach step: one clear line, exit 1 (no workflow to plan
+    the sub-workflow in)."""
+    (tmp_path / "step.yaml").write_text("kind: foreach\nworkflow: sub.yaml\nitems: []\n")
+    completed = subprocess.run(
+        [CLI, "run", "step.yaml"], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert (1, "") == (completed.returncode, completed.stdout)
+    assert (
+        "arcaflow-steps: error: step.yaml: foreach steps run only inside a workflow "
+        "(arcaflow-steps workflow); cannot run the sub-workflow 'sub.yaml' on its own\n"
+    ) == completed.stderr
