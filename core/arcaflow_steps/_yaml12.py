@@ -33,6 +33,7 @@ __all__ = [
     "DataBuilder",
     "Path",
     "Yaml12Loader",
+    "Yaml12SafeDumper",
     "YamlError",
     "compose_yaml",
     "format_path",
@@ -75,6 +76,20 @@ class Yaml12Loader(_Parser):  # type: ignore[valid-type,misc]
     """
 
 
+_Emitter: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class Yaml12SafeDumper(_Emitter):  # type: ignore[valid-type,misc]
+    """A safe dumper whose output reads back the same under YAML 1.1 and YAML 1.2.
+
+    PyYAML quotes a string only when YAML 1.1 would read it as something else (``yes``,
+    ``1:30``); this one also quotes what YAML 1.2 would (``1e3``, ``0o17``), so our own files,
+    the Go engine and any 1.2 reader see the string that was printed.
+
+    Thread safety: not thread-safe; one instance per document (as every PyYAML dumper).
+    """
+
+
 Yaml12Loader.yaml_implicit_resolvers = {}
 for _tag, _pattern, _first in (
     (_NULL, _NULL_TEXT, ["~", "n", "N", ""]),
@@ -84,6 +99,7 @@ for _tag, _pattern, _first in (
     (_MERGE, _MERGE_TEXT, ["<"]),
 ):
     Yaml12Loader.add_implicit_resolver(_tag, _pattern, _first)
+    Yaml12SafeDumper.add_implicit_resolver(_tag, _pattern, _first)  # after YAML 1.1's
 
 
 class YamlError(Exception):

@@ -117,7 +117,11 @@ def emit(data: Any, output_format: str, table: Callable[[], None]) -> None:
     elif output_format == "yaml":
         import yaml
 
-        sys.stdout.write(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+        from .._yaml12 import Yaml12SafeDumper
+
+        sys.stdout.write(
+            yaml.dump(data, Dumper=Yaml12SafeDumper, sort_keys=False, allow_unicode=True)
+        )
     else:
         table()
     sys.stdout.flush()

@@ -131,14 +131,16 @@ def _write_results(data: dict[str, Any], output_format: str) -> None:
         return
     import yaml
 
+    from .._yaml12 import Yaml12SafeDumper
+
     # Large strings become placeholders in the YAML document and are then written in their
     # place as JSON strings, which are YAML double-quoted scalars (escaped to ASCII, DEL too).
     large: list[str] = []
     marker = f"arcaflow-steps-large-text-{os.getpid()}-{time.monotonic_ns()}-"
     document = _swap_large_text(data, large, marker)
-    # libyaml's emitter when PyYAML has it: the pure-Python one takes ~0.5 s per MB of text.
-    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    text = yaml.dump(document, Dumper=dumper, sort_keys=False, allow_unicode=True)
+    # libyaml's emitter when PyYAML has it (the pure-Python one takes ~0.5 s per MB of text),
+    # quoting every string YAML 1.1 or 1.2 would read as something else.
+    text = yaml.dump(document, Dumper=Yaml12SafeDumper, sort_keys=False, allow_unicode=True)
     pieces = text.split(marker)
     writer.write(pieces[0])
     for piece in pieces[1:]:
