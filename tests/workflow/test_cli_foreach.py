@@ -3,12 +3,15 @@ every sub-workflow, and nothing is left behind."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
 import subprocess
 import time
 from pathlib import Path
+
+import pytest
 
 from cli_support import CLI, STEPS, descendants, wait_gone
 
@@ -56,10 +59,18 @@ RUNNING = re.compile(r"^outer\[\d\]\.inner\[\d\]\.c +-> running$", re.M)
 CLOSED = re.compile(r"^outer\[\d\]\.inner\[\d\]\.c +finished in closed", re.M)
 
 
-def test_one_interrupt_closes_every_step_of_every_sub_workflow(tmp_path: Path) -> None:
-    """SIGINT while four leaf steps of two foreach levels run: every leaf step ends closed,
-    no plugin process or temporary directory is left, nothing on stdout, exit 130."""
-    for name, text in (("workflow.yaml", OUTER), ("middle.yaml", MIDDLE), ("leaf.yaml", LEAF)):
+@pytest.mark.parametrize(
+    ("closure_wait_ms", "signals"),
+    [pytest.param(500, 1, id="graceful"), pytest.param(60000, 2, id="second-signal-forces")],
+)
+def test_interrupts_close_every_step_of_every_sub_workflow(
+    tmp_path: Path, closure_wait_ms: int, signals: int
+) -> None:
+    """SIGINT while four leaf steps of two foreach levels run (they ignore cancel): every
+    leaf step ends closed, no plugin process or temporary directory is left, nothing on
+    stdout, exit 130. With a minute of closure wait, the second SIGINT forces them at once."""
+    leaf = LEAF.replace("closure_wait_timeout: 500", f"closure_wait_timeout: {closure_wait_ms}")
+    for name, text in (("workflow.yaml", OUTER), ("middle.yaml", MIDDLE), ("leaf.yaml", leaf)):
         (tmp_path / name).write_text(text)
     temp = tmp_path / "tmp"
     temp.mkdir()
@@ -79,8 +90,15 @@ def test_one_interrupt_closes_every_step_of_every_sub_workflow(tmp_path: Path) -
             assert process.poll() is None, err.read_text()
             time.sleep(0.05)
         plugin_pids = descendants(process.pid)
+        started = time.monotonic()
         os.kill(process.pid, signal.SIGINT)
+        if signals == 2:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(1.0)
+            assert process.poll() is None, "the first signal did not wait for the steps"
+            os.kill(process.pid, signal.SIGINT)
         stdout, _ = process.communicate(timeout=30)
+    assert time.monotonic() - started < 20
     stderr = err.read_text()
     assert (130, "") == (process.returncode, stdout), stderr
     assert 4 == len(CLOSED.findall(stderr)), stderr
