@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from cli_support import CLI, STEPS, descendants, wait_gone
 
 OUTER = """
