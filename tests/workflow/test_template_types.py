@@ -253,3 +253,26 @@ def test_template_misfits(template: object, message: str) -> None:
     with pytest.raises(InvalidWorkflowError) as excinfo:
         check_template(template, TARGET, ROOT_WITH_PROBE, path="steps.b.input")
     assert message == str(excinfo.value)
+
+
+def test_refs_of_the_target_resolve_in_the_given_scope() -> None:
+    """A field type that is a ref (a stage input field of a scope) resolves in ``scope``."""
+    check_template(
+        {"port": expr("$.input.n")},
+        RefSchema(id="Probe"),
+        ROOT_WITH_PROBE,
+        path="steps.b.input.probe",
+        scope=TARGET,
+    )
+    with pytest.raises(
+        InvalidWorkflowError,
+        match=r"^steps\.b\.input\.probe\.port: expected an integer, got 'x'; "
+        r"steps\.b\.input\.probe\.other: object 'Probe' has no field 'other'; fields: port$",
+    ):
+        check_template(
+            {"port": "x", "other": expr("$.input.n")},
+            RefSchema(id="Probe"),
+            ROOT_WITH_PROBE,
+            path="steps.b.input.probe",
+            scope=TARGET,
+        )

@@ -133,10 +133,12 @@ def check_template(
     root: TypeSchema,
     *,
     path: str,
+    scope: ScopeSchema | None = None,
     source: str | None = None,
 ) -> None:
-    """Check that ``template`` gives a value that fits ``target`` (refs in ``target`` resolve
-    in ``target`` itself when it is a scope), ``root`` being the type of ``$``.
+    """Check that ``template`` gives a value that fits ``target``, ``root`` being the type of
+    ``$``. Refs in ``target`` resolve in ``scope`` (a stage input field's type: the stage's
+    input scope), or in ``target`` itself when it is a scope.
 
     ``path`` is the template's place in the file (``steps.b.input``); every problem is
     reported with the place below it (``steps.b.input.count``).
@@ -147,7 +149,7 @@ def check_template(
             not valid, an unknown or missing field.
     """
     checker = _TemplateCheck(root, source)
-    checker.walk(template, target, None, path)
+    checker.walk(template, target, scope, path)
     if checker.problems:
         (first_path, first), *rest = checker.problems
         also = "".join(f"; {where}: {problem}" for where, problem in rest)
