@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from plugin_support import STEPS, descendants, wait_gone
 
+import arcaflow_steps_builtin.dummy as dummy_module
 import arcaflow_steps_builtin.foreach as foreach_module
 import arcaflow_steps_builtin.plugin as plugin_module
 from arcaflow_steps import Registry, StepEvent, StepEventKind
@@ -49,9 +50,11 @@ outputs:
 
 @pytest.fixture
 def foreach_registry() -> Iterator[Registry]:
-    """A fresh registry with the plugin and foreach providers and the built-in deployers;
-    afterwards no plugin process may be left."""
-    registry = Registry.from_plugins([plugin_module, deployers_module, foreach_module])
+    """A fresh registry with the plugin, foreach and dummy providers and the built-in
+    deployers; afterwards no plugin process may be left."""
+    registry = Registry.from_plugins(
+        [plugin_module, deployers_module, foreach_module, dummy_module]
+    )
     yield registry
     registry.close()
     assert set() == wait_gone(descendants()), "processes left behind"

@@ -318,3 +318,150 @@ outputs:
     assert result.error is not None
     assert result.error.startswith("no output can be produced any more"), result.error
     assert time.monotonic() - started < 15
+
+
+def test_example_new_with_dummy_steps(tmp_path: Path, foreach_registry: Registry) -> None:
+    """internal/step/foreach ExampleNew: a foreach over the input's names whose sub-workflow
+    greets each with a dummy step (our dummy's error output says ``error``, not ``reason``)."""
+    write(
+        tmp_path,
+        "workflow.yaml",
+        """
+version: v0.2.0
+input:
+  root: names
+  objects:
+    names:
+      id: names
+      properties:
+        names:
+          type:
+            type_id: list
+            items:
+              type_id: object
+              id: name
+              properties:
+                name:
+                  type:
+                    type_id: string
+steps:
+  greet:
+    kind: foreach
+    items: !expr $.input.names
+    workflow: subworkflow.yaml
+    parallelism: 5
+outputs:
+  success:
+    messages: !expr $.steps.greet.outputs.success.data
+  failed:
+    error: !expr $.steps.greet.failed.error
+""",
+    )
+    write(
+        tmp_path,
+        "subworkflow.yaml",
+        """
+version: v0.2.0
+input:
+  root: name
+  objects:
+    name:
+      id: name
+      properties:
+        name:
+          type:
+            type_id: string
+steps:
+  say_hi:
+    kind: dummy
+    name: !expr $.input.name
+outputs:
+  success:
+    message: !expr $.steps.say_hi.greet.success.message
+  error:
+    reason: !expr $.steps.say_hi.greet.error.error
+""",
+    )
+    result = plan(tmp_path, foreach_registry).run(
+        {"names": [{"name": "Arca"}, {"name": "Lot"}]}, timeout=PROMPT
+    )
+    assert "success" == result.output_id
+    assert "Hello Arca! Hello Lot!" == " ".join(
+        entry["message"] for entry in result.output_data["messages"]
+    )
+
+
+def test_cache_subworkflows(tmp_path: Path, foreach_registry: Registry) -> None:
+    """engine_test.go Test_CacheSubworkflows (fixtures/test-subworkflow): three foreach steps,
+    two naming the same file, sub-workflows nested three levels deep; every step's output
+    is ``success``."""
+    sleep_step = """
+  wait_1:
+    plugin: {src: "{steps}", deployment_type: python}
+    step: sleep
+    input: {seconds: !expr $.input.seconds}"""
+    head = """version: v0.2.0
+input:
+  root: RootObject
+  objects:
+    RootObject:
+      id: RootObject
+      properties:
+        seconds: {type: {type_id: float, min: 0}}
+steps:"""
+    loop = """
+  wait_loop:
+    kind: foreach
+    items:
+      - seconds: .1
+    workflow: NEXT"""
+    leaf_outputs = "\noutputs:\n  success:\n    a: !expr $.steps.wait_1.outputs\n"
+    loop_outputs = leaf_outputs + "    b: !expr $.steps.wait_loop.outputs\n"
+    write(tmp_path, "depth-1_workflow-1.yaml", head + sleep_step + leaf_outputs)
+    write(
+        tmp_path,
+        "depth-1_workflow-2.yaml",
+        head + sleep_step + loop.replace("NEXT", "depth-2_workflow-1.yaml") + loop_outputs,
+    )
+    write(
+        tmp_path,
+        "depth-2_workflow-1.yaml",
+        head + sleep_step + loop.replace("NEXT", "depth-3_workflow-1.yaml") + loop_outputs,
+    )
+    write(tmp_path, "depth-3_workflow-1.yaml", head + sleep_step + leaf_outputs)
+    write(
+        tmp_path,
+        "workflow.yaml",
+        """
+version: v0.2.0
+input: {root: RootObject, objects: {RootObject: {id: RootObject, properties: {}}}}
+steps:
+  wait_wf_1:
+    kind: foreach
+    items:
+      - seconds: .1
+    workflow: depth-1_workflow-1.yaml
+  wait_wf_2:
+    kind: foreach
+    items:
+      - seconds: .1
+    workflow: depth-1_workflow-2.yaml
+  wait_wf_3:
+    kind: foreach
+    items:
+      - seconds: .1
+    workflow: depth-1_workflow-1.yaml
+outputs:
+  success:
+    step_1: !expr $.steps.wait_wf_1.outputs
+    step_2: !expr $.steps.wait_wf_2.outputs
+    step_3: !expr $.steps.wait_wf_3.outputs
+""",
+    )
+    result = plan(tmp_path, foreach_registry).run({}, timeout=PROMPT)
+    assert (None, "success", False) == (result.error, result.output_id, result.is_error)
+    assert {"step_1", "step_2", "step_3"} == set(result.output_data)
+    for value in result.output_data.values():
+        assert ["success"] == list(value)
+    deepest = result.output_data["step_2"]["success"]["data"][0]["b"]["success"]["data"][0]
+    assert {"success": {"slept": 0.1}} == deepest["b"]["success"]["data"][0]["a"]
