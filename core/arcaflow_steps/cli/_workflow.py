@@ -53,7 +53,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 class WorkflowFiles:
-    """The three files of a run, resolved against the context directory and read."""
+    """The three files of a run, resolved against the context directory and read.
+
+    Thread safety: not thread-safe; the command builds and reads it on its main thread.
+    """
 
     def __init__(self, flags: WorkflowFlags) -> None:
         #: The context directory, absolute (against the process CWD).
