@@ -10,7 +10,8 @@ TestInputDisabledStepWorkflow, TestGracefullyDisabledStepWorkflow,
 TestMultiStepWaitForGracefullyDisabledStepWorkflow,
 TestShorthandGracefullyDisabledStepWorkflow, TestOptionalFieldGracefullyDisabledStepWorkflow,
 TestOptionalFieldWithFailureStepWorkflow, TestSoftOptionalFieldWorkflow,
-TestDelayedDisabledStepWorkflow, TestMultiDependencyWorkflowFailureWithDisabling,
+TestDelayedDisabledStepWorkflow, TestNestedOneOfWorkflow, TestOneOfInListWorkflow,
+TestMultiDependencyWorkflowFailureWithDisabling,
 …WithCancellation and …WithErrorOut. Not ported here: the foreach cases (foreach's own
 tests), the namespace, output-schema and expression cases (planner and expression tests),
 TestDeploymentStepCancellation and TestInputCancelledStepWorkflow (they need the test
@@ -564,3 +565,99 @@ outputs:
     assert time.monotonic() - started < PROMPT
     assert no_more_outputs(result), result.error
     assert result.step_results["long_wait"].stage != "outputs"
+
+
+TWO_TOGGLED_STEPS = f"""
+version: v0.2.0
+{bool_input("step_1_enabled", "step_2_enabled")}
+steps:
+  wait_1: {{PLUGIN, step: sleep, input: {{seconds: 0}}, enabled: !expr $.input.step_1_enabled}}
+  wait_2: {{PLUGIN, step: sleep, input: {{seconds: 0.001}}, enabled: !expr $.input.step_2_enabled}}
+"""
+SLEPT_0 = {"slept": 0.0}
+SLEPT_1 = {"slept": 0.001}
+DISABLED_1 = {"message": "Step wait_1/sleep disabled"}
+DISABLED_2 = {"message": "Step wait_2/sleep disabled"}
+
+
+@pytest.mark.parametrize(
+    ("enabled", "expected"),
+    [
+        (
+            (True, True),
+            {"result": "a", "simple": SLEPT_1, "sub_oneof": {"sub-result": "a", **SLEPT_0}},
+        ),
+        (
+            (False, True),
+            {"result": "a", "simple": SLEPT_1, "sub_oneof": {"sub-result": "b", **DISABLED_1}},
+        ),
+        ((True, False), {"result": "b", **DISABLED_2}),
+        ((False, False), {"result": "b", **DISABLED_2}),
+    ],
+    ids=["both", "only-2", "only-1", "none"],
+)
+def test_nested_oneof(
+    registry: Registry, tmp_path: Path, enabled: tuple[bool, bool], expected: dict[str, Any]
+) -> None:
+    """TestNestedOneOfWorkflow: a ``!oneof`` inside an option of another (same option ids)."""
+    workflow = plan(
+        registry,
+        tmp_path,
+        TWO_TOGGLED_STEPS
+        + """
+outputs:
+  all:
+    simple_wait_output: !oneof
+      discriminator: "result"
+      one_of:
+        a:
+          simple: !expr $.steps.wait_2.outputs.success
+          sub_oneof: !oneof
+            discriminator: "sub-result"
+            one_of:
+              a: !expr $.steps.wait_1.outputs.success
+              b: !expr $.steps.wait_1.disabled.output
+        b: !expr $.steps.wait_2.disabled.output
+""",
+    )
+    result = run(workflow, {"step_1_enabled": enabled[0], "step_2_enabled": enabled[1]})
+    assert ("all", {"simple_wait_output": expected}) == (result.output_id, result.output_data)
+
+
+@pytest.mark.parametrize(
+    ("enabled", "expected"),
+    [
+        ((True, True), [{"result": "a", **SLEPT_0}, {"result": "a", **SLEPT_1}]),
+        ((True, False), [{"result": "a", **SLEPT_0}, {"result": "b", **DISABLED_2}]),
+        ((False, True), [{"result": "b", **DISABLED_1}, {"result": "a", **SLEPT_1}]),
+        ((False, False), [{"result": "b", **DISABLED_1}, {"result": "b", **DISABLED_2}]),
+    ],
+    ids=["both", "only-1", "only-2", "none"],
+)
+def test_oneof_in_list(
+    registry: Registry, tmp_path: Path, enabled: tuple[bool, bool], expected: list[Any]
+) -> None:
+    """TestOneOfInListWorkflow: ``!oneof`` items of a list resolve independently."""
+    workflow = plan(
+        registry,
+        tmp_path,
+        TWO_TOGGLED_STEPS
+        + """
+outputs:
+  all:
+    simple_wait_output:
+      - list_item: !oneof
+          discriminator: "result"
+          one_of:
+            a: !expr $.steps.wait_1.outputs.success
+            b: !expr $.steps.wait_1.disabled.output
+      - list_item: !oneof
+          discriminator: "result"
+          one_of:
+            a: !expr $.steps.wait_2.outputs.success
+            b: !expr $.steps.wait_2.disabled.output
+""",
+    )
+    result = run(workflow, {"step_1_enabled": enabled[0], "step_2_enabled": enabled[1]})
+    items = [{"list_item": item} for item in expected]
+    assert ("all", {"simple_wait_output": items}) == (result.output_id, result.output_data)
