@@ -11,6 +11,7 @@ TestMultiStepWaitForGracefullyDisabledStepWorkflow,
 TestShorthandGracefullyDisabledStepWorkflow, TestOptionalFieldGracefullyDisabledStepWorkflow,
 TestOptionalFieldWithFailureStepWorkflow, TestSoftOptionalFieldWorkflow,
 TestDelayedDisabledStepWorkflow, TestNestedOneOfWorkflow, TestOneOfInListWorkflow,
+TestOutputFailed, TestSingleOneofOptionWorkflow,
 TestMultiDependencyWorkflowFailureWithDisabling,
 …WithCancellation and …WithErrorOut. Not ported here: the foreach cases (foreach's own
 tests), the namespace, output-schema and expression cases (planner and expression tests),
@@ -661,3 +662,59 @@ outputs:
     result = run(workflow, {"step_1_enabled": enabled[0], "step_2_enabled": enabled[1]})
     items = [{"list_item": item} for item in expected]
     assert ("all", {"simple_wait_output": items}) == (result.output_id, result.output_data)
+
+
+def test_output_failed(tmp_path: Path) -> None:
+    """TestOutputFailed: the (deprecated ``output:``) output reads the dummy's error, which
+    does not come: no output can be produced (the dummy's error field is ``error`` here)."""
+    with_dummy = Registry.from_entry_points()
+    workflow = plan(
+        with_dummy,
+        tmp_path,
+        """
+version: v0.2.0
+input: {root: name, objects: {name: {id: name, properties: {name: {type: {type_id: string}}}}}}
+steps:
+  say_hi:
+    kind: dummy
+    name: !expr $.input.name
+output:
+  thiswillfail: !expr $.steps.say_hi.greet.error.error
+""",
+    )
+    result = run(workflow, {"name": "Arca Lot"})
+    with_dummy.close()
+    assert (
+        "no output can be produced any more: success needs steps.say_hi.greet.error, but "
+        "step 'say_hi' ended in stage 'greet' with output 'success': Hello Arca Lot!"
+    ) == result.error
+
+
+@pytest.mark.parametrize("enabled", [True, False], ids=["enabled", "disabled"])
+def test_single_oneof_option(registry: Registry, tmp_path: Path, enabled: bool) -> None:
+    """TestSingleOneofOptionWorkflow: a ``!oneof`` whose only option cannot come fails."""
+    workflow = plan(
+        registry,
+        tmp_path,
+        f"""
+version: v0.2.0
+{bool_input("step_enabled")}
+steps:
+  simple_wait:
+    PLUGIN
+    step: sleep
+    input: {{seconds: 0}}
+    enabled: !expr $.input.step_enabled
+outputs:
+  workflow-success:
+    test_object: !oneof
+      discriminator: "option"
+      one_of:
+        test: !expr $.steps.simple_wait.outputs.success
+""",
+    )
+    result = run(workflow, {"step_enabled": enabled})
+    if enabled:
+        assert {"test_object": {"option": "test", "slept": 0.0}} == result.output_data
+    else:
+        assert no_more_outputs(result), result.error
