@@ -518,7 +518,8 @@ outputs:
         plan(tmp_path, foreach_registry)
     assert (
         f"{tmp_path / 'workflow.yaml'}: steps.loop.items[]: expected object 'R', got object 'Q' "
-        "(both ids are enforced; reuse the target's object through its namespace)"
+        "(both ids are enforced; reuse the target's object through its namespace) (from "
+        "expression '$.input.names')"
     ) == str(excinfo.value)
 
 

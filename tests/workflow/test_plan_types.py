@@ -28,8 +28,13 @@ from arcaflow_steps.workflow._template import OneOf, Template
         ),
         pytest.param(
             greet(expr("$.input.count > 1")),
-            "steps.b.name: expected a string, got a boolean",
+            "steps.b.name: expected a string, got a boolean (from expression '$.input.count > 1')",
             id="not-assignable",
+        ),
+        pytest.param(
+            greet([expr("$.input.name")]),
+            "steps.b.name: expected a string, got a list of strings",
+            id="compound-not-assignable",
         ),
         pytest.param(
             greet(expr("$.input.count + 'x'")),
@@ -73,8 +78,13 @@ def test_plugin_input_object_must_fit(plugin_context: WorkflowContext) -> None:
     """A whole plugin input given by one expression must be an object that fits."""
     workflow = model({"h": {**hello(), "input": expr("$.input.name")}}, {"success": {"m": 1}})
     assert (
-        "workflow.yaml: steps.h.input: expected object 'InputParams', got a string"
-        == planning_error(workflow, plugin_context)
+        "workflow.yaml: steps.h.input: expected object 'InputParams', got a string (from "
+        "expression '$.input.name')" == planning_error(workflow, plugin_context)
+    )
+    workflow = model({"h": hello(expr("$.input.count > 1"))}, {"success": {"m": 1}})
+    assert (
+        "workflow.yaml: steps.h.input.name: expected a string, got a boolean (from expression "
+        "'$.input.count > 1')" == planning_error(workflow, plugin_context)
     )
 
 
@@ -119,7 +129,8 @@ def test_output_schemas_are_inferred_and_error_iff_named_error(
     lifecycle = plan.steps["a"].prepared.lifecycle
     assert lifecycle.stage("greet").outputs["success"].schema == success.schema.schema
     assert (False, True) == (success.schema.error, error.schema.error)
-    assert ["why"] == list(error.schema.schema.root_object.properties)
+    why = error.schema.schema.root_object.properties["why"]
+    assert (StringSchema(), True) == (why.type, why.required)
 
 
 def test_output_schema_given_is_used_as_is(dummy_context: WorkflowContext) -> None:

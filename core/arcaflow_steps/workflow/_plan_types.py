@@ -4,11 +4,11 @@ Every expression is typed against the type of ``$`` (``infer_type``): a field, s
 output or function that does not exist, or operands that do not fit, are errors naming the
 expression's own place in the file. A deferred stage (one with an expression in any of its
 fields) is then checked field by field against the stage's input schema: a literal field is
-validated as ``run`` would; an expression's type must be assignable to the field's type
-(``assignable_problems``); a required field must be given.
+validated as ``run`` would; a template must fit the field's type (``check_template``: its
+literal parts validated, its expressions' types assignable); a required field must be given.
 
-An output's template must be an object: an expression whose type is an object or a scope
-gives the output's schema; a mapping gives an object with its keys. It is the error output iff
+An output's template must infer to an object (``infer_template_type``), which becomes its
+schema (a ``!oneof`` at the top is refused, as by the Go engine). It is the error output iff
 its id is ``error`` — unless ``outputSchema`` gives the schema, which is then used as given (its
 paths are still checked, their types are not compared, as in the Go engine).
 
@@ -17,12 +17,10 @@ Thread safety: the functions are safe to call from any thread.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Final
 
 from .._errors import SchemaValidationError, quote
 from ..schema import (
-    AnySchema,
     ObjectSchema,
     PropertySchema,
     ScopeSchema,
@@ -31,12 +29,13 @@ from ..schema import (
     validate,
 )
 from ._errors import ExpressionTypeError, InvalidWorkflowError
-from ._expressions import assignable_problems, infer_type
+from ._expressions import infer_type
 from ._model import WorkflowModel
 from ._plan_records import PlannedOutput, PlannedStep
 from ._plan_steps import problems_error
 from ._references import template_expressions
-from ._template import Expr, OneOf, SoftOptional, Template, WaitOptional, is_literal
+from ._template import Template, is_literal
+from ._template_types import check_template, infer_template_type
 
 __all__ = ["ERROR_OUTPUT_ID", "check_stage_inputs", "plan_output"]
 
@@ -44,26 +43,14 @@ __all__ = ["ERROR_OUTPUT_ID", "check_stage_inputs", "plan_output"]
 ERROR_OUTPUT_ID: Final = "error"
 
 
-def _typed(template: Template, root: ObjectSchema, where: str, source: str) -> TypeSchema | None:
-    """Type every expression of ``template``; return the type of a bare expression."""
-    found: TypeSchema | None = None
+def _type_expressions(template: Template, root: ObjectSchema, where: str, source: str) -> None:
+    """Type every expression of ``template``, so that an error names its own place (the
+    template checks below then meet only expressions that type)."""
     for expression, path in template_expressions(template, where):
         try:
-            found = infer_type(expression.expression, root)
+            infer_type(expression.expression, root)
         except ExpressionTypeError as exc:
             raise InvalidWorkflowError(str(exc), path=path, source=source) from None
-    return found if isinstance(template, Expr) else None
-
-
-def _assignability_error(problems: list[str], where: str, source: str) -> InvalidWorkflowError:
-    """Return the error for ``assignable_problems``' messages (each ``path: problem``)."""
-    if len(problems) == 1 and problems[0].startswith(where):
-        rest = problems[0][len(where) :]
-        split = rest.find(": ")
-        if split >= 0:
-            return InvalidWorkflowError(rest[split + 2 :], path=where + rest[:split], source=source)
-    lines = "".join(f"\n  {problem}" for problem in problems)
-    return InvalidWorkflowError(f"{len(problems)} problems:{lines}", path=where, source=source)
 
 
 def check_stage_inputs(step: PlannedStep, root: ObjectSchema, *, source: str) -> None:
@@ -94,11 +81,8 @@ def _check_field(
         except SchemaValidationError as exc:
             raise problems_error(exc, path=where, source=source) from None
         return
-    inferred = _typed(template, root, where, source)
-    if inferred is not None:
-        problems = assignable_problems(inferred, prop.type, path=where)
-        if problems:
-            raise _assignability_error(problems, where, source)
+    _type_expressions(template, root, where, source)
+    check_template(template, prop.type, root, path=where, source=source)
 
 
 def plan_output(
@@ -111,7 +95,8 @@ def plan_output(
             or ``outputSchema`` lacks the output.
     """
     where = f"outputs.{output_id}"
-    inferred = _typed(template, root, where, workflow.source)
+    _type_expressions(template, root, where, workflow.source)
+    inferred = infer_template_type(template, root, source=workflow.source)
     if workflow.output_schema is not None:
         given = workflow.output_schema.get(output_id)
         if given is None:
@@ -122,9 +107,9 @@ def plan_output(
                 source=workflow.source,
             )
         return PlannedOutput(output_id=output_id, template=template, schema=given, path=where)
-    scope = _output_scope(output_id, template, inferred)
+    scope = _output_scope(inferred)
     if scope is None:
-        got = type(inferred).TYPE_ID if inferred is not None else _kind_of(template)
+        got = type(inferred).TYPE_ID
         raise InvalidWorkflowError(
             f"must be an object, got {got}", path=where, source=workflow.source
         )
@@ -132,41 +117,9 @@ def plan_output(
     return PlannedOutput(output_id=output_id, template=template, schema=schema, path=where)
 
 
-def _output_scope(
-    output_id: str, template: Template, inferred: TypeSchema | None
-) -> ScopeSchema | None:
+def _output_scope(inferred: TypeSchema) -> ScopeSchema | None:
     if isinstance(inferred, ScopeSchema):
         return inferred
     if isinstance(inferred, ObjectSchema):
         return ScopeSchema(root=inferred.id, objects={inferred.id: inferred})
-    if not isinstance(template, dict):
-        return None
-    properties: Mapping[str, PropertySchema] = {
-        key: PropertySchema(
-            type=AnySchema(), required=not isinstance(value, WaitOptional | SoftOptional)
-        )
-        for key, value in template.items()
-    }
-    output_object = ObjectSchema(id=output_id, properties=properties, id_unenforced=True)
-    return ScopeSchema(root=output_id, objects={output_id: output_object})
-
-
-def _kind_of(template: Template) -> str:
-    """Return the type id of a template that is no mapping, for the message."""
-    if isinstance(template, OneOf):
-        return "one_of_string"
-    if template is None:
-        return "null"
-    for kind, types in _KINDS:
-        if isinstance(template, types):
-            return kind
-    return "any"
-
-
-_KINDS: Final = (
-    ("bool", bool),
-    ("integer", int),
-    ("float", float),
-    ("string", str),
-    ("list", list),
-)
+    return None
