@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
-from plan_support import INPUT, expr, greet, hello, model, planning_error
+from plan_support import INPUT, expr, greet, hello, model, planning_error, read
 
+import arcaflow_steps_builtin.foreach as foreach_module
+import arcaflow_steps_builtin.plugin as plugin_module
+from arcaflow_steps import Registry
 from arcaflow_steps.schema import (
     ListSchema,
     ObjectSchema,
@@ -17,6 +22,8 @@ from arcaflow_steps.schema import (
     serialize_scope,
 )
 from arcaflow_steps.workflow import WorkflowContext, WorkflowInputError, plan_workflow
+from arcaflow_steps_builtin.deployers import _hooks as deployers_module
+from arcaflow_steps_builtin.deployers._process import live_connection_count
 
 GREETING = "$.steps.a.greet.outputs.success"
 
@@ -129,3 +136,52 @@ def test_plugin_input_object_is_reusable(plugin_context: WorkflowContext) -> Non
     assert {"name": "x", "count": 3, "hi": {"name": "Arca"}} == plan.validate_input(
         {"name": "x", "hi": {"name": "Arca"}}
     )
+
+
+SUB_YAML = """\
+version: v0.2.0
+input:
+  root: Item
+  objects:
+    Item:
+      id: Item
+      properties:
+        hi: {type: {type_id: ref, id: InputParams, namespace: $.steps.h.starting.inputs.input}}
+steps:
+  h:
+    plugin: {src: "{HELLO}", deployment_type: python}
+    input: !expr $.input.hi
+outputs:
+  success: {m: !expr $.steps.h.outputs.success.message}
+"""
+PARENT_YAML = """\
+version: v0.2.0
+input: {root: R, objects: {R: {id: R, properties: {}}}}
+steps:
+  loop: {kind: foreach, workflow: sub.yaml, items: [{hi: {name: a}}]}
+outputs:
+  success: {all: !expr $.steps.loop.outputs.success.data}
+"""
+
+
+@pytest.fixture
+def foreach_context(tmp_path: Path) -> Iterator[WorkflowContext]:
+    """A context in ``tmp_path`` with the plugin and foreach providers."""
+    registry = Registry.from_plugins([plugin_module, deployers_module, foreach_module])
+    yield WorkflowContext(context_dir=tmp_path, registry=registry)
+    registry.close()
+    assert 0 == live_connection_count()
+
+
+def test_a_reused_object_of_a_sub_workflow_input_is_published_too(
+    foreach_context: WorkflowContext,
+) -> None:
+    """A sub-workflow input property typed through a namespace is published below the
+    foreach ``items`` namespace, as the Go engine does (``<namespace>.<property>``)."""
+    directory = foreach_context.context_dir
+    read(SUB_YAML, directory, "sub.yaml")
+    plan = plan_workflow(read(PARENT_YAML, directory), foreach_context)
+    items = "$.steps.loop.execute.inputs.items"
+    assert [("Item", items), ("InputParams", f"{items}.hi")] == [
+        row for row in plan.namespaces() if row[1].startswith(items)
+    ]

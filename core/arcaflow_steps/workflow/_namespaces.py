@@ -4,7 +4,9 @@ Every step publishes, for every stage:
 
 - ``$.steps.<id>.<stage>.inputs.<field>`` for each stage input field whose type is a scope or
   a list of scopes (``foreach``'s ``items`` publishes the sub-workflow's input scope);
-- ``$.steps.<id>.<stage>.outputs.<output id>`` for each output the stage declares.
+- ``$.steps.<id>.<stage>.outputs.<output id>`` for each output the stage declares;
+- ``<one of those>.<property>`` for a top-level property of such a scope that reuses the object
+  of another namespace (a sub-workflow's input property typed through a namespaced ref).
 
 Each namespace holds the objects of that scope. A workflow's ``input`` may use them
 (``type_id: ref`` with a ``namespace``), and ``-get-namespaces`` prints them: one row per
@@ -60,10 +62,22 @@ def step_namespaces(
         for field, prop in stage.input_schema.items():
             scope = _published_scope(prop.type)
             if scope is not None:
-                found[f"{prefix}.inputs.{field}"] = scope
+                _publish(found, f"{prefix}.inputs.{field}", scope)
         for output_id, output in stage.outputs.items():
-            found[f"{prefix}.outputs.{output_id}"] = output.schema
+            _publish(found, f"{prefix}.outputs.{output_id}", output.schema)
     return found
+
+
+def _publish(found: dict[str, ScopeSchema], namespace: str, scope: ScopeSchema) -> None:
+    """Publish ``scope`` as ``namespace``, and a top-level property that reuses another
+    namespace's object (a sub-workflow input's resolved ref) as ``namespace.<property>``."""
+    found[namespace] = scope
+    root = scope.objects.get(scope.root)
+    if root is None:
+        return
+    for name, prop in root.properties.items():
+        if isinstance(prop.type, ScopeSchema):
+            found[f"{namespace}.{name}"] = prop.type
 
 
 def namespace_rows(namespaces: Mapping[str, ScopeSchema]) -> tuple[tuple[str, str], ...]:
