@@ -138,6 +138,8 @@ EDGE_CASES: list[tuple[str, tuple[Any, ...], Any]] = [
     ("ceil", (-INF,), -INF),
     ("abs", (-INF,), INF),
     ("abs", (-3,), 3.0),
+    ("toUpper", (5,), "5"),  # an integer fits a string parameter as its decimal text
+    ("stringToInt", (-7,), -7),
     ("toUpper", ("straße",), "STRAßE"),
     ("toLower", ("İSTANBUL",), "istanbul"),
     ("toUpper", ("\u1f80",), "\u1f88"),
@@ -240,7 +242,7 @@ def test_function_result(name: str, arguments: tuple[Any, ...], expected: Any) -
         ("intToFloat", (2**1024,), f"{2**1024} is too large for a float"),
         ("ceil", ("1.5",), "argument 1 must be a float, got '1.5'"),
         ("ceil", (2**1024,), f"argument 1 ({2**1024}) is too large for a float"),
-        ("toLower", (1,), "argument 1 must be a string, got 1"),
+        ("toLower", (True,), "argument 1 must be a string, got True"),
         ("boolToString", (1,), "argument 1 must be a boolean, got 1"),
         ("bindConstants", ("ab", 1), "argument 1 must be a list, got 'ab'"),
         ("getEnvVar", ("HOME",), "takes 2 arguments, got 1"),

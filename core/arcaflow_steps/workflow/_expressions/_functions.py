@@ -8,9 +8,10 @@ They behave as the Go engine's (``internal/builtinfunctions``), with these diffe
 - result types carry no pattern (Go's ``floatToString`` declares ``^\\d+\\.\\d*$``, which
   then fails an output holding ``floatToString(2.0)``); parameters carry none either, so
   ``stringToInt("+5")`` is accepted, as Go does at run time;
-- ``call`` checks its arguments (count and type: an ``int`` fits a ``float`` parameter, as
-  everywhere in our typing), because the type checker lets ``any`` values reach typed
-  parameters and leaves the check to run time (Go rejects ``any`` arguments statically);
+- ``call`` checks its arguments (count and type: an ``int`` fits a ``float`` parameter, and
+  a ``string`` one as its decimal text, as everywhere in our typing), because the type
+  checker lets ``any`` values reach typed parameters and leaves the check to run time (Go
+  rejects ``any`` arguments statically);
 - ``floatToFormattedString`` refuses a format other than ``b e E f g G x X`` (Go returns
   ``%q`` and the output fails validation later), and a precision above 10,000;
 - ``floatToInt`` clamps a finite float beyond int64 like an infinite one (Go on amd64 gives
@@ -112,6 +113,8 @@ def _argument(parameter: TypeSchema, value: Any, position: int) -> Any:
                     f"argument {position} ({value}) is too large for a float"
                 ) from None
     elif isinstance(parameter, StringSchema):
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)  # as the SDKs give an integer to a string field
         fits = isinstance(value, str)
     elif isinstance(parameter, BoolSchema):
         fits = isinstance(value, bool)
