@@ -342,8 +342,7 @@ def _report(result: WorkflowResult, output_format: str, signals: RunSignals) -> 
         document = {"output_id": result.output_id, "output_data": plain(result.output_data)}
         sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
     else:
-        # COERCE adds this module; until it lands only --format json can print.
-        from ._output_document import format_output_document  # type: ignore[import-not-found,unused-ignore]
+        from ._output_document import format_output_document
 
         sys.stdout.write(format_output_document(result.output_id, result.output_data))
     sys.stdout.flush()
