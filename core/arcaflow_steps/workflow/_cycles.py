@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from .._lifecycle import Lifecycle, LifecycleStageWithSchema
 
-__all__ = ["Node", "find_cycle", "format_cycle"]
+__all__ = ["Node", "find_cycle", "shorten_cycle"]
 
 #: A step stage: (step id, stage id).
 Node = tuple[str, str]
@@ -102,9 +102,10 @@ def _search(
     return None
 
 
-def format_cycle(cycle: Sequence[Node], needs: Mapping[Node, Sequence[Node]]) -> str:
+def shorten_cycle(cycle: Sequence[Node], needs: Mapping[Node, Sequence[Node]]) -> list[Node]:
     """Return the cycle as a chain of waits, starting at a stage whose expression is part of
-    it, each step's run of lifecycle edges shortened to where it enters and leaves the step."""
+    it, each step's run of lifecycle edges shortened to where it enters and leaves the step
+    (the first node repeated at the end)."""
     edges = list(itertools.pairwise(cycle))
     is_expression = [target in needs.get(source, ()) for source, target in edges]
     if True in is_expression:
@@ -120,4 +121,4 @@ def format_cycle(cycle: Sequence[Node], needs: Mapping[Node, Sequence[Node]]) ->
             kept.append(target)
     if len(kept) == 1 or kept[-1] != start:
         kept.append(start)
-    return " -> ".join(f"steps.{step_id}.{stage_id}" for step_id, stage_id in kept)
+    return kept

@@ -11,7 +11,8 @@
    (``_namespaces``); the type of ``$`` built (``_root_type``);
 3. every path an expression reads checked, and what each deferred stage waits for
    (``_references``);
-4. the outputs planned (their schemas);
+4. every expression typed, every deferred stage's fields checked against the stage's input
+   schema, every output's schema inferred (``_plan_types``);
 5. no cycle of waits among step stages (``_cycles``).
 
 Deploys happen only where a provider's ``load_schema`` needs one (a plugin's schema probe).
@@ -35,7 +36,7 @@ from ..schema import (
     validate,
 )
 from ._context import WorkflowContext
-from ._cycles import Node, find_cycle, format_cycle
+from ._cycles import Node, find_cycle, shorten_cycle
 from ._errors import InvalidWorkflowError, WorkflowInputError
 from ._execute import WorkflowRun, run_workflow, start_workflow
 from ._model import WorkflowModel
@@ -146,9 +147,11 @@ def plan_workflow(workflow: WorkflowModel, context: WorkflowContext) -> Workflow
     }
     cycle = find_cycle({step_id: step.prepared.lifecycle for step_id, step in steps.items()}, needs)
     if cycle is not None:
+        chain = shorten_cycle(cycle, needs)
         raise InvalidWorkflowError(
-            f"dependency cycle: {format_cycle(cycle, needs)}",
-            path=f"steps.{cycle[0][0]}",
+            "dependency cycle: "
+            + " -> ".join(f"steps.{step_id}.{stage_id}" for step_id, stage_id in chain),
+            path=f"steps.{chain[0][0]}",
             source=workflow.source,
         )
     return WorkflowPlan(
