@@ -56,6 +56,7 @@ FITS: list[tuple[str, TypeSchema, TypeSchema]] = [
     ("float-float", FloatSchema(), FloatSchema(min=0.0)),
     ("string-string", StringSchema(), StringSchema(pattern="^a")),
     ("int-string", IntSchema(), StringSchema()),
+    ("int-enum-string", int_enum(1), StringSchema()),
     ("enum-string", string_enum("a"), StringSchema()),
     ("string-pattern", StringSchema(), PatternSchema()),
     ("bool-bool", BoolSchema(), BoolSchema()),

@@ -10,7 +10,8 @@ target                   accepted sources
 ``any``                  everything
 integer                  integer, integer enum
 float                    float, integer, integer enum (an integer is a float value)
-string                   string, string enum, integer (the SDKs turn integers into text)
+string                   string, string enum, integer, integer enum (the SDKs turn
+                         integers into text)
 pattern                  pattern, string
 bool                     bool
 string enum              string (membership checked at run time), string enum whose
@@ -67,7 +68,7 @@ _Scope = ScopeSchema | None
 _SCALAR_SOURCES: dict[type[object], tuple[type[object], ...]] = {
     IntSchema: (IntSchema, IntEnumSchema),
     FloatSchema: (FloatSchema, IntSchema, IntEnumSchema),
-    StringSchema: (StringSchema, StringEnumSchema, IntSchema),
+    StringSchema: (StringSchema, StringEnumSchema, IntSchema, IntEnumSchema),
     PatternSchema: (PatternSchema, StringSchema),
     BoolSchema: (BoolSchema,),
     StringEnumSchema: (StringSchema,),
