@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cli_support import CLI, STEPS, descendants, wait_gone, workflow_cli
+from cli_support import CLI, ROOT, STEPS, descendants, wait_gone, workflow_cli
 
 INPUT_SCHEMA = """\
 input:
@@ -66,6 +66,21 @@ def test_success_exits_0_with_the_output(tmp_path: Path) -> None:
     assert 0 == completed.returncode, completed.stderr
     assert {"output_id": "success", "output_data": {"msg": "Hello, Arca!"}} == json.loads(
         completed.stdout
+    )
+
+
+def test_the_stdout_document_is_the_go_engines(tmp_path: Path) -> None:
+    """Without ``--format``: the Go engine's YAML document (keys sorted, 4-space indents)."""
+    write(tmp_path, "workflow.yaml", HELLO)
+    write(tmp_path, "input.yaml", "name: Arca\n")
+    completed = workflow_cli("-context", ".", "-input", "input.yaml", cwd=tmp_path)
+    assert 0 == completed.returncode, completed.stderr
+    assert "output_data:\n    msg: Hello, Arca!\noutput_id: success\n" == completed.stdout
+    write(tmp_path, "input.yaml", "name: nobody\n")
+    completed = workflow_cli("-input", "input.yaml", cwd=tmp_path)
+    assert 2 == completed.returncode, completed.stderr
+    assert (
+        "output_data:\n    reason: plugin says no to nobody\noutput_id: error\n" == completed.stdout
     )
 
 
@@ -485,3 +500,23 @@ def test_entry_points_can_be_blocked(tmp_path: Path, args: tuple[str, ...]) -> N
     assert completed.stderr.startswith(
         f"arcaflow-steps: error: {wf}: steps.d.kind: provider kind 'dummy' in step 'd' is blocked"
     ), completed.stderr
+
+
+def test_readme_workflow_example() -> None:
+    """The README's and docs/workflows.md's workflow example prints what they show."""
+    completed = workflow_cli(
+        "-context",
+        "examples",
+        "-workflow",
+        "greet-workflow.yaml",
+        "-input",
+        "greet-input.yaml",
+        cwd=ROOT,
+    )
+    expected = (
+        "output_data:\n    first: Hello, Arca!\n    second: HELLO, HELLO, ARCA!!\n"
+        "output_id: success\n"
+    )
+    assert (0, expected) == (completed.returncode, completed.stdout), completed.stderr
+    for document in (ROOT / "README.md", ROOT / "docs" / "workflows.md"):
+        assert expected in document.read_text(), document
