@@ -289,3 +289,16 @@ def test_a_finished_run_leaves_no_thread_behind(registry: Registry) -> None:
     )
     assert plan.run().output_id is None
     assert set() == set(threading.enumerate()) - before
+
+
+def test_a_template_record_used_twice_resolves_in_both_places(registry: Registry) -> None:
+    """One ``!oneof`` / ``!wait-optional`` record in two places (a YAML alias) resolves in
+    each."""
+    either = OneOf(
+        "k", (("x", e("$.steps.b.greet.success")), ("y", e("$.steps.a.greet.success"))), "o"
+    )
+    maybe = WaitOptional(e("$.steps.b.greet.success.message"))
+    template = {"p1": either, "p2": either, "m1": maybe, "m2": maybe}
+    plan = hand_plan(registry, {"a": dummy("A"), "b": dummy(" ")}, [output("out", template)])
+    picked = {"k": "y", "message": "Hello A!"}
+    assert {"p1": picked, "p2": picked} == plan.run().output_data

@@ -59,7 +59,8 @@ class RunGraph:
 
     def __init__(self, steps: Mapping[str, PlannedStep], outputs: Mapping[str, PlannedOutput]):
         self.graph: DependencyGraph[Node] = DependencyGraph()
-        #: id(template record) -> its group node (for the choices).
+        #: id(template record) -> its group node (for the choices). A record used twice (a
+        #: YAML alias) maps to its last group: both have the same dependencies.
         self._groups: dict[int, Node] = {}
         #: group node of a !oneof -> [(option id, option node)] in file order.
         self._options: dict[Node, list[tuple[str, Node]]] = {}
@@ -113,8 +114,10 @@ class RunGraph:
                 options.append((option_id, node))
                 self._walk(node, option, set())
         elif isinstance(template, WaitOptional | SoftOptional):
-            kind = EdgeKind.COMPLETION_AND if isinstance(template, WaitOptional) else None
-            group = self._group(template, owner, kind or EdgeKind.OPTIONAL)
+            waits = isinstance(template, WaitOptional)
+            group = self._group(
+                template, owner, EdgeKind.COMPLETION_AND if waits else EdgeKind.OPTIONAL
+            )
             self._walk(group, template.expr, set())
         elif isinstance(template, dict):
             for value in template.values():
