@@ -87,6 +87,48 @@ outputs:
 """,
         "'on': false\n",
     ),
+    "foreach": (
+        """\
+version: v0.2.0
+input:
+  root: R
+  objects:
+    R:
+      id: R
+      properties:
+        names:
+          type:
+            type_id: list
+            items: {type_id: ref, id: Item, namespace: $.steps.each.execute.inputs.items}
+steps:
+  each:
+    kind: foreach
+    workflow: sub.yaml
+    items: !expr $.input.names
+    parallelism: 2
+outputs:
+  success: {all: !expr $.steps.each.outputs.success.data}
+""",
+        "names: [{name: a}, {name: b}]\n",
+    ),
+}
+
+#: Sub-workflows, written beside every case's workflow.
+SUB_WORKFLOWS = {
+    "sub.yaml": """\
+version: v0.2.0
+input:
+  root: Item
+  objects:
+    Item: {id: Item, properties: {name: {type: {type_id: string}}}}
+steps:
+  h:
+    plugin: {src: SRC, deployment_type: python}
+    step: hello
+    input: {name: !expr $.input.name}
+outputs:
+  success: {m: !expr $.steps.h.outputs.success.message}
+""",
 }
 
 
@@ -118,8 +160,10 @@ def _setup(tmp_path: Path, case: str) -> tuple[Path, Path]:
     (ours / "config.yaml").write_text(
         f"deployers:\n  python: {{deployer_name: python, pythonPath: {python}}}\n"
     )
-    for directory in (go, ours):
+    for directory, source in ((go, GO_SOURCE), (ours, OUR_SOURCE)):
         (directory / "input.yaml").write_text(input_text)
+        for name, text in SUB_WORKFLOWS.items():
+            (directory / name).write_text(text.replace("SRC", source))
     return go, ours
 
 
@@ -131,7 +175,8 @@ def _go(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.parametrize(
-    ("case", "code"), [("chain", 0), ("error-output", 2), ("disabled-no-output", 3)]
+    ("case", "code"),
+    [("chain", 0), ("error-output", 2), ("disabled-no-output", 3), ("foreach", 0)],
 )
 def test_same_exit_code_output_id_and_data(tmp_path: Path, case: str, code: int) -> None:
     """``-context DIR -config config.yaml -input input.yaml``: both engines agree."""
@@ -147,9 +192,10 @@ def test_same_exit_code_output_id_and_data(tmp_path: Path, case: str, code: int)
         assert yaml.safe_load(theirs.stdout) == json.loads(as_json.stdout)
 
 
-def test_same_namespace_table(tmp_path: Path) -> None:
-    """``-get-namespaces`` prints the same bytes."""
-    go_dir, our_dir = _setup(tmp_path, "chain")
+@pytest.mark.parametrize("case", ["chain", "foreach"])
+def test_same_namespace_table(tmp_path: Path, case: str) -> None:
+    """``-get-namespaces`` prints the same bytes (plugin steps; a foreach step)."""
+    go_dir, our_dir = _setup(tmp_path, case)
     theirs = _go("-context", str(go_dir), "-config", "config.yaml", "-get-namespaces", cwd=go_dir)
     ours = workflow_cli("-config", "config.yaml", "-get-namespaces", cwd=our_dir)
     assert (0, 0) == (theirs.returncode, ours.returncode), (theirs.stderr, ours.stderr)
