@@ -13,6 +13,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -235,6 +236,31 @@ def test_the_configs_deployer_is_used(tmp_path: Path) -> None:
         "-input", "input.yaml", "-config", "config.yaml", "-format=json", cwd=tmp_path
     )
     assert 0 == completed.returncode, completed.stderr
+
+
+def test_the_configs_python_runs_the_plugins(tmp_path: Path) -> None:
+    """The config's ``pythonPath`` is the interpreter the plugin runs on: here a wrapper that
+    notes each start, then runs the test interpreter."""
+    marker = tmp_path / "started.txt"
+    wrapper = write(
+        tmp_path,
+        "python-wrapper",
+        f'#!/bin/sh\necho started >> {marker}\nexec {sys.executable} "$@"\n',
+    )
+    wrapper.chmod(0o755)
+    write(tmp_path, "workflow.yaml", HELLO)
+    write(tmp_path, "input.yaml", "name: Arca\n")
+    write(
+        tmp_path,
+        "config.yaml",
+        f"deployers:\n  python: {{deployer_name: python, pythonPath: {wrapper}}}\n",
+    )
+    completed = workflow_cli(
+        "-input", "input.yaml", "-config", "config.yaml", "-format=json", cwd=tmp_path
+    )
+    assert 0 == completed.returncode, completed.stderr
+    assert "Hello, Arca!" == json.loads(completed.stdout)["output_data"]["msg"]
+    assert marker.read_text().startswith("started\n")
 
 
 def test_a_bad_config_is_exit_1_with_the_valid_keys(tmp_path: Path) -> None:
