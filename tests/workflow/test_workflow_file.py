@@ -484,3 +484,33 @@ def test_integer_keys_of_an_input_schema_are_read() -> None:
     )
     name = model.input.objects["R"].properties["name"]
     assert ([1, 2], "1") == (list(name.type.values), name.default)  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("part", "message"),
+    [
+        pytest.param(None, f"1: unknown key 1; valid keys: {KEYS}", id="top-level"),
+        pytest.param(
+            "steps",
+            "steps: step id 1 is not valid: use letters, digits and '-', '_', '$', '@' (at "
+            "most 255)",
+            id="step-id",
+        ),
+        pytest.param(
+            "outputs",
+            "outputs: output id 1 is not valid: use letters, digits and '-', '_', '$', '@'",
+            id="output-id",
+        ),
+    ],
+)
+def test_data_not_from_the_loader_is_checked_too(part: str | None, message: str) -> None:
+    """``parse_workflow`` given an int key (not from the YAML loader, whose keys are strings)
+    reports it instead of failing on it."""
+    data = load_workflow_yaml(HELLO, "workflow.yaml")
+    if part is None:
+        data[1] = "x"
+    else:
+        data[part] = {**data[part], 1: {}}
+    with pytest.raises(InvalidWorkflowError) as info:
+        parse_workflow(data, source="workflow.yaml")
+    assert f"workflow.yaml: {message}" == str(info.value)

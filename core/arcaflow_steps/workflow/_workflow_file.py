@@ -90,7 +90,7 @@ def parse_workflow(data: Any, *, source: str) -> WorkflowModel:
     for key in data:
         if key not in _KEYS:
             raise InvalidWorkflowError(
-                f"unknown key {key!r}; valid keys: {', '.join(_KEYS)}", path=key, source=source
+                f"unknown key {key!r}; valid keys: {', '.join(_KEYS)}", path=str(key), source=source
             )
     for key, what in _MISSING.items():
         if key not in data and not (key == "outputs" and "output" in data):
@@ -169,8 +169,12 @@ class _Checker:
                 )
         return value
 
-    def identifier(self, value: str, path: str, what: str, longest: int | None = None) -> None:
-        if not _ID.match(value) or (longest is not None and len(value) > longest):
+    def identifier(self, value: Any, path: str, what: str, longest: int | None = None) -> None:
+        if (
+            not isinstance(value, str)
+            or not _ID.match(value)
+            or (longest is not None and len(value) > longest)
+        ):
             most = f" (at most {longest})" if longest else ""
             raise self.error(
                 f"{what} {value!r} is not valid: use letters, digits and '-', '_', '$', '@'{most}",
