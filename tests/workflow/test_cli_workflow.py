@@ -546,3 +546,48 @@ def test_readme_workflow_example() -> None:
     assert (0, expected) == (completed.returncode, completed.stdout), completed.stderr
     for document in (ROOT / "README.md", ROOT / "docs" / "workflows.md"):
         assert expected in document.read_text(), document
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_while_planning_leaves_nothing(tmp_path: Path, signum: int) -> None:
+    """A signal while a plugin's schema is probed (its interpreter is slow to start) ends
+    the command at once: exit 128 + the signal, one line, no process left."""
+    marker = tmp_path / "started.txt"
+    wrapper = write(
+        tmp_path,
+        "slow-python",
+        f'#!/bin/sh\necho started >> {marker}\nsleep 60\nexec {sys.executable} "$@"\n',
+    )
+    wrapper.chmod(0o755)
+    write(tmp_path, "workflow.yaml", HELLO)
+    write(
+        tmp_path,
+        "config.yaml",
+        f"deployers:\n  python: {{deployer_name: python, pythonPath: {wrapper}}}\n",
+    )
+    process = subprocess.Popen(
+        [CLI, "workflow", "-config", "config.yaml"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while not marker.exists():
+        assert time.monotonic() < deadline, "the probe never started"
+        assert process.poll() is None
+        time.sleep(0.05)
+    started = descendants(process.pid)
+    os.kill(process.pid, signum)
+    stdout, stderr = process.communicate(timeout=30)
+    name = signal.Signals(signum).name
+    assert (
+        128 + signum,
+        "",
+        f"arcaflow-steps: interrupted by {name} while planning the workflow\n",
+    ) == (
+        process.returncode,
+        stdout,
+        stderr,
+    )
+    assert set() == wait_gone(started)
