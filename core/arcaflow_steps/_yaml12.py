@@ -15,7 +15,8 @@ PyYAML's constructors keeps the key path of every value at hand: duplicate keys 
 the core schema are refused with their line, column and path. The workflow loader extends the
 builder with the engine tags (``!expr`` …). Merge keys (``<<: *defaults``), a YAML 1.1 feature
 that yaml.v3 keeps too, still merge. Every problem is a :class:`YamlError`; each reader words
-it for its own files.
+it for its own files. :class:`Yaml12SafeDumper` writes YAML that reads back the same under 1.1
+and 1.2 (it quotes ``'1e3'`` as well as ``'yes'``).
 """
 
 from __future__ import annotations
