@@ -238,9 +238,24 @@ def test_the_configs_deployer_is_used(tmp_path: Path) -> None:
     assert 0 == completed.returncode, completed.stderr
 
 
-def test_the_configs_python_runs_the_plugins(tmp_path: Path) -> None:
-    """The config's ``pythonPath`` is the interpreter the plugin runs on: here a wrapper that
-    notes each start, then runs the test interpreter."""
+FOREACH_HELLO = """\
+version: v0.2.0
+input: {root: R, objects: {R: {id: R, properties: {}}}}
+steps:
+  each:
+    kind: foreach
+    workflow: hello.yaml
+    items: [{name: Arca}]
+outputs:
+  success:
+    msg: !expr $.steps.each.outputs.success.data[0].msg
+"""
+
+
+@pytest.mark.parametrize("nested", [False, True], ids=["step", "foreach-item-step"])
+def test_the_configs_python_runs_the_plugins(tmp_path: Path, nested: bool) -> None:
+    """The config's ``pythonPath`` is the interpreter the plugin runs on, in sub-workflows
+    too: here a wrapper that notes each start, then runs the test interpreter."""
     marker = tmp_path / "started.txt"
     wrapper = write(
         tmp_path,
@@ -248,8 +263,9 @@ def test_the_configs_python_runs_the_plugins(tmp_path: Path) -> None:
         f'#!/bin/sh\necho started >> {marker}\nexec {sys.executable} "$@"\n',
     )
     wrapper.chmod(0o755)
-    write(tmp_path, "workflow.yaml", HELLO)
-    write(tmp_path, "input.yaml", "name: Arca\n")
+    write(tmp_path, "hello.yaml", HELLO)
+    write(tmp_path, "workflow.yaml", FOREACH_HELLO if nested else HELLO)
+    write(tmp_path, "input.yaml", "{}\n" if nested else "name: Arca\n")
     write(
         tmp_path,
         "config.yaml",
