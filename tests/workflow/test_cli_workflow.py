@@ -160,6 +160,27 @@ def test_missing_files_exit_1_naming_the_absolute_path(tmp_path: Path, what: str
     ) == completed.stderr
 
 
+def test_unreadable_files_exit_1_with_the_reason(tmp_path: Path) -> None:
+    """A directory, or bytes that are not UTF-8, in place of a file: one line, exit 1."""
+    (tmp_path / "dir.yaml").mkdir()
+    (tmp_path / "latin1.yaml").write_bytes(b"name: \xe9\n")
+    completed = workflow_cli("-workflow", "dir.yaml", cwd=tmp_path)
+    assert (
+        1,
+        "",
+        f"arcaflow-steps: error: cannot read workflow file {tmp_path / 'dir.yaml'}: "
+        "Is a directory\n",
+    ) == (completed.returncode, completed.stdout, completed.stderr)
+    write(tmp_path, "workflow.yaml", HELLO)
+    completed = workflow_cli("-input", "latin1.yaml", cwd=tmp_path)
+    assert (
+        1,
+        "",
+        f"arcaflow-steps: error: cannot read input file {tmp_path / 'latin1.yaml'}: not "
+        "UTF-8 text (invalid continuation byte at byte 6)\n",
+    ) == (completed.returncode, completed.stdout, completed.stderr)
+
+
 def test_an_unknown_field_is_exit_1_with_its_path(tmp_path: Path) -> None:
     """A field the plugin's output does not have is found before anything runs (no plugin
     step starts): exit 1, one line with the place in the file and the valid fields."""
