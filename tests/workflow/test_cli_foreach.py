@@ -117,3 +117,49 @@ def test_run_refuses_a_foreach_step_outside_a_workflow(tmp_path: Path) -> None:
         "arcaflow-steps: error: step.yaml: foreach steps run only inside a workflow "
         "(arcaflow-steps workflow); cannot run the sub-workflow 'sub.yaml' on its own\n"
     ) == completed.stderr
+
+
+def test_failed_items_print_as_the_error_output_with_integer_keys(tmp_path: Path) -> None:
+    """A foreach whose item 1 fails: the ``error`` output holds ``failed.error``, printed with
+    the item indexes as YAML integer keys (the Go engine cannot print it), exit 2."""
+    (tmp_path / "workflow.yaml").write_text(
+        """
+version: v0.2.0
+input: {root: R, objects: {R: {id: R, properties: {}}}}
+steps:
+  loop:
+    kind: foreach
+    workflow: sub.yaml
+    items: [{name: a}, {name: nobody}]
+outputs:
+  success: {all: !expr $.steps.loop.outputs.success.data}
+  error: !expr $.steps.loop.failed.error
+"""
+    )
+    (tmp_path / "sub.yaml").write_text(
+        f"""
+version: v0.2.0
+input: {{root: N, objects: {{N: {{id: N, properties: {{name: {{type: {{type_id: string}}}}}}}}}}}}
+steps:
+  h:
+    plugin: {{src: "{STEPS}", deployment_type: python}}
+    step: hello
+    input: {{name: !expr $.input.name}}
+outputs:
+  success: {{message: !expr $.steps.h.outputs.success.message}}
+  other: {{error: !expr $.steps.h.outputs.error.error}}
+"""
+    )
+    completed = subprocess.run(
+        [CLI, "workflow"], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert 2 == completed.returncode, completed.stderr
+    assert (
+        "output_data:\n"
+        "    data:\n"
+        "        0:\n"
+        "            message: Hello, a!\n"
+        "    messages:\n"
+        "        1: item 1 ended with output 'other'\n"
+        "output_id: error\n"
+    ) == completed.stdout
