@@ -160,27 +160,6 @@ def test_missing_files_exit_1_naming_the_absolute_path(tmp_path: Path, what: str
     ) == completed.stderr
 
 
-def test_unreadable_files_exit_1_with_the_reason(tmp_path: Path) -> None:
-    """A directory, or bytes that are not UTF-8, in place of a file: one line, exit 1."""
-    (tmp_path / "dir.yaml").mkdir()
-    (tmp_path / "latin1.yaml").write_bytes(b"name: \xe9\n")
-    completed = workflow_cli("-workflow", "dir.yaml", cwd=tmp_path)
-    assert (
-        1,
-        "",
-        f"arcaflow-steps: error: cannot read workflow file {tmp_path / 'dir.yaml'}: "
-        "Is a directory\n",
-    ) == (completed.returncode, completed.stdout, completed.stderr)
-    write(tmp_path, "workflow.yaml", HELLO)
-    completed = workflow_cli("-input", "latin1.yaml", cwd=tmp_path)
-    assert (
-        1,
-        "",
-        f"arcaflow-steps: error: cannot read input file {tmp_path / 'latin1.yaml'}: not "
-        "UTF-8 text (invalid continuation byte at byte 6)\n",
-    ) == (completed.returncode, completed.stdout, completed.stderr)
-
-
 def test_an_unknown_field_is_exit_1_with_its_path(tmp_path: Path) -> None:
     """A field the plugin's output does not have is found before anything runs (no plugin
     step starts): exit 1, one line with the place in the file and the valid fields."""
@@ -259,24 +238,9 @@ def test_the_configs_deployer_is_used(tmp_path: Path) -> None:
     assert 0 == completed.returncode, completed.stderr
 
 
-FOREACH_HELLO = """\
-version: v0.2.0
-input: {root: R, objects: {R: {id: R, properties: {}}}}
-steps:
-  each:
-    kind: foreach
-    workflow: hello.yaml
-    items: [{name: Arca}]
-outputs:
-  success:
-    msg: !expr $.steps.each.outputs.success.data[0].msg
-"""
-
-
-@pytest.mark.parametrize("nested", [False, True], ids=["step", "foreach-item-step"])
-def test_the_configs_python_runs_the_plugins(tmp_path: Path, nested: bool) -> None:
-    """The config's ``pythonPath`` is the interpreter the plugin runs on, in sub-workflows
-    too: here a wrapper that notes each start, then runs the test interpreter."""
+def test_the_configs_python_runs_the_plugins(tmp_path: Path) -> None:
+    """The config's ``pythonPath`` is the interpreter the plugin runs on: here a wrapper that
+    notes each start, then runs the test interpreter."""
     marker = tmp_path / "started.txt"
     wrapper = write(
         tmp_path,
@@ -284,9 +248,8 @@ def test_the_configs_python_runs_the_plugins(tmp_path: Path, nested: bool) -> No
         f'#!/bin/sh\necho started >> {marker}\nexec {sys.executable} "$@"\n',
     )
     wrapper.chmod(0o755)
-    write(tmp_path, "hello.yaml", HELLO)
-    write(tmp_path, "workflow.yaml", FOREACH_HELLO if nested else HELLO)
-    write(tmp_path, "input.yaml", "{}\n" if nested else "name: Arca\n")
+    write(tmp_path, "workflow.yaml", HELLO)
+    write(tmp_path, "input.yaml", "name: Arca\n")
     write(
         tmp_path,
         "config.yaml",

@@ -30,22 +30,3 @@ def test_the_example_workflow_passes_data_waits_skips_and_loops() -> None:
     assert first_item is not None, completed.stderr
     assert second_done.start() < first_item.start()
     assert set() == wait_gone(descendants()), "processes left behind"
-
-
-def test_the_example_workflow_prints_the_go_engine_document() -> None:
-    """Without ``--format``, stdout is the Go engine's YAML document (4-space indent, sorted
-    keys), as the README shows for workflows."""
-    completed = workflow_cli("-context", "examples/workflow", "-input", "input.yaml", cwd=ROOT)
-    assert 0 == completed.returncode, completed.stderr
-    assert (
-        "output_data:\n"
-        "    first: Hello, Arca!\n"
-        "    friends:\n"
-        "        - message: Hello, Ada!\n"
-        "        - message: Hello, Grace!\n"
-        "    loud:\n"
-        "        message: Step loud/greet disabled\n"
-        "        result: disabled\n"
-        "    second: Hello, Hello, Arca!!\n"
-        "output_id: success\n"
-    ) == completed.stdout
