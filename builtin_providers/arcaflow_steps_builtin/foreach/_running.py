@@ -265,6 +265,8 @@ class ForeachRunningStep:
 
     def _end_after_bug(self, exc: Exception) -> None:
         with self._cond:
+            self._cancel = True  # workers still running take no more items
+            self._force = True  # and close the runs they start at once
             stage = self._stage
             finished = self._state is RunningStepState.FINISHED
         if finished:
