@@ -10,7 +10,7 @@ import pytest
 from foreach_support import HELLO_SUB, NAME_INPUT, Intervals, foreach_registry, plan, write
 from plugin_support import PROMPT
 
-from arcaflow_steps import Registry, StepDefinitionError
+from arcaflow_steps import Registry, StageInputError, StepDefinitionError
 from arcaflow_steps.testing import RecordingStageChangeHandler
 from arcaflow_steps.workflow import InvalidWorkflowError
 from arcaflow_steps_builtin.foreach import ForeachProvider, ForeachRunnableStep
@@ -554,3 +554,70 @@ outputs:
     assert ("R", "$.steps.loop.execute.inputs.items") in workflow_plan.namespaces()
     result = workflow_plan.run({"names": [{"name": "a"}]}, timeout=PROMPT)
     assert {"all": [{"message": "Hello, a!"}]} == result.output_data
+
+
+@pytest.mark.parametrize(
+    ("stage", "fields", "reason"),
+    [
+        pytest.param(
+            "nope", {}, "unknown stage; stages taking input: 'enabling', 'execute'", id="stage"
+        ),
+        pytest.param(
+            "execute",
+            {"items": [], "colour": 1},
+            "unknown input fields ['colour']; valid fields: 'items', 'parallelism', 'wait_for'",
+            id="field",
+        ),
+        pytest.param(
+            "outputs",
+            {"items": []},
+            "unknown input fields ['items']; valid fields: none",
+            id="none",
+        ),
+        pytest.param("execute", {"items": "ab"}, "'items' must be a list, got 'ab'", id="items"),
+        pytest.param(
+            "enabling", {"enabled": "yes"}, "'enabled' must be a boolean, got 'yes'", id="enabled"
+        ),
+        pytest.param(
+            "execute",
+            {"items": [], "parallelism": 0},
+            "expected at least 1, got 0 @ $.steps.loop.parallelism",
+            id="parallelism",
+        ),
+    ],
+)
+def test_stage_input_the_step_cannot_use_is_refused(
+    tmp_path: Path, foreach_registry: Registry, stage: str, fields: dict[str, object], reason: str
+) -> None:
+    """A stage input the step cannot use raises StageInputError naming the step, the stage
+    and the problem; the step keeps waiting and closes normally."""
+    write(tmp_path, "workflow.yaml", parent("[{name: a}]"))
+    write(tmp_path, "sub.yaml", HELLO_SUB)
+    runnable = plan(tmp_path, foreach_registry).steps["loop"].prepared.runnable
+    assert isinstance(runnable, ForeachRunnableStep)
+    handler = RecordingStageChangeHandler(lifecycle=runnable.lifecycle({}), step_id="loop")
+    step = runnable.start({}, handler, "loop")
+    with pytest.raises(StageInputError) as excinfo:
+        step.provide_stage_input(stage, fields)
+    assert f"step 'loop' stage '{stage}': {reason}" == str(excinfo.value)
+    step.close()
+    record = handler.completion()
+    assert record is not None
+    assert ("closed", "result") == (record.stage, record.output_id)
+    assert () == handler.violations()
+
+
+def test_stage_input_is_taken_once(tmp_path: Path, foreach_registry: Registry) -> None:
+    """A stage's input given twice is refused the second time."""
+    write(tmp_path, "workflow.yaml", parent("[{name: a}]"))
+    write(tmp_path, "sub.yaml", HELLO_SUB)
+    runnable = plan(tmp_path, foreach_registry).steps["loop"].prepared.runnable
+    assert isinstance(runnable, ForeachRunnableStep)
+    handler = RecordingStageChangeHandler(lifecycle=runnable.lifecycle({}), step_id="loop")
+    step = runnable.start({}, handler, "loop")
+    step.provide_stage_input("enabling", {"enabled": False})
+    with pytest.raises(StageInputError) as excinfo:
+        step.provide_stage_input("enabling", {})
+    assert "step 'loop' stage 'enabling': input provided more than once" == str(excinfo.value)
+    assert handler.wait_for_completion(PROMPT), handler.format_history()
+    assert "disabled" == step.current_stage()
