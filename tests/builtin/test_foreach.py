@@ -608,13 +608,15 @@ def test_stage_input_the_step_cannot_use_is_refused(
 
 
 def test_stage_input_is_taken_once(tmp_path: Path, foreach_registry: Registry) -> None:
-    """A stage's input given twice is refused the second time."""
+    """A stage's input given twice is refused the second time; an empty input for a stage
+    without input fields is accepted and ignored (as the runner may give it)."""
     write(tmp_path, "workflow.yaml", parent("[{name: a}]"))
     write(tmp_path, "sub.yaml", HELLO_SUB)
     runnable = plan(tmp_path, foreach_registry).steps["loop"].prepared.runnable
     assert isinstance(runnable, ForeachRunnableStep)
     handler = RecordingStageChangeHandler(lifecycle=runnable.lifecycle({}), step_id="loop")
     step = runnable.start({}, handler, "loop")
+    step.provide_stage_input("outputs", {})
     step.provide_stage_input("enabling", {"enabled": False})
     with pytest.raises(StageInputError) as excinfo:
         step.provide_stage_input("enabling", {})
