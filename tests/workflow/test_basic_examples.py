@@ -1,0 +1,116 @@
+"""The public basic-examples workflows (arcaflow-workflows' ``basic-examples``), run here.
+
+Each directory of ``basic_examples/`` is an upstream example with only its plugin ``src`` and
+``deployment_type`` lines changed: the replicas in ``tests/plugins/`` (same schemas as the
+quay.io images) run with the python deployer (``basic_examples/README.md``). Our CLI runs each
+as the upstream README says (``arcaflow -input input.yaml`` in its directory) and must give
+the exit code, output id and output data the Go engine 0.21.0 gave on the same files
+(``expected_go.yaml``, recorded by ``basic_examples/record_go.py``), the facts of the metadata
+plugin compared by shape (``basic_examples_support.comparable``) and checked here against the
+machine.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import socket
+import subprocess
+from typing import Any
+
+import pytest
+import yaml
+from basic_examples_support import EXAMPLES, EXAMPLES_DIR, FACT_FIELDS, Example, comparable
+from cli_support import CLI
+
+from arcaflow_steps.workflow._yaml import load_data_yaml
+
+
+def _run(example: Example) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [CLI, "workflow", *example.args],
+        cwd=EXAMPLES_DIR / example.name,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, **example.env},
+    )
+
+
+def _expected(example: Example) -> dict[str, Any]:
+    expected: dict[str, Any] = yaml.safe_load(
+        (EXAMPLES_DIR / example.name / "expected_go.yaml").read_text()
+    )
+    return expected
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda example: example.name)
+def test_the_same_result_as_the_go_engine(example: Example) -> None:
+    expected = _expected(example)
+    done = _run(example)
+    assert done.returncode == expected["exit_code"] == 0, done.stderr
+    document = load_data_yaml(done.stdout, "stdout")
+    assert document["output_id"] == expected["output_id"] == "success"
+    assert comparable(document["output_data"]) == expected["output_data"]
+
+
+def _check_facts(facts: dict[str, Any]) -> None:
+    assert list(facts) == sorted(FACT_FIELDS)  # the document's keys are sorted
+    assert facts["architecture"] == platform.machine()
+    assert facts["kernel"] == platform.release()
+    assert facts["fqdn"] == socket.getfqdn()
+    assert facts["memtotal_mb"] > 0
+    assert facts["processor_count"] >= 1
+    assert facts["processor_cores"] >= 1
+    assert len(facts["processor"]) % 3 == 0
+    assert facts["processor"]
+    assert facts["env"]["PATH"] == os.environ["PATH"]
+
+
+@pytest.mark.parametrize("name", ["parallel", "serial-wait_for", "sub-workflow-foreach"])
+def test_the_metadata_facts_describe_this_machine(name: str) -> None:
+    (example,) = (example for example in EXAMPLES if example.name == name)
+    done = _run(example)
+    assert done.returncode == 0, done.stderr
+    data = load_data_yaml(done.stdout, "stdout")["output_data"]
+    _check_facts(data["metadata"])
+
+
+def test_data_passing_greets_the_machine_by_name() -> None:
+    (example,) = (example for example in EXAMPLES if example.name == "serial-data_passing")
+    done = _run(example)
+    assert done.returncode == 0, done.stderr
+    data = load_data_yaml(done.stdout, "stdout")["output_data"]
+    assert data == {"example": {"message": f"Hello, {socket.getfqdn()}!"}}
+
+
+def test_config_file_without_hostname_fails_naming_the_key() -> None:
+    (example,) = (example for example in EXAMPLES if example.name == "config-file")
+    environment = {key: value for key, value in os.environ.items() if key != "HOSTNAME"}
+    done = subprocess.run(
+        [CLI, "workflow", *example.args],
+        cwd=EXAMPLES_DIR / example.name,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=environment,
+    )
+    assert done.returncode == 3
+    assert done.stdout == ""
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith(
+        "arcaflow-steps: error: workflow failed: no output can be produced any more: "
+        "success failed: outputs.success.hostname: $.steps.metadata.outputs.success.env: "
+        "no key 'HOSTNAME'; keys: "
+    )
+    assert last.endswith("""(in expression "$.steps.metadata.outputs.success.env['HOSTNAME']")""")
+
+
+def test_every_example_is_ported_and_recorded() -> None:
+    directories = sorted(path.name for path in EXAMPLES_DIR.iterdir() if path.is_dir())
+    assert directories == sorted(example.name for example in EXAMPLES)
+    for name in directories:
+        assert (EXAMPLES_DIR / name / "workflow.yaml").is_file()
+        assert (EXAMPLES_DIR / name / "expected_go.yaml").is_file()
