@@ -7,7 +7,8 @@ as the upstream README says (``arcaflow -input input.yaml`` in its directory) an
 the exit code, output id and output data the Go engine 0.21.0 gave on the same files
 (``expected_go.yaml``, recorded by ``basic_examples/record_go.py``), the facts of the metadata
 plugin compared by shape (``basic_examples_support.comparable``) and checked here against the
-machine.
+machine. The config-file example also runs as upstream wrote it, an ``image`` step with its
+podman config, on the replica's test image (and on Docker).
 """
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ import os
 import platform
 import socket
 import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from basic_examples_support import EXAMPLES, EXAMPLES_DIR, FACT_FIELDS, Example, comparable
 from cli_support import CLI
+from container_support import image, require_docker, require_podman
 
 from arcaflow_steps.workflow._yaml import load_data_yaml
 
@@ -114,3 +117,41 @@ def test_every_example_is_ported_and_recorded() -> None:
     for name in directories:
         assert (EXAMPLES_DIR / name / "workflow.yaml").is_file()
         assert (EXAMPLES_DIR / name / "expected_go.yaml").is_file()
+
+
+@pytest.mark.parametrize("engine", ["podman", "docker"])
+@pytest.mark.parametrize("host_network", [True, False], ids=["host-network", "own-network"])
+def test_config_file_as_upstream_with_an_image(
+    engine: str, host_network: bool, tmp_path: Path, pytestconfig: pytest.Config
+) -> None:
+    """The upstream step (``deployment_type: image``) and config (podman, host network)."""
+    (require_podman if engine == "podman" else require_docker)(pytestconfig)
+    source = EXAMPLES_DIR / "config-file"
+    workflow = (source / "workflow.yaml").read_text()
+    workflow = workflow.replace("deployment_type: python", "deployment_type: image")
+    workflow = workflow.replace(
+        "src: ../../../plugins/plugin_metadata.py", f"src: {image('plugin_metadata')}"
+    )
+    (tmp_path / "workflow.yaml").write_text(workflow)
+    config = (
+        (source / "config.yaml")
+        .read_text()
+        .replace("deployer_name: podman", f"deployer_name: {engine}")
+    )
+    if not host_network:
+        config = config.replace("NetworkMode: host", "NetworkMode: bridge")
+    (tmp_path / "config.yaml").write_text(config)
+    done = subprocess.run(
+        [CLI, "workflow", "-config", "config.yaml"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    document = load_data_yaml(done.stdout, "stdout")
+    assert document["output_id"] == "success"
+    (hostname,) = document["output_data"].values()
+    # With the host's network the container has the host's name; else its own (its id).
+    assert (hostname == socket.gethostname()) is host_network, hostname
