@@ -20,6 +20,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 import yaml
 from basic_examples_support import EXAMPLES, EXAMPLES_DIR, FACT_FIELDS, Example, comparable
@@ -56,6 +57,16 @@ def test_the_same_result_as_the_go_engine(example: Example) -> None:
     document = load_data_yaml(done.stdout, "stdout")
     assert document["output_id"] == expected["output_id"] == "success"
     assert comparable(document["output_data"]) == expected["output_data"]
+    if "go_stdout" in expected:  # nothing machine-specific: the same document, byte for byte
+        assert done.stdout == expected["go_stdout"]
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda example: example.name)
+def test_the_same_namespaces_as_the_go_engine(example: Example) -> None:
+    expected = _expected(example)
+    done = _run(attrs.evolve(example, args=(*example.args, "-get-namespaces")))
+    assert done.returncode == expected["go_namespaces_exit_code"] == 0, done.stderr
+    assert done.stdout == expected["go_namespaces"]
 
 
 def _check_facts(facts: dict[str, Any]) -> None:

@@ -78,22 +78,30 @@ def record(setup: Setup, example: Example, workdir: Path) -> dict[str, object]:
         args = [arg if arg != "config.yaml" else "go-config.yaml" for arg in example.args]
         if "-config" not in args:
             args += ["-config", "go-config.yaml"]
-        done = subprocess.run(
-            [str(setup.go_binary), "-context", ".", *args],
-            cwd=context,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-            env={**os.environ, **example.env},
-        )
+        runs = [
+            subprocess.run(
+                [str(setup.go_binary), "-context", ".", *args, *extra],
+                cwd=context,
+                capture_output=True,
+                text=True,
+                timeout=300,
+                check=False,
+                env={**os.environ, **example.env},
+            )
+            for extra in ((), ("-get-namespaces",))
+        ]
+    done, namespaces = runs
     recorded: dict[str, object] = {"go_exit_code": done.returncode}
     if done.returncode in (0, 2) and done.stdout.startswith("output_data:"):
         document = yaml.safe_load(done.stdout)
         recorded["output_id"] = document["output_id"]
         recorded["output_data"] = comparable(document["output_data"])
+        if recorded["output_data"] == document["output_data"]:  # nothing machine-specific
+            recorded["go_stdout"] = done.stdout
     else:
         recorded["go_stderr_tail"] = done.stderr.strip().splitlines()[-3:]
+    recorded["go_namespaces_exit_code"] = namespaces.returncode
+    recorded["go_namespaces"] = namespaces.stdout
     ours = DIFFERENCES.get(example.name)
     recorded["exit_code"] = done.returncode if ours is None else ours[0]
     recorded["difference"] = None if ours is None else ours[1]
