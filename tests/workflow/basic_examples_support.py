@@ -14,7 +14,16 @@ from typing import Any
 
 import attrs
 
-__all__ = ["EXAMPLES", "EXAMPLES_DIR", "FACT_FIELDS", "PLUGIN_SOURCES", "Example", "comparable"]
+__all__ = [
+    "EXAMPLES",
+    "EXAMPLES_DIR",
+    "FACT_FIELDS",
+    "PLUGIN_SOURCES",
+    "VARIANTS",
+    "Example",
+    "Variant",
+    "comparable",
+]
 
 EXAMPLES_DIR = Path(__file__).resolve().parent / "basic_examples"
 
@@ -66,6 +75,52 @@ EXAMPLES = (
     Example(name="serial-data_passing"),
     Example(name="serial-wait_for", args=("-input", "input.yaml")),
     Example(name="sub-workflow-foreach", args=("-input", "input.yaml")),
+)
+
+
+@attrs.frozen(kw_only=True)
+class Variant:
+    """An example run with another input (``-input`` a file holding ``input_text``)."""
+
+    name: str
+    example: str
+    input_text: str
+
+
+#: The examples' failure paths (and two edge cases) on real plugins, compared with Go too.
+VARIANTS = (
+    # The plugin's pattern refuses the value when the step starts (types agree before).
+    Variant(name="nickname-not-letters", example="basic", input_text="nickname: Arca1ot\n"),
+    Variant(name="input-missing-field", example="basic", input_text="{}\n"),
+    Variant(
+        name="fullname-without-last-name",
+        example="namespaced-scopes",
+        input_text="example_plugin_params:\n  name: {_type: fullname, first_name: Arca}\n",
+    ),
+    Variant(
+        name="unknown-name-type",
+        example="namespaced-scopes",
+        input_text="example_plugin_params:\n  name: {_type: nope, nick: Arca}\n",
+    ),
+    # One item's step refuses its input: foreach ends in its error output, no workflow output.
+    Variant(
+        name="foreach-item-refused",
+        example="sub-workflow-foreach",
+        input_text=(
+            "iterations:\n  - {loop_id: 1, nickname: John}\n  - {loop_id: 2, nickname: R1ngo}\n"
+        ),
+    ),
+    Variant(
+        name="foreach-no-items",
+        example="bind-constants",
+        input_text="repeated_inputs: {name: Beatle}\niterations: []\n",
+    ),
+    # A string of digits for an integer field: the SDKs accept it, so does the Go engine.
+    Variant(
+        name="loop-id-as-string",
+        example="sub-workflow-foreach",
+        input_text="iterations:\n  - {loop_id: '7', nickname: John}\n",
+    ),
 )
 
 

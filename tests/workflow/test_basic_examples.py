@@ -23,7 +23,15 @@ from typing import Any
 import attrs
 import pytest
 import yaml
-from basic_examples_support import EXAMPLES, EXAMPLES_DIR, FACT_FIELDS, Example, comparable
+from basic_examples_support import (
+    EXAMPLES,
+    EXAMPLES_DIR,
+    FACT_FIELDS,
+    VARIANTS,
+    Example,
+    Variant,
+    comparable,
+)
 from cli_support import CLI
 from container_support import image, require_docker, require_podman
 
@@ -166,3 +174,58 @@ def test_config_file_as_upstream_with_an_image(
     (hostname,) = document["output_data"].values()
     # With the host's network the container has the host's name; else its own (its id).
     assert (hostname == socket.gethostname()) is host_network, hostname
+
+
+#: Our last stderr line for each failing variant (``{input}``: the input file's path).
+VARIANT_ERRORS = {
+    "nickname-not-letters": (
+        "arcaflow-steps: error: workflow failed: no output can be produced any more: success "
+        "needs steps.example.outputs.success, but step 'example' ended in stage 'closed' with "
+        "output 'result': step 'example': refused input for stage 'starting': 'Arca1ot' does "
+        "not match the pattern '^[a-zA-Z]+$' @ steps.example.input.name.nick"
+    ),
+    "input-missing-field": (
+        "arcaflow-steps: error: {input}: invalid workflow input: missing required field "
+        "'nickname' @ $.input"
+    ),
+    "fullname-without-last-name": (
+        "arcaflow-steps: error: {input}: invalid workflow input: missing required field "
+        "'last_name' @ $.input.example_plugin_params.name"
+    ),
+    "unknown-name-type": (
+        "arcaflow-steps: error: {input}: invalid workflow input: invalid discriminator 'nope'; "
+        "valid values: 'fullname', 'nickname' @ $.input.example_plugin_params.name._type"
+    ),
+    "foreach-item-refused": (
+        "arcaflow-steps: error: workflow failed: no output can be produced any more: success "
+        "needs steps.foreach_loop.outputs.success, but step 'foreach_loop' ended in stage "
+        "'failed' with output 'error'"
+    ),
+}
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=lambda variant: variant.name)
+def test_a_variant_ends_as_in_the_go_engine(variant: Variant, tmp_path: Path) -> None:
+    expected = yaml.safe_load((EXAMPLES_DIR / "variants_expected_go.yaml").read_text())
+    expected = expected[variant.name]
+    input_path = tmp_path / "input.yaml"
+    input_path.write_text(variant.input_text)
+    done = _run(Example(name=variant.example, args=("-input", str(input_path))))
+    assert done.returncode == expected["exit_code"], done.stderr
+    if "output_id" in expected:
+        document = load_data_yaml(done.stdout, "stdout")
+        assert document["output_id"] == expected["output_id"]
+        assert comparable(document["output_data"]) == expected["output_data"]
+        if "go_stdout" in expected:
+            assert done.stdout == expected["go_stdout"]
+    else:
+        assert done.stdout == ""
+        last = done.stderr.strip().splitlines()[-1]
+        assert last == VARIANT_ERRORS[variant.name].format(input=input_path)
+
+
+def test_every_variant_was_recorded() -> None:
+    expected = yaml.safe_load((EXAMPLES_DIR / "variants_expected_go.yaml").read_text())
+    assert list(expected) == [variant.name for variant in VARIANTS]
+    failing = sorted(name for name, record in expected.items() if "output_id" not in record)
+    assert failing == sorted(VARIANT_ERRORS)

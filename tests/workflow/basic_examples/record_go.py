@@ -16,7 +16,8 @@ config for that python deployer instead of the example's own (config-file's name
 deployer for images, which the ported file no longer uses). ``expected_go.yaml`` records the
 exit code, output id and the output data made ``comparable`` (the metadata facts as their
 shape). ``DIFFERENCES`` holds the examples where we differ on purpose
-(docs/workflow-differences.md): the exit code we give instead, and why.
+(docs/workflow-differences.md): the exit code we give instead, and why. The ``VARIANTS``
+(an example with another input: its failure paths) go into ``variants_expected_go.yaml``.
 """
 
 from __future__ import annotations
@@ -35,11 +36,22 @@ ROOT = HERE.parents[2]
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(HERE.parent))
 
-from basic_examples_support import EXAMPLES, PLUGIN_SOURCES, Example, comparable  # noqa: E402
+from basic_examples_support import (  # noqa: E402
+    EXAMPLES,
+    PLUGIN_SOURCES,
+    VARIANTS,
+    Example,
+    comparable,
+)
 from plugin_vs_go import DEFAULT_WORK, Setup  # noqa: E402
 
-#: example -> (our exit code, why we differ from the Go engine). None differ.
-DIFFERENCES: dict[str, tuple[int, str]] = {}
+_INPUT_EXIT = (1, "invalid input data is a usage error (exit 1); Go exits 3")
+#: example or variant -> (our exit code, why we differ from the Go engine).
+DIFFERENCES: dict[str, tuple[int, str]] = {
+    "input-missing-field": _INPUT_EXIT,
+    "fullname-without-last-name": _INPUT_EXIT,
+    "unknown-name-type": _INPUT_EXIT,
+}
 
 
 def _plugin_venvs(setup: Setup, workdir: Path) -> None:
@@ -56,8 +68,10 @@ def _plugin_venvs(setup: Setup, workdir: Path) -> None:
         (own / "replica.pth").write_text(f"{site_packages}\n{ROOT / 'tests' / 'plugins'}\n")
 
 
-def record(setup: Setup, example: Example, workdir: Path) -> dict[str, object]:
-    """Run the Go engine on ``example``; return what it did."""
+def record(
+    setup: Setup, example: Example, workdir: Path, *, name: str, input_text: str | None = None
+) -> dict[str, object]:
+    """Run the Go engine on ``example`` (with ``input_text`` as input.yaml); return what it did."""
     with tempfile.TemporaryDirectory(prefix="go-basic-example-") as temporary:
         context = Path(temporary)
         for path in (HERE / example.name).iterdir():
@@ -67,6 +81,8 @@ def record(setup: Setup, example: Example, workdir: Path) -> dict[str, object]:
                     go_source = f"{module}@git+https://example.invalid/{module}"
                     text = text.replace(f"src: {source}", f"src: {go_source}")
             (context / path.name).write_text(text)
+        if input_text is not None:
+            (context / "input.yaml").write_text(input_text)
         (context / "go-config.yaml").write_text(
             "log: {level: error}\n"
             "deployers:\n  python:\n    deployer_name: python\n"
@@ -102,7 +118,7 @@ def record(setup: Setup, example: Example, workdir: Path) -> dict[str, object]:
         recorded["go_stderr_tail"] = done.stderr.strip().splitlines()[-3:]
     recorded["go_namespaces_exit_code"] = namespaces.returncode
     recorded["go_namespaces"] = namespaces.stdout
-    ours = DIFFERENCES.get(example.name)
+    ours = DIFFERENCES.get(name)
     recorded["exit_code"] = done.returncode if ours is None else ours[0]
     recorded["difference"] = None if ours is None else ours[1]
     return recorded
@@ -118,12 +134,27 @@ def main(names: list[str]) -> int:
     try:
         _plugin_venvs(setup, workdir)
         for example in examples:
-            recorded = record(setup, example, workdir)
+            recorded = record(setup, example, workdir, name=example.name)
             (HERE / example.name / "expected_go.yaml").write_text(
                 "# Recorded from the Go engine 0.21.0 by ../record_go.py; do not edit by hand.\n"
                 + yaml.safe_dump(recorded, sort_keys=False, allow_unicode=True, width=100)
             )
             print(f"{example.name}: exit {recorded['go_exit_code']}", file=sys.stderr)
+        variants: dict[str, object] = {}
+        for variant in VARIANTS:
+            if names and variant.name not in names:
+                continue
+            example = Example(name=variant.example, args=("-input", "input.yaml"))
+            variants[variant.name] = recorded = record(
+                setup, example, workdir, name=variant.name, input_text=variant.input_text
+            )
+            del recorded["go_namespaces"], recorded["go_namespaces_exit_code"]
+            print(f"{variant.name}: exit {recorded['go_exit_code']}", file=sys.stderr)
+        if variants:
+            (HERE / "variants_expected_go.yaml").write_text(
+                "# Recorded from the Go engine 0.21.0 by record_go.py; do not edit by hand.\n"
+                + yaml.safe_dump(variants, sort_keys=False, allow_unicode=True, width=100)
+            )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return 0
