@@ -145,7 +145,7 @@ def _run_signalled(
     """Plan, then print the namespaces or run; signals as in the module docstring.
 
     Order matters for start-up time, as in ``run``: once the workflow file is read, the
-    warm-ups start (the python deployer's fork server imports the plugin SDK) while the
+    warm-ups start (a plugin interpreter imports the plugin SDK) while the
     registry, the providers and the planner are imported.
     """
     from .._entry_points import PROVIDER_GROUP, WARM_UP_GROUP
@@ -243,11 +243,10 @@ def _plan(
     registry: Registry,
 ) -> tuple[WorkflowPlan, _LateObservers]:
     from ..workflow import WorkflowContext, plan_workflow
-    from ._workflow_config import check_deployers, step_defaults
+    from ._workflow_config import check_with_providers, step_defaults
     from ._workflow_log import LoggedOutputs
 
-    if config.deployers:
-        check_deployers(config, _deploy_schema(registry))
+    check_with_providers(config, registry)
     late = _LateObservers()
     observers: list[StepObserver] = [late, registry.observers()]
     if config.logged_outputs:
@@ -261,24 +260,6 @@ def _plan(
     plan = plan_workflow(model, context)
     log.log("debug", f"Planned {len(plan.steps)} steps", labels={"source": "workflow"})
     return plan, late
-
-
-def _deploy_schema(registry: Registry) -> Any:
-    """Return the ``plugin`` provider's ``deploy_schema`` (a config's ``deployers`` are its
-    deployers), or a function refusing every type when the kind is not installed."""
-    from .._errors import ArcaflowStepsError
-    from ._workflow_config import WorkflowConfigError
-
-    try:
-        provider = registry.get(_PLUGIN_KIND)
-    except ArcaflowStepsError as exc:
-        problem = f"'deployers' needs the {_PLUGIN_KIND!r} kind: {exc}"
-
-        def unavailable(deployment_type: str) -> Any:
-            raise WorkflowConfigError(problem)
-
-        return unavailable
-    return provider.deploy_schema  # type: ignore[attr-defined]
 
 
 def _load_input(files: WorkflowFiles, plan: WorkflowPlan) -> dict[str, Any]:

@@ -23,7 +23,7 @@ Keys (reference/workflow.md §2), anything else is refused with the valid keys l
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
@@ -41,11 +41,15 @@ from ..schema import (
     validate,
 )
 
+if TYPE_CHECKING:
+    from .._registry import Registry
+
 __all__ = [
     "LOG_LEVELS",
     "WorkflowConfig",
     "WorkflowConfigError",
     "check_deployers",
+    "check_with_providers",
     "parse_config",
     "step_defaults",
 ]
@@ -194,3 +198,22 @@ def step_defaults(
         return {**definition, "deploy": dict(deployers[deployment_type])}
 
     return fill_in
+
+
+def check_with_providers(config: WorkflowConfig, registry: Registry) -> None:
+    """Check the ``deployers`` entries with the ``plugin`` provider's ``deploy_schema`` (its
+    deployers are the ones a config names).
+
+    Raises:
+        WorkflowConfigError: as :func:`check_deployers`; also when entries are given but the
+            ``plugin`` kind is not installed (or blocked).
+    """
+    if not config.deployers:
+        return
+    try:
+        provider = registry.get(_PLUGIN_KIND)
+    except ArcaflowStepsError as exc:
+        raise WorkflowConfigError(
+            f"'deployers' needs the {_PLUGIN_KIND!r} kind: {exc}", source=config.source
+        ) from None
+    check_deployers(config, provider.deploy_schema)  # type: ignore[attr-defined]
