@@ -335,6 +335,9 @@ def test_huge_integers_are_refused_clearly() -> None:
     assert ["expected a number, got an integer of 16610 bits @ $"] == problems_of(
         FloatSchema(), huge
     )
+    assert ["expected at most 5, got an integer of 16610 bits @ $"] == problems_of(
+        IntSchema(max=5), huge
+    )
 
 
 def test_the_input_is_not_changed() -> None:

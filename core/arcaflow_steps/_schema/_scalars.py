@@ -135,11 +135,15 @@ def _check_bounds(
 ) -> None:
     if schema.min is not None and value < schema.min:
         problems.append(
-            ValidationProblem(path=path, message=f"expected at least {schema.min}, got {value!r}")
+            ValidationProblem(
+                path=path, message=f"expected at least {schema.min}, got {describe_value(value)}"
+            )
         )
     if schema.max is not None and value > schema.max:
         problems.append(
-            ValidationProblem(path=path, message=f"expected at most {schema.max}, got {value!r}")
+            ValidationProblem(
+                path=path, message=f"expected at most {schema.max}, got {describe_value(value)}"
+            )
         )
 
 
