@@ -623,3 +623,63 @@ def test_stage_input_is_taken_once(tmp_path: Path, foreach_registry: Registry) -
     assert "step 'loop' stage 'enabling': input provided more than once" == str(excinfo.value)
     assert handler.wait_for_completion(PROMPT), handler.format_history()
     assert "disabled" == step.current_stage()
+
+
+def test_items_computed_from_another_steps_output(
+    tmp_path: Path, foreach_registry: Registry
+) -> None:
+    """``items`` read from a plugin step's output wait for it: the foreach runs once the
+    echo step returned its tags, one item per tag with a shared constant."""
+    write(
+        tmp_path,
+        "workflow.yaml",
+        """
+version: v0.2.0
+input: {root: R, objects: {R: {id: R, properties: {}}}}
+steps:
+  echo:
+    plugin: {src: "{steps}", deployment_type: python}
+    step: echo
+    input:
+      count: 1
+      ratio: 0.5
+      flag: true
+      tags: [x, y, z]
+      inner: {label: l}
+      scores: {}
+  loop:
+    kind: foreach
+    workflow: sub.yaml
+    items: !expr bindConstants($.steps.echo.outputs.success.tags, "!")
+    parallelism: 3
+outputs:
+  success: {all: !expr $.steps.loop.outputs.success.data}
+""",
+    )
+    write(
+        tmp_path,
+        "sub.yaml",
+        """
+version: v0.2.0
+input:
+  root: T
+  objects:
+    T:
+      id: T
+      properties:
+        item: {type: {type_id: string}}
+        constant: {type: {type_id: string}}
+steps:
+  h:
+    plugin: {src: "{steps}", deployment_type: python}
+    step: hello
+    input: {name: !expr $.input.item + $.input.constant}
+outputs:
+  success: {message: !expr $.steps.h.outputs.success.message}
+""",
+    )
+    result = plan(tmp_path, foreach_registry).run({}, timeout=PROMPT)
+    assert (None, "success") == (result.error, result.output_id)
+    assert {
+        "all": [{"message": "Hello, x!!"}, {"message": "Hello, y!!"}, {"message": "Hello, z!!"}]
+    } == result.output_data
