@@ -683,3 +683,16 @@ outputs:
     assert {
         "all": [{"message": "Hello, x!!"}, {"message": "Hello, y!!"}, {"message": "Hello, z!!"}]
     } == result.output_data
+
+
+def test_a_missing_sub_workflow_names_the_step_that_wants_it(
+    tmp_path: Path, foreach_registry: Registry
+) -> None:
+    """A sub-workflow file that does not exist is refused with the step that names it."""
+    write(tmp_path, "workflow.yaml", parent("[{name: a}]").replace("sub.yaml", "nope.yaml"))
+    with pytest.raises(InvalidWorkflowError) as excinfo:
+        plan(tmp_path, foreach_registry)
+    assert (
+        f"{tmp_path / 'workflow.yaml'}: steps.loop: workflow file "
+        f"{str(tmp_path / 'nope.yaml')!r} does not exist"
+    ) == str(excinfo.value)

@@ -84,7 +84,8 @@ def load_sub_workflow(workflow: str) -> WorkflowPlan:
     workflow context's directory), planning it on first use.
 
     Raises:
-        StepDefinitionError: no workflow is being planned (a foreach step outside a workflow).
+        StepDefinitionError: no workflow is being planned (a foreach step outside a workflow),
+            or the file cannot be read (missing, a directory, not UTF-8).
         InvalidWorkflowError: the file cannot be read or planned, includes itself (the error's
             source is the file that includes it), or has no output ``success`` (source: the
             sub-workflow, path ``outputs``).
@@ -111,7 +112,13 @@ def load_sub_workflow(workflow: str) -> WorkflowPlan:
     token = _chain.set((*chain, (path, workflow)))
     try:
         # Planning problems name the file as the user wrote it (``sub.yaml: steps.h…``).
-        model = attrs.evolve(read_workflow(path), source=workflow)
+        try:
+            model = attrs.evolve(read_workflow(path), source=workflow)
+        except InvalidWorkflowError as exc:
+            if exc.source is not None or exc.path:
+                raise  # a problem inside the file: it says where
+            # The file cannot be read at all: the planner names the step that wants it.
+            raise StepDefinitionError(exc.problem) from None
         plan = plan_workflow(model, context)
     finally:
         _chain.reset(token)
