@@ -88,6 +88,19 @@ def test_large_and_indefinite_strings_are_read_out_of_line() -> None:
     assert [item, {"k": "ab" + "c" * 70_000}, [1]] == frames(data)
 
 
+def test_a_frame_keeps_its_bytes_unless_a_string_was_read_out_of_line() -> None:
+    """``frame_bytes`` is each frame as sent (what the schema cache keys on); None for a frame
+    a large string was taken out of, whose remaining bytes do not identify it."""
+    small, large = {"steps": {"a": [1, "x"]}}, {"text": "x" * 70_000}
+    data = [cbor2.dumps(small), cbor2.dumps(large), cbor2.dumps(small)]
+    reader = FrameReader(io.BufferedReader(io.BytesIO(b"".join(data)), 7), max_message_bytes=MB)
+    seen = []
+    for _ in data:
+        reader.read_frame()
+        seen.append(reader.frame_bytes)
+    assert [data[0], None, data[2]] == seen
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [

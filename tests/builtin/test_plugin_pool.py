@@ -12,6 +12,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import cbor2
 import pytest
 from plugin_support import (
     HELLO,
@@ -27,12 +28,19 @@ from plugin_support import (
 )
 
 import arcaflow_steps_builtin.plugin as plugin_module
-from arcaflow_steps import DeploymentError, Registry, StepRunner, prepare_step
+from arcaflow_steps import (
+    DeploymentError,
+    InvalidSchemaError,
+    Registry,
+    StepRunner,
+    prepare_step,
+)
 from arcaflow_steps_builtin.deployers._protocols import PluginConnection
 from arcaflow_steps_builtin.deployers.command import CommandDeployerFactory
 from arcaflow_steps_builtin.deployers.hookspecs import hookimpl
 from arcaflow_steps_builtin.deployers.python import PythonDeployerFactory
-from arcaflow_steps_builtin.plugin._plugin_process import open_plugin
+from arcaflow_steps_builtin.plugin._atp_messages import Hello
+from arcaflow_steps_builtin.plugin._plugin_process import open_plugin, plugin_schema_of
 from arcaflow_steps_builtin.plugin._process_pool import ProcessPool
 from arcaflow_steps_builtin.plugin._process_slots import ProcessSlots
 
@@ -411,3 +419,32 @@ def test_plugin_processes_wait_for_a_slot_which_a_parked_probe_gives_up(
     finally:
         pool.close()
         deployer.close()
+
+
+def test_processes_of_one_source_share_one_parsed_schema() -> None:
+    """The hello of every process of a source is the same bytes, so its schema is parsed
+    once and shared; another source's hello gets its own."""
+    deployer = PythonDeployerFactory().create({})
+    opened = []
+    try:
+        opened = [open_plugin(deployer, source) for source in (HELLO, HELLO, STEPS)]
+        first, second, other = (process.schema for process in opened)
+        assert first is second
+        assert first is not other
+        assert {"hello-world"} == set(first.steps)
+    finally:
+        for process in opened:
+            process.close()
+        deployer.close()
+
+
+def test_an_invalid_schema_is_refused_by_every_hello_carrying_it() -> None:
+    """A schema that does not parse is not cached: each hello carrying it raises again."""
+    data = {"steps": {"s": {"id": "s", "input": {}, "outputs": {}}}}
+    hello = Hello(version=3, schema_data=data, raw=cbor2.dumps({"version": 3, "schema": data}))
+    for _ in range(2):
+        with pytest.raises(InvalidSchemaError) as excinfo:
+            plugin_schema_of(hello)
+        assert "invalid schema: missing required field 'objects' @ $.steps['s'].input" == str(
+            excinfo.value
+        )

@@ -415,6 +415,7 @@ class ATPClient:
     def _read_loop(self) -> None:
         try:
             hello = _check_version(decode_hello(self._read_frame("the hello message")))
+            hello = attrs.evolve(hello, raw=self._reader.frame_bytes)
             with self._lock:
                 if self._failure is not None:  # the handshake timed out meanwhile
                     return

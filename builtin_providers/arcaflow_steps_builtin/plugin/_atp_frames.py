@@ -133,6 +133,9 @@ class FrameReader:
         self._base = 0  # bytes of the current frame consumed before the buffer's start
         #: The first bytes of the current frame, for error messages.
         self.head = b""
+        #: The bytes of the frame ``read_frame`` returned last, exactly as the plugin sent them;
+        #: None when a large string was taken out of it (see the module docstring).
+        self.frame_bytes: bytes | None = None
         #: Whether the last ``read_frame`` failed inside its frame (truncated, malformed or
         #: too large): what is buffered and what the stream yields next are that frame's rest,
         #: not the frames after it.
@@ -151,6 +154,7 @@ class FrameReader:
         self._strings = []
         self.head = b""
         self.mid_frame = False
+        self.frame_bytes = None
         if not self._buffer and not self._fill(1):
             raise EndOfStreamError
         self.head = bytes(self._buffer[:RAW_PREVIEW])
@@ -161,6 +165,7 @@ class FrameReader:
             raise
         strings = self._strings
         self._strings = []
+        self.frame_bytes = None if strings else frame
 
         def tag_hook(first: object, second: object) -> object:
             # cbor2 5 calls tag_hook(decoder, tag), cbor2 6 calls tag_hook(tag, immutable).

@@ -84,6 +84,9 @@ class Hello:
 
     version: int
     schema_data: Mapping[str, Any]
+    #: The hello's CBOR bytes as the plugin sent them, when the reader kept them: equal bytes
+    #: mean an equal schema, so its parsed form can be reused (``_plugin_process``).
+    raw: bytes | None = attrs.field(default=None, eq=False, repr=False)
 
     def step_ids(self) -> tuple[str, ...]:
         """Return the plugin's step ids, sorted."""
