@@ -297,9 +297,9 @@ outputs:
     with pytest.raises(InvalidWorkflowError) as excinfo:
         plan(tmp_path, foreach_registry)
     names = chain.split(" -> ")
-    assert f"{names[-2]}: the sub-workflow {names[0]} includes itself: {chain}" == str(
-        excinfo.value
-    )
+    assert (
+        f"{names[-2]}: steps.again: the sub-workflow {names[0]} includes itself: {chain}"
+    ) == str(excinfo.value)
 
 
 def test_foreach_outside_a_workflow_is_refused() -> None:
@@ -395,9 +395,9 @@ outputs:
     )
     with pytest.raises(InvalidWorkflowError) as excinfo:
         plan(tmp_path, foreach_registry)
-    assert "sub.yaml: the sub-workflow sub.yaml includes itself: sub.yaml -> sub.yaml" == str(
-        excinfo.value
-    )
+    assert (
+        "sub.yaml: steps.again: the sub-workflow sub.yaml includes itself: sub.yaml -> sub.yaml"
+    ) == str(excinfo.value)
 
 
 def test_bind_constants_gives_every_item_the_shared_value(

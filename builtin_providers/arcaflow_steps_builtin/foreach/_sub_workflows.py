@@ -85,10 +85,10 @@ def load_sub_workflow(workflow: str) -> WorkflowPlan:
 
     Raises:
         StepDefinitionError: no workflow is being planned (a foreach step outside a workflow),
-            or the file cannot be read (missing, a directory, not UTF-8).
-        InvalidWorkflowError: the file cannot be read or planned, includes itself (the error's
-            source is the file that includes it), or has no output ``success`` (source: the
-            sub-workflow, path ``outputs``).
+            the file cannot be read (missing, a directory, not UTF-8), or it includes itself
+            (the message names the chain); the planner adds the step's place.
+        InvalidWorkflowError: the file cannot be planned, or has no output ``success``
+            (source: the sub-workflow, path ``outputs``).
     """
     context = current_workflow_context()
     if context is None:
@@ -101,10 +101,10 @@ def load_sub_workflow(workflow: str) -> WorkflowPlan:
     if any(seen == path for seen, _ in chain):
         names = [written for _, written in chain]
         start = next(index for index, (seen, _) in enumerate(chain) if seen == path)
-        raise InvalidWorkflowError(
+        # The planner of the including file places it: "<file>: steps.<id>: …".
+        raise StepDefinitionError(
             f"the sub-workflow {workflow} includes itself: "
-            + " -> ".join([*names[start:], workflow]),
-            source=names[-1],
+            + " -> ".join([*names[start:], workflow])
         )
     plan = _plans.get(context, path)
     if plan is not None:
