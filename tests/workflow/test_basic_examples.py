@@ -1,14 +1,17 @@
 """The public basic-examples workflows (arcaflow-workflows' ``basic-examples``), run here.
 
 Each directory of ``basic_examples/`` is an upstream example with only its plugin ``src`` and
-``deployment_type`` lines changed: the replicas in ``tests/plugins/`` (same schemas as the
-quay.io images) run with the python deployer (``basic_examples/README.md``). Our CLI runs each
-as the upstream README says (``arcaflow -input input.yaml`` in its directory) and must give
-the exit code, output id and output data the Go engine 0.21.0 gave on the same files
-(``expected_go.yaml``, recorded by ``basic_examples/record_go.py``), the facts of the metadata
-plugin compared by shape (``basic_examples_support.comparable``) and checked here against the
-machine. The config-file example also runs as upstream wrote it, an ``image`` step with its
-podman config, on the replica's test image (and on Docker).
+``deployment_type`` lines changed (and config-file's config given a python deployer entry): the
+replicas in ``tests/plugins/`` (same schemas as the quay.io images) run with the python
+deployer (``basic_examples/README.md``). Our CLI runs each as the upstream README says
+(``arcaflow -input input.yaml`` in its directory) and must give the exit code, output id and
+output data the Go engine 0.21.0 gave on the same files (``expected_go.yaml``, recorded by
+``basic_examples/record_go.py``), the same stdout document and ``-get-namespaces`` table byte
+for byte; the metadata plugin's facts are compared by shape
+(``basic_examples_support.comparable``) and checked here against the machine. ``VARIANTS``
+(other inputs: failure paths) are compared with Go the same way. The config-file example also
+runs as upstream wrote it, an ``image`` step with its podman config, on the replica's test
+image (and on Docker). No run leaves a plugin process behind.
 """
 
 from __future__ import annotations
