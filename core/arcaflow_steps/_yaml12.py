@@ -22,6 +22,7 @@ and 1.2 (it quotes ``'1e3'`` as well as ``'yes'``).
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Iterable
 from typing import Any, Final
 
@@ -169,8 +170,21 @@ def compose_yaml(text: str) -> yaml.Node | None:
 
 def _int(text: str) -> int:
     if text[:2] in ("0o", "0x"):
-        return int(text[2:], 8 if text[1] == "o" else 16)
+        value = int(text[2:], 8 if text[1] == "o" else 16)
+        # Python reads these at any size but refuses to print them past its digit limit (a
+        # traceback wherever the value is shown): refuse them here as decimal ones are.
+        limit = sys.get_int_max_str_digits()
+        if limit and abs(value) >= 10**limit:
+            raise _IntegerTooLargeError(
+                f"the integer {text[:12]}… has more than {limit} decimal digits, "
+                "more than can be read"
+            )
+        return value
     return int(text)
+
+
+class _IntegerTooLargeError(ValueError):
+    """A hexadecimal or octal integer too large to be printed in decimal."""
 
 
 def _float(text: str) -> float:
@@ -201,6 +215,8 @@ def _scalar(node: yaml.ScalarNode, path: Path) -> Any:
         )
     try:
         return convert(text)
+    except _IntegerTooLargeError as exc:
+        raise YamlError(str(exc), mark=node.start_mark, path=path) from None
     except ValueError:  # an integer past Python's limit on digits
         raise YamlError(
             f"the integer has {len(text)} digits, more than can be read",

@@ -155,6 +155,18 @@ def test_merge_keys_still_merge(tmp_path: Path) -> None:
             "invalid YAML at line 2, column 7: the integer has 5000 digits, more than can be read",
             id="huge-integer",
         ),
+        pytest.param(
+            "kind: dummy\nname: 0x" + "f" * 5000 + "\n",
+            "invalid YAML at line 2, column 7: the integer 0xffffffffff… has more than 4300 "
+            "decimal digits, more than can be read",
+            id="huge-hexadecimal-integer",
+        ),
+        pytest.param(
+            "kind: dummy\nname: 0o" + "7" * 5000 + "\n",
+            "invalid YAML at line 2, column 7: the integer 0o7777777777… has more than 4300 "
+            "decimal digits, more than can be read",
+            id="huge-octal-integer",
+        ),
     ],
 )
 def test_a_scalar_its_tag_refuses_is_one_line(

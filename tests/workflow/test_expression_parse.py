@@ -244,6 +244,24 @@ def test_syntax_error(text: str, column: int, reason: str) -> None:
     assert f"{reason} (in expression {text.strip()!r})" == str(raised.value)
 
 
+@pytest.mark.parametrize(
+    "text", ["9" * 5000, "0x" + "f" * 5000, "1" * 5000 + ".5", "1" * 5000 + "e3"]
+)
+def test_a_huge_number_literal_is_a_syntax_error(text: str) -> None:
+    """A number literal of thousands of digits is refused by its length, not converted
+    (Python refuses integers of more than 4,300 digits); the message quotes it shortened."""
+    with pytest.raises(ExpressionSyntaxError) as raised:
+        parse_expression(f"1 + {text}")
+    reason = (
+        f"a number literal of {len(text)} characters is too long "
+        "(at most 100; the largest integer is 9223372036854775807)"
+    )
+    assert (reason, 5) == (raised.value.reason, raised.value.column)
+    shown = repr(f"1 + {text}"[:160] + "…")
+    assert f"{reason} (in expression {shown} ({len(text) + 4} characters))" == str(raised.value)
+    assert isinstance(parse_expression("1" * 19).root, Literal)
+
+
 def test_parse_from_many_threads() -> None:
     """The one shared parser serves threads at once: each gets its own text's tree or error."""
     texts = [text for text, _ in PARSED] + [text for text, _, _ in ERRORS]

@@ -31,9 +31,20 @@ __all__ = [
     "InvalidWorkflowError",
     "WorkflowError",
     "WorkflowInputError",
+    "quote_expression",
 ]
 
 _PUBLIC_MODULE: Final = "arcaflow_steps.workflow"
+#: Messages quote at most this much of an expression: one of 40,000 characters (a generated
+#: file) would otherwise make a one-line error 40,000 characters long.
+_MAX_QUOTED: Final = 200
+
+
+def quote_expression(text: str) -> str:
+    """Return ``text`` quoted for a message, shortened with its length when it is long."""
+    if len(text) <= _MAX_QUOTED:
+        return repr(text)
+    return f"{text[: _MAX_QUOTED - 40] + '…'!r} ({len(text)} characters)"
 
 
 class WorkflowError(ArcaflowStepsError):
@@ -71,7 +82,7 @@ class ExpressionError(WorkflowError):
     def __init__(self, reason: str, *, expression: str) -> None:
         self.reason = reason
         self.expression = expression
-        super().__init__(f"{reason} (in expression {expression!r})")
+        super().__init__(f"{reason} (in expression {quote_expression(expression)})")
 
 
 class ExpressionSyntaxError(ExpressionError, ValueError):

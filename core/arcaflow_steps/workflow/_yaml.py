@@ -26,7 +26,7 @@ from typing import Any, Final
 import yaml
 
 from .._yaml12 import DataBuilder, Path, YamlError, compose_yaml, format_path
-from ._errors import ExpressionSyntaxError, InvalidWorkflowError
+from ._errors import ExpressionSyntaxError, InvalidWorkflowError, quote_expression
 from ._expressions import parse_expression
 from ._expressions._ast import Expression
 from ._template import Expr, OneOf, SoftOptional, WaitOptional
@@ -152,7 +152,9 @@ class _WorkflowBuilder(DataBuilder):
                 expression = parse_expression(text)
             except ExpressionSyntaxError as exc:
                 raise YamlError(
-                    f"invalid expression {text!r}: {exc.reason}", mark=node.start_mark, path=path
+                    f"invalid expression {quote_expression(text)}: {exc.reason}",
+                    mark=node.start_mark,
+                    path=path,
                 ) from None
             self._compiled[text] = expression
         return expression

@@ -46,6 +46,9 @@ __all__ = ["MAX_DEPTH", "parse_expression"]
 MAX_DEPTH: Final = 200
 
 _INT64_MAX: Final = 2**63 - 1
+#: Longer number literals are refused before conversion: no int64 or float needs more
+#: characters, and Python refuses to convert integers of more than 4,300 digits.
+_MAX_NUMBER_LENGTH: Final = 100
 _INT: Final = re.compile(r"0|[1-9][0-9]*")
 _FLOAT: Final = re.compile(r"[0-9]+\.[0-9]*([eE][+-]?[0-9]+)?")
 _ESCAPE: Final = re.compile(r"\\([\\tnrb\"'0])")
@@ -227,6 +230,12 @@ def _column(token: lark.Token) -> int:
 def _number(token: lark.Token) -> int | float:
     text = str(token)
     column = _column(token)
+    if len(text) > _MAX_NUMBER_LENGTH:
+        raise _LiteralError(
+            f"a number literal of {len(text)} characters is too long "
+            f"(at most {_MAX_NUMBER_LENGTH}; the largest integer is {_INT64_MAX})",
+            column,
+        )
     if _INT.fullmatch(text):
         value = int(text)
         if value > _INT64_MAX:

@@ -1,0 +1,119 @@
+"""``arcaflow-steps workflow`` under user mistakes: one clear line on stderr, exit 1.
+
+Every case runs the installed CLI on a broken file and asserts the whole stderr: what was
+wrong, where (file, YAML path, line and column) and what is valid; never a traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from cli_support import workflow_cli
+
+PREFIX = "arcaflow-steps: error: "
+INPUT = "input: {root: R, objects: {R: {id: R, properties: {n: {type: {type_id: integer}}}}}}\n"
+HEADER = "version: v0.2.0\n" + INPUT
+DUMMY = "steps: {a: {kind: dummy, name: x}}\n"
+HUGE_HEX = "0x" + "f" * 5000
+LONG_SUM = "+".join(["1"] * 20000)
+
+WORKFLOW_MISTAKES = [
+    pytest.param(
+        HEADER + DUMMY + f"outputs: {{a: {{x: {HUGE_HEX}}}}}\n",
+        "outputs.a.x: the integer 0xffffffffff… has more than 4300 decimal digits, more than "
+        "can be read (line 4, column 18)",
+        id="huge-hex-integer-in-an-output",
+    ),
+    pytest.param(
+        HEADER + DUMMY + "outputs: {a: {x: !expr 1 + " + "9" * 5000 + "}}\n",
+        "outputs.a.x: invalid expression '1 + "
+        + "9" * 156
+        + "…' (5004 characters): a number literal of 5000 characters is too long (at most "
+        "100; the largest integer is 9223372036854775807) (line 4, column 18)",
+        id="huge-integer-in-an-expression",
+    ),
+    pytest.param(
+        HEADER + DUMMY + f'outputs: {{a: {{x: !expr "{LONG_SUM}"}}}}\n',
+        f"outputs.a.x: invalid expression {LONG_SUM[:160] + '…'!r} (39999 characters): the "
+        "expression nests deeper than 200 levels (line 4, column 18)",
+        id="huge-expression-is-quoted-short",
+    ),
+    pytest.param(
+        HEADER + "steps: []\noutputs: {a: {}}\n",
+        "steps: 'steps' must be a mapping of step id to step definition with at least one "
+        "step; got a list",
+        id="steps-a-list",
+    ),
+    pytest.param(
+        "version: v0.2.0\ninput: hello\n" + DUMMY + "outputs: {a: {}}\n",
+        "input: invalid input schema: expected a mapping, got str",
+        id="input-a-string",
+    ),
+    pytest.param(
+        HEADER + DUMMY + "outputs: 5\n",
+        "outputs: 'outputs' must be a mapping of output id to output data with at least one "
+        "output; got 5",
+        id="outputs-a-number",
+    ),
+    pytest.param(
+        HEADER + "steps: {a: [1]}\noutputs: {a: {}}\n",
+        "steps.a: a step definition must be a mapping (kind, its provider's keys and stage "
+        "inputs); got a list",
+        id="step-a-list",
+    ),
+    pytest.param(
+        HEADER + "steps: {a: {kind: nope}}\noutputs: {a: {}}\n",
+        "steps.a.kind: unknown provider kind 'nope' in step 'a'; valid kinds: 'dummy', "
+        "'foreach', 'plugin'",
+        id="unknown-kind",
+    ),
+    pytest.param(
+        HEADER + "steps: {a: {kind: foreach}}\noutputs: {a: {}}\n",
+        "steps.a: missing required field 'workflow'",
+        id="foreach-without-workflow",
+    ),
+    pytest.param(
+        HEADER + "steps: {a: {kind: dummy, name: x, wait_for: !expr $$$}}\noutputs: {a: {}}\n",
+        "steps.a.wait_for: invalid expression '$$$': unexpected '$' at column 2; expected an "
+        "operator, '.', '[' or the end (line 3, column 45)",
+        id="syntax-error-in-wait-for",
+    ),
+    pytest.param(
+        HEADER + DUMMY + 'outputs: {a: {x: !ordisabled "$.steps.a.(("}}\n',
+        "outputs.a.x: invalid expression '$.steps.a.((': unexpected '(' at column 11; "
+        "expected a name (line 4, column 18)",
+        id="syntax-error-in-ordisabled",
+    ),
+    pytest.param("", "empty workflow file", id="zero-bytes"),
+    pytest.param("# only\n# comments\n", "empty workflow file", id="only-comments"),
+    pytest.param("null\n", "empty workflow file", id="null"),
+]
+
+
+@pytest.mark.parametrize(("text", "problem"), WORKFLOW_MISTAKES)
+def test_a_broken_workflow_is_one_line(tmp_path: Path, text: str, problem: str) -> None:
+    """A broken workflow file is exit 1 with one line naming file, path and problem."""
+    (tmp_path / "workflow.yaml").write_text(text)
+    completed = workflow_cli(cwd=tmp_path)
+    assert (1, "", f"{PREFIX}{tmp_path / 'workflow.yaml'}: {problem}\n") == (
+        completed.returncode,
+        completed.stdout,
+        completed.stderr,
+    )
+
+
+def test_a_huge_hex_integer_in_the_input_is_one_line(tmp_path: Path) -> None:
+    """The input file's loader refuses a hexadecimal integer Python could not print."""
+    (tmp_path / "workflow.yaml").write_text(HEADER + DUMMY + "outputs: {a: {x: !expr $.input.n}}\n")
+    (tmp_path / "input.yaml").write_text(f"n: {HUGE_HEX}\n")
+    completed = workflow_cli("-input", "input.yaml", cwd=tmp_path)
+    problem = (
+        "n: the integer 0xffffffffff… has more than 4300 decimal digits, more than can be "
+        "read (line 1, column 4)"
+    )
+    assert (1, "", f"{PREFIX}{tmp_path / 'input.yaml'}: {problem}\n") == (
+        completed.returncode,
+        completed.stdout,
+        completed.stderr,
+    )
