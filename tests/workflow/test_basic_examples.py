@@ -200,7 +200,10 @@ VARIANT_ERRORS = {
     "foreach-item-refused": (
         "arcaflow-steps: error: workflow failed: no output can be produced any more: success "
         "needs steps.foreach_loop.outputs.success, but step 'foreach_loop' ended in stage "
-        "'failed' with output 'error'"
+        "'failed' with output 'error': item 1 failed: no output can be produced any more: "
+        "success needs steps.example.outputs.success, but step 'example' ended in stage "
+        "'closed' with output 'result': step 'example': refused input for stage 'starting': "
+        "'R1ngo' does not match the pattern '^[a-zA-Z]+$' @ steps.example.input.name.nick"
     ),
 }
 

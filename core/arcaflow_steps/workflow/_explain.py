@@ -65,9 +65,35 @@ def _why(
 
 
 def _one_text(data: Any) -> str | None:
-    """Return the text of an output like ``{error: "…"}`` (one string field), else ``None``."""
-    if isinstance(data, Mapping) and len(data) == 1:
-        (value,) = data.values()
-        if isinstance(value, str):
-            return value
-    return None
+    """Return the message an output carries, else ``None``.
+
+    An output's message is its one field made of text only: a string (``{error: "…"}``), or a
+    mapping of strings keyed by what each is about (``{messages: {1: "item 1 failed: …"}}``,
+    beside other data: the message of the first key, and how many more there are).
+    """
+    if not isinstance(data, Mapping):
+        return None
+    texts = [value for value in data.values() if _is_text(value)]
+    if len(texts) != 1:
+        return None
+    (text,) = texts
+    if isinstance(text, str):
+        return text
+    try:
+        key = min(text)
+    except TypeError:  # keys of mixed types
+        key = min(text, key=str)
+    first = text[key]
+    more = f" (and {len(text) - 1} more)" if len(text) > 1 else ""
+    return f"{first.splitlines()[0] if first else repr(first)}{more}"
+
+
+def _is_text(value: Any) -> bool:
+    """Return whether ``value`` is a string, or a non-empty mapping of strings."""
+    if isinstance(value, str):
+        return True
+    return (
+        isinstance(value, Mapping)
+        and bool(value)
+        and all(isinstance(item, str) for item in value.values())
+    )
