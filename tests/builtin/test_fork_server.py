@@ -202,3 +202,29 @@ def test_the_zygote_forgets_directories_already_removed(
             directory.rmdir()  # closed by the client
     assert set(kept) <= _zygote._CLEANUP
     assert len(_zygote._CLEANUP) <= 2 * _zygote._PRUNE_FROM
+
+
+@pytest.mark.parametrize("fork_here", [False, True], ids=["started-zygote", "forked-zygote"])
+def test_a_plugins_stdout_is_buffered_even_when_unbuffered_is_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fork_here: bool
+) -> None:
+    """``PYTHONUNBUFFERED`` must not make the ATP stream one write per CBOR item: a forked
+    plugin's ``sys.stdout`` writes through a buffer (the SDK flushes after every message)."""
+    monkeypatch.setenv("PYTHONUNBUFFERED", "1")
+    script = tmp_path / "stdout_kind.py"
+    script.write_text("import sys\nsys.stdout.write(type(sys.stdout.buffer).__name__)\n")
+    server = ForkServer(sys.executable)
+    try:
+        if fork_here:
+            server.start()  # a fork of this process when it can, else started as a script
+        connection = server.spawn(
+            argv=[str(script)], description="stdout kind", cwd=str(tmp_path), path=str(script)
+        )
+        try:
+            assert b"BufferedWriter" == connection.stdout.read()
+            assert connection.wait_exited(10)
+            assert "exit status 0" == connection.exit_status()
+        finally:
+            connection.close()
+    finally:
+        server.close()

@@ -38,6 +38,7 @@ import array
 import atexit
 import contextlib
 import gc
+import io
 import json
 import os
 import runpy
@@ -340,10 +341,31 @@ def _drain(fd: int) -> None:
             pass
 
 
+def _buffer_stdout() -> None:
+    """Give the children a block-buffered ``sys.stdout`` on descriptor 1, even under ``-u`` or
+    ``PYTHONUNBUFFERED`` (and in a zygote forked from a client that replaced its stdout).
+
+    A plugin's stdout carries ATP and the SDK flushes it after every message; unbuffered, the
+    CBOR encoder's every item is a write of its own (~400 for a small plugin's hello), each
+    waking our reader. Text a plugin prints to stdout outside a step goes to the same buffer
+    (``write_through``), so it still reaches the pipe in order, with the next message, and
+    breaks the stream as it would unbuffered (a ``print`` at import time: before the hello).
+    """
+    stream = sys.stdout
+    with contextlib.suppress(Exception):  # no usable descriptor 1: each child gets one anyway
+        sys.stdout = io.TextIOWrapper(
+            io.BufferedWriter(io.FileIO(1, "w", closefd=False)),
+            encoding=getattr(stream, "encoding", None) or "utf-8",
+            errors=getattr(stream, "errors", None) or "strict",
+            write_through=True,  # text keeps its place among the SDK's binary writes
+        )
+
+
 def serve(control: socket.socket, preload: Sequence[str]) -> None:
     """Preload ``preload``, then fork plugins on request until ``control`` closes."""
     # The SDK binds argv and the std streams as defaults when imported: make them the child's.
     sys.argv[:] = ["plugin", "--atp"]
+    _buffer_stdout()
     for module in preload:
         with contextlib.suppress(Exception):  # unused by the plugin? It pays its own import
             __import__(module)
