@@ -117,6 +117,25 @@ def test_every_detached_child_ends_with_its_step(mode: str, marker: str, tmp_pat
 
 
 @pytest.mark.parametrize("mode", MODES)
+def test_a_plugin_runs_in_its_own_directory_and_pwd_names_it(mode: str, tmp_path: Path) -> None:
+    """Each plugin runs in a fresh directory, and ``PWD`` says so (not the CLI's directory),
+    as the Go engine's python deployer sets it; the directory goes with the step."""
+    (tmp_path / "tmp").mkdir()
+    definition = {**MODES[mode], "step": "where", "input": {}}
+    process = start_cli_in(tmp_path, {"a": definition, "b": definition})
+    stdout, stderr = process.communicate(timeout=60)
+    assert 0 == process.returncode, stderr
+    results = yaml.safe_load(stdout)
+    directories = {result["output_data"]["cwd"] for result in results.values()}
+    assert len(directories) == 2
+    for result in results.values():
+        data = result["output_data"]
+        assert data["pwd"] == data["cwd"]
+        assert Path(data["cwd"]).parent == tmp_path / "tmp"
+    assert [] == list((tmp_path / "tmp").iterdir())
+
+
+@pytest.mark.parametrize("mode", MODES)
 def test_sigkill_of_the_cli_leaves_nothing(mode: str, marker: str, tmp_path: Path) -> None:
     """After ``kill -9`` of the CLI, the plugin, the daemon it started and its directory go."""
     process = start_cli(tmp_path, {"s": step(mode, "daemon", marker, linger=60)})

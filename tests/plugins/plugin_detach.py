@@ -95,5 +95,29 @@ def daemon(params: DetachInput) -> tuple[str, DetachOutput]:
     return _done(0, params)
 
 
+@dataclasses.dataclass
+class WhereInput:
+    label: str = "where"
+
+
+@dataclasses.dataclass
+class WhereOutput:
+    cwd: str
+    pwd: str
+
+
+@plugin.step(
+    id="where",
+    name="Where",
+    description="Report the working directory and what PWD says it is",
+    outputs={"success": WhereOutput},
+)
+def where(params: WhereInput) -> tuple[str, WhereOutput]:
+    del params
+    return "success", WhereOutput(os.getcwd(), os.environ.get("PWD", ""))
+
+
 if __name__ == "__main__":
-    sys.exit(plugin.run(plugin.build_schema(background_inherit, background_redirected, daemon)))
+    sys.exit(
+        plugin.run(plugin.build_schema(background_inherit, background_redirected, daemon, where))
+    )

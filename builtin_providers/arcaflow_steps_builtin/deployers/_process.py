@@ -385,6 +385,8 @@ def spawn(
 
     ``temp_dir``, if given, is removed when the connection closes (also when spawning fails).
     """
+    if cwd is not None:  # PWD says where the process runs, as a shell's `cd` would
+        env = {**(os.environ if env is None else env), "PWD": cwd}
     try:
         popen = subprocess.Popen(
             list(argv),

@@ -179,6 +179,7 @@ def _exec_child(request: dict[str, Any], fds: list[int], zygote: int, report: in
         os.closerange(keep + 1, _MAX_FD)
         os.chdir(request["cwd"])
         env = dict(request["env"])
+        env["PWD"] = request["cwd"]  # as a shell would say after `cd`
         if request.get("owner"):
             env[OWNER_VARIABLE] = request["owner"]
         os.execvpe(request["argv"][0], request["argv"], env)
@@ -206,6 +207,7 @@ def _run_child(request: dict[str, Any], fds: list[int], zygote: int) -> None:
         if request.get("env") is not None:
             os.environ.clear()
             os.environ.update(request["env"])
+        os.environ["PWD"] = request["cwd"]
         if request.get("owner"):
             os.environ[OWNER_VARIABLE] = request["owner"]
         sys.argv[:] = request["argv"]
