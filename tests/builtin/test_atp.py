@@ -718,6 +718,46 @@ def test_stdout_after_garbage_is_logged_not_parsed(
     client.close(1.0)
 
 
+def _reader_ended(client: ATPClient) -> bool:
+    """Wait until the client's reader thread has drained stdout to EOF and ended."""
+    name = f"atp-{client.description}-reader"
+    deadline = time.monotonic() + PROMPT
+    while any(thread.name == name for thread in threading.enumerate()):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+@pytest.mark.parametrize("stopping", [True, False], ids=["stopping", "not-stopping"])
+def test_what_a_stopped_plugin_writes_is_not_a_warning(
+    spawn: Spawn, caplog: pytest.LogCaptureFixture, stopping: bool
+) -> None:
+    """The SDK's decode-error text on stdin EOF is no warning once stopping() said we are
+    stopping the plugin (a closed workflow step); it still is when its stdin ended unasked."""
+    caplog.set_level(logging.DEBUG, logger="arcaflow_steps_builtin.plugin._atp")
+    client, connection = connect(spawn, "plugin_steps")
+    handle = client.start_run("r", "hang", {"seconds": 30})
+    time.sleep(0.2)  # let the WORK_START reach the plugin
+    if stopping:
+        client.stopping()
+    connection.close(PROMPT)  # stdin EOF: the SDK writes its error text, then it is killed
+    assert isinstance(ended_within(handle).exception(0), RemoteProtocolError)
+    assert _reader_ended(client)
+    start = (
+        f"plugin {connection.description}: discarding its stdout after a protocol error; "
+        "it continues with b'while decoding CBOR: premature end of stream (expected to read 1 "
+        "bytes, got 0 instead)"
+    )
+    # (How much of the SDK's further output the first chunk holds depends on timing.)
+    assert [(logging.DEBUG if stopping else logging.WARNING, True)] == [
+        (record.levelno, record.getMessage().startswith(start))
+        for record in caplog.records
+        if "discarding its stdout" in record.getMessage()
+    ]
+    client.close(1.0)
+
+
 @pytest.mark.parametrize(
     ("plugin", "step"), [("fake_half_hello", None), ("fake_misbehaving", "truncated-exit")]
 )

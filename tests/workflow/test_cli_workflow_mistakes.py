@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from cli_support import workflow_cli
+from cli_support import STEPS, descendants, wait_gone, workflow_cli
 
 PREFIX = "arcaflow-steps: error: "
 INPUT = "input: {root: R, objects: {R: {id: R, properties: {n: {type: {type_id: integer}}}}}}\n"
@@ -117,3 +117,31 @@ def test_a_huge_hex_integer_in_the_input_is_one_line(tmp_path: Path) -> None:
         completed.stdout,
         completed.stderr,
     )
+
+
+def test_closing_a_running_plugin_step_is_quiet(tmp_path: Path) -> None:
+    """The output is ready while a plugin step still runs: the step is closed (its plugin
+    stopped), with no 'protocol error' warning about what the SDK writes as its stdin ends,
+    and no process is left."""
+    (tmp_path / "workflow.yaml").write_text(
+        f"""\
+version: v0.2.0
+input: {{root: R, objects: {{R: {{id: R, properties: {{}}}}}}}}
+steps:
+  a: {{kind: dummy, name: x}}
+  h:
+    plugin: {{src: {STEPS}, deployment_type: python}}
+    step: hang
+    input: {{seconds: 60}}
+outputs:
+  a: {{x: !expr $.steps.a.greet.success.message}}
+"""
+    )
+    completed = workflow_cli(cwd=tmp_path)
+    assert (0, "output_data:\n    x: Hello x!\noutput_id: a\n") == (
+        completed.returncode,
+        completed.stdout,
+    ), completed.stderr
+    assert "h  finished in closed: result" in completed.stderr.splitlines()
+    assert [] == [line for line in completed.stderr.splitlines() if "protocol error" in line]
+    assert set() == wait_gone(descendants())

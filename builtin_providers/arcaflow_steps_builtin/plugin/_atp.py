@@ -178,6 +178,9 @@ class ATPClient:
         self._handshake_started = False
         self._hello: Hello | None = None
         self._closing = False
+        # We are stopping the plugin (or closed the client): what it writes on its way out
+        # is not worth a warning.
+        self._stopping = False
         self._failure: PluginProtocolError | None = None
         self._runs: dict[str, RunHandle] = {}
         self._errors: BoundedMessages[ErrorMessage] = BoundedMessages()
@@ -208,6 +211,16 @@ class ATPClient:
         """Return the non-fatal ERROR messages not tied to a known run."""
         with self._lock:
             return tuple(self._errors.kept)
+
+    def stopping(self) -> None:
+        """Say that the plugin is being stopped under the client (its stdin is about to close).
+
+        The Python SDK, for one, writes ``Error while decoding CBOR: premature end of stream``
+        into stdout when its stdin ends: that fails the connection as before, but what
+        follows is not logged as a warning. Idempotent; call from any thread.
+        """
+        with self._lock:
+            self._stopping = True
 
     def failure(self) -> PluginProtocolError | None:
         """Return why the connection is no longer usable, or None while it is."""
@@ -628,7 +641,13 @@ class ATPClient:
                 leftover = b""
                 if first and after_frame and self.failure() is not None:
                     # The error message shows only the offending frame; say what followed.
-                    _LOGGER.warning(
+                    # Unless we closed the client or are stopping the plugin: a plugin told
+                    # to finish, or whose stdin we closed, may write anything on its way out
+                    # (the Python SDK writes "premature end of stream" on stdin EOF).
+                    with self._lock:
+                        expected = self._closing or self._stopping
+                    _LOGGER.log(
+                        logging.DEBUG if expected else logging.WARNING,
                         "plugin %s: discarding its stdout after a protocol error; it continues "
                         "with %r",
                         self._description,

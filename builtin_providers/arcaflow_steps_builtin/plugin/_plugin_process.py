@@ -228,6 +228,7 @@ class PluginProcess:
             if callable(kill):
                 kill()
             return
+        self.client.stopping()  # what it writes as its stdin closes is no news
         try:
             self.connection.close(0.0)
         finally:
