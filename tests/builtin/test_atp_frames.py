@@ -88,6 +88,47 @@ def test_large_and_indefinite_strings_are_read_out_of_line() -> None:
     assert [item, {"k": "ab" + "c" * 70_000}, [1]] == frames(data)
 
 
+def frames_expecting(data: bytes, expected: bytes, *, limit: int = MB) -> list[Any]:
+    """Like :func:`frames`, each frame read with ``expected`` (a frame it may repeat)."""
+    reader = FrameReader(io.BufferedReader(io.BytesIO(data), 7), max_message_bytes=limit)
+    items = []
+    while True:
+        try:
+            items.append(reader.read_frame(expected=expected))
+        except EndOfStreamError:
+            return items
+        assert reader.frame_bytes is None or data.find(reader.frame_bytes) >= 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(json_like, min_size=1, max_size=4), json_like, st.integers(0, 3))
+def test_an_expected_frame_changes_nothing_but_the_work(
+    items: list[Any], other: Any, cut: int
+) -> None:
+    """Whether the stream repeats the expected frame (the previous hello), differs from it,
+    ends inside it or holds only its start, the frames and errors are the walk's."""
+    encoded = [cbor2.dumps(item) for item in items]
+    data = b"".join(encoded)
+    for expected in (encoded[0], cbor2.dumps(other), encoded[0] + b"\x01"):
+        for stream in (data, data[: max(0, len(encoded[0]) - cut)]):
+            try:
+                walked: Any = frames(stream, limit=MB)
+            except TruncatedFrameError as exc:
+                walked = str(exc)
+            try:
+                taken: Any = frames_expecting(stream, expected)
+            except TruncatedFrameError as exc:
+                taken = str(exc)
+            assert walked == taken
+
+
+def test_an_expected_frame_above_the_limit_is_refused_as_walked() -> None:
+    """A repeat of an expected frame larger than the reader's limit is refused, not taken."""
+    data = cbor2.dumps({"steps": ["x" * 100]})
+    with pytest.raises(MessageTooLargeError):
+        frames_expecting(data, data, limit=50)
+
+
 def test_a_frame_keeps_its_bytes_unless_a_string_was_read_out_of_line() -> None:
     """``frame_bytes`` is each frame as sent (what the schema cache keys on); None for a frame
     a large string was taken out of, whose remaining bytes do not identify it."""

@@ -135,6 +135,11 @@ _EXIT_STATUS_WAIT: Final = 0.5
 _DRAIN_CHUNK: Final = 65536
 #: How many characters of the stderr tail an error message quotes.
 _STDERR_IN_MESSAGE: Final = 2000
+#: The bytes of the last hello read (at most this long): every process of a source sends the
+#: same, so the next hello is first compared with it instead of walked (``read_frame``'s
+#: ``expected``). Replaced whole by each reader thread; a stale value only costs the walk.
+_REMEMBERED_HELLO_BYTES: Final = 1 << 20
+_last_hello: bytes | None = None
 
 
 @attrs.frozen
@@ -427,8 +432,11 @@ class ATPClient:
 
     def _read_loop(self) -> None:
         try:
-            hello = _check_version(decode_hello(self._read_frame("the hello message")))
-            hello = attrs.evolve(hello, raw=self._reader.frame_bytes)
+            global _last_hello
+            item = self._read_frame("the hello message", expected=_last_hello)
+            hello = attrs.evolve(_check_version(decode_hello(item)), raw=self._reader.frame_bytes)
+            if hello.raw is not None and len(hello.raw) <= _REMEMBERED_HELLO_BYTES:
+                _last_hello = hello.raw
             with self._lock:
                 if self._failure is not None:  # the handshake timed out meanwhile
                     return
@@ -453,10 +461,10 @@ class ATPClient:
             self._drain()
             self._reader_done.set()
 
-    def _read_frame(self, what: str) -> object:
+    def _read_frame(self, what: str, *, expected: bytes | None = None) -> object:
         """Decode one CBOR item from stdout; raise ``EndOfStreamError`` at a clean EOF."""
         try:
-            return self._reader.read_frame()
+            return self._reader.read_frame(expected=expected)
         except TruncatedFrameError as exc:
             raise RemoteProtocolError(
                 str(exc).replace("in the middle of a message", f"in the middle of {what}", 1)

@@ -141,8 +141,13 @@ class FrameReader:
         #: not the frames after it.
         self.mid_frame = False
 
-    def read_frame(self) -> Any:
+    def read_frame(self, *, expected: bytes | None = None) -> Any:
         """Return the next CBOR item, decoded.
+
+        ``expected``: the bytes of a frame read before (``frame_bytes``) that the next one is
+        likely to repeat (a source's hello). If the stream's next bytes are exactly those, the
+        walk is skipped: a well-formed CBOR item is never the prefix of another, and those
+        bytes passed the walk's checks once. Otherwise the frame is walked as usual.
 
         Raises:
             EndOfStreamError: stdout ended before the first byte of a frame.
@@ -159,7 +164,9 @@ class FrameReader:
             raise EndOfStreamError
         self.head = bytes(self._buffer[:RAW_PREVIEW])
         try:
-            frame = self._split()
+            frame = self._take(expected) if expected is not None else None
+            if frame is None:
+                frame = self._split()
         except RemoteProtocolError:
             self.mid_frame = True  # the buffer still holds (part of) the frame that failed
             raise
@@ -194,6 +201,21 @@ class FrameReader:
     def count(self) -> int:
         """How many bytes of the current frame were consumed so far."""
         return self._base
+
+    def _take(self, expected: bytes) -> bytes | None:
+        """Consume ``expected`` if the next bytes are exactly it; else consume nothing."""
+        size = len(expected)
+        if size > self._limit:
+            return None
+        buffer = self._buffer
+        while len(buffer) < size:
+            if not expected.startswith(buffer) or not self._fill(size - len(buffer)):
+                return None
+        if not buffer.startswith(expected):
+            return None
+        del buffer[:size]
+        self._base = size
+        return expected
 
     # -- the walk ------------------------------------------------------------------------------
 
