@@ -7,20 +7,51 @@ them), and deep nesting makes the recursive constructor, validator and serialize
 nothing is built) and measures, per node, its expanded size and height, counting an alias as a
 copy of what it names. It raises a ``MarkedYAMLError`` at the first node past a limit, which
 the readers report with its line and column like any other YAML error.
+
+Before that, :func:`read_bounded` reads at most :data:`MAX_FILE_BYTES` of a file: a path
+such as ``/dev/zero`` (or a runaway generator on stdin) would otherwise be read until memory
+runs out.
 """
 
 from __future__ import annotations
 
-from typing import Final, cast
+import errno
+import os
+from typing import BinaryIO, Final, cast
 
 import yaml
 
-__all__ = ["MAX_ALIAS_EXPANSION", "MAX_YAML_DEPTH", "check_yaml_limits"]
+__all__ = [
+    "MAX_ALIAS_EXPANSION",
+    "MAX_FILE_BYTES",
+    "MAX_YAML_DEPTH",
+    "check_yaml_limits",
+    "read_bounded",
+]
 
 #: How deep lists and mappings may nest in a file (aliases included).
 MAX_YAML_DEPTH: Final = 100
 #: How much aliases may add to a file: one per value plus each scalar's length.
 MAX_ALIAS_EXPANSION: Final = 10_000_000
+#: The largest file (step, workflow, input, config, or one ``readFile`` reads) read at all.
+MAX_FILE_BYTES: Final = 64 * 1024 * 1024
+
+
+def read_bounded(source: str | os.PathLike[str] | BinaryIO) -> bytes:
+    """Return the bytes of a file (a path, or an open binary stream such as stdin).
+
+    Raises:
+        OSError: it cannot be read, or (``errno.EFBIG``) it holds more than
+            :data:`MAX_FILE_BYTES`; ``strerror`` says which, for the caller's message.
+    """
+    if isinstance(source, str | os.PathLike):
+        with open(source, "rb") as stream:
+            return read_bounded(stream)
+    data = source.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise OSError(errno.EFBIG, f"larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB")
+    return data
+
 
 _START: Final = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
 _END: Final = (yaml.MappingEndEvent, yaml.SequenceEndEvent)

@@ -126,6 +126,19 @@ def test_non_utf_8_stdin_is_one_line(capsys: Capture, monkeypatch: pytest.Monkey
     assert expected == run_cli(capsys, "run", "-")
 
 
+def test_an_endless_step_file_is_refused_at_64_mib(
+    capsys: Capture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``run /dev/zero`` and ``run -`` with more than 64 MiB on stdin: one line, exit 1,
+    instead of reading until memory runs out."""
+    expected = (1, "", f"{PREFIX}cannot read step file '/dev/zero': larger than 64 MiB\n")
+    assert expected == run_cli(capsys, "run", "/dev/zero")
+    with open("/dev/zero", "rb") as zero:
+        monkeypatch.setattr("sys.stdin", io.TextIOWrapper(zero))
+        expected = (1, "", f"{PREFIX}cannot read step file '<stdin>': larger than 64 MiB\n")
+        assert expected == run_cli(capsys, "run", "-")
+
+
 def test_a_directory_as_step_file_is_one_line(capsys: Capture, tmp_path: Path) -> None:
     """A directory given as FILE: one line, exit 1."""
     expected = (1, "", f"{PREFIX}step file {str(tmp_path)!r} is a directory\n")

@@ -145,3 +145,42 @@ outputs:
     assert "h  finished in closed: result" in completed.stderr.splitlines()
     assert [] == [line for line in completed.stderr.splitlines() if "protocol error" in line]
     assert set() == wait_gone(descendants())
+
+
+@pytest.mark.parametrize("what", ["workflow", "input", "config"])
+def test_an_endless_file_is_refused_at_64_mib(tmp_path: Path, what: str) -> None:
+    """``-input /dev/zero`` (or a workflow or config file that never ends) is read up to
+    64 MiB and refused in one line, instead of filling memory for ever."""
+    (tmp_path / "workflow.yaml").write_text(HEADER + DUMMY + "outputs: {a: {x: 1}}\n")
+    completed = workflow_cli(f"-{what}", "/dev/zero", cwd=tmp_path, timeout=30)
+    assert (1, "", f"{PREFIX}cannot read {what} file /dev/zero: larger than 64 MiB\n") == (
+        completed.returncode,
+        completed.stdout,
+        completed.stderr,
+    )
+
+
+def test_an_endless_sub_workflow_or_read_file_is_refused(tmp_path: Path) -> None:
+    """foreach's ``workflow: /dev/zero`` is exit 1 at its step; ``readFile("/dev/zero")`` in
+    an output is a run-time error: exit 3 naming the expression."""
+    workflow = tmp_path / "workflow.yaml"
+    workflow.write_text(
+        HEADER
+        + "steps: {f: {kind: foreach, workflow: /dev/zero, items: [{}]}}\n"
+        + "outputs: {a: {x: 1}}\n"
+    )
+    completed = workflow_cli(cwd=tmp_path, timeout=30)
+    problem = "steps.f: cannot read workflow file '/dev/zero': larger than 64 MiB"
+    assert (1, f"{PREFIX}{workflow}: {problem}\n") == (completed.returncode, completed.stderr)
+    workflow.write_text(HEADER + DUMMY + 'outputs: {a: {x: !expr readFile("/dev/zero")}}\n')
+    (tmp_path / "input.yaml").write_text("n: 1\n")
+    completed = workflow_cli("-input", "input.yaml", cwd=tmp_path, timeout=30)
+    reason = (
+        "a failed: outputs.a.x: readFile(\"/dev/zero\"): cannot read file '/dev/zero': larger "
+        "than 64 MiB (in expression 'readFile(\"/dev/zero\")')"
+    )
+    assert (3, "") == (completed.returncode, completed.stdout)
+    assert (
+        f"{PREFIX}workflow failed: no output can be produced any more: {reason}"
+        == completed.stderr.splitlines()[-1]
+    )

@@ -7,6 +7,7 @@ file and the path of the problem, so the CLI prints one clear message and exits 
 
 from __future__ import annotations
 
+import io
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any, NamedTuple
 
 from .._errors import StepDefinitionError
 from .._yaml12 import DataBuilder, YamlError, compose_yaml
+from .._yaml_limits import MAX_FILE_BYTES, read_bounded
 
 __all__ = ["StepSpec", "read_step_files"]
 
@@ -52,15 +54,15 @@ def _describe(value: Any) -> str:
 def _read_stdin() -> bytes:
     binary = getattr(sys.stdin, "buffer", None)  # None when replaced by a text-only stream
     if binary is not None:
-        data: bytes = binary.read()
-        return data
-    return str(sys.stdin.read()).encode("utf-8", "surrogateescape")
+        return read_bounded(binary)
+    text = str(sys.stdin.read(MAX_FILE_BYTES + 1))
+    return read_bounded(io.BytesIO(text.encode("utf-8", "surrogateescape")))
 
 
 def _read(file: str) -> tuple[str, str]:
     source = "<stdin>" if file == "-" else file
     try:
-        data = _read_stdin() if file == "-" else Path(file).read_bytes()
+        data = _read_stdin() if file == "-" else read_bounded(Path(file))
     except FileNotFoundError:
         raise StepDefinitionError(f"step file {file!r} does not exist") from None
     except IsADirectoryError:

@@ -75,10 +75,11 @@ class WorkflowFiles:
 
 
 def _read(what: str, path: Path) -> str:
+    from .._yaml_limits import read_bounded
     from ..workflow import WorkflowError
 
     try:
-        return path.read_text(encoding="utf-8")
+        return read_bounded(path).decode("utf-8")
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise WorkflowError(f"cannot read {what} file {path}: {reason}") from None

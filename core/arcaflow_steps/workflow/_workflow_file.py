@@ -24,6 +24,7 @@ from typing import Any, Final
 
 from .._errors import InvalidSchemaError
 from .._schema._parse import parse_display
+from .._yaml_limits import read_bounded
 from ..schema import ScopeSchema, StepOutputSchema, parse_scope
 from ._errors import InvalidWorkflowError
 from ._model import SUPPORTED_VERSION, WorkflowModel
@@ -55,7 +56,7 @@ def read_workflow(path: Path) -> WorkflowModel:
     """
     source = str(path)
     try:
-        data = path.read_bytes()
+        data = read_bounded(path)
     except FileNotFoundError:
         raise InvalidWorkflowError(f"workflow file {source!r} does not exist") from None
     except IsADirectoryError:

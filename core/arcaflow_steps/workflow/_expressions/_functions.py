@@ -33,6 +33,7 @@ from typing import Any, Final
 
 import attrs
 
+from ..._yaml_limits import read_bounded
 from ...schema import (
     AnySchema,
     BoolSchema,
@@ -249,8 +250,7 @@ def _split_string(text: str, separator: str) -> list[str]:
 
 def _read_file(path: str) -> str:
     try:
-        with open(os.path.abspath(path), encoding="utf-8") as file:
-            return file.read()
+        return read_bounded(os.path.abspath(path)).decode("utf-8")
     except UnicodeDecodeError:
         raise ValueError(f"file {path!r} is not UTF-8 text") from None
     except OSError as exc:
