@@ -43,6 +43,7 @@ from arcaflow_steps import (
 )
 from arcaflow_steps.schema import IntSchema, validate
 
+from .._stage_reports import StageReports
 from ._stages import ForeachStage, InputField
 
 if TYPE_CHECKING:
@@ -69,7 +70,7 @@ class _ClosedError(Exception):
 
 
 @final
-class ForeachRunningStep:
+class ForeachRunningStep(StageReports[ForeachStage]):
     """A foreach step execution; created by :meth:`ForeachRunnableStep.start`.
 
     Thread safety: safe to share. Stage callbacks arrive on the step's own thread, one at a
@@ -214,34 +215,7 @@ class ForeachRunningStep:
                 self._state = RunningStepState.WAITING_FOR_INPUT
                 self._cond.wait()
 
-    def _has_input(self, stage: ForeachStage) -> bool:
-        with self._cond:
-            return stage in self._inputs
-
     # -- reporting -------------------------------------------------------------------------
-
-    def _move(
-        self,
-        previous: ForeachStage | None,
-        new: ForeachStage,
-        output_id: str | None = None,
-        output: Any = None,
-        *,
-        waiting: bool = False,
-    ) -> None:
-        with self._cond:
-            self._stage = new
-            self._state = (
-                RunningStepState.WAITING_FOR_INPUT if waiting else RunningStepState.RUNNING
-            )
-        self._handler.on_stage_change(
-            self, None if previous is None else str(previous), output_id, output, str(new), waiting
-        )
-
-    def _complete(self, stage: ForeachStage, output_id: str, output: Any) -> None:
-        with self._cond:
-            self._state = RunningStepState.FINISHED
-        self._handler.on_step_complete(self, str(stage), output_id, output)
 
     def _end_closed(self, stage: ForeachStage) -> None:
         self._move(stage, S.CLOSED)

@@ -50,6 +50,7 @@ from arcaflow_steps import (
 )
 from arcaflow_steps.schema import PropertySchema, StepSchema, validate, validate_properties
 
+from .._stage_reports import StageReports
 from ..deployers._protocols import PluginConnection
 from ._plugin_process import CLOSE_TIMEOUT, PluginProcess, describe_death
 from ._stages import DEFAULT_CLOSURE_WAIT_TIMEOUT_MS, InputField, PluginStage
@@ -85,7 +86,7 @@ def _is_stop(value: Any) -> bool:
 
 
 @final
-class PluginRunningStep:
+class PluginRunningStep(StageReports[PluginStage]):
     """A plugin step execution; created by :meth:`PluginRunnableStep.start`.
 
     Thread safety: safe to share. Stage callbacks arrive on the step's own thread, one at a
@@ -243,33 +244,6 @@ class PluginRunningStep:
             elif stage in (S.ENABLING, S.STARTING, S.RUNNING):
                 self._move(stage, S.CRASHED)
                 self._complete(S.CRASHED, "error", {"output": f"internal error: {exc}"})
-
-    def _move(
-        self,
-        previous: PluginStage | None,
-        new: PluginStage,
-        output_id: str | None = None,
-        output: Any = None,
-        *,
-        waiting: bool = False,
-    ) -> None:
-        with self._cond:
-            self._stage = new
-            self._state = (
-                RunningStepState.WAITING_FOR_INPUT if waiting else RunningStepState.RUNNING
-            )
-        self._handler.on_stage_change(
-            self, None if previous is None else str(previous), output_id, output, str(new), waiting
-        )
-
-    def _complete(self, stage: PluginStage, output_id: str, output: Any) -> None:
-        with self._cond:
-            self._state = RunningStepState.FINISHED
-        self._handler.on_step_complete(self, str(stage), output_id, output)
-
-    def _has_input(self, stage: PluginStage) -> bool:
-        with self._cond:
-            return stage in self._inputs
 
     def _await_input(self, stage: PluginStage) -> dict[str, Any]:
         """Wait for a stage's input; raise ``_CancelledError`` when the step is cancelled first."""
