@@ -147,6 +147,44 @@ def test_a_step_of_each_kind_runs_from_the_cli(contrib_venv: TestVenv, tmp_path:
     assert "output_id: approved" in result.stdout
 
 
+def test_contrib_kinds_are_workflow_steps(contrib_venv: TestVenv, tmp_path: Path) -> None:
+    """Third-party kinds take part in workflows like the built-in ones: a gate's output
+    enables a shell step, whose output feeds another's stage input through an expression."""
+    (tmp_path / "workflow.yaml").write_text(
+        "version: v0.2.0\n"
+        "input:\n"
+        "  root: R\n"
+        "  objects:\n"
+        "    R: {id: R, properties: {word: {type: {type_id: string}}}}\n"
+        "steps:\n"
+        "  gate:\n"
+        "    kind: approval\n"
+        "    question: go?\n"
+        "    decision: {approved: true, by: ci}\n"
+        "  say:\n"
+        "    kind: shell\n"
+        "    command: [echo, hello]\n"
+        "    stdin: !expr $.input.word\n"
+        "  upper:\n"
+        "    kind: shell\n"
+        "    command: [tr, a-z, A-Z]\n"
+        "    stdin: !expr $.steps.say.success.success.stdout + $.input.word\n"
+        "outputs:\n"
+        "  success:\n"
+        "    by: !expr $.steps.gate.approved.approved.by\n"
+        "    shouted: !expr $.steps.upper.success.success.stdout\n"
+    )
+    (tmp_path / "input.yaml").write_text("word: world\n")
+    result = contrib_venv.run_cli(
+        "workflow", "-context", str(tmp_path), "-input", "input.yaml", "--format", "json"
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads(result.stdout) == {
+        "output_id": "success",
+        "output_data": {"by": "ci", "shouted": "HELLO\nWORLD"},
+    }
+
+
 def test_a_failing_command_is_an_error_output_not_a_crash(
     contrib_venv: TestVenv, tmp_path: Path
 ) -> None:
