@@ -3,7 +3,7 @@
 # the index offers, so cbor2 6 where the dev venv has the SDK's cbor2 5), the plugin in a venv of
 # its own with the plugin SDK, reached through `deploy: {pythonPath: ...}`. Then, from that plain
 # venv: a plugin step, a podman step, and a docker step, which must fail with the one-line
-# "needs the docker extra" error (exit 3), not a traceback.
+# "needs the docker extra" error (exit 3), not a traceback; and the example workflow.
 #
 # Usage: .ci/plain_install.sh [--require-container-engines]
 # Uses pip's cache; about 20 s with a warm cache. PYTHON picks the interpreter (default python3).
@@ -81,3 +81,18 @@ expected="arcaflow-steps: error: $work/docker_step.yaml: deployer 'docker' needs
 [ "$(cat "$work/docker_step.err")" = "$expected" ] \
   || fail "docker step: expected the one-line extra error, got: $(cat "$work/docker_step.err")"
 say "docker step without the docker extra: the one-line error, exit 3"
+
+# The example workflow (data passing, a wait, a disabled step, a foreach): the config file's
+# python deployer runs every plugin, the foreach items' too, on the plugin's own venv.
+printf 'deployers:\n  python: {deployer_name: python, pythonPath: %s}\n' \
+  "$work/plugin/bin/python" >"$work/workflow-config.yaml"
+code=0
+"$work/user/bin/arcaflow-steps" workflow -context examples/workflow -input input.yaml \
+  -config "$work/workflow-config.yaml" >"$work/workflow.out" 2>"$work/workflow.err" || code=$?
+if [ "$code" != 0 ]; then
+  cat "$work/workflow.out" "$work/workflow.err" >&2
+  fail "example workflow: exit $code, expected 0"
+fi
+grep -qx '        - message: Hello, Ada!' "$work/workflow.out" \
+  || fail "example workflow: unexpected output: $(cat "$work/workflow.out")"
+say "example workflow (config pythonPath venv, foreach included): ok"
