@@ -100,7 +100,9 @@ class FloatSchema:
 
 @attrs.frozen(kw_only=True)
 class BoolSchema:
-    """A boolean (``true``/``false`` only; no strings, no integers).
+    """A boolean; validation also converts what the plugin SDK converts (``0``/``1``, and
+    ``yes``/``no``, ``on``/``off``, ``true``/``false`` … in any case, see
+    ``docs/schema-differences.md``).
 
     Thread safety: safe to share (immutable).
     """
