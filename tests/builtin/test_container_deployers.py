@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import os
 import ssl
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -40,12 +41,27 @@ Deploy = Callable[..., Any]
 _CREATED: list[DockerDeployer | PodmanDeployer] = []
 
 
-@pytest.fixture(autouse=True)
-def _close_deployers() -> Iterator[None]:
-    """Close the deployers a test created (API clients, watchdogs)."""
-    yield
+def _close_created() -> None:
     while _CREATED:
         _CREATED.pop().close()
+
+
+@pytest.fixture(autouse=True)
+def _close_deployers() -> Iterator[None]:
+    """Close the deployers a test created (API clients, watchdogs, pending removals)."""
+    yield
+    _close_created()
+
+
+@pytest.fixture
+def engine(engine: str) -> Iterator[str]:
+    """The conftest's engine; the deployers are closed before it looks for containers left.
+
+    A closed connection's container may still be being removed by the engine; the deployer's
+    close waits for that.
+    """
+    yield engine
+    _close_created()
 
 
 def _docker(config: dict[str, Any] | None = None) -> DockerDeployer:
@@ -136,6 +152,58 @@ def test_close_removes_a_hanging_container(engine: str) -> None:
     connection.close()  # idempotent
 
 
+@pytest.mark.docker
+def test_docker_close_returns_once_the_plugin_ended(request: pytest.FixtureRequest) -> None:
+    """close() returns when the plugin ended; the deployer's close() removes the container."""
+    require_docker(request.config)
+    deployer = _docker()
+    connection = deployer.deploy(image("plugin_steps"))
+    try:
+        assert ("success", {"message": "Hello, Arca!"}) == _hello(connection)
+    finally:
+        connection.close()
+    assert connection.has_ended()
+    running = [name for name in our_containers("docker") if _is_running(name)]
+    assert [] == running
+    deployer.close()
+    assert [] == our_containers("docker")
+    assert 0 == live_container_count()
+    assert "exit status 0" == connection.exit_status()
+
+
+def _is_running(name: str) -> bool:
+    """Return whether a container still runs (False once it is gone or has stopped)."""
+    result = subprocess.run(
+        ["docker", "inspect", "--format", "{{.State.Running}}", name],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return result.returncode == 0 and result.stdout.strip() == "true"
+
+
+@pytest.mark.docker
+def test_docker_plugin_closing_its_output_is_still_stopped(
+    request: pytest.FixtureRequest,
+) -> None:
+    """A plugin that closes stdout and stderr but runs on has not ended: close() removes it."""
+    require_docker(request.config)
+    connection = _docker().deploy(image("fake_misbehaving"))
+    client = ATPClient(connection)
+    client.handshake(timeout=20)
+    result = client.start_run("r", "close-output-linger", {}).result(timeout=20)
+    assert ("success", {"message": "ok"}) == (result.output_id, result.output_data)
+    client.close(timeout=1.0)  # its output does not end: Docker keeps the stream open
+    assert [connection.name] == [n for n in our_containers("docker") if _is_running(n)]
+    assert not connection.has_ended()
+    started = time.monotonic()
+    connection.close(timeout=2.0)
+    elapsed = time.monotonic() - started
+    assert 1.0 <= elapsed < 4.0  # the grace period, then force removal
+    assert [] == our_containers("docker")
+    assert 0 == live_container_count()
+
+
 def test_missing_image_with_never_fails_to_deploy(engine: str) -> None:
     """imagePullPolicy Never and a missing image: a DeploymentError that names both."""
     config = {"deployment": {"imagePullPolicy": "Never"}}
@@ -180,6 +248,7 @@ def test_remote_daemon_over_tcp_via_docker_host(
         finally:
             connection.close()
         assert "exit status 0" == connection.exit_status()
+        deployer.close()
     assert [] == our_containers("docker")
 
 
@@ -222,6 +291,7 @@ def test_docker_container_settings_reach_the_daemon(request: pytest.FixtureReque
         assert ("success", {"message": "Hello, Arca!"}) == _hello(connection)
     finally:
         connection.close()
+    deployer.close()  # waits for the removal the daemon finishes after the plugin ended
     assert 0 == live_container_count()
     assert [] == our_containers("docker")
 

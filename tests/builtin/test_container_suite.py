@@ -302,6 +302,35 @@ def test_cli_exit_codes(
         assert [] == containers_of_pid(deployer, process.pid)
 
 
+def test_cli_workflow_chain_leaves_no_container(deployer: str, tmp_path: Path) -> None:
+    """A workflow whose steps each consume the previous output: once the CLI has exited,
+    every finished step's container is gone."""
+    import yaml
+
+    steps: dict[str, Any] = {}
+    for index in range(3):
+        name = "first" if index == 0 else f"!expr $.steps.s{index - 1}.outputs.success.message"
+        steps[f"s{index}"] = {**definition(deployer, "plugin_steps"), "step": "hello"}
+        steps[f"s{index}"]["input"] = {"name": name}
+    workflow = {
+        "version": "v0.2.0",
+        "input": {"root": "R", "objects": {"R": {"id": "R", "properties": {}}}},
+        "steps": steps,
+        "outputs": {"success": {"message": "!expr $.steps.s2.outputs.success.message"}},
+    }
+    text = yaml.safe_dump(workflow).replace("'!expr ", "!expr '")
+    (tmp_path / "workflow.yaml").write_text(text)
+    command = [sys.executable, "-m", "arcaflow_steps.cli", "workflow", "-context", str(tmp_path)]
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as process:
+        stdout, stderr = process.communicate(timeout=PROMPT * 2)
+    assert 0 == process.returncode, stderr
+    assert "Hello, Hello, Hello, first!!!" in stdout
+    if deployer != "python":
+        assert [] == containers_of_pid(deployer, process.pid)
+
+
 def test_cli_sigint_leaves_nothing(deployer: str, tmp_path: Path) -> None:
     """SIGINT to arcaflow-steps run mid-step: it exits, and no process or container is left."""
     with subprocess.Popen(

@@ -5,6 +5,7 @@ See README.md for the list. Run: ``python fake_misbehaving.py --atp``.
 
 import os
 import sys
+import time
 from collections.abc import Callable
 
 import cbor2
@@ -55,6 +56,14 @@ def ignore_client_done(wire: Wire, run_id: str) -> None:
     sys.exit(0)
 
 
+def close_output_linger(wire: Wire, run_id: str) -> None:
+    wire.done(run_id)
+    os.close(1)
+    os.close(2)
+    time.sleep(300)  # stdin EOF and CLIENT_DONE are ignored
+    sys.exit(0)
+
+
 BEHAVIOURS: dict[str, Callable[[Wire, str], None]] = {
     "ok": lambda wire, run_id: wire.done(run_id),
     "garbage": lambda wire, run_id: wire.write_raw(b"Error while decoding CBOR: premature end"),
@@ -77,6 +86,7 @@ BEHAVIOURS: dict[str, Callable[[Wire, str], None]] = {
     "exit": exit_now,
     "after-client-done": lambda wire, run_id: None,  # answered once CLIENT_DONE arrives
     "ignore-client-done": ignore_client_done,
+    "close-output-linger": close_output_linger,
     "go-style": lambda wire, run_id: wire.send(
         WORK_DONE,
         run_id,

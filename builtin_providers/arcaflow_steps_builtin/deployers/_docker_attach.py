@@ -5,6 +5,22 @@ bytes, big-endian length). One demultiplexing thread per container copies stdout
 a pipe — the ``stdout`` the ATP client reads — and keeps the last 16 KiB of stderr frames in
 a tail buffer. A ``wait?condition=removed`` response, opened before the container started,
 is read by a second thread and yields the exit code.
+
+When the plugin has ended. The plugin is the container's PID 1: when it exits, the kernel
+kills every other process of the container's PID namespace. Docker ends an attach stream only
+once the container's process has exited and containerd has deleted its task (it closes the
+container's output streams after that); the plugin closing its stdout and stderr, or our
+half-close of stdin, does not end it, nor does a child process holding the container's stdout
+(it dies with PID 1). So the attach stream ending by itself (a read returns EOF before we shut
+the socket) proves that no process of the container runs any more. It comes 30-60 ms before
+the daemon has torn down the container's network, marked it stopped and removed it
+(``AutoRemove``): ``close()`` returns at that proof, and the removal finishes in the
+background, owned by the deployer (:class:`ContainerRemovals`): the wait thread, when the
+removal is reported, forgets the container; the deployer's ``close()`` waits for every
+pending removal (bounded) and force-removes what is not gone by then; at interpreter exit
+the same is done for whatever is left. Without that proof (the stream did not end within the
+grace period, or ended because the connection to the daemon broke) ``close()`` force-removes
+the container and waits for its removal, as before.
 """
 
 from __future__ import annotations
@@ -25,21 +41,63 @@ from ._container_reaper import at_exit
 from ._live import LiveSet
 from ._stderr_tail import TailBuffer
 
-__all__ = ["DockerPluginConnection", "live_container_count"]
+__all__ = ["ContainerRemovals", "DockerPluginConnection", "live_container_count"]
 
 _STDERR_LIMIT: Final = 16 * 1024
 _GRACE_SHARE: Final = 0.5
+#: Seconds a force removal's own wait for the daemon's ``removed`` report may take.
+_FORCED_REMOVAL_WAIT: Final = 2.0
 _LOG = logging.getLogger("arcaflow_steps_builtin.deployers.docker")
 
-#: Connections nobody closed yet; their containers are removed at interpreter exit.
+#: Connections whose container is not known to be removed yet: not closed, or closed with the
+#: removal still pending; at interpreter exit each is closed and its removal awaited.
 _LIVE: Final[LiveSet[DockerPluginConnection]] = LiveSet(
-    lambda connection: connection.close(timeout=1.0), at_exit=at_exit
+    lambda connection: connection.close_and_remove(timeout=1.0), at_exit=at_exit
 )
 
 
 def live_container_count() -> int:
-    """Return how many containers this process started and has not closed (for tests)."""
+    """Return how many containers this process started and has not seen removed (for tests)."""
     return len(_LIVE)
+
+
+@final
+class ContainerRemovals:
+    """The containers of one deployer whose plugin has ended and whose removal is pending.
+
+    Thread safety: safe to share.
+    """
+
+    def __init__(self) -> None:
+        # Guards _pending.
+        self._lock = threading.Lock()
+        self._pending: set[DockerPluginConnection] = set()
+
+    def add(self, connection: DockerPluginConnection) -> None:
+        """Record a closed connection whose container the daemon has not removed yet."""
+        with self._lock:
+            self._pending.add(connection)
+
+    def discard(self, connection: DockerPluginConnection) -> None:
+        """Forget a connection whose container is removed."""
+        with self._lock:
+            self._pending.discard(connection)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._pending)
+
+    def wait(self, timeout: float) -> None:
+        """Wait until every pending container is removed, force-removing the late ones.
+
+        Bounded: ``timeout`` for the daemon's own removals, then each late container is
+        force-removed (one API call each, bounded by the HTTP timeout).
+        """
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            pending = list(self._pending)
+        for connection in pending:
+            connection.await_removal(max(deadline - time.monotonic(), 0.0))
 
 
 def _describe_exit_code(code: int) -> str:
@@ -146,9 +204,13 @@ class DockerPluginConnection:
         image: str,
         attached: Any,
         waiter: Any,
+        removals: ContainerRemovals | None = None,
         stderr_limit: int = _STDERR_LIMIT,
     ) -> None:
+        """``removals``: where ``close()`` records a removal left to finish in the background
+        (the deployer's; a private one when None)."""
         self._api = api
+        self._removals = removals if removals is not None else ContainerRemovals()
         self.container_id: Final = container_id
         self.name: Final = name
         self._description = f"docker container {name} ({image})"
@@ -160,13 +222,20 @@ class DockerPluginConnection:
         self._stdout = os.fdopen(read_fd, "rb")
         self._stdin = io.BufferedWriter(_SocketStdin(self._sock))
         self._stderr = TailBuffer(stderr_limit)
-        self._eof = threading.Event()  # the attach stream ended (the plugin closed its output)
+        self._eof = threading.Event()  # the attach stream ended (for whatever reason)
+        # The attach stream ended by itself: the container's process has exited (see above).
+        self._ended = threading.Event()
         self._exited = threading.Event()  # the wait request returned (or failed)
+        self._settled = threading.Event()  # _ended or _exited: what close() waits for
         self._exit_code: int | None = None
         self._removed = False  # set by the waiter thread when the daemon removed it
-        # Guards _closed; close() holds it for its whole (bounded) duration.
+        # Guards _closed and _shutting; close() holds it for its whole (bounded) duration.
         self._close_lock = threading.Lock()
         self._closed = False
+        self._shutting = False  # close() is shutting the attach socket: EOF proves nothing
+        # Guards _removal_done: whether the removal was seen (the container left _LIVE).
+        self._removal_lock = threading.Lock()
+        self._removal_done = False
         _LIVE.add(self)
         self._demux_thread = threading.Thread(
             target=self._demux, name=f"docker-demux-{name}", daemon=True
@@ -211,6 +280,8 @@ class DockerPluginConnection:
                 while len(buffer) < 8 or len(buffer) < 8 + int.from_bytes(buffer[4:8], "big"):
                     chunk = read(65536)
                     if not chunk:
+                        if not self._shutting:
+                            self._ended.set()
                         return
                     buffer += chunk
                 stream = buffer[0]
@@ -230,6 +301,8 @@ class DockerPluginConnection:
             with contextlib.suppress(OSError):
                 os.close(self._stdout_w)
             self._eof.set()
+            if self._ended.is_set():
+                self._settled.set()
 
     def _wait(self, waiter: Any) -> None:
         try:
@@ -242,6 +315,24 @@ class DockerPluginConnection:
             with contextlib.suppress(Exception):
                 waiter.close()
             self._exited.set()
+            self._settled.set()
+        if self._removed:
+            self._removal_seen()
+
+    def _removal_seen(self) -> None:
+        """The container is gone: forget it (once)."""
+        with self._removal_lock:
+            if self._removal_done:
+                return
+            self._removal_done = True
+        _LIVE.discard(self)
+        self._removals.discard(self)
+
+    def _removal_pending(self) -> None:
+        """Leave the removal to finish in the background, owned by the deployer."""
+        with self._removal_lock:
+            if not self._removal_done:
+                self._removals.add(self)
 
     def _force_remove(self) -> None:
         try:
@@ -256,8 +347,30 @@ class DockerPluginConnection:
         self._force_remove()  # a waiting close() wakes up: the wait request returns
         self.close(timeout=0.0)
 
+    def has_ended(self) -> bool:
+        """Return whether the plugin is known to have ended (its container may still exist)."""
+        return self._ended.is_set() or self._removed
+
+    def await_removal(self, timeout: float) -> None:
+        """Wait until the daemon removed the container; force-remove it after ``timeout``."""
+        if self._exited.wait(timeout) and self._removed:
+            return
+        self._force_remove()
+        if self._exited.wait(_FORCED_REMOVAL_WAIT) and self._removed:
+            return
+        self._removal_seen()  # removed by force (or the daemon is unreachable: logged)
+
+    def close_and_remove(self, timeout: float) -> None:
+        """Close, then wait until the container is removed (interpreter exit)."""
+        self.close(timeout)
+        self.await_removal(timeout)
+
     def close(self, timeout: float = 5.0) -> None:
-        """EOF to the plugin, wait (half the timeout), force-remove; idempotent, bounded."""
+        """EOF to the plugin, wait (half the timeout) for it to end, else force-remove.
+
+        Returns once the plugin has ended; its container's removal may still be finishing
+        (recorded with the deployer's :class:`ContainerRemovals`). Idempotent, bounded.
+        """
         with self._close_lock:
             if self._closed:
                 return
@@ -265,9 +378,15 @@ class DockerPluginConnection:
             deadline = time.monotonic() + max(timeout, 0.1)
             with contextlib.suppress(OSError, ValueError):
                 self._stdin.close()
-            if not self._exited.wait(max(timeout, 0.1) * _GRACE_SHARE) or not self._removed:
+            self._settled.wait(max(timeout, 0.1) * _GRACE_SHARE)
+            if not self.has_ended():
                 self._force_remove()
                 self._exited.wait(max(deadline - time.monotonic(), 0.05))
+            if self._removed:
+                self._removal_seen()
+            else:  # the wait thread, or else the deployer's close, sees the removal through
+                self._removal_pending()
+            self._shutting = True
             with contextlib.suppress(OSError):
                 self._sock.shutdown(socket.SHUT_RDWR)
             # The HTTP response docker-py keeps on the socket holds a makefile() reference:
@@ -280,7 +399,6 @@ class DockerPluginConnection:
                         closable.close()
             _end_ssh_process(self._sock)
             self._demux_thread.join(max(deadline - time.monotonic(), 0.05))
-            _LIVE.discard(self)
             tail = self._stderr.text()
             if tail:
                 _LOG.debug("%s stderr:\n%s", self._description, tail)

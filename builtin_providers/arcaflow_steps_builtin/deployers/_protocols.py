@@ -61,7 +61,12 @@ class PluginConnection(Protocol):
         """Describe how the plugin ended (``exit status 1``, ``killed by SIGKILL``) or None."""
 
     def close(self, timeout: float = 5.0) -> None:
-        """Stop the plugin, reap it and remove what it left; idempotent, bounded by timeout."""
+        """Stop the plugin, reap it and remove what it left; idempotent, bounded by timeout.
+
+        When it returns the plugin has ended. A container deployer may let its engine finish
+        removing the container afterwards, if the deployer's own ``close()`` waits for that
+        (the ``docker`` deployer does).
+        """
 
 
 class Deployer(Protocol):

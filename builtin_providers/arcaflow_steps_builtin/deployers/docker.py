@@ -34,8 +34,15 @@ a tail buffer (``stderr_tail()``, logged at debug level on close). Stderr is nev
 the ATP stream and is never fatal by itself (the Go engine fails on the first stderr frame).
 
 ``close()`` half-closes the attach stream (the plugin sees EOF on stdin, as after a real
-pipe close), waits up to half the timeout for the container to exit and be removed, then
-force-removes it; an ``atexit`` hook force-removes whatever is still live at interpreter exit.
+pipe close) and waits up to half the timeout for the plugin to end, else force-removes the
+container. The plugin has ended when the attach stream ends by itself: Docker ends it only
+once the container's process (its PID 1, and so every process of the container) has exited.
+``close()`` returns then, while the daemon still tears the container down and removes it
+(``AutoRemove``, 30-60 ms more on the default bridge network); the deployer owns those
+pending removals: its ``close()`` waits for them (at most 10 s, then force-removes), and an
+``atexit`` hook closes whatever is still live at interpreter exit and waits for its removal.
+So once the deployer is closed (the CLI closes it before it exits) no container of ours is
+left (see :mod:`._docker_attach`).
 
 When this process dies without closing (``kill -9``), the stdin-once attach gives the plugin
 EOF and ``AutoRemove`` removes the container once it exits, but a Python SDK plugin exits on
@@ -87,7 +94,7 @@ from ._container import (
     string_prop,
 )
 from ._container_reaper import ContainerWatchdog, DockerContainers, start_sweep
-from ._docker_attach import DockerPluginConnection, live_container_count
+from ._docker_attach import ContainerRemovals, DockerPluginConnection, live_container_count
 
 __all__ = [
     "DockerDeployer",
@@ -107,6 +114,9 @@ _INSTALL_HINT: Final = (
     "deployer 'docker' needs the docker extra: pip install 'arcaflow-steps[docker]'"
 )
 _MAX_POOL_SIZE: Final = 256
+#: Seconds the deployer's close waits for the daemon to remove ended plugins' containers
+#: before it force-removes them.
+_REMOVAL_WAIT: Final = 10.0
 _LOG = logging.getLogger(__name__)
 
 _DURATION_PART = r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)"
@@ -349,6 +359,7 @@ class DockerDeployer:
         self._watchdog: ContainerWatchdog | None = None
         self._tls_dir: str | None = None
         self._pulled: set[str] = set()
+        self._removals = ContainerRemovals()
 
     @property
     def config(self) -> DockerDeployerConfig:
@@ -441,7 +452,10 @@ class DockerDeployer:
             return self._api
 
     def close(self) -> None:
-        """Stop the watchdog and close the API client (running containers are not touched)."""
+        """Wait for the removal of ended plugins' containers (at most 10 s, then force-remove
+        them), stop the watchdog and close the API client (running containers are not
+        touched)."""
+        self._removals.wait(_REMOVAL_WAIT)
         with self._lock:
             api, self._api = self._api, None
             watchdog, self._watchdog = self._watchdog, None
@@ -553,6 +567,7 @@ class DockerDeployer:
             image=source,
             attached=attached,
             waiter=waiter,
+            removals=self._removals,
         )
 
 

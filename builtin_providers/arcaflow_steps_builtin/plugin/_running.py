@@ -28,7 +28,9 @@ output (``outputs``); otherwise the plugin is stopped and the step ends ``closed
 stopped at once. ``force_close()`` stops the plugin at once in every case.
 
 The plugin process is closed (CLIENT_DONE, grace, SIGTERM, SIGKILL, reaped) *before* the final
-``on_step_complete``, so no process outlives a finished step.
+``on_step_complete``, so no process outlives a finished step. (The ``docker`` deployer's close
+returns once the plugin has ended; dockerd may still be removing its container, which the
+deployer's own close waits for: ``deployers/_docker_attach.py``.)
 """
 
 from __future__ import annotations
