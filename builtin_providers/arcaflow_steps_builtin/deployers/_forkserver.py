@@ -8,9 +8,11 @@ SDK once; every plugin is then a ``fork()`` of it (a few ms) that runs the plugi
 leads its own session and process group, like a spawned plugin, and is stopped the same way
 (:class:`~._process.ProcessConnection`); its exit code comes back over the control socket.
 
-Only the SDK is preloaded, never the plugin: a plugin's import-time side effects (a ``print``
-that corrupts the ATP stream, for one) happen in its own process exactly as when spawned.
-Children of one zygote share the zygote's hash seed.
+The zygote preloads only the SDK. From the third start of one source (module or file, argv,
+environment, ``sys.path``), it forks a *source zygote* that runs the plugin module once up to
+its ``plugin.run(...)`` call and forks each later run from there (:mod:`._zygote_preload` says
+when a source is not preloaded, e.g. a ``print`` at import, and what stays different: module-level
+code runs once per source zygote). Children of one zygote share the zygote's hash seed.
 
 The zygote exits, killing every child's process group, when its control socket closes: on
 :meth:`ForkServer.close`, at interpreter exit (``atexit``), or when our process dies.
@@ -197,6 +199,7 @@ class _Zygote:
         "owner",
         "pending",
         "process",
+        "sourced",
     )
 
     def __init__(self, process: ChildProcess, control: socket.socket, owner: str) -> None:
@@ -219,6 +222,9 @@ class _Zygote:
         self.early_exits: dict[int, int] = {}
         #: Children of requests given up (interrupted, timed out): killed, their exits ignored.
         self.forgotten: set[int] = set()
+        #: Child pid -> the pid of the source zygote that forked it (see _zygote); an entry
+        #: ``-source pid`` -> "" marks a source zygote that died.
+        self.sourced: dict[int, int] = {}
 
 
 @final
@@ -341,16 +347,11 @@ class ForkServer:
                 message = json.loads(data)
             except ValueError:
                 continue
+            if "source_exit" in message:
+                self._after_source_death(zygote, int(message["source_exit"]))
+                continue
             if "exit" in message:
-                pid, code = int(message["exit"]), int(message["code"])
-                with self._lock:
-                    handle = zygote.handles.pop(pid, None)
-                    if handle is None and pid in zygote.forgotten:
-                        zygote.forgotten.discard(pid)
-                    elif handle is None:
-                        zygote.early_exits[pid] = code
-                if handle is not None:
-                    handle.on_exit(code)
+                self._on_exit_report(zygote, int(message["exit"]), int(message["code"]))
                 continue
             with self._lock:
                 pending = zygote.pending.pop(message.get("id"), None)
@@ -367,6 +368,36 @@ class ForkServer:
         with contextlib.suppress(OSError):
             control.close()
         self._after_death(zygote)
+
+    def _on_exit_report(self, zygote: _Zygote, pid: int, code: int) -> None:
+        with self._lock:
+            zygote.sourced.pop(pid, None)
+            handle = zygote.handles.pop(pid, None)
+            if handle is None and pid in zygote.forgotten:
+                zygote.forgotten.discard(pid)
+            elif handle is None:
+                zygote.early_exits[pid] = code
+        if handle is not None:
+            handle.on_exit(code)
+
+    def _after_source_death(self, zygote: _Zygote, source: int) -> None:
+        """End the plugins of a source zygote that died (they died with it), and fail every
+        request still waiting: one it had taken would never be answered. (A failed request is
+        retried once; the zygote forks that source itself from now on.)"""
+        note = f"its source zygote, pid {source}, died"
+        with self._lock:
+            pids = [pid for pid, parent in zygote.sourced.items() if parent == source]
+            handles = [zygote.handles.pop(pid) for pid in pids if pid in zygote.handles]
+            for pid in pids:
+                del zygote.sourced[pid]
+            zygote.sourced[-source] = source
+            pending_requests = list(zygote.pending.values())
+            zygote.pending.clear()
+        for handle in handles:
+            handle.on_exit(-signal.SIGKILL, note)
+        for event, reply in pending_requests:
+            reply["error"] = _EXITED
+            event.set()
 
     def _after_death(self, zygote: _Zygote) -> None:
         """End what waits on a zygote that is gone; if it was killed, kill what it left."""
@@ -422,6 +453,7 @@ class ForkServer:
             "sys_path": list(sys_path),
             "module": module,
             "path": path,
+            "preload": True,
         }
         return self._request(request, description, temp_dir, stderr_limit)
 
@@ -492,11 +524,16 @@ class ForkServer:
                 os.close(fd)
             raise
         handle = ForkedHandle(pid)
+        source = int(reply.get("source", 0))
         with self._lock:
             early = zygote.early_exits.pop(pid, None)
             ended, note = zygote.ended, zygote.note
+            if source and -source in zygote.sourced:  # it died after it replied
+                ended, note = True, f"its source zygote, pid {source}, died"
             if early is None and not ended:
                 zygote.handles[pid] = handle
+                if source:
+                    zygote.sourced[pid] = source
         if early is not None:
             handle.on_exit(early)
         elif ended:  # its zygote died after it replied: the child died with it

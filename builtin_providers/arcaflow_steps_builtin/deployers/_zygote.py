@@ -12,6 +12,18 @@ module or file as ``__main__`` like ``python -m``/``python FILE`` would. Replies
 ``{"id", "pid"}`` or ``{"id", "error"}``, then ``{"exit": pid, "code": returncode}`` when a
 child ends (negative: killed by that signal).
 
+Source zygotes. A request with ``"preload": true`` counts towards its source (``_source_key``:
+module or path, argv, environment, ``sys.path`` without the run's own directory). From the
+source's ``_PRELOAD_FROM``th request on, it goes to the source's *source zygote*: a child forked
+from here (``_become_source``, contained as a plugin is: its own session, subreaper,
+parent-death signal) that imports the plugin once (:mod:`._zygote_preload`) and then forks each
+run from that state, replying ``{"id", "pid", "source"}`` and the runs' exits on the control
+socket it inherited. Its requests come over a socket pair of its own, forwarded with their
+descriptors. Starting one is synchronous (at most ``_PRELOAD_LIMIT`` seconds); if the source
+cannot be preloaded, it says why and exits, and that source is forked here as before. When a
+source zygote ends (it is killed; its plugins die with it), the zygote reports
+``{"source_exit": pid}`` and forks that source itself from then on.
+
 A request with ``"exec": true`` runs ``argv`` with ``execvpe`` in the child instead (the
 ``command`` deployer and ``forkServer: false`` use such a *launcher*, a zygote that preloads
 nothing); a failed exec is replied as an error, and its child's exit is not reported.
@@ -67,6 +79,18 @@ _CLEANUP: set[str] = set()
 #: Fewest entries of _CLEANUP that make the next request drop the directories already removed.
 _PRUNE_FROM = 64
 _prune_at = _PRUNE_FROM
+#: Seconds a source zygote may take to import its plugin before the source falls back.
+_PRELOAD_LIMIT = 30
+#: The request of a source that starts its source zygote. Not the second: a probe process is
+#: reused by the first run, so two starts are often a two-step workflow, for which the source
+#: zygote would be one import and one process more and save nothing.
+_PRELOAD_FROM = 3
+#: How many preloadable requests each source key has had (up to _PRELOAD_FROM).
+_SEEN: dict[str, int] = {}
+#: Source key -> the request socket of its source zygote; None: the source cannot be preloaded.
+_SOURCES: dict[str, socket.socket | None] = {}
+#: Pid of each live source zygote -> its source key.
+_SOURCE_PIDS: dict[int, str] = {}
 
 
 def _send(sock: socket.socket, message: dict[str, Any]) -> None:
@@ -122,7 +146,7 @@ def _own_children() -> list[int]:
 def _sweep(children: set[int]) -> None:
     """SIGKILL every child that is not a plugin we forked: an orphan of an ended plugin."""
     for pid in _own_children():
-        if pid not in children:
+        if pid not in children and pid not in _SOURCE_PIDS:
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
 
@@ -191,8 +215,19 @@ def _exec_child(request: dict[str, Any], fds: list[int], zygote: int, report: in
         os._exit(127)
 
 
-def _run_child(request: dict[str, Any], fds: list[int], zygote: int) -> None:
-    """Become the plugin process (never returns)."""
+def _run_preloaded(preloaded: Any) -> int:
+    try:
+        return int(preloaded.start())
+    except SystemExit as exc:
+        return _system_exit_code(exc)
+    except BaseException:
+        traceback.print_exc()
+        return 1
+
+
+def _run_child(request: dict[str, Any], fds: list[int], zygote: int, preloaded: Any = None) -> None:
+    """Become the plugin process (never returns); ``preloaded``: continue a source zygote's
+    import of the plugin (its ``plugin.run`` call) instead of running the module."""
     code = 1
     try:
         os.setsid()
@@ -211,8 +246,12 @@ def _run_child(request: dict[str, Any], fds: list[int], zygote: int) -> None:
         if request.get("owner"):
             os.environ[OWNER_VARIABLE] = request["owner"]
         sys.argv[:] = request["argv"]
-        sys.path[:0] = request.get("sys_path", [])
-        code = _run_target(request)
+        if preloaded is None:
+            sys.path[:0] = request.get("sys_path", [])
+            code = _run_target(request)
+        else:
+            sys.path[: len(request.get("sys_path", []))] = request.get("sys_path", [])
+            code = _run_preloaded(preloaded)
         shutdown = getattr(threading, "_shutdown", None)
         if shutdown is not None:
             shutdown()  # join non-daemon threads, as interpreter exit would
@@ -236,7 +275,7 @@ def _close_all(fds: list[int]) -> None:
 
 def _reap(control: socket.socket, children: set[int]) -> None:
     """Reap every ended child; kill the orphans of ended plugins, then report the plugins."""
-    ended = []
+    ended: list[tuple[int, int | None]] = []
     reaped = False
     while True:
         try:
@@ -246,16 +285,26 @@ def _reap(control: socket.socket, children: set[int]) -> None:
         if pid == 0:
             break
         reaped = True  # a plugin, or an orphan whose own children are now ours
-        if pid in children:
+        if pid in _SOURCE_PIDS:  # a source zygote died: its plugins died with it
+            key = _SOURCE_PIDS.pop(pid)
+            request_socket = _SOURCES.get(key)
+            if request_socket is not None:
+                request_socket.close()
+            _SOURCES[key] = None  # do not start it again
+            ended.append((pid, None))
+        elif pid in children:
             children.discard(pid)
             ended.append((pid, _exit_code(status)))
     if reaped:
         _sweep(children)
     for pid, code in ended:
-        _send(control, {"exit": pid, "code": code})
+        if code is None:
+            _send(control, {"source_exit": pid})
+        else:
+            _send(control, {"exit": pid, "code": code})
 
 
-def _serve(control: socket.socket, children: set[int]) -> bool:
+def _serve(control: socket.socket, children: set[int]) -> bool:  # noqa: PLR0911 - one per outcome
     """Handle one request; return False when the control socket closed."""
     try:
         data, fds = _recv(control)
@@ -276,6 +325,8 @@ def _serve(control: socket.socket, children: set[int]) -> bool:
         return True
     if request.get("cleanup"):
         _remember_cleanup(request["cleanup"])
+    if request.get("preload") and _forward(control, request, data, fds):
+        return True
     executes = bool(request.get("exec"))
     report_read, report_write = os.pipe2(os.O_CLOEXEC) if executes else (-1, -1)
     zygote = os.getpid()
@@ -308,6 +359,210 @@ def _serve(control: socket.socket, children: set[int]) -> bool:
             return True
     _send(control, {"id": request.get("id"), "pid": pid})
     return True
+
+
+def _source_key(request: dict[str, Any]) -> str:
+    """Return what must be equal for two requests to run one preloaded import: the target,
+    argv, environment and ``sys.path`` (the run's own directory left out)."""
+    cwd = request.get("cwd")
+    sys_path = [None if entry == cwd else entry for entry in request.get("sys_path", [])]
+    target = [request.get("module"), request.get("path"), request.get("argv"), sys_path]
+    return json.dumps([*target, request.get("env")], sort_keys=True)
+
+
+def _forward(control: socket.socket, request: dict[str, Any], data: bytes, fds: list[int]) -> bool:
+    """Hand a plugin request to its source zygote (started by the source's ``_PRELOAD_FROM``th
+    request); return False when it is to be forked here, as before."""
+    key = _source_key(request)
+    seen = _SEEN.get(key, 0) + 1
+    _SEEN[key] = min(seen, _PRELOAD_FROM)
+    if seen < _PRELOAD_FROM or _SOURCES.get(key, False) is None:
+        return False
+    if key not in _SOURCES:
+        started = _start_source(control, request)
+        _SOURCES[key] = None if started is None else started[1]
+        if started is not None:
+            _SOURCE_PIDS[started[0]] = key
+    request_socket = _SOURCES[key]
+    if request_socket is None:
+        return False
+    try:
+        request_socket.sendmsg(
+            [data], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds).tobytes())]
+        )
+    except OSError:  # it is dying: we will reap it (and tell our client); fork this one here
+        return False
+    _close_all(fds)
+    return True
+
+
+def _start_source(
+    control: socket.socket, request: dict[str, Any]
+) -> tuple[int, socket.socket] | None:
+    """Fork a source zygote for ``request``'s source; wait until it imported the plugin.
+
+    Returns its pid and request socket, or None when the plugin cannot be preloaded (the zygote said
+    why, died, or took longer than ``_PRELOAD_LIMIT``; it is killed and reaped as an orphan).
+    """
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    zygote = os.getpid()
+    try:
+        pid = os.fork()
+    except OSError:
+        ours.close()
+        theirs.close()
+        return None
+    if pid == 0:
+        ours.close()
+        _become_source(control, theirs, request, zygote)
+    theirs.close()
+    status = b""
+    with contextlib.suppress(OSError):
+        ready, _, _ = select.select([ours], [], [], _PRELOAD_LIMIT)
+        if ready:
+            status = ours.recv(_MAX_PACKET)
+    if status != b"ready":
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+        ours.close()
+        return None
+    return pid, ours
+
+
+def _become_source(
+    control: socket.socket, requests: socket.socket, request: dict[str, Any], zygote: int
+) -> NoReturn:
+    """Be a source zygote: import the plugin of ``request`` once, then fork each run that
+    comes on ``requests`` from that state, replying on ``control`` (never returns)."""
+    code = 1
+    try:
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        os.setsid()
+        _contain(zygote)
+        keep = sorted((control.fileno(), requests.fileno()))
+        os.closerange(3, keep[0])
+        os.closerange(keep[0] + 1, keep[1])
+        os.closerange(keep[1] + 1, _MAX_FD)
+        _SEEN.clear()
+        _SOURCES.clear()
+        _SOURCE_PIDS.clear()
+        _CLEANUP.clear()  # our client's: the fork server zygote removes them
+        preloaded = _preload(request)
+        if isinstance(preloaded, str):
+            _send(requests, {"error": preloaded})
+            code = 0
+        else:
+            requests.send(b"ready")
+            gc.freeze()
+            _serve_source(control, requests, preloaded)
+            code = 0
+    finally:
+        os._exit(code)
+
+
+def _load_preloader() -> Any:
+    """Load :mod:`._zygote_preload` from beside this file (we may run as a script)."""
+    import importlib.util
+
+    location = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_zygote_preload.py")
+    spec = importlib.util.spec_from_file_location("_arcaflow_zygote_preload", location)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _preload(request: dict[str, Any]) -> Any:
+    """Import the plugin as its runs would (argv, environment, ``sys.path``, an empty working
+    directory of its own, stdout and stderr into a file); return the preloaded call, or why
+    the plugin cannot be preloaded."""
+    try:
+        import arcaflow_plugin_sdk.plugin as sdk
+    except BaseException:  # not an SDK plugin's interpreter
+        return "no arcaflow_plugin_sdk"
+    preloader = _load_preloader()
+    directory = os.path.join(os.path.dirname(request["cwd"]), f"arcaflow-preload-{os.getpid()}")
+    os.mkdir(directory, 0o700)
+    output = os.open(directory + ".out", os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+    os.unlink(directory + ".out")
+    saved = [os.dup(1), os.dup(2)]
+    try:
+        os.dup2(output, 1)
+        os.dup2(output, 2)
+        os.chdir(directory)
+        if request.get("env") is not None:
+            os.environ.clear()
+            os.environ.update(request["env"])
+        os.environ["PWD"] = directory
+        if request.get("owner"):
+            os.environ[OWNER_VARIABLE] = request["owner"]
+        sys.argv[:] = request["argv"]
+        cwd = request["cwd"]
+        sys.path[:0] = [directory if entry == cwd else entry for entry in request["sys_path"]]
+        result = preloader.preload(sdk, request.get("module"), request.get("path"), directory)
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(BaseException):
+                stream.flush()
+        if not isinstance(result, str) and os.fstat(output).st_size:
+            result = "the module wrote to stdout or stderr"
+        if not isinstance(result, str) and signal.set_wakeup_fd(-1) != -1:
+            result = "the module set a signal wakeup descriptor"
+    finally:
+        for target, fd in enumerate(saved, start=1):
+            os.dup2(fd, target)
+            os.close(fd)
+        os.close(output)
+        shutil.rmtree(directory, ignore_errors=True)
+    return result
+
+
+def _serve_source(control: socket.socket, requests: socket.socket, preloaded: Any) -> None:
+    """Fork a child continuing ``preloaded`` for each request until ``requests`` closes."""
+    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGCHLD, signal.SIGINT)}
+    wake_read, wake_write = os.pipe()
+    os.set_blocking(wake_read, False)
+    os.set_blocking(wake_write, False)
+    signal.set_wakeup_fd(wake_write)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    source = os.getpid()
+    children: set[int] = set()
+    while True:
+        try:
+            ready, _, _ = select.select([requests.fileno(), wake_read], [], [])
+        except InterruptedError:
+            continue
+        if wake_read in ready:
+            _drain(wake_read)
+        _reap(control, children)
+        if requests.fileno() not in ready:
+            continue
+        try:
+            data, fds = _recv(requests)
+        except OSError:
+            data, fds = b"", []
+        if not data:
+            _close_all(fds)
+            break
+        request = json.loads(data)  # the fork server zygote checked it
+        try:
+            pid = os.fork()
+        except OSError as exc:
+            _close_all(fds)
+            _send(control, {"id": request.get("id"), "error": f"fork failed: {exc}"})
+            continue
+        if pid == 0:
+            signal.set_wakeup_fd(-1)
+            for signum, handler in handlers.items():
+                signal.signal(signum, handler)
+            _run_child(request, fds, source, preloaded)
+        _close_all(fds)
+        children.add(pid)
+        _send(control, {"id": request.get("id"), "pid": pid, "source": source})
+    _shut_down(children)
 
 
 def _remember_cleanup(directory: str) -> None:
@@ -402,10 +657,11 @@ def _shut_down(children: set[int]) -> None:
     # A child stuck in the kernel must not keep us (and the directories) forever.
     signal.signal(signal.SIGALRM, lambda *_: os._exit(1))
     signal.alarm(_SHUTDOWN_LIMIT)
-    for pid in children:
+    for pid in [*children, *_SOURCE_PIDS]:  # a source zygote's plugins die with it
         for kill in (os.killpg, os.kill):
             with contextlib.suppress(OSError):
                 kill(pid, signal.SIGKILL)
+    _SOURCE_PIDS.clear()
     while True:
         _sweep(set())
         try:

@@ -1,0 +1,57 @@
+"""ATP test plugin reporting what its module saw at import, to show how source zygotes behave.
+
+``facts`` (input ``{seconds=0}``: how long to wait first) returns ``success`` with the pid and
+working directory read at import and now, how many runs this process's module counted, and
+how many threads run. With ``FACTS_THREAD=1`` in its environment the module starts a thread at
+import (so it cannot be preloaded). Run: ``python plugin_import_facts.py --atp``.
+"""
+
+import dataclasses
+import os
+import sys
+import threading
+import time
+import typing
+
+from arcaflow_plugin_sdk import plugin, schema
+
+IMPORT_PID = os.getpid()
+IMPORT_CWD = os.getcwd()
+RUNS = [0]
+if os.environ.get("FACTS_THREAD") == "1":
+    threading.Thread(target=threading.Event().wait, daemon=True).start()
+
+
+@dataclasses.dataclass
+class FactsInput:
+    seconds: typing.Annotated[float, schema.name("Seconds"), schema.description("Wait first")] = 0.0
+
+
+@dataclasses.dataclass
+class Facts:
+    import_pid: int
+    pid: int
+    import_cwd: str
+    cwd: str
+    runs: int
+    threads: int
+
+
+@plugin.step(
+    id="facts", name="Facts", description="What the module saw", outputs={"success": Facts}
+)
+def facts(params: FactsInput) -> tuple[str, Facts]:
+    time.sleep(params.seconds)
+    RUNS[0] += 1
+    return "success", Facts(
+        import_pid=IMPORT_PID,
+        pid=os.getpid(),
+        import_cwd=IMPORT_CWD,
+        cwd=os.getcwd(),
+        runs=RUNS[0],
+        threads=threading.active_count(),
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(plugin.run(plugin.build_schema(facts)))
