@@ -245,9 +245,12 @@ class DataBuilder:
 
     extra_tags: tuple[str, ...] = ()
 
-    def __init__(self) -> None:
+    def __init__(self, *, record_positions: bool = False) -> None:
         # The collections being built: an alias to one of them would build forever.
         self._open: set[int] = set()
+        #: With ``record_positions``: the key path of every mapping entry and list item ->
+        #: the 1-based (line, column) where it starts (a mapping entry: at its key).
+        self.positions: dict[Path, tuple[int, int]] | None = {} if record_positions else None
 
     def build(self, node: yaml.Node, path: Path) -> Any:
         """Return the data of ``node``, found at ``path``."""
@@ -268,7 +271,9 @@ class DataBuilder:
             if isinstance(node, yaml.MappingNode) and tag == _MAP:
                 return self.build_mapping(node, path)
             if isinstance(node, yaml.SequenceNode) and tag == _SEQ:
-                return [self.build(item, (*path, index)) for index, item in enumerate(node.value)]
+                return [
+                    self._build_item(item, (*path, index)) for index, item in enumerate(node.value)
+                ]
             return self.build_tagged(node, path)
         finally:
             self._open.discard(id(node))
@@ -310,10 +315,22 @@ class DataBuilder:
             key = self.build_key(key_node, path)
             if key in result:
                 raise YamlError(f"duplicate key {key!r}", mark=key_node.start_mark, path=path)
+            if self.positions is not None:
+                self._record((*path, key), key_node)
             result[key] = self.build_value(value_node, (*path, key))
         if merged:
             return {**merged, **result}
         return result
+
+    def _build_item(self, node: yaml.Node, path: Path) -> Any:
+        if self.positions is not None:
+            self._record(path, node)
+        return self.build(node, path)
+
+    def _record(self, path: Path, start: yaml.Node) -> None:
+        assert self.positions is not None
+        mark = start.start_mark
+        self.positions[path] = (mark.line + 1, mark.column + 1)
 
     def _merge(self, node: yaml.Node, path: Path, merged: dict[Any, Any]) -> None:
         sources = node.value if isinstance(node, yaml.SequenceNode) else [node]

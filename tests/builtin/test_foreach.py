@@ -298,7 +298,8 @@ outputs:
         plan(tmp_path, foreach_registry)
     names = chain.split(" -> ")
     assert (
-        f"{names[-2]}: steps.again: the sub-workflow {names[0]} includes itself: {chain}"
+        f"{names[-2]}: steps.again: the sub-workflow {names[0]} includes itself: {chain} "
+        "(line 9, column 3)"
     ) == str(excinfo.value)
 
 
@@ -396,7 +397,8 @@ outputs:
     with pytest.raises(InvalidWorkflowError) as excinfo:
         plan(tmp_path, foreach_registry)
     assert (
-        "sub.yaml: steps.again: the sub-workflow sub.yaml includes itself: sub.yaml -> sub.yaml"
+        "sub.yaml: steps.again: the sub-workflow sub.yaml includes itself: sub.yaml -> sub.yaml "
+        "(line 10, column 3)"
     ) == str(excinfo.value)
 
 
@@ -519,7 +521,7 @@ outputs:
     assert (
         f"{tmp_path / 'workflow.yaml'}: steps.loop.items[]: expected object 'R', got object 'Q' "
         "(both ids are enforced; reuse the target's object through its namespace) (from "
-        "expression '$.input.names')"
+        "expression '$.input.names') (line 9, column 45)"
     ) == str(excinfo.value)
 
 
@@ -694,5 +696,5 @@ def test_a_missing_sub_workflow_names_the_step_that_wants_it(
         plan(tmp_path, foreach_registry)
     assert (
         f"{tmp_path / 'workflow.yaml'}: steps.loop: workflow file "
-        f"{str(tmp_path / 'nope.yaml')!r} does not exist"
+        f"{str(tmp_path / 'nope.yaml')!r} does not exist (line 5, column 3)"
     ) == str(excinfo.value)

@@ -170,7 +170,8 @@ def test_an_unknown_field_is_exit_1_with_its_path(tmp_path: Path) -> None:
         1,
         "",
         f"arcaflow-steps: error: {wf}: outputs.success.msg: $.steps.h.outputs.success: no "
-        "field 'nme'; fields: message (in expression '$.steps.h.outputs.success.nme')\n",
+        "field 'nme'; fields: message (in expression '$.steps.h.outputs.success.nme') (line 16, "
+        "column 13)\n",
     ) == (completed.returncode, completed.stdout, completed.stderr)
 
 

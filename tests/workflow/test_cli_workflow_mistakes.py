@@ -42,35 +42,35 @@ WORKFLOW_MISTAKES = [
     pytest.param(
         HEADER + "steps: []\noutputs: {a: {}}\n",
         "steps: 'steps' must be a mapping of step id to step definition with at least one "
-        "step; got a list",
+        "step; got a list (line 3, column 1)",
         id="steps-a-list",
     ),
     pytest.param(
         "version: v0.2.0\ninput: hello\n" + DUMMY + "outputs: {a: {}}\n",
-        "input: invalid input schema: expected a mapping, got str",
+        "input: invalid input schema: expected a mapping, got str (line 2, column 1)",
         id="input-a-string",
     ),
     pytest.param(
         HEADER + DUMMY + "outputs: 5\n",
         "outputs: 'outputs' must be a mapping of output id to output data with at least one "
-        "output; got 5",
+        "output; got 5 (line 4, column 1)",
         id="outputs-a-number",
     ),
     pytest.param(
         HEADER + "steps: {a: [1]}\noutputs: {a: {}}\n",
         "steps.a: a step definition must be a mapping (kind, its provider's keys and stage "
-        "inputs); got a list",
+        "inputs); got a list (line 3, column 9)",
         id="step-a-list",
     ),
     pytest.param(
         HEADER + "steps: {a: {kind: nope}}\noutputs: {a: {}}\n",
         "steps.a.kind: unknown provider kind 'nope' in step 'a'; valid kinds: 'dummy', "
-        "'foreach', 'plugin'",
+        "'foreach', 'plugin' (line 3, column 13)",
         id="unknown-kind",
     ),
     pytest.param(
         HEADER + "steps: {a: {kind: foreach}}\noutputs: {a: {}}\n",
-        "steps.a: missing required field 'workflow'",
+        "steps.a: missing required field 'workflow' (line 3, column 9)",
         id="foreach-without-workflow",
     ),
     pytest.param(
@@ -170,7 +170,9 @@ def test_an_endless_sub_workflow_or_read_file_is_refused(tmp_path: Path) -> None
         + "outputs: {a: {x: 1}}\n"
     )
     completed = workflow_cli(cwd=tmp_path, timeout=30)
-    problem = "steps.f: cannot read workflow file '/dev/zero': larger than 64 MiB"
+    problem = (
+        "steps.f: cannot read workflow file '/dev/zero': larger than 64 MiB (line 3, column 9)"
+    )
     assert (1, f"{PREFIX}{workflow}: {problem}\n") == (completed.returncode, completed.stderr)
     workflow.write_text(HEADER + DUMMY + 'outputs: {a: {x: !expr readFile("/dev/zero")}}\n')
     (tmp_path / "input.yaml").write_text("n: 1\n")

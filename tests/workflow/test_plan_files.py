@@ -42,6 +42,6 @@ def test_errors_name_the_file_and_the_key_path(plugin_context: WorkflowContext) 
     source = str(Path(plugin_context.context_dir) / "wf.yaml")
     assert (
         f"{source}: outputs.success.msg: $.steps.h.outputs: no output 'sucess'; outputs: "
-        "error, success (in expression '$.steps.h.outputs.sucess')"
+        "error, success (in expression '$.steps.h.outputs.sucess') (line 8, column 13)"
     ) == str(excinfo.value)
     assert ("outputs.success.msg", source) == (excinfo.value.path, excinfo.value.source)

@@ -99,8 +99,8 @@ def test_read_workflow_names_the_file(tmp_path: Path) -> None:
     with pytest.raises(InvalidWorkflowError) as info:
         read_workflow(path)
     assert (
-        f"{path}: version: unsupported workflow schema version: v0.3.0; supported: v0.2.0"
-        == str(info.value)
+        f"{path}: version: unsupported workflow schema version: v0.3.0; supported: v0.2.0 "
+        "(line 1, column 1)" == str(info.value)
     )
 
 

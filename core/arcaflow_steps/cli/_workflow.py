@@ -192,11 +192,12 @@ def _run_signalled(
 
 def _read_model(files: WorkflowFiles, log: WorkflowLog) -> WorkflowModel:
     from ..workflow._workflow_file import parse_workflow
-    from ..workflow._yaml import load_workflow_yaml
+    from ..workflow._yaml import load_workflow_yaml_located
 
     source = str(files.workflow_path)
     log.log("debug", f"Loading workflow {source}", labels={"source": "workflow"})
-    return parse_workflow(load_workflow_yaml(files.workflow_text, source), source=source)
+    data, positions = load_workflow_yaml_located(files.workflow_text, source)
+    return parse_workflow(data, source=source, positions=positions)
 
 
 def _definitions(model: WorkflowModel, config: WorkflowConfig) -> list[Mapping[str, Any]]:

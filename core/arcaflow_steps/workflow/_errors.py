@@ -55,15 +55,36 @@ class InvalidWorkflowError(WorkflowError, ValueError):
     """A static problem of a workflow, found before any step starts.
 
     ``path`` is the place in the workflow file, in the file's own terms
-    (``steps.b.input.name``; ``""`` for the file as a whole); ``source`` the file name.
+    (``steps.b.input.name``; ``""`` for the file as a whole); ``source`` the file name;
+    ``line`` and ``column`` (1-based) where that place starts in the file, when known.
     """
 
-    def __init__(self, problem: str, *, path: str = "", source: str | None = None) -> None:
+    def __init__(
+        self,
+        problem: str,
+        *,
+        path: str = "",
+        source: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+    ) -> None:
         self.problem = problem
         self.path = path
         self.source = source
+        self.line = line
+        self.column = column
         where = ": ".join(part for part in (source, path) if part)
-        super().__init__(f"{where}: {problem}" if where else problem)
+        text = problem
+        if line is not None:  # at the end of the problem's first line
+            first, newline, rest = problem.partition("\n")
+            text = f"{first} (line {line}, column {column}){newline}{rest}"
+        super().__init__(f"{where}: {text}" if where else text)
+
+    def located(self, line: int, column: int) -> InvalidWorkflowError:
+        """Return the same problem, placed at ``line`` and ``column`` of its file."""
+        return InvalidWorkflowError(
+            self.problem, path=self.path, source=self.source, line=line, column=column
+        )
 
 
 class WorkflowInputError(WorkflowError, ValueError):

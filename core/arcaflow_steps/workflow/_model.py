@@ -15,6 +15,7 @@ from typing import Final
 import attrs
 
 from ..schema import ScopeSchema, StepOutputSchema
+from ._positions import SourcePositions
 from ._template import Template
 
 __all__ = ["SUPPORTED_VERSION", "WorkflowModel"]
@@ -42,6 +43,8 @@ class WorkflowModel:
     output_schema: Mapping[str, StepOutputSchema] | None = None
     #: The file name the workflow was read from, for messages (``workflow.yaml``).
     source: str = "workflow.yaml"
+    #: Where the file's values start, for messages (empty when not read from text).
+    positions: SourcePositions = attrs.field(factory=SourcePositions, eq=False, repr=False)
 
 
 WorkflowModel.__module__ = "arcaflow_steps.workflow"

@@ -125,8 +125,16 @@ def plan_workflow(workflow: WorkflowModel, context: WorkflowContext) -> Workflow
     the steps' runnables load.
 
     Raises:
-        InvalidWorkflowError: the first problem found, with its path in the file.
+        InvalidWorkflowError: the first problem found, with its path in the file (and its
+            line and column when the workflow was read from text).
     """
+    try:
+        return _plan(workflow, context)
+    except InvalidWorkflowError as exc:
+        raise workflow.positions.place(exc, workflow.source) from None
+
+
+def _plan(workflow: WorkflowModel, context: WorkflowContext) -> WorkflowPlan:
     steps = plan_steps(workflow.steps, context, source=workflow.source)
     namespaces: dict[str, ScopeSchema] = {}
     for step_id, step in steps.items():

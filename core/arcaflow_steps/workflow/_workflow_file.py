@@ -28,8 +28,9 @@ from .._yaml_limits import read_bounded
 from ..schema import ScopeSchema, StepOutputSchema, parse_scope
 from ._errors import InvalidWorkflowError
 from ._model import SUPPORTED_VERSION, WorkflowModel
+from ._positions import SourcePositions
 from ._template import Expr, OneOf, SoftOptional, WaitOptional, is_literal
-from ._yaml import load_workflow_yaml
+from ._yaml import load_workflow_yaml_located
 
 __all__ = ["parse_workflow", "read_workflow"]
 
@@ -72,15 +73,28 @@ def read_workflow(path: Path) -> WorkflowModel:
             f"workflow file {source!r} is not UTF-8 text: byte 0x{data[exc.start]:02x} at line "
             f"{line} cannot be decoded"
         ) from None
-    return parse_workflow(load_workflow_yaml(text, source), source=source)
+    data, positions = load_workflow_yaml_located(text, source)
+    return parse_workflow(data, source=source, positions=positions)
 
 
-def parse_workflow(data: Any, *, source: str) -> WorkflowModel:
-    """Return the workflow that ``data`` (from :func:`load_workflow_yaml`) describes.
+def parse_workflow(
+    data: Any, *, source: str, positions: SourcePositions | None = None
+) -> WorkflowModel:
+    """Return the workflow that ``data`` (from :func:`load_workflow_yaml`) describes;
+    ``positions`` (from :func:`load_workflow_yaml_located`) place its problems in the file.
 
     Raises:
-        InvalidWorkflowError: the first problem of its shape, with its path.
+        InvalidWorkflowError: the first problem of its shape, with its path (and line and
+            column when ``positions`` know it).
     """
+    positions = positions or SourcePositions()
+    try:
+        return _parse(data, source, positions)
+    except InvalidWorkflowError as exc:
+        raise positions.place(exc, source) from None
+
+
+def _parse(data: Any, source: str, positions: SourcePositions) -> WorkflowModel:
     if data is None:
         raise InvalidWorkflowError("empty workflow file", source=source)
     if not isinstance(data, dict):
@@ -106,6 +120,7 @@ def parse_workflow(data: Any, *, source: str) -> WorkflowModel:
         outputs=outputs,
         output_schema=output_schema,
         source=source,
+        positions=positions,
     )
 
 

@@ -29,9 +29,10 @@ from .._yaml12 import DataBuilder, Path, YamlError, compose_yaml, format_path
 from ._errors import ExpressionSyntaxError, InvalidWorkflowError, quote_expression
 from ._expressions import parse_expression
 from ._expressions._ast import Expression
+from ._positions import SourcePositions
 from ._template import Expr, OneOf, SoftOptional, WaitOptional
 
-__all__ = ["load_data_yaml", "load_workflow_yaml"]
+__all__ = ["load_data_yaml", "load_workflow_yaml", "load_workflow_yaml_located"]
 
 _EXPR: Final = "!expr"
 _ONEOF: Final = "!oneof"
@@ -68,6 +69,17 @@ def load_workflow_yaml(text: str, source: str) -> Any:
     return _load(text, source, _WorkflowBuilder())
 
 
+def load_workflow_yaml_located(text: str, source: str) -> tuple[Any, SourcePositions]:
+    """Return what :func:`load_workflow_yaml` returns and where each of its values starts.
+
+    Raises:
+        InvalidWorkflowError: as :func:`load_workflow_yaml`.
+    """
+    builder = _WorkflowBuilder(record_positions=True)
+    data = _load(text, source, builder)
+    return data, SourcePositions(builder.positions or {})
+
+
 def _load(text: str, source: str, builder: DataBuilder) -> Any:
     try:
         node = compose_yaml(text)
@@ -78,7 +90,11 @@ def _load(text: str, source: str, builder: DataBuilder) -> Any:
         return None if node is None else builder.build(node, ())
     except YamlError as exc:
         raise InvalidWorkflowError(
-            f"{exc.problem} ({exc.location})", path=format_path(exc.path), source=source
+            exc.problem,
+            path=format_path(exc.path),
+            source=source,
+            line=exc.line,
+            column=exc.column,
         ) from None
 
 
@@ -90,8 +106,8 @@ class _WorkflowBuilder(DataBuilder):
 
     extra_tags = (_EXPR, _ONEOF, _ORDISABLED, _SOFT_OPTIONAL, _WAIT_OPTIONAL)
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, *, record_positions: bool = False) -> None:
+        super().__init__(record_positions=record_positions)
         # Expression text -> its tree: generated workflows repeat the same expressions.
         self._compiled: dict[str, Expression] = {}
 
