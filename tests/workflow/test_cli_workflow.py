@@ -197,7 +197,7 @@ def test_an_unknown_step_is_exit_1_with_its_path(tmp_path: Path) -> None:
     ("text", "problem"),
     [
         ("nam: Arca\n", "invalid workflow input: unknown field 'nam'"),
-        ("", "invalid workflow input: expected a mapping, got None @ $.input"),
+        ("", "the input file holds no data (it is empty, only comments or null)"),
         ("name: [1\n", "invalid YAML at line 2, column 1"),
     ],
     ids=["unknown-field", "empty-file", "bad-yaml"],

@@ -119,6 +119,23 @@ def test_a_huge_hex_integer_in_the_input_is_one_line(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize("text", ["", "# only a comment\n", "---\n", "null\n"])
+def test_an_empty_input_file_says_so(tmp_path: Path, text: str) -> None:
+    """An input file without a document is refused in our words, not as 'got None'."""
+    (tmp_path / "workflow.yaml").write_text(HEADER + DUMMY + "outputs: {a: {x: 1}}\n")
+    (tmp_path / "input.yaml").write_text(text)
+    completed = workflow_cli("-input", "input.yaml", cwd=tmp_path)
+    problem = (
+        "the input file holds no data (it is empty, only comments or null); it must be a "
+        "mapping of the workflow's input fields, or leave out -input for no input"
+    )
+    assert (1, "", f"{PREFIX}{tmp_path / 'input.yaml'}: {problem}\n") == (
+        completed.returncode,
+        completed.stdout,
+        completed.stderr,
+    )
+
+
 def test_closing_a_running_plugin_step_is_quiet(tmp_path: Path) -> None:
     """The output is ready while a plugin step still runs: the step is closed (its plugin
     stopped), with no 'protocol error' warning about what the SDK writes as its stdin ends,

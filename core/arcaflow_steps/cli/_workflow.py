@@ -277,8 +277,15 @@ def _load_input(files: WorkflowFiles, plan: WorkflowPlan) -> dict[str, Any]:
     from ..workflow._yaml import load_data_yaml
 
     source = str(files.input_path)
+    data = load_data_yaml(files.input_text, source)
+    if data is None:
+        raise WorkflowInputError(
+            "the input file holds no data (it is empty, only comments or null); it must be "
+            "a mapping of the workflow's input fields, or leave out -input for no input",
+            source=source,
+        )
     try:
-        return plan.validate_input(load_data_yaml(files.input_text, source))
+        return plan.validate_input(data)
     except WorkflowInputError as exc:
         raise WorkflowInputError(exc.problem, source=source) from None
 
