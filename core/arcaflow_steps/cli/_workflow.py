@@ -180,6 +180,13 @@ def _run_signalled(
             sys.stdout.flush()
             return EXIT_OK
         input_data = _load_input(files, plan)
+        if log.is_enabled("debug"):  # as the Go engine: its graph as a Mermaid flowchart
+            from ..workflow._mermaid import workflow_mermaid
+
+            chart = workflow_mermaid(plan.steps, plan.outputs)
+            log.log(
+                "debug", f"Starting workflow execution...\n{chart}", labels={"source": "executor"}
+            )
         result = _execute(plan, input_data, observers, signals)
         for step_result in result.step_results.values():
             registry.observers().on_result(step_result)

@@ -212,6 +212,14 @@ class DependencyGraph(Generic[NodeId]):
         """Return the node's state (``KeyError`` if unknown)."""
         return self._nodes[node_id].state
 
+    def edges(self) -> Iterable[tuple[NodeId, NodeId, EdgeKind]]:
+        """Return every edge as ``(dependency, dependant, kind)``, in the order added per node."""
+        return [
+            (dependency.node_id, node.node_id, kind)
+            for node in self._nodes.values()
+            for dependency, kind in node.dependencies
+        ]
+
     def nodes(self) -> Iterable[NodeId]:
         """Return the node ids in the order they were added."""
         return self._nodes.keys()
