@@ -57,6 +57,7 @@ if TYPE_CHECKING:
     from ._protocols import (
         AnyProvider,
         ClosableProvider,
+        GracefulRunningStep,
         Provider,
         RunnableStep,
         RunningStep,
@@ -82,6 +83,7 @@ __all__ = [
     "ExtensionOwner",
     "ExtensionTable",
     "Extensions",
+    "GracefulRunningStep",
     "IllegalStageTransitionError",
     "InvalidLifecycleError",
     "InvalidProviderError",
@@ -172,6 +174,7 @@ _EXPORTS: Final[dict[str, tuple[str, ...]]] = {
     "._protocols": (
         "AnyProvider",
         "ClosableProvider",
+        "GracefulRunningStep",
         "Provider",
         "RunnableStep",
         "RunningStep",

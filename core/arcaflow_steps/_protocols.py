@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 if TYPE_CHECKING:
     from ._lifecycle import Lifecycle, LifecycleStage, LifecycleStageWithSchema
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AnyProvider",
     "ClosableProvider",
+    "GracefulRunningStep",
     "Provider",
     "RunnableStep",
     "RunningStep",
@@ -117,6 +118,23 @@ class RunningStep(Protocol):
 
         Idempotent.
         """
+
+
+@runtime_checkable
+class GracefulRunningStep(Protocol):
+    """A running step that may need more than the runner's ``close_timeout`` to close
+    gracefully (optional member of :class:`RunningStep`).
+
+    The runner lets ``close()`` take up to ``close_grace`` seconds (when that is more than its
+    own ``close_timeout``) before it forces the step: a plugin step given a
+    ``closure_wait_timeout`` of 60 s gets those 60 s to answer its cancel signal.
+
+    Thread safety: ``close_grace`` may be read from any thread.
+    """
+
+    @property
+    def close_grace(self) -> float:
+        """Seconds a graceful ``close()`` may take now (it may change as inputs arrive)."""
 
 
 class RunnableStep(Protocol):
@@ -248,6 +266,7 @@ class ClosableProvider(Protocol):
 for _cls in (
     SchemaHintProvider,
     ClosableProvider,
+    GracefulRunningStep,
     RunningStepState,
     StageChangeHandler,
     RunningStep,

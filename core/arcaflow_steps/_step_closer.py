@@ -2,7 +2,9 @@
 
 :class:`StepCloser` escalates: the provider's ``close()`` and ``close_timeout`` seconds, then
 ``force_close()`` and another ``close_timeout``, then the runner records a terminal result itself
-(:meth:`~arcaflow_steps._guard.StepGuard.complete_synthetic`). A ``close()`` that raises while the
+(:meth:`~arcaflow_steps._guard.StepGuard.complete_synthetic`). A step that declares a longer
+graceful close (:class:`~arcaflow_steps.GracefulRunningStep`'s ``close_grace``: a plugin's
+``closure_wait_timeout``) gets that long before it is forced. A ``close()`` that raises while the
 step runs is a provider bug: the step's result becomes a crash with the traceback.
 """
 
@@ -23,6 +25,9 @@ from ._protocols import RunningStep
 __all__ = ["CloseLevel", "StepCloser"]
 
 _log: Final = logging.getLogger("arcaflow_steps.runner")
+#: The longest graceful close the runner waits for (a plugin's closure_wait_timeout is at most
+#: 7 days), so that a wait never overflows.
+_MAX_GRACE: Final = 8 * 24 * 3600.0
 
 
 class CloseLevel(enum.IntEnum):
@@ -42,7 +47,7 @@ class StepCloser:
     Thread safety: safe to share; close may be requested from any thread.
     """
 
-    __slots__ = ("_guard", "_launched", "_level", "_lock", "close_timeout", "step_id")
+    __slots__ = ("_grace", "_guard", "_launched", "_level", "_lock", "close_timeout", "step_id")
 
     def __init__(
         self,
@@ -58,6 +63,8 @@ class StepCloser:
         # Guards _level.
         self._lock = threading.Lock()
         self._level = CloseLevel.NONE
+        # How long the graceful close may take: close_timeout, or the step's longer grace.
+        self._grace = close_timeout
 
     def close_at(self, level: CloseLevel) -> None:
         """Close at ``level`` and wait (bounded) until the step ended; a repeat only waits."""
@@ -68,7 +75,7 @@ class StepCloser:
         if escalate:
             self._close(force=level is CloseLevel.FORCED, reason=None)
         else:
-            self._guard.wait_done(self.close_timeout * 3)
+            self._guard.wait_done(self._grace + self.close_timeout * 2)
             self._end_if_running(None)
 
     def close_in_background(self, reason: str) -> None:
@@ -90,8 +97,10 @@ class StepCloser:
         if running is None or self._guard.is_done():
             self._end_if_running(reason)
             return
+        if not force:
+            self._grace = max(timeout, _grace_of(running))
         closed = not force and self._call_bounded(running, running.close, "close")
-        if closed and self._guard.wait_done(timeout):
+        if closed and self._guard.wait_done(self._grace):
             return
         self._call_bounded(running, running.force_close, "force_close")
         self._guard.wait_done(timeout)
@@ -103,7 +112,7 @@ class StepCloser:
         self._guard.complete_synthetic(
             reason
             or f"step {self.step_id!r} did not reach a terminal stage within "
-            f"{self.close_timeout:g} s after close"
+            f"{self._grace:g} s after close"
         )
 
     def _call_bounded(self, running: RunningStep, method: Callable[[], None], name: str) -> bool:
@@ -143,3 +152,16 @@ class StepCloser:
         )
         _log.warning("%s", bug)
         self._guard.mark_failed(f"{bug}\n{bug.detail.rstrip()}")
+
+
+def _grace_of(running: RunningStep) -> float:
+    """Return the step's ``close_grace`` (:class:`GracefulRunningStep`), 0 when it has none
+    or it is not a usable number of seconds."""
+    try:
+        grace = float(getattr(running, "close_grace", 0.0))
+    except Exception:  # a provider bug must not stop the close
+        _log.warning("close_grace of a running step failed", exc_info=True)
+        return 0.0
+    if not grace > 0:  # NaN too
+        return 0.0
+    return min(grace, _MAX_GRACE)

@@ -127,6 +127,7 @@ def test_top_level_holds_what_an_author_and_a_host_need() -> None:
         "ExtensionOwner",
         "ExtensionTable",
         "Extensions",
+        "GracefulRunningStep",
         "KindSource",
         "Lifecycle",
         "LifecycleStage",

@@ -2,8 +2,9 @@
 
 Steps (see README.md): ``hello``, ``echo`` (typed inputs echoed back), ``fail`` (error
 output), ``raise`` (the step raises), ``exit`` (``os._exit`` mid-step), ``sleep``,
-``cancellable`` (a cancel handler makes it return ``cancelled``), ``ignore-cancel`` (a
-cancel handler that does nothing, then it hangs), ``hang`` (hangs, no signal handler).
+``cancellable`` (a cancel handler makes it return ``cancelled``, ``answer_after`` s later),
+``ignore-cancel`` (a cancel handler that does nothing, then it hangs), ``hang`` (hangs, no
+signal handler).
 
 Run: ``python plugin_steps.py --atp`` or ``python -m plugin_steps --atp``.
 """
@@ -205,6 +206,12 @@ class CancelledOutput:
     waited: float
 
 
+@dataclasses.dataclass
+class CancellableInput:
+    seconds: float = 60.0
+    answer_after: float = 0.0
+
+
 class CancellableStep:
     def __init__(self) -> None:
         self.cancelled = threading.Event()
@@ -212,15 +219,17 @@ class CancellableStep:
     @plugin.step_with_signals(
         id="cancellable",
         name="Cancellable",
-        description="Waits up to 'seconds'; the cancel signal makes it return 'cancelled'",
+        description="Waits up to 'seconds'; the cancel signal makes it return 'cancelled' "
+        "'answer_after' seconds later",
         outputs={"success": SleepOutput, "cancelled": CancelledOutput},
         signal_handler_method_names=["cancel"],
         signal_emitters=[],
         step_object_constructor=lambda: CancellableStep(),  # noqa: PLW0108 (defined later)
     )
-    def cancellable(self, params: HangInput) -> tuple[str, SleepOutput | CancelledOutput]:
+    def cancellable(self, params: CancellableInput) -> tuple[str, SleepOutput | CancelledOutput]:
         started = time.monotonic()
         if self.cancelled.wait(params.seconds):
+            time.sleep(params.answer_after)  # a clean-up that takes a while
             return "cancelled", CancelledOutput(True, time.monotonic() - started)
         return "success", SleepOutput(params.seconds)
 

@@ -157,6 +157,13 @@ class ForeachRunningStep(StageReports[ForeachStage]):
             )
             self.force_close()
 
+    @property
+    def close_grace(self) -> float:
+        """Seconds a graceful ``close()`` may take: the items' steps close within it (a
+        plugin's closure wait included), then they are forced
+        (:class:`arcaflow_steps.GracefulRunningStep`)."""
+        return _CLOSE_TIMEOUT
+
     def force_close(self) -> None:
         """Force-close every item's run and wait until the step ended ``closed``."""
         self._request_close(force=True)

@@ -73,6 +73,9 @@ _NO_INPUT_STAGES: Final = frozenset(
 _CRASH_CLOSE_TIMEOUT: Final = 1.0
 #: Extra seconds ``close()`` waits beyond the closure wait timeout.
 _CLOSE_SLACK: Final = 15.0
+#: Seconds the runner should allow beyond the closure wait timeout for a graceful close (the
+#: plugin's answer is in by then, or it is being stopped).
+_STOP_MARGIN: Final = 2.0
 
 
 class _StageUnreachableError(Exception):
@@ -188,6 +191,13 @@ class PluginRunningStep(StageReports[PluginStage]):
         self._request_cancel(close_requested=True, force=False)
         self._wait_finished(self._closure_wait_ms / 1000 + _CLOSE_SLACK)
 
+    @property
+    def close_grace(self) -> float:
+        """Seconds a graceful ``close()`` takes at most before it stops the plugin: the
+        closure wait timeout and a margin (:class:`arcaflow_steps.GracefulRunningStep`)."""
+        with self._cond:
+            return self._closure_wait_ms / 1000 + _STOP_MARGIN
+
     def force_close(self) -> None:
         """Stop the plugin at once and wait until the step finished."""
         self._request_cancel(close_requested=True, force=True)
@@ -288,9 +298,10 @@ class PluginRunningStep(StageReports[PluginStage]):
             starting = self._await_input(S.STARTING)
         except _CancelledError:
             return self._end_closed(S.STARTING)
-        self._closure_wait_ms = int(
-            starting.get(InputField.CLOSURE_WAIT_TIMEOUT, DEFAULT_CLOSURE_WAIT_TIMEOUT_MS)
-        )
+        with self._cond:
+            self._closure_wait_ms = int(
+                starting.get(InputField.CLOSURE_WAIT_TIMEOUT, DEFAULT_CLOSURE_WAIT_TIMEOUT_MS)
+            )
         return self._run(starting.get(InputField.INPUT) or {})
 
     def _stage_deploy(self) -> bool:
