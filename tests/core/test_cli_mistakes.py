@@ -263,3 +263,23 @@ def test_stdin_given_twice_is_one_line(capsys: Capture, monkeypatch: pytest.Monk
     monkeypatch.setattr("sys.stdin", io.StringIO("kind: dummy\nname: x\n"))
     expected = (1, "", f"{PREFIX}'-' (stdin) is given more than once; it can be read once\n")
     assert expected == run_cli(capsys, "run", "-", "-")
+
+
+def test_ctrl_c_before_main_handles_it_is_one_line() -> None:
+    """A Ctrl-C that lands before ``main`` catches it (argument parsing, command imports) ends
+    the program as an interrupt does later: one line, exit 130, no traceback."""
+    code = (
+        "import arcaflow_steps.cli as cli\n"
+        "def interrupted():\n"
+        "    raise KeyboardInterrupt\n"
+        "cli.main = interrupted\n"
+        "cli.console_main()\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert (130, "", "arcaflow-steps: interrupted\n") == (
+        completed.returncode,
+        completed.stdout,
+        completed.stderr,
+    )

@@ -263,7 +263,11 @@ def console_main() -> NoReturn:
     """
     global _as_program
     _as_program = True
-    code = main()
+    try:
+        code = main()
+    except KeyboardInterrupt:  # Ctrl-C before main's own handling (parsing, imports)
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        code = 128 + 2
     import gc
 
     gc.freeze()
