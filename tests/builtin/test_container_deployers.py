@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from container_support import (
+    IMAGE_PREFIX,
     image,
     inspect,
     make_tls_files,
@@ -202,6 +203,25 @@ def test_docker_plugin_closing_its_output_is_still_stopped(
     assert 1.0 <= elapsed < 4.0  # the grace period, then force removal
     assert [] == our_containers("docker")
     assert 0 == live_container_count()
+
+
+@pytest.mark.docker
+def test_docker_looks_an_image_up_once(request: pytest.FixtureRequest) -> None:
+    """An image found once is not looked up again: removed meanwhile, the next deploy fails
+    at container creation, not at the image check."""
+    require_docker(request.config)
+    tag = f"{IMAGE_PREFIX}/looked-up-once-{os.getpid()}:latest"
+    subprocess.run(["docker", "tag", image("plugin_steps"), tag], check=True)
+    try:
+        deployer = _docker({"deployment": {"imagePullPolicy": "Never"}})
+        connection = deployer.deploy(tag)
+        connection.close()
+    finally:
+        subprocess.run(["docker", "rmi", tag], check=True, capture_output=True)
+    with pytest.raises(DeploymentError, match=r"^cannot start a container of image .*No such"):
+        deployer.deploy(tag)
+    with pytest.raises(DeploymentError, match=r"is not present on the Docker daemon"):
+        _docker({"deployment": {"imagePullPolicy": "Never"}}).deploy(tag)
 
 
 def test_missing_image_with_never_fails_to_deploy(engine: str) -> None:

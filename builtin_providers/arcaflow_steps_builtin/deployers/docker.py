@@ -20,12 +20,12 @@ configuration (same keys, same defaults), with a few additions marked *new*::
         imagePullPolicy: IfNotPresent   # Always | IfNotPresent | Never
       timeouts: {http: 15s}
 
-Theory of operation. ``deploy(image)`` makes sure the image is there (pull policy), creates a
-container running the image's entrypoint with the single argument ``--atp`` (non-TTY, stdin
-open and closed on the first detach, ``AutoRemove``, labelled ``org.arcaflow-steps.deployer``),
-attaches to its stdin, stdout and stderr **before** starting it (so no byte is lost), opens a
-``wait?condition=removed`` request (the daemon answers its headers at once, so the exit code
-cannot be missed), then starts it.
+Theory of operation. ``deploy(image)`` makes sure the image is there (pull policy; once per
+image), creates a container running the image's entrypoint with the single argument
+``--atp`` (non-TTY, stdin open and closed on the first detach, ``AutoRemove``, labelled
+``org.arcaflow-steps.deployer``), attaches to its stdin, stdout and stderr **before**
+starting it (so no byte is lost), opens a ``wait?condition=removed`` request (the daemon
+answers its headers at once, so the exit code cannot be missed), then starts it.
 
 The attach stream multiplexes stdout and stderr in frames (8-byte header: stream, 3 zero
 bytes, big-endian length). One demultiplexing thread per container copies stdout frames into
@@ -353,12 +353,13 @@ class DockerDeployer:
 
     def __init__(self, config: DockerDeployerConfig) -> None:
         self._config = config
-        # Guards _api, _watchdog, _tls_dir and _pulled.
+        # Guards _api, _watchdog, _tls_dir, _pulled and _present.
         self._lock = threading.Lock()
         self._api: Any = None
         self._watchdog: ContainerWatchdog | None = None
         self._tls_dir: str | None = None
         self._pulled: set[str] = set()
+        self._present: set[str] = set()
         self._removals = ContainerRemovals()
 
     @property
@@ -499,7 +500,11 @@ class DockerDeployer:
             ) from cause
 
     def ensure_image(self, image: str) -> None:
-        """Make the image available according to ``imagePullPolicy``; raise DeploymentError."""
+        """Make the image available according to ``imagePullPolicy``; raise DeploymentError.
+
+        An image found (or pulled) once is not looked up again by this deployer: one API call
+        per image and run, not per container.
+        """
         api = self.api()
         policy = self._config.image_pull_policy
         if policy is ImagePullPolicy.ALWAYS:
@@ -509,7 +514,12 @@ class DockerDeployer:
                 self._pull(api, image)
                 with self._lock:
                     self._pulled.add(image)
-        elif not self._has_image(api, image):
+            return
+        with self._lock:
+            present = image in self._present
+        if present:
+            return
+        if not self._has_image(api, image):
             if policy is ImagePullPolicy.NEVER:
                 raise DeploymentError(
                     f"image {image!r} is not present on the Docker daemon at {self.host!r} "
@@ -517,6 +527,8 @@ class DockerDeployer:
                     "'IfNotPresent' or 'Always'"
                 )
             self._pull(api, image)
+        with self._lock:
+            self._present.add(image)
 
     def deploy(self, source: str) -> DockerPluginConnection:
         """Start the plugin image ``source`` with ``--atp``; raise DeploymentError."""
