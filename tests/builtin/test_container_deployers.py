@@ -6,6 +6,7 @@ import gc
 import os
 import ssl
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -27,6 +28,8 @@ from container_support import (
 from arcaflow_steps import DeploymentError, RemoteProtocolError
 from arcaflow_steps.schema import validate
 from arcaflow_steps_builtin.deployers import PluginConnection
+from arcaflow_steps_builtin.deployers._protocols import deploy_cancelled
+from arcaflow_steps_builtin.deployers._start_queue import StartQueue
 from arcaflow_steps_builtin.deployers.docker import (
     DockerDeployer,
     DockerDeployerFactory,
@@ -37,6 +40,8 @@ from arcaflow_steps_builtin.deployers.podman import PodmanDeployer, PodmanDeploy
 from arcaflow_steps_builtin.plugin._atp import ATPClient
 
 Deploy = Callable[..., Any]
+#: Generous bound for "promptly" on a loaded 2-core machine.
+PROMPT = 30.0
 
 
 _CREATED: list[DockerDeployer | PodmanDeployer] = []
@@ -203,6 +208,58 @@ def test_docker_plugin_closing_its_output_is_still_stopped(
     assert 1.0 <= elapsed < 4.0  # the grace period, then force removal
     assert [] == our_containers("docker")
     assert 0 == live_container_count()
+
+
+@pytest.mark.docker
+def test_docker_start_holds_its_place_until_the_plugin_wrote(
+    request: pytest.FixtureRequest,
+) -> None:
+    """One start at a time: a deploy waits while the previous plugin has written nothing,
+    goes on once that one is closed or has greeted, and gives up when cancelled."""
+    require_docker(request.config)
+    deployer = _docker()
+    deployer._starts = StartQueue(1, hold_limit=60.0)  # one place, held until written
+    silent = deployer.deploy(image("fake_silent"))  # never writes: keeps its place
+    cancelled = threading.Event()
+    outcomes: dict[str, Any] = {}
+
+    def deploy(name: str, cancel: Callable[[], bool] = lambda: False) -> None:
+        deploy_cancelled.set(cancel)
+        try:
+            outcomes[name] = deployer.deploy(image("plugin_steps"))
+        except DeploymentError as exc:
+            outcomes[name] = str(exc)
+
+    given_up = threading.Thread(target=deploy, args=("given-up", cancelled.is_set))
+    given_up.start()
+    _wait_until(lambda: len(deployer._starts._waiting) == 1, "never queued")
+    cancelled.set()
+    given_up.join(PROMPT)
+    assert "cancelled while waiting to start a container" == outcomes["given-up"]
+    waiting = threading.Thread(target=deploy, args=("after-close",))
+    waiting.start()
+    _wait_until(lambda: len(deployer._starts._waiting) == 1, "never queued")
+    assert "after-close" not in outcomes
+    silent.close()
+    waiting.join(PROMPT)
+    greeted = outcomes["after-close"]
+    try:
+        client = ATPClient(greeted)
+        client.handshake(timeout=20)  # its hello gives its place to the next start
+        following = deployer.deploy(image("plugin_steps"))
+        following.close()
+        client.close(timeout=5)
+    finally:
+        greeted.close()
+    deployer.close()
+    assert [] == our_containers("docker")
+
+
+def _wait_until(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + PROMPT
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.01)
 
 
 @pytest.mark.docker

@@ -35,7 +35,7 @@ from arcaflow_steps import (
     StepRunner,
     prepare_step,
 )
-from arcaflow_steps_builtin.deployers._protocols import PluginConnection
+from arcaflow_steps_builtin.deployers._protocols import PluginConnection, deploy_cancelled
 from arcaflow_steps_builtin.deployers.command import CommandDeployerFactory
 from arcaflow_steps_builtin.deployers.hookspecs import hookimpl
 from arcaflow_steps_builtin.deployers.python import PythonDeployerFactory
@@ -448,3 +448,23 @@ def test_an_invalid_schema_is_refused_by_every_hello_carrying_it() -> None:
         assert "invalid schema: missing required field 'objects' @ $.steps['s'].input" == str(
             excinfo.value
         )
+
+
+def test_a_deployer_sees_whether_its_deploy_was_cancelled() -> None:
+    """A deploy runs with ``deploy_cancelled`` set to its lease's cancel check (a deployer
+    waiting for its turn polls it), and the check is gone after the deploy."""
+    pool = ProcessPool(slots=ProcessSlots(None))
+    cancelled = threading.Event()
+    seen: list[bool] = []
+
+    def opener() -> Any:
+        seen.append(deploy_cancelled.get()())
+        cancelled.set()
+        seen.append(deploy_cancelled.get()())
+        raise DeploymentError("deploy gave up")
+
+    with pytest.raises(DeploymentError, match=r"^deploy gave up$"):
+        pool.open(opener, cancelled.is_set)
+    assert [False, True] == seen
+    assert False is deploy_cancelled.get()()
+    assert 0 == pool.slots.open

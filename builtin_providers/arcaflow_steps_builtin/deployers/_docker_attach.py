@@ -205,12 +205,16 @@ class DockerPluginConnection:
         attached: Any,
         waiter: Any,
         removals: ContainerRemovals | None = None,
+        on_started: Callable[[], None] | None = None,
         stderr_limit: int = _STDERR_LIMIT,
     ) -> None:
         """``removals``: where ``close()`` records a removal left to finish in the background
-        (the deployer's; a private one when None)."""
+        (the deployer's; a private one when None). ``on_started`` (idempotent): called when
+        the plugin has written its first bytes, its output ended, or ``close()`` began (the
+        deployer's start queue gives its place to the next start)."""
         self._api = api
         self._removals = removals if removals is not None else ContainerRemovals()
+        self._on_started = on_started
         self.container_id: Final = container_id
         self.name: Final = name
         self._description = f"docker container {name} ({image})"
@@ -279,6 +283,8 @@ class DockerPluginConnection:
             while True:
                 while len(buffer) < 8 or len(buffer) < 8 + int.from_bytes(buffer[4:8], "big"):
                     chunk = read(65536)
+                    if self._on_started is not None:
+                        self._started()
                     if not chunk:
                         if not self._shutting:
                             self._ended.set()
@@ -303,6 +309,13 @@ class DockerPluginConnection:
             self._eof.set()
             if self._ended.is_set():
                 self._settled.set()
+
+    def _started(self) -> None:
+        """Report the start as over (from the demultiplexer or close(); a race may report
+        it twice)."""
+        on_started, self._on_started = self._on_started, None
+        if on_started is not None:
+            on_started()
 
     def _wait(self, waiter: Any) -> None:
         try:
@@ -375,6 +388,7 @@ class DockerPluginConnection:
             if self._closed:
                 return
             self._closed = True
+            self._started()
             deadline = time.monotonic() + max(timeout, 0.1)
             with contextlib.suppress(OSError, ValueError):
                 self._stdin.close()

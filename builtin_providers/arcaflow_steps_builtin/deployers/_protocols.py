@@ -24,15 +24,29 @@ Example, a deployer for any ATP executable on this machine::
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import IO, TYPE_CHECKING, Any, Protocol
+import contextvars
+from collections.abc import Callable, Iterable, Mapping
+from typing import IO, TYPE_CHECKING, Any, Final, Protocol
 
 from arcaflow_steps import DeploymentError
 
 if TYPE_CHECKING:
     from arcaflow_steps.schema import ScopeSchema
 
-__all__ = ["Deployer", "DeployerFactory", "PluginConnection", "UnknownDeployerError"]
+__all__ = [
+    "Deployer",
+    "DeployerFactory",
+    "PluginConnection",
+    "UnknownDeployerError",
+    "deploy_cancelled",
+]
+
+#: Whether the step a ``deploy()`` on this thread works for was cancelled meanwhile. The
+#: plugin provider sets it around each deploy; a deployer that makes a deploy wait (the
+#: ``docker`` deployer's start queue) polls it and gives up with ``DeploymentError``.
+deploy_cancelled: Final[contextvars.ContextVar[Callable[[], bool]]] = contextvars.ContextVar(
+    "deploy_cancelled", default=lambda: False
+)
 
 
 class PluginConnection(Protocol):

@@ -20,12 +20,15 @@ configuration (same keys, same defaults), with a few additions marked *new*::
         imagePullPolicy: IfNotPresent   # Always | IfNotPresent | Never
       timeouts: {http: 15s}
 
-Theory of operation. ``deploy(image)`` makes sure the image is there (pull policy; once per
-image), creates a container running the image's entrypoint with the single argument
-``--atp`` (non-TTY, stdin open and closed on the first detach, ``AutoRemove``, labelled
-``org.arcaflow-steps.deployer``), attaches to its stdin, stdout and stderr **before**
-starting it (so no byte is lost), opens a ``wait?condition=removed`` request (the daemon
-answers its headers at once, so the exit code cannot be missed), then starts it.
+Theory of operation. ``deploy(image)`` first waits for its turn in the deployer's start
+queue (:mod:`._start_queue`: at most two containers per CPU starting at once, first come,
+first served, each until its plugin has written its first bytes), makes sure the image is
+there (pull policy; once per image), creates a container running the image's entrypoint
+with the single argument ``--atp`` (non-TTY, stdin open and closed on the first detach,
+``AutoRemove``, labelled ``org.arcaflow-steps.deployer``), attaches to its stdin, stdout
+and stderr **before** starting it (so no byte is lost), opens a ``wait?condition=removed``
+request (the daemon answers its headers at once, so the exit code cannot be missed), then
+starts it.
 
 The attach stream multiplexes stdout and stderr in frames (8-byte header: stream, 3 zero
 bytes, big-endian length). One demultiplexing thread per container copies stdout frames into
@@ -64,7 +67,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final, final
 
 import attrs
@@ -95,6 +98,7 @@ from ._container import (
 )
 from ._container_reaper import ContainerWatchdog, DockerContainers, start_sweep
 from ._docker_attach import ContainerRemovals, DockerPluginConnection, live_container_count
+from ._start_queue import StartQueue
 
 __all__ = [
     "DockerDeployer",
@@ -114,6 +118,9 @@ _INSTALL_HINT: Final = (
     "deployer 'docker' needs the docker extra: pip install 'arcaflow-steps[docker]'"
 )
 _MAX_POOL_SIZE: Final = 256
+#: Containers starting at once per CPU, and the longest a start holds its place (seconds).
+_STARTS_PER_CPU: Final = 2
+_START_HOLD_LIMIT: Final = 2.0
 #: Seconds the deployer's close waits for the daemon to remove ended plugins' containers
 #: before it force-removes them.
 _REMOVAL_WAIT: Final = 10.0
@@ -334,6 +341,14 @@ class DockerDeployerConfig:
 # -- the deployer ---------------------------------------------------------------------------
 
 
+def _cpu_count() -> int:
+    """Return the CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):  # not Linux
+        return os.cpu_count() or 1
+
+
 def _import_docker() -> Any:
     try:
         import docker
@@ -361,6 +376,8 @@ class DockerDeployer:
         self._pulled: set[str] = set()
         self._present: set[str] = set()
         self._removals = ContainerRemovals()
+        # Containers starting at once, in the order asked for (see _start_queue).
+        self._starts = StartQueue(_STARTS_PER_CPU * _cpu_count(), hold_limit=_START_HOLD_LIMIT)
 
     @property
     def config(self) -> DockerDeployerConfig:
@@ -534,6 +551,14 @@ class DockerDeployer:
         """Start the plugin image ``source`` with ``--atp``; raise DeploymentError."""
         if not source or source.strip() != source:
             raise DeploymentError(f"invalid image reference {source!r} for deployer 'docker'")
+        place = self._starts.enter()
+        try:
+            return self._deploy(source, lambda: self._starts.leave(place))
+        except BaseException:
+            self._starts.leave(place)
+            raise
+
+    def _deploy(self, source: str, on_started: Callable[[], None]) -> DockerPluginConnection:
         self.ensure_image(source)
         api = self.api()
         name = container_name(CONTAINER_PREFIX)
@@ -580,6 +605,7 @@ class DockerDeployer:
             attached=attached,
             waiter=waiter,
             removals=self._removals,
+            on_started=on_started,
         )
 
 

@@ -36,7 +36,7 @@ from typing import Final, final
 from arcaflow_steps import DeploymentError
 from arcaflow_steps.schema import PluginSchema
 
-from ..deployers._protocols import PluginConnection
+from ..deployers._protocols import PluginConnection, deploy_cancelled
 from ._plugin_process import CLOSE_TIMEOUT, PluginProcess
 from ._process_slots import ProcessSlots, process_slots
 
@@ -134,11 +134,14 @@ class ProcessPool:
         """
         if cancelled() or not self.slots.take(cancelled=cancelled, make_room=self._close_idle):
             raise DeploymentError("cancelled while waiting for a free plugin process slot")
+        token = deploy_cancelled.set(cancelled)
         try:
             process = opener()
         except BaseException:
             self.slots.release()
             raise
+        finally:
+            deploy_cancelled.reset(token)
         process.on_closed(self.slots.release)
         return process
 
