@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
+import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from plugin_support import PLUGINS, descendants, is_running, wait_gone
+import yaml
+from plugin_support import PLUGINS, ROOT, descendants, is_running, wait_gone
+from test_plugin_cli import CLI
 
 from arcaflow_steps import RemoteProtocolError
 from arcaflow_steps.schema import validate
@@ -151,3 +156,55 @@ def parent_of(pid: int) -> int:
     with open(f"/proc/{pid}/stat") as stat:
         raw = stat.read()
     return int(raw[raw.rindex(")") + 2 :].split()[1])
+
+
+def children_of(pid: int) -> list[int]:
+    """Return the children of ``pid`` (every thread's), or [] once it is gone."""
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return []
+    found = []
+    for task in tasks:
+        with contextlib.suppress(OSError):
+            found.extend(int(child) for child in (task / "children").read_text().split())
+    return found
+
+
+def test_sigkill_of_the_cli_leaves_nothing_of_a_source_zygote(tmp_path: Path) -> None:
+    """After ``kill -9`` of the CLI running four steps of one source (the third and fourth
+    forked by a source zygote), the source zygote, every plugin and every directory go."""
+    (tmp_path / "tmp").mkdir()
+    definition = {
+        "plugin": {"src": FACTS, "deployment_type": "python"},
+        "step": "facts",
+        "input": {"seconds": 60.0},
+    }
+    steps = tmp_path / "steps.yaml"
+    steps.write_text(yaml.safe_dump({"steps": dict.fromkeys("abcd", definition)}))
+    process = subprocess.Popen(
+        [CLI, "run", "--format", "yaml", str(steps)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TMPDIR": str(tmp_path / "tmp")},
+    )
+    deadline = time.monotonic() + 30
+    while True:  # a grandchild of the CLI with two plugins of its own: the source zygote
+        sources = [
+            source
+            for zygote in children_of(process.pid)
+            for source in children_of(zygote)
+            if len(children_of(source)) == 2
+        ]
+        if sources:
+            break
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "no source zygote forked the last two steps"
+        time.sleep(0.05)
+    left = descendants(process.pid)
+    process.kill()
+    process.communicate(timeout=10)
+    assert set() == wait_gone(left)
+    assert [] == sorted(path.name for path in (tmp_path / "tmp").iterdir())

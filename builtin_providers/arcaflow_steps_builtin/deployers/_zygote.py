@@ -79,8 +79,9 @@ _CLEANUP: set[str] = set()
 #: Fewest entries of _CLEANUP that make the next request drop the directories already removed.
 _PRUNE_FROM = 64
 _prune_at = _PRUNE_FROM
-#: Seconds a source zygote may take to import its plugin before the source falls back.
-_PRELOAD_LIMIT = 30
+#: Seconds a source zygote may take to import its plugin before the source falls back (the
+#: zygote serves nothing else meanwhile; a slower import is paid by each run, as before).
+_PRELOAD_LIMIT = 5
 #: The request of a source that starts its source zygote. Not the second: a probe process is
 #: reused by the first run, so two starts are often a two-step workflow, for which the source
 #: zygote would be one import and one process more and save nothing.
