@@ -3,7 +3,9 @@
 Theory of operation. Three mechanisms, from the most to the least common case:
 
 1. A step's connection closes its container (EOF on stdin, a bounded wait, force removal):
-   :mod:`._docker_attach` and :mod:`.podman`. An ``atexit`` hook closes what is left.
+   :mod:`._docker_attach` and :mod:`.podman`. An ``atexit`` hook closes what is left. (A
+   docker step ends once its plugin has ended; dockerd removes the container just after,
+   and the deployer's close waits for that removal.)
 2. **The watchdog.** When its process dies without closing (``kill -9``, OOM killer), nothing
    in it runs, and the plugin does not end by itself: the engine closes its stdin (Docker's
    stdin-once attach, podman's ``-i``), but the Python SDK, on EOF, waits for its running
