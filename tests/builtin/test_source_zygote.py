@@ -143,7 +143,12 @@ def test_a_killed_source_zygote_ends_its_runs_and_is_not_restarted(
         f"killed by SIGKILL (its source zygote, pid {source_zygote}, died)"
         == connection.exit_status()
     )
-    assert handle.exception(30.0) is not None
+    error = handle.exception(30.0)
+    assert isinstance(error, RemoteProtocolError)
+    assert (
+        f"plugin {connection.description}: stdout ended (EOF) before finishing run(s) 'r'; "
+        f"killed by SIGKILL (its source zygote, pid {source_zygote}, died)"
+    ) == str(error)
     client.close(5.0)
     connection.close(5.0)
     assert not is_running(connection.pid)
@@ -171,25 +176,31 @@ def children_of(pid: int) -> list[int]:
     return found
 
 
-def test_sigkill_of_the_cli_leaves_nothing_of_a_source_zygote(tmp_path: Path) -> None:
-    """After ``kill -9`` of the CLI running four steps of one source (the third and fourth
-    forked by a source zygote), the source zygote, every plugin and every directory go."""
+def start_cli(tmp_path: Path, steps: int, **env: str) -> subprocess.Popen[str]:
+    """Start ``arcaflow-steps run`` with ``steps`` steps of plugin_import_facts (each waiting
+    60 s), with its own (empty) TMPDIR and ``env`` added to its environment."""
     (tmp_path / "tmp").mkdir()
     definition = {
         "plugin": {"src": FACTS, "deployment_type": "python"},
         "step": "facts",
         "input": {"seconds": 60.0},
     }
-    steps = tmp_path / "steps.yaml"
-    steps.write_text(yaml.safe_dump({"steps": dict.fromkeys("abcd", definition)}))
-    process = subprocess.Popen(
-        [CLI, "run", "--format", "yaml", str(steps)],
+    path = tmp_path / "steps.yaml"
+    path.write_text(yaml.safe_dump({"steps": {f"s{i}": definition for i in range(steps)}}))
+    return subprocess.Popen(
+        [CLI, "run", "--format", "yaml", str(path)],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "TMPDIR": str(tmp_path / "tmp")},
+        env={**os.environ, "TMPDIR": str(tmp_path / "tmp"), **env},
     )
+
+
+def test_sigkill_of_the_cli_leaves_nothing_of_a_source_zygote(tmp_path: Path) -> None:
+    """After ``kill -9`` of the CLI running four steps of one source (the third and fourth
+    forked by a source zygote), the source zygote, every plugin and every directory go."""
+    process = start_cli(tmp_path, 4)
     deadline = time.monotonic() + 30
     while True:  # a grandchild of the CLI with two plugins of its own: the source zygote
         sources = [
@@ -207,4 +218,26 @@ def test_sigkill_of_the_cli_leaves_nothing_of_a_source_zygote(tmp_path: Path) ->
     process.kill()
     process.communicate(timeout=10)
     assert set() == wait_gone(left)
+    assert [] == sorted(path.name for path in (tmp_path / "tmp").iterdir())
+
+
+def test_sigkill_of_the_cli_while_a_source_zygote_imports_leaves_nothing(
+    tmp_path: Path,
+) -> None:
+    """``kill -9`` of the CLI while a source zygote imports (4 s) ends everything at once, not
+    after the import: the zygote waiting for it notices its client is gone. The import ran in
+    a directory inside the run directory of the request that started it: none is left."""
+    process = start_cli(tmp_path, 3, FACTS_IMPORT_SECONDS="4")
+    deadline = time.monotonic() + 30
+    while not list((tmp_path / "tmp").glob("*/.arcaflow-preload")):
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "no source zygote started importing"
+        time.sleep(0.02)
+    left = descendants(process.pid)
+    process.kill()
+    process.communicate(timeout=10)
+    assert set() == wait_gone(left, timeout=2.0)  # the import would take 4 s
+    deadline = time.monotonic() + 10  # the zygote removes its requests' directories as it dies
+    while list((tmp_path / "tmp").iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.02)
     assert [] == sorted(path.name for path in (tmp_path / "tmp").iterdir())

@@ -3,7 +3,8 @@
 ``facts`` (input ``{seconds=0}``: how long to wait first) returns ``success`` with the pid and
 working directory read at import and now, how many runs this process's module counted, and
 how many threads run. With ``FACTS_THREAD=1`` in its environment the module starts a thread at
-import (so it cannot be preloaded). Run: ``python plugin_import_facts.py --atp``.
+import (so it cannot be preloaded); ``FACTS_IMPORT_SECONDS`` makes its import sleep that long.
+Run: ``python plugin_import_facts.py --atp``.
 """
 
 import dataclasses
@@ -20,6 +21,7 @@ IMPORT_CWD = os.getcwd()
 RUNS = [0]
 if os.environ.get("FACTS_THREAD") == "1":
     threading.Thread(target=threading.Event().wait, daemon=True).start()
+time.sleep(float(os.environ.get("FACTS_IMPORT_SECONDS", "0")))
 
 
 @dataclasses.dataclass

@@ -19,8 +19,10 @@ from here (``_become_source``, contained as a plugin is: its own session, subrea
 parent-death signal) that imports the plugin once (:mod:`._zygote_preload`) and then forks each
 run from that state, replying ``{"id", "pid", "source"}`` and the runs' exits on the control
 socket it inherited. Its requests come over a socket pair of its own, forwarded with their
-descriptors. Starting one is synchronous (at most ``_PRELOAD_LIMIT`` seconds); if the source
-cannot be preloaded, it says why and exits, and that source is forked here as before. When a
+descriptors. Starting one is synchronous (at most ``_PRELOAD_LIMIT`` seconds, and not past
+the client's end); if the source cannot be preloaded, it says why and exits, and that source
+is forked here as before. It imports in a directory inside the run directory of the request
+that started it, so a kill in the middle leaves nothing the run's clean-up does not remove. When a
 source zygote ends (it is killed; its plugins die with it), the zygote reports
 ``{"source_exit": pid}`` and forks that source itself from then on.
 
@@ -60,6 +62,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Sequence
 from typing import Any, NoReturn
@@ -418,10 +421,18 @@ def _start_source(
         _become_source(control, theirs, request, zygote)
     theirs.close()
     status = b""
+    # Wait for its answer, but not past our client's end: nothing may outlive it long.
+    poller = select.poll()
+    poller.register(ours, select.POLLIN)
+    poller.register(control, select.POLLRDHUP)
+    deadline = time.monotonic() + _PRELOAD_LIMIT
     with contextlib.suppress(OSError):
-        ready, _, _ = select.select([ours], [], [], _PRELOAD_LIMIT)
-        if ready:
-            status = ours.recv(_MAX_PACKET)
+        while not status and (remaining := deadline - time.monotonic()) > 0:
+            events = dict(poller.poll(remaining * 1000))
+            if control.fileno() in events:
+                break  # our client is gone: _serve sees it next and we shut down
+            if ours.fileno() in events:
+                status = ours.recv(_MAX_PACKET) or b"ended"
     if status != b"ready":
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
@@ -485,7 +496,9 @@ def _preload(request: dict[str, Any]) -> Any:
     except BaseException:  # not an SDK plugin's interpreter
         return "no arcaflow_plugin_sdk"
     preloader = _load_preloader()
-    directory = os.path.join(os.path.dirname(request["cwd"]), f"arcaflow-preload-{os.getpid()}")
+    # Inside the directory of the request that started us (removed with it whoever dies),
+    # and gone before that request's run is forked into it.
+    directory = os.path.join(request["cwd"], ".arcaflow-preload")
     os.mkdir(directory, 0o700)
     output = os.open(directory + ".out", os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
     os.unlink(directory + ".out")
