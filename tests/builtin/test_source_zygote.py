@@ -94,6 +94,18 @@ def test_a_thread_started_at_import_means_no_preloading(
     assert [3] * 4 == [run["threads"] for run in runs]  # one more than without
 
 
+def test_a_file_opened_at_import_means_no_preloading(
+    deployer: PythonDeployer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A module that keeps a file open from its import is imported by every run, so each run
+    reads the file through a descriptor of its own."""
+    monkeypatch.setenv("FACTS_OPEN_FILE", "1")
+    runs = [facts(deployer.deploy(FACTS)) for _ in range(4)]
+    assert [run["pid"] for run in runs] == [run["import_pid"] for run in runs]
+    expected = Path(FACTS).read_text().splitlines()[0]
+    assert [expected] * 4 == [run["first_line"] for run in runs]
+
+
 def test_print_at_import_fails_every_handshake(deployer: PythonDeployer) -> None:
     """A module printing at import is never preloaded: its text corrupts the ATP stream of
     the third and fourth start exactly as of the first."""

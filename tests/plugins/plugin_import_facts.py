@@ -3,7 +3,8 @@
 ``facts`` (input ``{seconds=0}``: how long to wait first) returns ``success`` with the pid and
 working directory read at import and now, how many runs this process's module counted, and
 how many threads run. With ``FACTS_THREAD=1`` in its environment the module starts a thread at
-import (so it cannot be preloaded); ``FACTS_IMPORT_SECONDS`` makes its import sleep that long.
+import (so it cannot be preloaded); ``FACTS_IMPORT_SECONDS`` makes its import sleep that long;
+with ``FACTS_OPEN_FILE=1`` it opens this file at import and each run reads its first line.
 Run: ``python plugin_import_facts.py --atp``.
 """
 
@@ -22,6 +23,7 @@ RUNS = [0]
 if os.environ.get("FACTS_THREAD") == "1":
     threading.Thread(target=threading.Event().wait, daemon=True).start()
 time.sleep(float(os.environ.get("FACTS_IMPORT_SECONDS", "0")))
+SOURCE = open(__file__) if os.environ.get("FACTS_OPEN_FILE") == "1" else None  # noqa: SIM115
 
 
 @dataclasses.dataclass
@@ -37,6 +39,7 @@ class Facts:
     cwd: str
     runs: int
     threads: int
+    first_line: str
 
 
 @plugin.step(
@@ -52,6 +55,7 @@ def facts(params: FactsInput) -> tuple[str, Facts]:
         cwd=os.getcwd(),
         runs=RUNS[0],
         threads=threading.active_count(),
+        first_line=SOURCE.readline().strip() if SOURCE is not None else "",
     )
 
 

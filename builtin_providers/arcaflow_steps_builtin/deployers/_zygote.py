@@ -516,12 +516,17 @@ def _preload(request: dict[str, Any]) -> Any:
         sys.argv[:] = request["argv"]
         cwd = request["cwd"]
         sys.path[:0] = [directory if entry == cwd else entry for entry in request["sys_path"]]
+        descriptors = _open_descriptors()
         result = preloader.preload(sdk, request.get("module"), request.get("path"), directory)
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(BaseException):
                 stream.flush()
         if not isinstance(result, str) and os.fstat(output).st_size:
             result = "the module wrote to stdout or stderr"
+        if not isinstance(result, str) and _open_descriptors() - descriptors:
+            # A run's child closes every descriptor beyond stdio, and one shared by every
+            # run would share its offset: a file the module opened must be each run's own.
+            result = "the module left a file descriptor open"
         if not isinstance(result, str) and signal.set_wakeup_fd(-1) != -1:
             result = "the module set a signal wakeup descriptor"
     finally:
@@ -531,6 +536,16 @@ def _preload(request: dict[str, Any]) -> Any:
         os.close(output)
         shutil.rmtree(directory, ignore_errors=True)
     return result
+
+
+def _open_descriptors() -> set[int]:
+    """Return our open descriptors (not the one that lists them, closed by then)."""
+    found = set()
+    for entry in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):
+            os.fstat(int(entry))
+            found.add(int(entry))
+    return found
 
 
 def _serve_source(control: socket.socket, requests: socket.socket, preloaded: Any) -> None:

@@ -17,8 +17,9 @@ from the SDK zygote as before, when the module:
 
 - wrote anything to its stdout or stderr (descriptors 1 and 2 are a file read afterwards: a
   ``print`` at import corrupts the ATP stream, and must do so in the run's own process);
-- left a thread running (forking a multi-threaded process is unsafe), a signal wakeup
-  descriptor set, or a file in its working directory (an empty directory of its own);
+- left a thread running (forking a multi-threaded process is unsafe), a file descriptor open
+  (each run's child closes every descriptor beyond stdio), a signal wakeup descriptor set, or
+  a file in its working directory (an empty directory of its own);
 - raised, exited, finished without calling ``plugin.run``, or called it somewhere a run could
   not be resumed: not from the module's top-level code, or not as its last statement, which
   must be ``plugin.run(...)`` or ``sys.exit(plugin.run(...))`` (possibly inside trailing
