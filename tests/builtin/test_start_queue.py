@@ -22,9 +22,9 @@ def _wait_until(condition: object, what: str) -> None:
 
 
 def test_places_are_given_in_the_order_asked() -> None:
-    """With every place taken, waiters are admitted one by one in their arrival order."""
-    queue = StartQueue(2, hold_limit=60.0)
-    held = [queue.enter(), queue.enter()]
+    """With the place taken, waiters are admitted one by one in their arrival order."""
+    queue = StartQueue(1, hold_limit=60.0)
+    held = [queue.enter()]
     admitted: list[int] = []
     lock = threading.Lock()
     queued = threading.Semaphore(0)

@@ -29,13 +29,17 @@ from ._protocols import deploy_cancelled
 
 __all__ = ["StartQueue"]
 
-#: Seconds between checks of the deploy's cancellation while it waits for a place.
-_RECHECK: Final = 0.2
+#: Seconds between checks of the deploy's cancellation while it waits for a place (a
+#: cancelled step's deploy gives up within this; ProcessSlots re-checks as often).
+_RECHECK: Final = 1.0
 
 
 @final
 class StartQueue:
     """At most ``bound`` starts at once, admitted in the order they asked.
+
+    Each waiter sleeps on its own event, set when it is admitted: a place given back wakes
+    the next waiter only, not every one (a foreach has dozens waiting).
 
     Thread safety: safe to share.
     """
@@ -43,10 +47,10 @@ class StartQueue:
     def __init__(self, bound: int, *, hold_limit: float) -> None:
         self.bound: Final = max(1, bound)
         self._hold_limit = hold_limit
-        # Guards _holds (place -> deadline) and _waiting; notified on every change.
-        self._cond = threading.Condition()
+        # Guards _holds (place -> deadline) and _waiting (places and their admission events).
+        self._lock = threading.Lock()
         self._holds: dict[object, float] = {}
-        self._waiting: collections.deque[object] = collections.deque()
+        self._waiting: collections.OrderedDict[object, threading.Event] = collections.OrderedDict()
 
     def enter(self) -> object:
         """Wait for a place (first come, first served) and return it.
@@ -56,33 +60,41 @@ class StartQueue:
         """
         cancelled = deploy_cancelled.get()
         place = object()
-        with self._cond:
-            self._waiting.append(place)
-            try:
-                while not self._admits(place):
-                    if cancelled():
-                        raise DeploymentError("cancelled while waiting to start a container")
-                    self._cond.wait(self._wait_time())
-            finally:
-                self._waiting.remove(place)
-                self._cond.notify_all()
-            self._holds[place] = time.monotonic() + self._hold_limit
+        admitted = threading.Event()
+        with self._lock:
+            self._waiting[place] = admitted
+            self._admit_locked()
+        while not admitted.wait(self._wait_time()):
+            with self._lock:
+                self._admit_locked()  # a hold may have run out meanwhile
+                if admitted.is_set():
+                    break
+                if cancelled():
+                    del self._waiting[place]
+                    self._admit_locked()
+                    raise DeploymentError("cancelled while waiting to start a container")
         return place
 
-    def _admits(self, place: object) -> bool:
+    def _admit_locked(self) -> None:
+        """Drop holds past their deadline, then admit waiters in order while places are free."""
         now = time.monotonic()
         for held, deadline in list(self._holds.items()):
             if deadline <= now:
                 del self._holds[held]
-        return self._waiting[0] is place and len(self._holds) < self.bound
+        while self._waiting and len(self._holds) < self.bound:
+            place, admitted = self._waiting.popitem(last=False)
+            self._holds[place] = now + self._hold_limit
+            admitted.set()
 
     def _wait_time(self) -> float:
-        if len(self._holds) < self.bound:
-            return _RECHECK
-        return min(max(min(self._holds.values()) - time.monotonic(), 0.01), _RECHECK)
+        with self._lock:
+            if len(self._holds) < self.bound or not self._holds:
+                return _RECHECK
+            earliest = min(self._holds.values())
+        return min(max(earliest - time.monotonic(), 0.01), _RECHECK)
 
     def leave(self, place: object) -> None:
         """Give a place back (idempotent)."""
-        with self._cond:
+        with self._lock:
             if self._holds.pop(place, None) is not None:
-                self._cond.notify_all()
+                self._admit_locked()
