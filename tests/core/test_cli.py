@@ -388,3 +388,25 @@ def test_run_of_a_blocked_kind_says_blocked(capsys: Capture, tmp_path: Path) -> 
         f"arcaflow-steps: error: {file}: provider kind 'dummy' in step 'hello' is blocked "
         "(ARCAFLOW_STEPS_DISABLE_PLUGINS or -p no:dummy); valid kinds: 'foreach', 'plugin'\n"
     ) == err
+
+
+def test_start_up_objects_are_frozen_only_when_the_command_line_is_the_program(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Right before steps start, ``run`` and ``workflow`` move what start-up made out of the
+    collector's reach, but only as the program: a caller of ``main`` keeps its collector."""
+    import gc
+
+    from arcaflow_steps import cli
+    from arcaflow_steps.cli._common import freeze_start_up_objects
+
+    monkeypatch.setattr(cli, "_as_program", False)
+    gc.unfreeze()
+    freeze_start_up_objects()
+    assert 0 == gc.get_freeze_count()
+    monkeypatch.setattr(cli, "_as_program", True)
+    try:
+        freeze_start_up_objects()
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()

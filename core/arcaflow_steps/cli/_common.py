@@ -20,6 +20,7 @@ __all__ = [
     "console",
     "emit",
     "failure_record",
+    "freeze_start_up_objects",
     "make_registry",
     "plain",
     "scan_entry_points",
@@ -56,6 +57,25 @@ def scan_entry_points(
     blocked = parse_blocked(extra=blocked_names(args))
     found = scan_groups((*REGISTRY_GROUPS, *groups), blocked=blocked, extensions=True)
     return found, blocked
+
+
+def freeze_start_up_objects() -> None:
+    """Exempt every object made so far from garbage collection, right before steps start.
+
+    What start-up made (modules, classes, schemas, the plan) lives until the command ends. Left
+    to the collector, its oldest generation is scanned while the steps run, on the thread
+    that holds the interpreter lock: a 60-75 ms pause at the first full collection of a
+    256-item foreach, and ~100 ms of collector time per run. ``gc.freeze`` moves it all to the
+    permanent generation instead, so later collections scan only what the run makes. Only
+    when the command line runs as a program (the process ends with the command, so nothing
+    needs unfreezing); a caller of :func:`main` keeps its collector as it was.
+    """
+    import gc
+
+    from . import runs_as_program
+
+    if runs_as_program():
+        gc.freeze()
 
 
 def make_registry(

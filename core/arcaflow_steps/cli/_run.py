@@ -32,7 +32,7 @@ from . import (
     PROG,
     _add_plugin_options,
 )
-from ._common import make_registry, plain, scan_entry_points
+from ._common import freeze_start_up_objects, make_registry, plain, scan_entry_points
 from ._signals import Interrupted, RunSignals
 
 if TYPE_CHECKING:
@@ -285,6 +285,7 @@ def _run_with(
         observers = registry.observers()  # the installed packages' observer hooks
         runner = StepRunner(parallelism=args.parallelism, observers=(progress, observers))
         progress.start()
+        freeze_start_up_objects()
         signals.attach(runner, progress)
         try:
             try:
