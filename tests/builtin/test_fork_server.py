@@ -22,6 +22,7 @@ from plugin_support import marked, wait_gone
 from arcaflow_steps import DeploymentError
 from arcaflow_steps_builtin.deployers import _forkserver, _zygote
 from arcaflow_steps_builtin.deployers._forkserver import ForkServer
+from arcaflow_steps_builtin.deployers._zygote_process import is_running_interpreter
 
 
 @pytest.fixture
@@ -228,3 +229,29 @@ def test_a_plugins_stdout_is_buffered_even_when_unbuffered_is_asked(
             connection.close()
     finally:
         server.close()
+
+
+def test_the_running_interpreter_is_known_by_each_of_its_names_in_its_directory(
+    tmp_path: Path,
+) -> None:
+    """A console script's ``#!`` may say ``bin/python3`` where ``pythonPath`` says
+    ``bin/python``: one interpreter, so the zygote may still be a fork of this process. The
+    same binary linked from another directory is another environment, and a bare name is a
+    ``PATH`` lookup: neither is ours."""
+    directory = Path(sys.executable).parent
+    siblings = [
+        entry
+        for entry in directory.iterdir()
+        if entry.name.startswith("python")
+        and entry != Path(sys.executable)
+        and entry.resolve() == Path(sys.executable).resolve()
+    ]
+    assert siblings, f"no other name for {sys.executable} in {directory}"
+    assert is_running_interpreter(sys.executable)
+    for sibling in siblings:
+        assert is_running_interpreter(str(sibling))
+    elsewhere = tmp_path / "python"
+    elsewhere.symlink_to(Path(sys.executable).resolve())
+    assert not is_running_interpreter(str(elsewhere))
+    assert not is_running_interpreter(Path(sys.executable).name)
+    assert not is_running_interpreter(str(directory / "no-such-python"))

@@ -56,6 +56,7 @@ from ._process import (
 from ._zygote_process import (
     ForkedHandle,
     fork_zygote,
+    is_running_interpreter,
     kill_owned_processes,
     runs_with_default_options,
 )
@@ -275,7 +276,7 @@ class ForkServer:
     def _can_fork_here(self) -> bool:
         """Return whether the zygote may be a fork of this process (see :meth:`start`)."""
         if (
-            self._python != sys.executable
+            not is_running_interpreter(self._python)
             or self.is_launcher
             or threading.active_count() != 1
             or not runs_with_default_options()

@@ -24,6 +24,7 @@ __all__ = [
     "ForkedHandle",
     "ForkedZygote",
     "fork_zygote",
+    "is_running_interpreter",
     "kill_owned_processes",
     "runs_with_default_options",
 ]
@@ -61,6 +62,28 @@ def kill_owned_processes(owner: str) -> int:
             break
         time.sleep(0.01)  # let the killed exit, so the next sweep sees who they left
     return killed
+
+
+def is_running_interpreter(python: str) -> bool:
+    """Return whether ``python`` (a path) starts the interpreter running us, in our
+    environment: ``sys.executable`` itself, or another name for it in the same directory.
+
+    A console script's ``#!`` line may name a venv's ``bin/python3`` while the deployer's
+    ``pythonPath`` says ``bin/python``: both are links to one binary, and the directory they
+    are in (its parent's ``pyvenv.cfg``) decides the environment, so the two are the same
+    interpreter. The same binary reached from another directory is another venv; a bare name
+    (looked up on ``PATH``) or a wrapper script is never ours.
+    """
+    if python == sys.executable:
+        return True
+    if not sys.executable or os.sep not in python:
+        return False
+    try:
+        return os.path.samefile(python, sys.executable) and os.path.samefile(
+            os.path.dirname(os.path.abspath(python)), os.path.dirname(sys.executable)
+        )
+    except OSError:
+        return False
 
 
 def runs_with_default_options() -> bool:
