@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import signal
+import stat
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -45,6 +46,10 @@ __all__ = ["add_arguments", "run"]
 
 _WAIT_SLICE: Final = 0.1
 _PLUGIN_KIND: Final = "plugin"
+#: The kind whose ``workflow`` names a sub-workflow file, and how many such files the warm-up
+#: hints may read (each is read again when the step is planned).
+_SUB_WORKFLOW_KIND: Final = "foreach"
+_HINT_FILES: Final = 16
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -162,7 +167,9 @@ def _run_signalled(
                 found, blocked = scan_entry_points(registry_args, WARM_UP_GROUP)
                 model = _read_model(files, log)
                 warm_ups = start_warm_ups(
-                    found[PROVIDER_GROUP], found[WARM_UP_GROUP], _definitions(model, config)
+                    found[PROVIDER_GROUP],
+                    found[WARM_UP_GROUP],
+                    _definitions(model, config, files.context_dir),
                 )
                 registry = make_registry(registry_args, (found, blocked))
                 plan, observers = _plan(model, files, config, log, registry)
@@ -207,17 +214,39 @@ def _read_model(files: WorkflowFiles, log: WorkflowLog) -> WorkflowModel:
     return parse_workflow(data, source=source, positions=positions)
 
 
-def _definitions(model: WorkflowModel, config: WorkflowConfig) -> list[Mapping[str, Any]]:
-    """Return the steps' definitions with the config's defaults, as warm-up hints."""
+def _definitions(
+    model: WorkflowModel, config: WorkflowConfig, context_dir: Path
+) -> list[Mapping[str, Any]]:
+    """Return the steps' definitions with the config's defaults, as warm-up hints, with those
+    of the sub-workflows that ``foreach`` steps name (each file read once, at most
+    ``_HINT_FILES`` of them, regular files only: a FIFO is read once, by the planner). A file
+    that cannot be read or parsed adds nothing here; planning reports it."""
+    from .._errors import ArcaflowStepsError
+    from ..workflow._workflow_file import read_workflow
     from ._workflow_config import step_defaults
 
     fill_in = step_defaults(config)
-    definitions = []
-    for step_id, definition in model.steps.items():
-        kind = definition.get("kind", _PLUGIN_KIND)
-        definitions.append(
-            fill_in(step_id, kind, definition) if isinstance(kind, str) else definition
-        )
+    definitions: list[Mapping[str, Any]] = []
+    pending = [model]
+    seen: set[Path] = set()
+    while pending:
+        for step_id, definition in pending.pop().steps.items():
+            kind = definition.get("kind", _PLUGIN_KIND)
+            definitions.append(
+                fill_in(step_id, kind, definition) if isinstance(kind, str) else definition
+            )
+            sub_workflow = definition.get("workflow")
+            if kind != _SUB_WORKFLOW_KIND or not isinstance(sub_workflow, str):
+                continue
+            path = Path(os.path.normpath(context_dir / sub_workflow))
+            if path in seen or len(seen) >= _HINT_FILES:
+                continue
+            seen.add(path)
+            try:
+                if stat.S_ISREG(path.stat().st_mode):
+                    pending.append(read_workflow(path))
+            except (ArcaflowStepsError, OSError, ValueError):
+                continue
     return definitions
 
 
@@ -303,6 +332,7 @@ def _execute(
     late: _LateObservers,
     signals: RunSignals,
 ) -> WorkflowResult:
+    from ._common import freeze_start_up_objects
     from ._progress import make_progress
 
     progress: Progress = make_progress(
@@ -310,6 +340,7 @@ def _execute(
     )
     late.targets = (progress,)
     progress.start()
+    freeze_start_up_objects()
     workflow_run: WorkflowRun | None = None
     try:
         workflow_run = plan.start(input_data)
