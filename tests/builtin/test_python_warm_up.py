@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -233,18 +234,43 @@ def test_a_step_with_its_own_deploy_is_probed_with_it(tmp_path: Path) -> None:
     """The schema is read with the step's own ``deploy`` (a hint to load_schema), so a step on
     another interpreter starts one zygote, the warm-up's, and its probe process runs the step;
     reading the schema with the default interpreter would start a second one."""
-    directory, name = os.path.split(sys.executable)
-    other_name = f"{directory}/./{name}"  # the same interpreter, but not this process's name
     result = run_audited(
         tmp_path,
         f"""\
         plugin: {{src: {HELLO}, deployment_type: python}}
-        deploy: {{deployer_name: python, pythonPath: "{other_name}"}}
+        deploy: {{deployer_name: python, pythonPath: "{_other_venv(tmp_path)}"}}
         input: {{name: other}}
         """,
     )
     assert "forked zygotes: 0; started zygotes: 1" in result.stderr
     assert "Hello, other!" in result.stdout
+
+
+def test_another_name_of_this_interpreter_still_forks_the_zygote(tmp_path: Path) -> None:
+    """``bin/./python`` (or a venv's ``python3`` beside its ``python``) is this very
+    interpreter in this very environment: the zygote is a fork of the CLI, not started."""
+    directory, name = os.path.split(sys.executable)
+    result = run_audited(
+        tmp_path,
+        f"""\
+        plugin: {{src: {HELLO}, deployment_type: python}}
+        deploy: {{deployer_name: python, pythonPath: "{directory}/./{name}"}}
+        input: {{name: same}}
+        """,
+    )
+    assert "forked zygotes: 1; started zygotes: 0" in result.stderr
+    assert "Hello, same!" in result.stdout
+
+
+def _other_venv(tmp_path: Path) -> str:
+    """Return the test venv's interpreter in another directory: a venv of its own (its
+    ``pyvenv.cfg``, the test venv's packages through a link), so another interpreter."""
+    venv = tmp_path / "other-venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "python").symlink_to(Path(sys.executable).resolve())
+    shutil.copy(Path(sys.prefix) / "pyvenv.cfg", venv / "pyvenv.cfg")
+    (venv / "lib").symlink_to(Path(sys.prefix) / "lib")
+    return str(venv / "bin" / "python")
 
 
 @pytest.mark.parametrize(
