@@ -15,8 +15,9 @@ TestOutputFailed, TestSingleOneofOptionWorkflow,
 TestMultiDependencyWorkflowFailureWithDisabling,
 …WithCancellation and …WithErrorOut. Not ported here: the foreach cases (foreach's own
 tests), the namespace, output-schema and expression cases (planner and expression tests),
-TestDeploymentStepCancellation and TestInputCancelledStepWorkflow (they need the test
-deployer's ``deploy_time`` delay).
+and, for the test deployer's ``deploy_time``, ``plugin_slow_start`` (``plugin_steps`` whose
+import sleeps before the handshake): TestDeploymentStepCancellation,
+TestInputCancelledStepWorkflow.
 """
 
 from __future__ import annotations
@@ -42,12 +43,15 @@ __all__ = ["registry"]  # the fixture, from tests/builtin/plugin_support.py
 pytestmark = pytest.mark.slow
 
 PLUGIN = f"plugin: {{src: {PLUGINS / 'plugin_steps.py'}, deployment_type: python}}"
+SLOW_PLUGIN = f"plugin: {{src: {PLUGINS / 'plugin_slow_start.py'}, deployment_type: python}}"
+#: plugin_slow_start's start-up time (its module's START_SECONDS).
+SLOW_START = 2.5
 
 
 def plan(registry: Registry, tmp_path: Path, text: str) -> WorkflowPlan:
     """Plan the workflow ``text`` (``PLUGIN`` stands for the test plugin's ``plugin:``)."""
     path = tmp_path / "workflow.yaml"
-    path.write_text(text.replace("PLUGIN", PLUGIN))
+    path.write_text(text.replace("SLOW_PLUGIN", SLOW_PLUGIN).replace("PLUGIN", PLUGIN))
     return plan_workflow(
         read_workflow(path), WorkflowContext(context_dir=tmp_path, registry=registry)
     )
@@ -237,6 +241,83 @@ outputs:
         assert "workflow closed before an output was produced" == result.error
     else:  # the plugin answered the cancel: an output produced while closing counts
         assert {"cancelled"} == set(result.output_data["first_step_output"])
+
+
+def test_deployment_step_cancellation(registry: Registry, tmp_path: Path) -> None:
+    """TestDeploymentStepCancellation: steps cancelled by ``stop_if`` while they deploy end at
+    once, without their output, and the output that does not need them comes promptly.
+
+    The two steps to cancel start ``plugin_slow_start`` (2.5 s to its handshake): one of them
+    gets the process its schema was read with, the other deploys a new one and is cancelled
+    in the middle of it (our probe process is reused by a first run, the Go engine has none).
+    """
+    workflow = plan(
+        registry,
+        tmp_path,
+        f"""
+version: v0.2.0
+{INPUT_NONE}
+steps:
+  end_wait: {{PLUGIN, step: sleep, input: {{seconds: 0.02}}}}
+  step_to_cancel:
+    SLOW_PLUGIN
+    step: cancellable
+    input: {{seconds: 1}}
+    stop_if: !expr $.steps.short_wait.outputs
+  twin_to_cancel:
+    SLOW_PLUGIN
+    step: cancellable
+    input: {{seconds: 1}}
+    stop_if: !expr $.steps.short_wait.outputs
+  short_wait: {{PLUGIN, step: sleep, input: {{seconds: 0}}}}
+outputs:
+  fail_case:
+    unattainable: !expr $.steps.step_to_cancel.outputs.success
+  correct_case:
+    a: !expr $.steps.end_wait.outputs
+""",
+    )
+    recorder = Recorder()
+    started = time.monotonic()
+    result = run(workflow, observers=(recorder,))
+    assert time.monotonic() - started < SLOW_START
+    assert "correct_case" == result.output_id
+    assert {"success": {"slept": 0.02}} == result.output_data["a"]
+    ends = {
+        event.step_id: (event.stage, event.previous_output_id)
+        for event in recorder.events
+        if event.kind == StepEventKind.COMPLETED and event.step_id.endswith("to_cancel")
+    }
+    assert ("closed", "result") in ends.values()  # the one cancelled while it deployed
+    assert all(end in {("closed", "result"), ("outputs", "cancelled")} for end in ends.values())
+
+
+def test_input_cancelled_step(registry: Registry, tmp_path: Path) -> None:
+    """TestInputCancelledStepWorkflow: the only step, cancelled by its input before it is
+    deployed, ends at once; no output can be produced any more (no deadlock). The Go test's
+    literal ``stop_if: $.input.step_cancelled`` cancels there because every literal does; here
+    the expression says it."""
+    workflow = plan(
+        registry,
+        tmp_path,
+        f"""
+version: v0.2.0
+{bool_input("step_cancelled")}
+steps:
+  simple_wait:
+    SLOW_PLUGIN
+    step: sleep
+    input: {{seconds: 0}}
+    stop_if: !expr $.input.step_cancelled
+outputs:
+  did-not-cancel:
+    simple_wait_output: !expr $.steps.simple_wait.outputs.success
+""",
+    )
+    started = time.monotonic()
+    result = run(workflow, {"step_cancelled": True})
+    assert time.monotonic() - started < SLOW_START
+    assert no_more_outputs(result), result.error
 
 
 GRACEFULLY_DISABLED = f"""
