@@ -13,11 +13,11 @@ TestOptionalFieldWithFailureStepWorkflow, TestSoftOptionalFieldWorkflow,
 TestDelayedDisabledStepWorkflow, TestNestedOneOfWorkflow, TestOneOfInListWorkflow,
 TestOutputFailed, TestSingleOneofOptionWorkflow,
 TestMultiDependencyWorkflowFailureWithDisabling,
-…WithCancellation and …WithErrorOut. Not ported here: the foreach cases (foreach's own
-tests), the namespace, output-schema and expression cases (planner and expression tests),
-and, for the test deployer's ``deploy_time``, ``plugin_slow_start`` (``plugin_steps`` whose
-import sleeps before the handshake): TestDeploymentStepCancellation,
-TestInputCancelledStepWorkflow.
+…WithCancellation and …WithErrorOut; and, with ``plugin_slow_start`` (``plugin_steps``
+whose import sleeps before the handshake) for the test deployer's ``deploy_time``,
+TestDeploymentStepCancellation and TestInputCancelledStepWorkflow. Not ported here: the
+foreach cases (foreach's own tests), the namespace, output-schema and expression cases
+(planner and expression tests).
 """
 
 from __future__ import annotations
