@@ -14,17 +14,17 @@ child ends (negative: killed by that signal).
 
 Source zygotes. A request with ``"preload": true`` counts towards its source (``_source_key``:
 module or path, argv, environment, ``sys.path`` without the run's own directory). From the
-source's ``_PRELOAD_FROM``th request on, it goes to the source's *source zygote*: a child forked
-from here (``_become_source``, contained as a plugin is: its own session, subreaper,
-parent-death signal) that imports the plugin once (:mod:`._zygote_preload`) and then forks each
-run from that state, replying ``{"id", "pid", "source"}`` and the runs' exits on the control
-socket it inherited. Its requests come over a socket pair of its own, forwarded with their
-descriptors. Starting one is synchronous (at most ``_PRELOAD_LIMIT`` seconds, and not past
-the client's end); if the source cannot be preloaded, it says why and exits, and that source
-is forked here as before. It imports in a directory inside the run directory of the request
-that started it, so a kill in the middle leaves nothing the run's clean-up does not remove. When a
-source zygote ends (it is killed; its plugins die with it), the zygote reports
-``{"source_exit": pid}`` and forks that source itself from then on.
+source's ``_PRELOAD_FROM``th request on, it goes to the source's *source zygote*: a child
+forked from here (:mod:`._zygote_source`, loaded by path; contained as a plugin is: its own
+session, subreaper, parent-death signal) that imports the plugin once (:mod:`._zygote_preload`)
+and then forks each run from that state, replying ``{"id", "pid", "source"}`` and the runs'
+exits on the control socket it inherited. Its requests come over a socket pair of its own,
+forwarded with their descriptors. Starting one is synchronous (at most ``_PRELOAD_LIMIT``
+seconds, and not past the client's end); if the source cannot be preloaded, it says why and
+exits, and that source is forked here as before. It imports in a directory inside the run
+directory of the request that started it, so a kill in the middle leaves nothing the run's
+clean-up does not remove. When a source zygote ends (it is killed; its plugins die with it),
+the zygote reports ``{"source_exit": pid}`` and forks that source itself from then on.
 
 A request with ``"exec": true`` runs ``argv`` with ``execvpe`` in the child instead (the
 ``command`` deployer and ``forkServer: false`` use such a *launcher*, a zygote that preloads
@@ -418,7 +418,11 @@ def _start_source(
         return None
     if pid == 0:
         ours.close()
-        _become_source(control, theirs, request, zygote)
+        try:
+            source = _load_sibling("_zygote_source.py", "_arcaflow_zygote_source")
+            source.become_source(sys.modules[__name__], control, theirs, request, zygote)
+        finally:
+            os._exit(1)
     theirs.close()
     status = b""
     # Wait for its answer, but not past our client's end: nothing may outlive it long.
@@ -441,157 +445,17 @@ def _start_source(
     return pid, ours
 
 
-def _become_source(
-    control: socket.socket, requests: socket.socket, request: dict[str, Any], zygote: int
-) -> NoReturn:
-    """Be a source zygote: import the plugin of ``request`` once, then fork each run that
-    comes on ``requests`` from that state, replying on ``control`` (never returns)."""
-    code = 1
-    try:
-        signal.set_wakeup_fd(-1)
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        os.setsid()
-        _contain(zygote)
-        keep = sorted((control.fileno(), requests.fileno()))
-        os.closerange(3, keep[0])
-        os.closerange(keep[0] + 1, keep[1])
-        os.closerange(keep[1] + 1, _MAX_FD)
-        _SEEN.clear()
-        _SOURCES.clear()
-        _SOURCE_PIDS.clear()
-        _CLEANUP.clear()  # our client's: the fork server zygote removes them
-        preloaded = _preload(request)
-        if isinstance(preloaded, str):
-            _send(requests, {"error": preloaded})
-            code = 0
-        else:
-            requests.send(b"ready")
-            gc.freeze()
-            _serve_source(control, requests, preloaded)
-            code = 0
-    finally:
-        os._exit(code)
-
-
-def _load_preloader() -> Any:
-    """Load :mod:`._zygote_preload` from beside this file (we may run as a script)."""
+def _load_sibling(filename: str, name: str) -> Any:
+    """Load the module in ``filename`` beside this file (we may run as a script)."""
     import importlib.util
 
-    location = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_zygote_preload.py")
-    spec = importlib.util.spec_from_file_location("_arcaflow_zygote_preload", location)
+    location = os.path.join(os.path.dirname(os.path.abspath(__file__)), filename)
+    spec = importlib.util.spec_from_file_location(name, location)
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def _preload(request: dict[str, Any]) -> Any:
-    """Import the plugin as its runs would (argv, environment, ``sys.path``, an empty working
-    directory of its own, stdout and stderr into a file); return the preloaded call, or why
-    the plugin cannot be preloaded."""
-    try:
-        import arcaflow_plugin_sdk.plugin as sdk
-    except BaseException:  # not an SDK plugin's interpreter
-        return "no arcaflow_plugin_sdk"
-    preloader = _load_preloader()
-    # Inside the directory of the request that started us (removed with it whoever dies),
-    # and gone before that request's run is forked into it.
-    directory = os.path.join(request["cwd"], ".arcaflow-preload")
-    os.mkdir(directory, 0o700)
-    output = os.open(directory + ".out", os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
-    os.unlink(directory + ".out")
-    saved = [os.dup(1), os.dup(2)]
-    try:
-        os.dup2(output, 1)
-        os.dup2(output, 2)
-        os.chdir(directory)
-        if request.get("env") is not None:
-            os.environ.clear()
-            os.environ.update(request["env"])
-        os.environ["PWD"] = directory
-        if request.get("owner"):
-            os.environ[OWNER_VARIABLE] = request["owner"]
-        sys.argv[:] = request["argv"]
-        cwd = request["cwd"]
-        sys.path[:0] = [directory if entry == cwd else entry for entry in request["sys_path"]]
-        descriptors = _open_descriptors()
-        result = preloader.preload(sdk, request.get("module"), request.get("path"), directory)
-        for stream in (sys.stdout, sys.stderr):
-            with contextlib.suppress(BaseException):
-                stream.flush()
-        if not isinstance(result, str) and os.fstat(output).st_size:
-            result = "the module wrote to stdout or stderr"
-        if not isinstance(result, str) and _open_descriptors() - descriptors:
-            # A run's child closes every descriptor beyond stdio, and one shared by every
-            # run would share its offset: a file the module opened must be each run's own.
-            result = "the module left a file descriptor open"
-        if not isinstance(result, str) and signal.set_wakeup_fd(-1) != -1:
-            result = "the module set a signal wakeup descriptor"
-    finally:
-        for target, fd in enumerate(saved, start=1):
-            os.dup2(fd, target)
-            os.close(fd)
-        os.close(output)
-        shutil.rmtree(directory, ignore_errors=True)
-    return result
-
-
-def _open_descriptors() -> set[int]:
-    """Return our open descriptors (not the one that lists them, closed by then)."""
-    found = set()
-    for entry in os.listdir("/proc/self/fd"):
-        with contextlib.suppress(OSError):
-            os.fstat(int(entry))
-            found.add(int(entry))
-    return found
-
-
-def _serve_source(control: socket.socket, requests: socket.socket, preloaded: Any) -> None:
-    """Fork a child continuing ``preloaded`` for each request until ``requests`` closes."""
-    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGCHLD, signal.SIGINT)}
-    wake_read, wake_write = os.pipe()
-    os.set_blocking(wake_read, False)
-    os.set_blocking(wake_write, False)
-    signal.set_wakeup_fd(wake_write)
-    signal.signal(signal.SIGCHLD, lambda *_: None)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    source = os.getpid()
-    children: set[int] = set()
-    while True:
-        try:
-            ready, _, _ = select.select([requests.fileno(), wake_read], [], [])
-        except InterruptedError:
-            continue
-        if wake_read in ready:
-            _drain(wake_read)
-        _reap(control, children)
-        if requests.fileno() not in ready:
-            continue
-        try:
-            data, fds = _recv(requests)
-        except OSError:
-            data, fds = b"", []
-        if not data:
-            _close_all(fds)
-            break
-        request = json.loads(data)  # the fork server zygote checked it
-        try:
-            pid = os.fork()
-        except OSError as exc:
-            _close_all(fds)
-            _send(control, {"id": request.get("id"), "error": f"fork failed: {exc}"})
-            continue
-        if pid == 0:
-            signal.set_wakeup_fd(-1)
-            for signum, handler in handlers.items():
-                signal.signal(signum, handler)
-            _run_child(request, fds, source, preloaded)
-        _close_all(fds)
-        children.add(pid)
-        _send(control, {"id": request.get("id"), "pid": pid, "source": source})
-    _shut_down(children)
 
 
 def _remember_cleanup(directory: str) -> None:
