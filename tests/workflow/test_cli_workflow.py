@@ -291,6 +291,24 @@ def test_logged_outputs_and_progress_on_stderr(tmp_path: Path) -> None:
     assert "h  finished in outputs: success\n" in completed.stderr
 
 
+@pytest.mark.parametrize(
+    ("level", "progress"),
+    [("debug", True), ("info", True), ("warning", False), ("error", False)],
+)
+def test_stage_progress_follows_the_log_level(tmp_path: Path, level: str, progress: bool) -> None:
+    """Stage progress is information: on stderr at ``log.level`` info (the default) and debug,
+    not at warning or error, where a successful run writes nothing there."""
+    write(tmp_path, "workflow.yaml", HELLO)
+    write(tmp_path, "input.yaml", "name: Arca\n")
+    write(tmp_path, "config.yaml", f"log: {{level: {level}}}\n")
+    completed = workflow_cli("-input", "input.yaml", "-config", "config.yaml", cwd=tmp_path)
+    assert 0 == completed.returncode, completed.stderr
+    assert progress == ("h  -> running\n" in completed.stderr), completed.stderr
+    assert progress == ("h  finished in outputs: success\n" in completed.stderr)
+    if not progress:
+        assert "" == completed.stderr
+
+
 def test_get_namespaces_prints_the_table(tmp_path: Path) -> None:
     """-get-namespaces: the Go engine's table of every step's objects, exit 0, no run."""
     write(tmp_path, "workflow.yaml", HELLO)

@@ -194,7 +194,8 @@ def _run_signalled(
             log.log(
                 "debug", f"Starting workflow execution...\n{chart}", labels={"source": "executor"}
             )
-        result = _execute(plan, input_data, observers, signals)
+        # Stage progress is information: shown at log level info (the default) or debug.
+        result = _execute(plan, input_data, observers, signals, quiet=not log.is_enabled("info"))
         for step_result in result.step_results.values():
             registry.observers().on_result(step_result)
     finally:
@@ -331,12 +332,14 @@ def _execute(
     input_data: dict[str, Any],
     late: _LateObservers,
     signals: RunSignals,
+    *,
+    quiet: bool,
 ) -> WorkflowResult:
     from ._common import freeze_start_up_objects
     from ._progress import make_progress
 
     progress: Progress = make_progress(
-        [step.prepared for step in plan.steps.values()], quiet=False, live=None
+        [step.prepared for step in plan.steps.values()], quiet=quiet, live=None
     )
     late.targets = (progress,)
     progress.start()
