@@ -23,7 +23,7 @@ from arcaflow_steps_builtin.deployers._forkserver import (
 from arcaflow_steps_builtin.deployers._python_paths import venv_directory
 from arcaflow_steps_builtin.deployers._python_warm_up import (
     plugin_step_interpreter,
-    warm_up_plugin_steps,
+    warm_up_python_steps,
 )
 from arcaflow_steps_builtin.deployers.python import PythonDeployerFactory, parse_python_source
 
@@ -101,7 +101,7 @@ def test_a_pip_source_with_a_complete_cached_environment(tmp_path: Path) -> None
 
 def test_one_fork_server_per_interpreter_shared_with_the_deployer() -> None:
     before = descendants()
-    warm = warm_up_plugin_steps([step(), step(str(GREETER_PACKAGE)), step(deployment_type="image")])
+    warm = warm_up_python_steps([step(), step(str(GREETER_PACKAGE)), step(deployment_type="image")])
     assert warm is not None
     assert len(warm.servers) == 1
     zygotes = descendants() - before
@@ -117,12 +117,12 @@ def test_one_fork_server_per_interpreter_shared_with_the_deployer() -> None:
 
 
 def test_nothing_to_warm_up() -> None:
-    assert warm_up_plugin_steps([step(deployment_type="image"), "garbage"]) is None  # type: ignore[list-item]
+    assert warm_up_python_steps([step(deployment_type="image"), "garbage"]) is None  # type: ignore[list-item]
 
 
 def test_a_missing_interpreter_starts_nothing() -> None:
     before = descendants()
-    assert warm_up_plugin_steps([step(deploy={"pythonPath": "/nonexistent/python3"})]) is None
+    assert warm_up_python_steps([step(deploy={"pythonPath": "/nonexistent/python3"})]) is None
     assert descendants() == before
 
 

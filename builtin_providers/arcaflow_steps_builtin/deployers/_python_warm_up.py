@@ -1,8 +1,10 @@
-"""The ``plugin`` kind's warm-up: start the python deployer's fork server before anything else.
+"""The ``plugin`` kind's warm-up: start the python deployer's fork server before anything else,
+and the docker deployer's probe containers (:mod:`._docker_warm_up`).
 
 Entry point ``plugin`` of the group ``arcaflow.step_warm_ups`` (see :mod:`arcaflow_steps` and
 CONTRIBUTING.md, "Warm-ups"). ``arcaflow-steps run`` calls :func:`warm_up_plugin_steps` with
-the raw ``plugin`` step definitions right after reading the step files. For each interpreter
+the raw ``plugin`` step definitions right after reading the step files. Its python part
+(:func:`warm_up_python_steps`) works as follows. For each interpreter
 those steps will run on, it starts the fork server's zygote (:mod:`._forkserver`), which then
 imports arcaflow-plugin-sdk (~0.1 s) while arcaflow-steps imports itself and loads the plugin
 provider; the deployer later acquires the same, by then ready, fork server.
@@ -14,18 +16,19 @@ use: ``plugin.deployment_type: python``; no ``deploy``, or ``deployer_name: pyth
 not to be re-installed (``modulePullPolicy: Always``). Anything else it leaves alone: the
 definition is not validated here, the provider does that and reports problems.
 
-Standard library and :mod:`._forkserver` only at import: this module is imported before the
-rest of arcaflow-steps.
+Standard library, :mod:`._forkserver` and :mod:`._docker_warm_up` only at import: this module
+is imported before the rest of arcaflow-steps.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
-from typing import Any, final
+from typing import Any, Final, final
 
 from arcaflow_steps import DeploymentError
 
+from ._docker_warm_up import WarmDockerDeployers, warm_up_docker_steps
 from ._forkserver import ForkServer, acquire_fork_server, release_fork_server
 from ._python_paths import (
     DEPLOYER_NAME,
@@ -37,7 +40,13 @@ from ._python_paths import (
     venv_ready_marker,
 )
 
-__all__ = ["WarmForkServers", "plugin_step_interpreter", "warm_up_plugin_steps"]
+__all__ = [
+    "PluginWarmUp",
+    "WarmForkServers",
+    "plugin_step_interpreter",
+    "warm_up_plugin_steps",
+    "warm_up_python_steps",
+]
 
 
 def plugin_step_interpreter(definition: Mapping[str, Any]) -> str | None:
@@ -94,7 +103,7 @@ class WarmForkServers:
             release_fork_server(server)
 
 
-def warm_up_plugin_steps(definitions: Sequence[Mapping[str, Any]]) -> WarmForkServers | None:
+def warm_up_python_steps(definitions: Sequence[Mapping[str, Any]]) -> WarmForkServers | None:
     """Start the fork server of every interpreter the python steps among ``definitions`` use."""
     interpreters = dict.fromkeys(
         python
@@ -112,3 +121,36 @@ def warm_up_plugin_steps(definitions: Sequence[Mapping[str, Any]]) -> WarmForkSe
             continue
         servers.append(server)
     return WarmForkServers(servers) if servers else None
+
+
+@final
+class PluginWarmUp:
+    """What the ``plugin`` kind's warm-up started: fork servers and docker deployers.
+
+    Thread safety: :meth:`close` may be called from any thread, more than once.
+    """
+
+    def __init__(self, python: WarmForkServers | None, docker: WarmDockerDeployers | None) -> None:
+        self.python: Final = python
+        self.docker: Final = docker
+
+    def close(self) -> None:
+        """Close both parts (each closes what no deployer took over)."""
+        try:
+            if self.docker is not None:
+                self.docker.close()
+        finally:
+            if self.python is not None:
+                self.python.close()
+
+
+def warm_up_plugin_steps(definitions: Sequence[Mapping[str, Any]]) -> PluginWarmUp | None:
+    """The entry point: warm up the python and the docker steps among ``definitions``."""
+    python = warm_up_python_steps(definitions)
+    try:
+        docker = warm_up_docker_steps(definitions)
+    except BaseException:
+        if python is not None:
+            python.close()
+        raise
+    return None if python is None and docker is None else PluginWarmUp(python, docker)

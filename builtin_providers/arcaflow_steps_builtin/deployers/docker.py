@@ -67,12 +67,12 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, final
 
 import attrs
 
-from arcaflow_steps import DeploymentError
+from arcaflow_steps import ArcaflowStepsError, DeploymentError
 from arcaflow_steps.schema import (
     AnySchema,
     DisplayValue,
@@ -84,6 +84,7 @@ from arcaflow_steps.schema import (
     RefSchema,
     ScopeSchema,
     StringSchema,
+    validate,
 )
 
 from ._container import (
@@ -98,6 +99,7 @@ from ._container import (
 )
 from ._container_reaper import ContainerWatchdog, DockerContainers, start_sweep
 from ._docker_attach import ContainerRemovals, DockerPluginConnection, live_container_count
+from ._docker_warm_up import ADOPTABLE, Prestarts
 from ._start_queue import StartQueue
 
 __all__ = [
@@ -108,6 +110,7 @@ __all__ = [
     "deployer_factories",
     "live_container_count",
     "parse_duration",
+    "prepare_warm_deployers",
 ]
 
 DEPLOYER_NAME: Final = "docker"
@@ -376,6 +379,8 @@ class DockerDeployer:
         self._pulled: set[str] = set()
         self._present: set[str] = set()
         self._removals = ContainerRemovals()
+        # Containers a warm-up started before their deploy (see _docker_warm_up).
+        self._prestarts: Prestarts[DockerPluginConnection] = Prestarts()
         # Containers starting at once, in the order asked for (see _start_queue).
         self._starts = StartQueue(_STARTS_PER_CPU * _cpu_count(), hold_limit=_START_HOLD_LIMIT)
 
@@ -472,7 +477,8 @@ class DockerDeployer:
     def close(self) -> None:
         """Wait for the removal of ended plugins' containers (at most 10 s, then force-remove
         them), stop the watchdog and close the API client (running containers are not
-        touched)."""
+        touched); a container a warm-up started that no deploy took is stopped first."""
+        self._prestarts.close(self._prestart_wait())
         self._removals.wait(_REMOVAL_WAIT)
         with self._lock:
             api, self._api = self._api, None
@@ -547,10 +553,38 @@ class DockerDeployer:
         with self._lock:
             self._present.add(image)
 
+    def _prestart_wait(self) -> float:
+        """Return the longest a container start takes: its API calls, and its queue place."""
+        return 5 * self._config.http_timeout + _START_HOLD_LIMIT
+
+    def prestarter(self, source: str) -> Callable[[], None] | None:
+        """Register a container of ``source`` to be started ahead of its deploy and return
+        what starts it (on a thread of the caller's choosing; a failure is only logged: the
+        deploy that would have taken it starts its own and reports); None once closed.
+
+        The next :meth:`deploy` of ``source`` takes that container (waiting for its start if
+        under way), if its plugin still runs; :meth:`close` stops it if nobody took it.
+        """
+
+        def start() -> DockerPluginConnection | None:
+            try:
+                return self._deploy_new(source)
+            except Exception:  # a hint: the deploy that would take it reports the problem
+                _LOG.debug("starting a container of %r ahead failed", source, exc_info=True)
+                return None
+
+        return self._prestarts.begin(source, start)
+
     def deploy(self, source: str) -> DockerPluginConnection:
         """Start the plugin image ``source`` with ``--atp``; raise DeploymentError."""
         if not source or source.strip() != source:
             raise DeploymentError(f"invalid image reference {source!r} for deployer 'docker'")
+        prestarted = self._prestarts.take(source, self._prestart_wait())
+        if prestarted is not None:
+            return prestarted
+        return self._deploy_new(source)
+
+    def _deploy_new(self, source: str) -> DockerPluginConnection:
         place = self._starts.enter()
         try:
             return self._deploy(source, lambda: self._starts.leave(place))
@@ -651,8 +685,40 @@ class DockerDeployerFactory:
         return CONFIG_SCHEMA
 
     def create(self, config: Mapping[str, Any]) -> DockerDeployer:
-        """Create a deployer from a validated configuration (connects on first deploy)."""
-        return DockerDeployer(DockerDeployerConfig.from_mapping(config))
+        """Create a deployer from a validated configuration (connects on first deploy).
+
+        A deployer a warm-up prepared with an equal configuration is adopted instead (with
+        the containers it started ahead; see :mod:`._docker_warm_up`).
+        """
+        docker_config = DockerDeployerConfig.from_mapping(config)
+        adopted = ADOPTABLE.adopt(docker_config)
+        if isinstance(adopted, DockerDeployer):
+            return adopted
+        return DockerDeployer(docker_config)
+
+
+def prepare_warm_deployers(
+    targets: Sequence[tuple[str, Mapping[str, Any]]],
+) -> tuple[list[DockerDeployer], list[Callable[[], None] | None]]:
+    """Return a deployer per valid configuration among ``targets`` (image, raw ``deploy``
+    without ``deployer_name``), and for each target what starts its container ahead (for the
+    warm-up: :mod:`._docker_warm_up`); None for a configuration the schema refuses."""
+    deployers: list[DockerDeployer] = []
+    starts: list[Callable[[], None] | None] = []
+    for image, raw in targets:
+        try:
+            config = DockerDeployerConfig.from_mapping(
+                validate(CONFIG_SCHEMA, dict(raw), path="$.deploy")
+            )
+        except (ArcaflowStepsError, ValueError):
+            starts.append(None)  # the step's validation reports it
+            continue
+        deployer = next((known for known in deployers if known.config == config), None)
+        if deployer is None:
+            deployer = DockerDeployer(config)
+            deployers.append(deployer)
+        starts.append(deployer.prestarter(image))
+    return deployers, starts
 
 
 def deployer_factories() -> list[DockerDeployerFactory]:
