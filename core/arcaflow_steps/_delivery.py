@@ -10,6 +10,7 @@ delivering thread decides to stop is never stranded.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable, Sequence
@@ -62,9 +63,14 @@ class EventDelivery:
                     try:
                         observer.on_event(event)
                     except Exception:
-                        _log.exception(
-                            "observer %r failed on event %d of step %r",
-                            observer,
-                            event.sequence,
-                            event.step_id,
-                        )
+                        _report_failure(observer, event)
+
+
+def _report_failure(observer: StepObserver, event: StepEvent) -> None:
+    """Log that ``observer`` failed on ``event``; a failing log (a handler writing into a
+    closed pipe) must not stop the delivery either, or the step's later events would never be
+    delivered and whoever waits for them would wait forever."""
+    with contextlib.suppress(Exception):  # nothing left to tell it to
+        _log.exception(
+            "observer %r failed on event %d of step %r", observer, event.sequence, event.step_id
+        )

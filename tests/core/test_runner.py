@@ -506,6 +506,35 @@ def test_observers_see_every_event_in_order_and_failures_are_isolated(
     assert "observer" in caplog.records[0].getMessage()
 
 
+def test_a_failing_log_of_a_failing_observer_does_not_stop_the_delivery() -> None:
+    """An observer that raises is logged; when that log raises too (a handler writing into a
+    closed pipe), the step's later events are still delivered to every other observer and
+    the step still finishes (before, the delivery stopped for good: whoever waited for the
+    step's end waited forever)."""
+
+    class Broken:
+        def on_event(self, event: Any) -> None:
+            raise BrokenPipeError(32, "Broken pipe")
+
+    class RaisingHandler(logging.Handler):
+        def handle(self, record: logging.LogRecord) -> bool:
+            raise BrokenPipeError(32, "Broken pipe")
+
+    logger = logging.getLogger("arcaflow_steps.runner")
+    handler = RaisingHandler()
+    logger.addHandler(handler)
+    try:
+        recorder = RecordingObserver()
+        runner = StepRunner(observers=[Broken(), recorder], close_timeout=CLOSE_TIMEOUT)
+        execution, step = start(runner=runner)
+        _to_done(step)
+        step.complete("success", {"value": 5})
+        assert "success" == execution.wait(10).output_id
+        assert list(execution.events()) == recorder.events
+    finally:
+        logger.removeHandler(handler)
+
+
 def test_observer_may_close_the_step_it_observes() -> None:
     """An observer calling close() from inside a report does not deadlock."""
     holder: dict[str, StepExecution] = {}

@@ -309,6 +309,54 @@ def test_stage_progress_follows_the_log_level(tmp_path: Path, level: str, progre
         assert "" == completed.stderr
 
 
+FOREACH_HELLO = f"""\
+version: v0.2.0
+input: {{root: R, objects: {{R: {{id: R, properties: {{}}}}}}}}
+steps:
+  loop:
+    kind: foreach
+    workflow: sub.yaml
+    items: [{", ".join(f"{{name: n{index}}}" for index in range(12))}]
+    parallelism: 4
+outputs:
+  success: {{all: !expr $.steps.loop.outputs.success.data}}
+"""
+
+
+@pytest.mark.parametrize("shared", [False, True], ids=["stderr-only", "stdout-and-stderr"])
+def test_a_reader_that_goes_away_does_not_stop_the_run(tmp_path: Path, shared: bool) -> None:
+    """``… 2>&1 | head -1``: once the reader of stderr is gone, progress lines and log lines
+    from the steps' threads are dropped, not raised where they were written (which left every
+    step of a foreach waiting for events never delivered, immune to SIGINT and SIGTERM). The
+    run ends as it would have: the output on stdout when it still has a reader (exit 0), exit
+    0 as for any closed output pipe when it shares the closed one; nothing is left behind."""
+    write(tmp_path, "workflow.yaml", FOREACH_HELLO)
+    write(tmp_path, "sub.yaml", HELLO)
+    process = subprocess.Popen(
+        [CLI, "workflow", "-context", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT if shared else subprocess.PIPE,
+        text=True,
+    )
+    try:
+        lines = process.stdout if shared else process.stderr
+        assert lines is not None
+        assert "loop" in lines.readline()
+        lines.close()  # the reader goes away while the items run
+        stdout = "" if shared or process.stdout is None else process.stdout.read()
+        assert 0 == process.wait(60)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+        process.wait()
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
+    if not shared:
+        assert "Hello, n11!" in stdout
+        assert "output_id: success" in stdout
+
+
 def test_get_namespaces_prints_the_table(tmp_path: Path) -> None:
     """-get-namespaces: the Go engine's table of every step's objects, exit 0, no run."""
     write(tmp_path, "workflow.yaml", HELLO)

@@ -263,6 +263,10 @@ def console_main() -> NoReturn:
     """
     global _as_program
     _as_program = True
+    from ._stderr import forgiving
+
+    if sys.stderr is not None:
+        sys.stderr = forgiving(sys.stderr)
     try:
         code = main()
     except KeyboardInterrupt:  # Ctrl-C before main's own handling (parsing, imports)

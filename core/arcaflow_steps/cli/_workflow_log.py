@@ -104,6 +104,12 @@ class _Bridge(logging.Handler):
         self._log = log
 
     def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self._emit(record)
+        except Exception:  # the logging contract: a handler never raises into the logger
+            self.handleError(record)
+
+    def _emit(self, record: logging.LogRecord) -> None:
         if record.levelno >= logging.ERROR:
             level = "error"
         elif record.levelno >= logging.WARNING:
