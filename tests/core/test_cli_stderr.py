@@ -1,5 +1,6 @@
-"""The program's stderr once its reader is gone: text is dropped, nothing raises, and the
-descriptor points at /dev/null so the flush at exit succeeds too."""
+"""What the program writes on stderr: once its reader is gone, text is dropped, nothing
+raises, and the descriptor points at /dev/null so the flush at exit succeeds too; once the
+run is over, no late progress line comes after the command's own last line."""
 
 from __future__ import annotations
 
@@ -57,3 +58,23 @@ def test_a_log_line_that_cannot_be_written_does_not_raise_into_the_logger(
     with bridged_logging(WorkflowLog("info")):
         monkeypatch.setattr("sys.stderr", Closed())
         logging.getLogger("arcaflow_steps.test").warning("into a closed pipe")
+
+
+def test_progress_writes_no_line_once_stopped(capsys: pytest.CaptureFixture[str]) -> None:
+    """A step's last event may reach the progress display from the step's thread after the
+    run is over; once stopped it writes nothing, so the command's own last line stays last."""
+    from arcaflow_steps import StepEvent, StepEventKind
+    from arcaflow_steps.cli._progress import LineProgress
+
+    progress = LineProgress([])
+    finished = StepEvent(
+        step_id="s",
+        sequence=3,
+        kind=StepEventKind.COMPLETED,
+        stage="failed",
+        previous_output_id="error",
+    )
+    progress.on_event(finished)
+    progress.stop()
+    progress.on_event(finished)
+    assert "s  finished in failed: error\n" == capsys.readouterr().err

@@ -61,21 +61,29 @@ class LineProgress:
         self._quiet = quiet
         self._names = _stage_names(steps)
         self._width = max((len(step.step_id) for step in steps), default=0)
-        # Guards writes to stderr, so lines from provider threads never interleave. Re-entrant:
-        # the signal handler writes a line on the main thread, which may hold it already.
+        # Guards writes to stderr and _stopped, so lines from provider threads never
+        # interleave. Re-entrant: the signal handler writes a line on the main thread, which
+        # may hold it already.
         self._lock = threading.RLock()
+        self._stopped = False
 
     def start(self) -> None:
         """Nothing to set up."""
 
     def stop(self) -> None:
-        """Nothing to tear down."""
+        """Write no more lines: a step's last event may still be on its way from the step's
+        thread when the run is over, and the command's own last line (an error) must be the
+        last one."""
+        with self._lock:
+            self._stopped = True
 
     def line(self, step_id: str, text: str) -> None:
-        """Write one line: the step id, then the text."""
+        """Write one line: the step id, then the text (nothing once stopped)."""
         if self._quiet:
             return
         with self._lock:
+            if self._stopped:
+                return
             sys.stderr.write(f"{step_id.ljust(self._width)}  {text}\n")
             sys.stderr.flush()
 
