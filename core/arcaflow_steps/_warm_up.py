@@ -21,6 +21,10 @@ provider is closed. The contract:
 - *Light to import.* The module is imported before the rest of arcaflow-steps; import the
   standard library and :mod:`arcaflow_steps` errors at module level, nothing heavier.
 
+A warm-up that starts a process as a fork of this one may claim the *start-up seed*
+(:func:`arcaflow_steps._start_seed.claim`): a copy of the CLI forked before its imports, so much
+smaller. Once every warm-up was called, a seed nobody claimed is released (it exits).
+
 A warm-up is called only when the distribution that declares it also declares the kind's
 provider entry point (another package cannot warm up someone else's kind), and not when that
 name is blocked (``-p no:NAME``). An exception from loading or calling it is logged on the
@@ -34,6 +38,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final, Protocol, final
 
 from ._entry_points import DEFAULT_KIND, KIND_KEY, EntryPointInfo
+from ._start_seed import release as release_start_seed
 
 __all__ = [
     "SupportsClose",
@@ -136,17 +141,20 @@ def start_warm_ups(
                 by_kind.setdefault(kind, []).append(definition)
     usable = usable_warm_ups(provider_entry_points, warm_up_entry_points)
     started: list[tuple[EntryPointInfo, SupportsClose]] = []
-    for kind, kind_definitions in by_kind.items():
-        info = usable.get(kind)
-        if info is None:
-            continue
-        try:
-            handle = info.load()(tuple(kind_definitions))
-        except Exception:
-            _log_failure("starting", info)
-            continue
-        if handle is not None:
-            started.append((info, handle))
+    try:
+        for kind, kind_definitions in by_kind.items():
+            info = usable.get(kind)
+            if info is None:
+                continue
+            try:
+                handle = info.load()(tuple(kind_definitions))
+            except Exception:
+                _log_failure("starting", info)
+                continue
+            if handle is not None:
+                started.append((info, handle))
+    finally:
+        release_start_seed()  # only a warm-up may claim it: nobody will any more
     return WarmUps(started)
 
 

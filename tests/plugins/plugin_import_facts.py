@@ -1,10 +1,13 @@
 """ATP test plugin reporting what its module saw at import, to show how source zygotes behave.
 
-``facts`` (input ``{seconds=0}``: how long to wait first) returns ``success`` with the pid and
-working directory read at import and now, how many runs this process's module counted, and
-how many threads run. With ``FACTS_THREAD=1`` in its environment the module starts a thread at
-import (so it cannot be preloaded); ``FACTS_IMPORT_SECONDS`` makes its import sleep that long;
-with ``FACTS_OPEN_FILE=1`` it opens this file at import and each run reads its first line.
+``facts`` (input ``{seconds=0, module=""}``: how long to wait first, a module to look for)
+returns ``success`` with the pid and working directory read at import and now, how many runs
+this process's module counted, how many threads run, and whether ``module`` is imported (a
+plugin forked from a zygote has what the zygote had: the CLI's modules, if it was forked from
+the CLI after they were imported). With ``FACTS_THREAD=1`` in its environment the module starts
+a thread at import (so it cannot be preloaded); ``FACTS_IMPORT_SECONDS`` makes its import sleep
+that long; with ``FACTS_OPEN_FILE=1`` it opens this file at import and each run reads its first
+line.
 Run: ``python plugin_import_facts.py --atp``.
 """
 
@@ -29,6 +32,9 @@ SOURCE = open(__file__) if os.environ.get("FACTS_OPEN_FILE") == "1" else None  #
 @dataclasses.dataclass
 class FactsInput:
     seconds: typing.Annotated[float, schema.name("Seconds"), schema.description("Wait first")] = 0.0
+    module: typing.Annotated[
+        str, schema.name("Module"), schema.description("A module name to look for")
+    ] = ""
 
 
 @dataclasses.dataclass
@@ -40,6 +46,7 @@ class Facts:
     runs: int
     threads: int
     first_line: str
+    module_loaded: bool
 
 
 @plugin.step(
@@ -56,6 +63,7 @@ def facts(params: FactsInput) -> tuple[str, Facts]:
         runs=RUNS[0],
         threads=threading.active_count(),
         first_line=SOURCE.readline().strip() if SOURCE is not None else "",
+        module_loaded=params.module in sys.modules,
     )
 
 

@@ -246,6 +246,9 @@ def _discard_stdout() -> None:
 
 #: Whether the command line runs as the program (:func:`console_main`), not called in-process.
 _as_program = False
+#: The commands that run steps: they plant a start-up seed (:mod:`arcaflow_steps._start_seed`),
+#: which the python deployer's warm-up turns into its fork server's zygote.
+_SEEDED_COMMANDS: Final = frozenset({"run", "workflow"})
 
 
 def runs_as_program() -> bool:
@@ -263,6 +266,10 @@ def console_main() -> NoReturn:
     """
     global _as_program
     _as_program = True
+    if _chosen_command(sys.argv[1:]) in _SEEDED_COMMANDS:
+        from .._start_seed import plant
+
+        plant()  # first: before the imports that a seed's claimant would not want
     from ._stderr import forgiving
 
     if sys.stderr is not None:
