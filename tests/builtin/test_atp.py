@@ -146,6 +146,24 @@ def test_handshake_returns_the_hello(spawn: Spawn, as_module: bool) -> None:
     assert 0 == connection.process.wait(PROMPT)
 
 
+def test_a_repeated_hello_is_the_same_record(spawn: Spawn) -> None:
+    """Every process of a source sends the same hello: the second client takes its bytes
+    undecoded and returns the first's record; another plugin's hello is its own."""
+    hellos = []
+    for name in ("plugin_hello", "plugin_hello", "plugin_steps", "plugin_hello"):
+        connection = spawn(name)
+        client = ATPClient(connection)
+        hellos.append(client.handshake(timeout=10.0))
+        client.close(5.0)
+        assert 0 == connection.process.wait(PROMPT)
+    first, again, other, last = hellos
+    assert again is first
+    assert other is not first
+    assert other.step_ids() != first.step_ids()
+    assert last == first  # decoded anew (the steps plugin's came between), equal
+    assert last.raw == first.raw
+
+
 def test_one_run_succeeds(spawn: Spawn) -> None:
     """A run returns the output id, data and debug logs; the plugin then exits 0."""
     client, connection = connect(spawn, "plugin_hello")

@@ -135,11 +135,12 @@ _EXIT_STATUS_WAIT: Final = 0.5
 _DRAIN_CHUNK: Final = 65536
 #: How many characters of the stderr tail an error message quotes.
 _STDERR_IN_MESSAGE: Final = 2000
-#: The bytes of the last hello read (at most this long): every process of a source sends the
-#: same, so the next hello is first compared with it instead of walked (``read_frame``'s
-#: ``expected``). Replaced whole by each reader thread; a stale value only costs the walk.
+#: The last hello read, if its bytes are at most this long: every process of a source sends
+#: the same, so the next hello's bytes are first compared with these and, when equal, neither
+#: walked nor decoded (``FrameReader.take_frame``): the record is shared, it is immutable.
+#: Replaced whole by each reader thread; a stale value only costs the walk and the decoding.
 _REMEMBERED_HELLO_BYTES: Final = 1 << 20
-_last_hello: bytes | None = None
+_last_hello: Hello | None = None
 
 
 @attrs.frozen
@@ -433,10 +434,14 @@ class ATPClient:
     def _read_loop(self) -> None:
         try:
             global _last_hello
-            item = self._read_frame("the hello message", expected=_last_hello)
-            hello = attrs.evolve(_check_version(decode_hello(item)), raw=self._reader.frame_bytes)
-            if hello.raw is not None and len(hello.raw) <= _REMEMBERED_HELLO_BYTES:
-                _last_hello = hello.raw
+            hello = _last_hello
+            if hello is None or hello.raw is None or not self._reader.take_frame(hello.raw):
+                item = self._read_frame("the hello message")
+                hello = attrs.evolve(
+                    _check_version(decode_hello(item)), raw=self._reader.frame_bytes
+                )
+                if hello.raw is not None and len(hello.raw) <= _REMEMBERED_HELLO_BYTES:
+                    _last_hello = hello
             with self._lock:
                 if self._failure is not None:  # the handshake timed out meanwhile
                     return
@@ -461,10 +466,10 @@ class ATPClient:
             self._drain()
             self._reader_done.set()
 
-    def _read_frame(self, what: str, *, expected: bytes | None = None) -> object:
+    def _read_frame(self, what: str) -> object:
         """Decode one CBOR item from stdout; raise ``EndOfStreamError`` at a clean EOF."""
         try:
-            return self._reader.read_frame(expected=expected)
+            return self._reader.read_frame()
         except TruncatedFrameError as exc:
             raise RemoteProtocolError(
                 str(exc).replace("in the middle of a message", f"in the middle of {what}", 1)

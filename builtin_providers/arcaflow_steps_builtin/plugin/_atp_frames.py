@@ -141,13 +141,8 @@ class FrameReader:
         #: not the frames after it.
         self.mid_frame = False
 
-    def read_frame(self, *, expected: bytes | None = None) -> Any:
+    def read_frame(self) -> Any:
         """Return the next CBOR item, decoded.
-
-        ``expected``: the bytes of a frame read before (``frame_bytes``) that the next one is
-        likely to repeat (a source's hello). If the stream's next bytes are exactly those, the
-        walk is skipped: a well-formed CBOR item is never the prefix of another, and those
-        bytes passed the walk's checks once. Otherwise the frame is walked as usual.
 
         Raises:
             EndOfStreamError: stdout ended before the first byte of a frame.
@@ -155,18 +150,12 @@ class FrameReader:
             MessageTooLargeError: the frame is larger than the message limit.
             RemoteProtocolError: the bytes are not a CBOR item this client accepts.
         """
-        self._base = 0
-        self._strings = []
-        self.head = b""
-        self.mid_frame = False
-        self.frame_bytes = None
+        self._start_frame()
         if not self._buffer and not self._fill(1):
             raise EndOfStreamError
         self.head = bytes(self._buffer[:RAW_PREVIEW])
         try:
-            frame = self._take(expected) if expected is not None else None
-            if frame is None:
-                frame = self._split()
+            frame = self._split()
         except RemoteProtocolError:
             self.mid_frame = True  # the buffer still holds (part of) the frame that failed
             raise
@@ -186,6 +175,28 @@ class FrameReader:
             return cbor2.loads(frame, tag_hook=tag_hook)
         except Exception as exc:  # cbor2's semantic tags raise TypeError, ValueError, …
             raise RemoteProtocolError(f"malformed CBOR: {exc} (bytes: {self.head!r})") from exc
+
+    def take_frame(self, expected: bytes) -> bool:
+        """Consume the next frame without walking or decoding it if its bytes are exactly
+        ``expected`` (``frame_bytes`` of a frame read before, whose item the caller kept: a
+        source's hello) and return True; else consume nothing and return False (also at the
+        end of the stream, when it ends inside ``expected``, or when ``expected`` is above the
+        limit: :meth:`read_frame` then reports what is there). A well-formed CBOR item is
+        never the prefix of another, and those bytes passed the walk's checks once."""
+        self._start_frame()
+        if not self._buffer and not self._fill(1):
+            return False
+        if self._take(expected) is None:
+            return False
+        self.frame_bytes = expected
+        return True
+
+    def _start_frame(self) -> None:
+        self._base = 0
+        self._strings = []
+        self.head = b""
+        self.mid_frame = False
+        self.frame_bytes = None
 
     def take_buffered(self) -> bytes:
         """Return and forget the buffered bytes (for draining after a failure).
