@@ -19,8 +19,8 @@ bounded tail buffer, so a noisy plugin can neither block on a full pipe nor grow
 No step of it waits for a descriptor someone else may hold: a grandchild that inherited the
 plugin's stdout keeps the pipe open, and closing a pipe while a reader thread is blocked in it
 would block until that grandchild ends. The pipes are closed on a helper thread, waited for a
-bounded time (the fork server kills such grandchildren when the plugin ends; see
-:mod:`._zygote`).
+bounded time (:mod:`._pipe_closer`: the helpers are reused; the fork server kills such
+grandchildren when the plugin ends, see :mod:`._zygote`).
 
 Waiting uses a pidfd, so a plugin that exits after 3 ms is noticed after 3 ms (no polling).
 Every live connection is recorded in a :class:`~._live.LiveSet`, which kills what is left when
@@ -45,6 +45,7 @@ from typing import IO, Final, Protocol, final
 from arcaflow_steps import DeploymentError
 
 from ._live import LiveSet
+from ._pipe_closer import close_pipes
 from ._stderr_tail import DEFAULT_STDERR_LIMIT, StderrTail
 
 __all__ = [
@@ -93,23 +94,6 @@ def live_connection_count() -> int:
 def kill_all_connections() -> None:
     """Kill every live plugin process at once and remove its directory (exit-time safety net)."""
     _LIVE.stop_all()
-
-
-def _close_pipes(pipes: Sequence[IO[bytes]], name: str) -> None:
-    """Close ``pipes`` without waiting long for a reader blocked in one (see the module doc)."""
-
-    def close() -> None:
-        for pipe in pipes:
-            with contextlib.suppress(OSError, ValueError):
-                pipe.close()
-
-    closer = threading.Thread(target=close, name=name, daemon=True)
-    try:
-        closer.start()
-    except RuntimeError:  # at interpreter shutdown no thread starts: close them here
-        close()
-        return
-    closer.join(_PIPE_CLOSE_WAIT)
 
 
 class ProcessHandle(Protocol):
@@ -313,7 +297,7 @@ class ProcessConnection:
         self._handle.signal_group(signal.SIGKILL)  # leftovers in the group, if any
         self._returncode = self._handle.reap(_TERM_WAIT * 5)
         self._stderr.join(1.0)
-        _close_pipes((self._stdin, self._stdout, self._stderr_pipe), f"close-{self.pid}")
+        close_pipes((self._stdin, self._stdout, self._stderr_pipe), _PIPE_CLOSE_WAIT)
         if self._temp_dir is not None:
             remove_temp_dir(self._temp_dir)
         _LIVE.discard(self)
@@ -325,7 +309,7 @@ class ProcessConnection:
                 return
             self._closed = True
             deadline = time.monotonic() + max(timeout, 0.1)
-            _close_pipes((self._stdin,), f"close-stdin-{self.pid}")
+            close_pipes((self._stdin,), _PIPE_CLOSE_WAIT)
             if not self._handle.wait_exited(timeout * _GRACE_SHARE):
                 self._handle.signal_group(signal.SIGTERM)
                 remaining = deadline - time.monotonic()
@@ -344,7 +328,7 @@ class ProcessConnection:
                 return
             self._closed = True
             self._handle.signal_group(signal.SIGKILL)
-            _close_pipes((self._stdin,), f"close-stdin-{self.pid}")
+            close_pipes((self._stdin,), _PIPE_CLOSE_WAIT)
             self._reap()
 
 
