@@ -291,6 +291,35 @@ def test_a_finished_run_leaves_no_thread_behind(registry: Registry) -> None:
     assert set() == set(threading.enumerate()) - before
 
 
+def test_a_run_without_background_is_run_by_the_thread_that_runs_it_to_end(
+    registry: Registry,
+) -> None:
+    """``background=False`` starts the steps but no executor thread: ``run_to_end`` processes
+    the events on the calling thread (once); ``wait`` then returns the same result."""
+    plan = hand_plan(
+        registry,
+        {"a": dummy(e("$.input.name")), "b": dummy(greeting("a"))},
+        [output("success", {"message": greeting("b")})],
+    )
+    before = set(threading.enumerate())
+    run = plan.start({"name": "Arca"}, background=False)
+    assert not [t for t in set(threading.enumerate()) - before if t.name.endswith("workflow")]
+    result = run.run_to_end()
+    assert ("success", {"message": "Hello Hello Arca!!"}) == (result.output_id, result.output_data)
+    assert result is run.wait(0)
+    with pytest.raises(RuntimeError, match="processed elsewhere"):
+        run.run_to_end()
+    assert set() == set(threading.enumerate()) - before
+
+
+def test_a_background_run_cannot_be_run_to_end(registry: Registry) -> None:
+    plan = hand_plan(registry, {"a": dummy("A")}, [output("success", {"m": greeting("a")})])
+    run = plan.start({})
+    with pytest.raises(RuntimeError, match="processed elsewhere"):
+        run.run_to_end()
+    assert "success" == run.wait(10).output_id
+
+
 def test_a_template_record_used_twice_resolves_in_both_places(registry: Registry) -> None:
     """One ``!oneof`` / ``!wait-optional`` record in two places (a YAML alias) resolves in
     each."""

@@ -11,8 +11,9 @@ condition variable, so stage input, ``close()`` and finished items all wake it:
     sub-workflow's input first (:meth:`WorkflowPlan.validate_input`); a bad item fails the step
     before any item runs (``failed``, its index and problem in ``messages``). Then
     ``min(parallelism, len(items))`` worker threads take the items in order, each starting the
-    item's sub-workflow run (``plan.start(item, step_id_prefix="<id>[<index>].")``) and waiting
-    for its result. An item succeeds when its run ends with the output ``success``; any other
+    item's sub-workflow run (``plan.start(item, step_id_prefix="<id>[<index>].",
+    background=False)``) and processing its events itself until the run ended (no executor
+    thread per item). An item succeeds when its run ends with the output ``success``; any other
     output, or a failed run, fails the item.
 ``outputs`` / ``failed``
     every item succeeded → ``outputs`` ``success {data: [...]}`` in item order; otherwise
@@ -349,7 +350,9 @@ class ForeachRunningStep(StageReports[ForeachStage]):
 
     def _run_item(self, index: int, item: Any) -> None:
         try:
-            run = self._plan.start(item, step_id_prefix=f"{self._run_id}[{index}].")
+            run = self._plan.start(
+                item, step_id_prefix=f"{self._run_id}[{index}].", background=False
+            )
         except Exception as exc:  # ours (bad input) or a bug: the item fails, not the step
             if not isinstance(exc, ArcaflowStepsError):
                 _LOG.exception("foreach step %r: starting item %d failed", self._run_id, index)
@@ -361,7 +364,7 @@ class ForeachRunningStep(StageReports[ForeachStage]):
         if cancel:  # closed while it started: close() did not see this run
             _close_all([run], force=force)
         try:
-            result = run.wait()
+            result = run.run_to_end()  # this worker processes the item's events
         except Exception as exc:
             _LOG.exception("foreach step %r: waiting for item %d failed", self._run_id, index)
             self._record(index, message=f"item {index} failed: {exc}")

@@ -80,8 +80,10 @@ def start_workflow(
     step_id_prefix: str = "",
     observers: Sequence[StepObserver] = (),
     close_timeout: float = DEFAULT_CLOSE_TIMEOUT,
+    background: bool = True,
 ) -> WorkflowRun:
-    """Validate the input, start every step of ``plan`` and return the running workflow.
+    """Validate the input, start every step of ``plan`` and return the running workflow
+    (``background``: see :class:`WorkflowRun`).
 
     Raises:
         WorkflowInputError: the input does not match the workflow's input schema (nothing
@@ -94,6 +96,7 @@ def start_workflow(
         step_id_prefix=step_id_prefix,
         observers=observers,
         close_timeout=close_timeout,
+        background=background,
     )
 
 
@@ -142,6 +145,11 @@ class WorkflowRun:
     """One run of a planned workflow (see the module docstring); made by
     :meth:`WorkflowPlan.start <arcaflow_steps.workflow.WorkflowPlan.start>`.
 
+    Its events are processed on an executor thread of its own, or, made with
+    ``background=False``, on the thread that calls :meth:`run_to_end` (which must then be
+    called: a thread that would only wait anyway, such as a ``foreach`` worker, saves starting
+    one per run).
+
     Thread safety: safe to share; ``wait``, ``close`` and ``force_close`` may be called from
     any thread.
     """
@@ -154,6 +162,7 @@ class WorkflowRun:
         step_id_prefix: str = "",
         observers: Sequence[StepObserver] = (),
         close_timeout: float = DEFAULT_CLOSE_TIMEOUT,
+        background: bool = True,
     ) -> None:
         self._steps: Final = dict(plan.steps)
         self._outputs: Final = dict(plan.outputs)
@@ -161,7 +170,7 @@ class WorkflowRun:
             output_id: index for index, output_id in enumerate(self._outputs)
         }
         self._graph = RunGraph(self._steps, self._outputs)
-        first_changes = self._graph.seal()
+        self._first_changes: GraphChanges[Node] | None = self._graph.seal()
         # Touched only by the executor thread once it runs:
         self._root: dict[str, Any] = {"input": input_data, "steps": {}}
         self._outputs_left = set(self._outputs)
@@ -173,6 +182,8 @@ class WorkflowRun:
         self._outcome: _Outcome | None = None
         # Set by close()/force_close() from any thread; read by the executor thread.
         self._closing_reason: str | None = None
+        # Guards _first_changes: taken by whoever processes the events.
+        self._events_lock = threading.Lock()
         self._done = threading.Event()
         self._result: WorkflowResult | None = None
         self._events: queue.SimpleQueue[StepEvent | None] = queue.SimpleQueue()
@@ -193,10 +204,12 @@ class WorkflowRun:
         except BaseException:
             self._runner.force_close()
             raise
-        self._thread = threading.Thread(
-            target=self._main, args=(first_changes,), name="arcaflow-steps-workflow", daemon=True
-        )
-        self._thread.start()
+        self._thread: threading.Thread | None = None
+        if background:
+            self._thread = threading.Thread(
+                target=self._main, name="arcaflow-steps-workflow", daemon=True
+            )
+            self._thread.start()
 
     # -- public ------------------------------------------------------------------------------
 
@@ -208,10 +221,24 @@ class WorkflowRun:
         """
         if not self._done.wait(timeout):
             raise TimeoutError(f"workflow did not finish within {timeout} s")
-        if threading.current_thread() is not self._thread:
+        if self._thread is not None and threading.current_thread() is not self._thread:
             self._thread.join()  # it only returns after setting done: nothing left behind
         assert self._result is not None
         return self._result
+
+    def run_to_end(self) -> WorkflowResult:
+        """Process the run's events on this thread until it ended; return its result.
+
+        Only for a run made with ``background=False``, and only once.
+
+        Raises:
+            RuntimeError: the run has an executor thread, or its events are processed already.
+        """
+        with self._events_lock:
+            if self._thread is not None or self._first_changes is None:
+                raise RuntimeError("this workflow run's events are processed elsewhere")
+        self._main()
+        return self.wait()
 
     def close(self) -> None:
         """Close every running step gracefully and wait for them (bounded).
@@ -240,7 +267,10 @@ class WorkflowRun:
 
     # -- the executor thread -----------------------------------------------------------------
 
-    def _main(self, first_changes: GraphChanges[Node]) -> None:
+    def _main(self) -> None:
+        with self._events_lock:
+            first_changes, self._first_changes = self._first_changes, None
+        assert first_changes is not None
         try:
             self._handle(first_changes)
             while self._outcome is None:

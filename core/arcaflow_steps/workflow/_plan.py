@@ -96,8 +96,11 @@ class WorkflowPlan:
         *,
         step_id_prefix: str = "",
         observers: Sequence[StepObserver] = (),
+        background: bool = True,
     ) -> WorkflowRun:
-        """Validate the input and start every step; the run goes on in the background.
+        """Validate the input and start every step; the run goes on in the background, or,
+        with ``background=False``, on the thread that calls its
+        :meth:`~arcaflow_steps.workflow.WorkflowRun.run_to_end` (which must be called).
 
         Observers of the run are ``context.observers`` and ``observers``; they see the step ids
         with ``step_id_prefix`` in front (a sub-workflow's ``loop[3].``).
@@ -105,7 +108,13 @@ class WorkflowPlan:
         Raises:
             WorkflowInputError: the input does not match the input schema (nothing started).
         """
-        return start_workflow(self, input_data, step_id_prefix=step_id_prefix, observers=observers)
+        return start_workflow(
+            self,
+            input_data,
+            step_id_prefix=step_id_prefix,
+            observers=observers,
+            background=background,
+        )
 
     def run(self, input_data: Any, *, timeout: float | None = None) -> WorkflowResult:
         """Run the workflow to its end and return the result (see :meth:`start`).
