@@ -13,7 +13,7 @@ once. The child, the *seed*, puts /dev/null on its stdio, closes every other des
 its end of a socket pair (a pipe it inherited must not stay open after the CLI: whoever reads
 the CLI's output would wait for the seed too), imports a few standard library modules that a
 claimant would import anyway (so a claim costs no more time than a fork at that moment), and
-waits for one message. :func:`claim` hands the seed out once; :meth:`Seed.become` sends the
+waits for one message. :func:`claim` hands the seed out once; :meth:`StartSeed.become` sends the
 message, with descriptors: the seed imports a module and calls one of its functions with them,
 and from then on the seed is that function's process (the function must not return: if it
 returns or raises, the seed exits). The claimant reaps it (it is our child).
@@ -41,7 +41,7 @@ import threading
 from collections.abc import Sequence
 from typing import Final, final
 
-__all__ = ["Seed", "claim", "plant", "release"]
+__all__ = ["StartSeed", "claim", "plant", "release"]
 
 #: Standard library modules the seed imports while it waits: what a plugin SDK's zygote
 #: imports first (a claim then costs no import the CLI had already done).
@@ -70,11 +70,11 @@ _MAX_MESSAGE: Final = 1 << 16
 _MAX_FDS: Final = 16
 
 _lock = threading.Lock()
-_seed: Seed | None = None
+_seed: StartSeed | None = None
 
 
 @final
-class Seed:
+class StartSeed:
     """The seed process; claimed by :func:`claim`, used once by :meth:`become`.
 
     Thread safety: owned by its claimant.
@@ -170,12 +170,12 @@ def plant() -> bool:
             ours.detach()  # closed below with every other descriptor
             _serve(theirs, parent=os.getppid())
         theirs.close()
-        _seed = Seed(pid, ours)
+        _seed = StartSeed(pid, ours)
     atexit.register(release)
     return True
 
 
-def claim() -> Seed | None:
+def claim() -> StartSeed | None:
     """Return the planted seed, once (None: none planted, claimed already, or it exited)."""
     global _seed
     with _lock:

@@ -22,10 +22,16 @@ import arcaflow_steps
 import arcaflow_steps.authoring
 import arcaflow_steps.schema
 import arcaflow_steps.testing
+import arcaflow_steps.warm_ups
 from arcaflow_steps import hookspecs
 
 #: The public submodules besides the top level (``hookspecs`` is checked on its own).
-SUBMODULES = (arcaflow_steps.schema, arcaflow_steps.authoring, arcaflow_steps.testing)
+SUBMODULES = (
+    arcaflow_steps.schema,
+    arcaflow_steps.authoring,
+    arcaflow_steps.testing,
+    arcaflow_steps.warm_ups,
+)
 
 INIT = Path(arcaflow_steps.__file__)
 

@@ -123,11 +123,11 @@ def fork_zygote(control_fd: int, preload: Sequence[str]) -> ForkedZygote | None:
     its imports, :mod:`arcaflow_steps._start_seed`: the zygote and every plugin it forks are
     ~12 MB smaller), else a fork made now if this process has no other thread; None when
     neither is possible."""
-    from arcaflow_steps._start_seed import claim
+    from arcaflow_steps.warm_ups import claim_start_seed
 
     from . import _zygote  # standard library only, like the script it also is
 
-    seed = claim()
+    seed = claim_start_seed()
     if seed is not None:
         with contextlib.suppress(OSError):  # it died: fork here instead
             become = _zygote.run_forked
