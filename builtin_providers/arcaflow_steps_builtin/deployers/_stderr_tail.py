@@ -9,6 +9,8 @@ from __future__ import annotations
 import threading
 from typing import IO, Final, final
 
+from .._task_threads import TaskThread
+
 __all__ = ["DEFAULT_STDERR_LIMIT", "StderrTail", "TailBuffer"]
 
 #: How many bytes of a plugin's stderr we keep (the tail).
@@ -49,7 +51,7 @@ class TailBuffer:
 
 @final
 class StderrTail:
-    """Drain a pipe on a daemon thread into a :class:`TailBuffer`.
+    """Drain a pipe on a daemon thread (a reused worker) into a :class:`TailBuffer`.
 
     Thread safety: safe to share; ``text()`` may be called from any thread.
     """
@@ -57,7 +59,7 @@ class StderrTail:
     def __init__(self, pipe: IO[bytes], *, limit: int = DEFAULT_STDERR_LIMIT, name: str) -> None:
         self._pipe = pipe
         self._tail = TailBuffer(limit)
-        self._thread = threading.Thread(target=self._drain, name=name, daemon=True)
+        self._thread = TaskThread(self._drain, name=name)
         self._thread.start()
 
     def _drain(self) -> None:

@@ -83,6 +83,7 @@ from arcaflow_steps import (
     RemoteProtocolError,
 )
 
+from .._task_threads import TaskThread
 from ..deployers._protocols import PluginConnection
 from ._atp_frames import (
     RAW_PREVIEW,
@@ -190,8 +191,8 @@ class ATPClient:
         self._failure: PluginProtocolError | None = None
         self._runs: dict[str, RunHandle] = {}
         self._errors: BoundedMessages[ErrorMessage] = BoundedMessages()
-        self._reader_thread: threading.Thread | None = None
-        self._writer_thread: threading.Thread | None = None
+        self._reader_thread: TaskThread | None = None
+        self._writer_thread: TaskThread | None = None
 
     def __repr__(self) -> str:
         return f"<ATPClient {self._description}>"
@@ -251,12 +252,8 @@ class ATPClient:
             self._handshake_started = True
         self._outbox.put(_Outgoing(START_OUTPUT, "the start message"))
         name = f"atp-{self._description}"
-        self._writer_thread = threading.Thread(
-            target=self._write_loop, name=f"{name}-writer", daemon=True
-        )
-        self._reader_thread = threading.Thread(
-            target=self._read_loop, name=f"{name}-reader", daemon=True
-        )
+        self._writer_thread = TaskThread(self._write_loop, name=f"{name}-writer")
+        self._reader_thread = TaskThread(self._read_loop, name=f"{name}-reader")
         self._writer_thread.start()
         self._reader_thread.start()
         if not self._hello_event.wait(timeout):
@@ -382,7 +379,8 @@ class ATPClient:
             self._outbox.put(_Outgoing(encode(ClientDone()), "CLIENT_DONE"))
         if started and first:
             self._outbox.put(_STOP_WRITER)
-        if waits_for_eof and threading.current_thread() is not self._reader_thread:
+        reader = self._reader_thread
+        if waits_for_eof and not (reader is not None and reader.is_current()):
             # (A done callback calling close() runs on the reader thread: it cannot wait.)
             self._reader_done.wait(max(0.0, deadline - time.monotonic()))
         with self._lock:

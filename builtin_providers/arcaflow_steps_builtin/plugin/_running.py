@@ -53,6 +53,7 @@ from arcaflow_steps import (
 from arcaflow_steps.schema import PropertySchema, StepSchema, validate, validate_properties
 
 from .._stage_reports import StageReports
+from .._task_threads import TaskThread
 from ..deployers._protocols import PluginConnection
 from ._plugin_process import CLOSE_TIMEOUT, PluginProcess, describe_death
 from ._stages import DEFAULT_CLOSURE_WAIT_TIMEOUT_MS, InputField, PluginStage
@@ -129,9 +130,7 @@ class PluginRunningStep(StageReports[PluginStage]):
         self._result_ready = False
         self._finished = threading.Event()
         self._closure_wait_ms = DEFAULT_CLOSURE_WAIT_TIMEOUT_MS
-        self._thread = threading.Thread(
-            target=self._main, name=f"plugin-step-{run_id}", daemon=True
-        )
+        self._thread = TaskThread(self._main, name=f"plugin-step-{run_id}")
 
     # -- public API ------------------------------------------------------------------------
 
@@ -216,18 +215,16 @@ class PluginRunningStep(StageReports[PluginStage]):
             deploying, self._deploying = self._deploying, None
             self._cond.notify_all()
         if deploying is not None:  # a plugin that has not greeted yet: nothing to cancel
-            threading.Thread(target=deploying.close, args=(0.0,), daemon=True).start()
+            TaskThread(deploying.close, name="plugin-deploy-close", args=(0.0,)).start()
         if lease is not None:
             lease.interrupt()  # a deploy waiting for a process slot stops waiting
             if force:
                 lease.stop()
 
     def _wait_finished(self, timeout: float) -> None:
-        if threading.current_thread() is self._thread:
+        if self._thread.is_current():
             return
-        if not self._thread.is_alive() and not self._thread.ident:
-            return  # never started
-        self._thread.join(timeout)
+        self._thread.join(timeout)  # at once if never started
 
     # -- the step thread -------------------------------------------------------------------
 
