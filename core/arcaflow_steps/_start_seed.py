@@ -35,6 +35,7 @@ import contextlib
 import importlib
 import json
 import os
+import signal
 import socket
 import sys
 import threading
@@ -160,15 +161,24 @@ def plant() -> bool:
             with contextlib.suppress(Exception):
                 if stream is not None:
                     stream.flush()
+        # A Ctrl-C between the fork and the seed's own handling would raise in the seed into
+        # our caller's code (a second CLI): the signal waits until the seed is in a try block.
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
             pid = os.fork()
         except OSError:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
             ours.close()
             theirs.close()
             return False
         if pid == 0:  # pragma: no cover - the seed never returns (coverage cannot follow it)
-            ours.detach()  # closed below with every other descriptor
-            _serve(theirs, parent=os.getppid())
+            try:
+                signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+                ours.detach()  # closed below with every other descriptor
+                _serve(theirs, parent=os.getppid())
+            finally:
+                os._exit(1)
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         theirs.close()
         _seed = StartSeed(pid, ours)
     atexit.register(release)

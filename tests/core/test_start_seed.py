@@ -299,8 +299,7 @@ def test_ctrl_c_ends_an_unclaimed_seed(tmp_path: Path, marker: str) -> None:
     assert process.stdout is not None
     seed = int(process.stdout.readline())
     try:
-        time.sleep(0.2)  # past its imports
-        os.killpg(process.pid, signal.SIGINT)
+        os.killpg(process.pid, signal.SIGINT)  # whatever it is doing: importing, waiting
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
             state = Path(f"/proc/{seed}/stat").read_text().rsplit(")", 1)[1].split()[0]

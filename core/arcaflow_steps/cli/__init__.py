@@ -246,8 +246,8 @@ def _discard_stdout() -> None:
 
 #: Whether the command line runs as the program (:func:`console_main`), not called in-process.
 _as_program = False
-#: The commands that run steps: they plant a start-up seed (:mod:`arcaflow_steps._start_seed`),
-#: which the python deployer's warm-up turns into its fork server's zygote.
+#: The commands that run steps: they plant a start-up seed (:mod:`arcaflow_steps._start_seed`)
+#: that a warm-up may claim (the ``plugin`` kind's makes it its fork server's zygote).
 _SEEDED_COMMANDS: Final = frozenset({"run", "workflow"})
 
 

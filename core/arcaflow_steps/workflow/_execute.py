@@ -3,8 +3,8 @@
 Theory of operation (the Go engine's model, ``reference/workflow.md`` §7). A
 :class:`WorkflowRun` builds the run's dependency graph (``_run_graph``), starts every step on
 one :class:`~arcaflow_steps.StepRunner` (no parallelism bound; literal stage inputs are given by
-the runner at launch), and processes the runner's events on one executor thread, in the order
-they were queued by a queueing observer (never on the provider's reporting thread):
+the runner at launch), and processes the runner's events on one thread (its own or its
+caller's), in the order a queueing observer queued them (never on a provider's thread):
 
 * a step leaving a stage with an output stores ``$.steps.<id>.<stage> = {output: data}`` and
   resolves that stage and output node; the stage's other outputs become unresolvable;
@@ -18,8 +18,7 @@ they were queued by a queueing observer (never on the provider's reporting threa
   together) is evaluated and validated; it ends the run. A failing one is dropped. When no
   output can come any more, the run fails at once, naming what each output needed.
 
-Then every step still running is closed (bounded by the runner) and the
-:class:`~arcaflow_steps.workflow.WorkflowResult` holds every step's result.
+Then every step still running is closed (bounded by the runner); the result holds each step's.
 """
 
 from __future__ import annotations
@@ -83,12 +82,7 @@ def start_workflow(
     background: bool = True,
 ) -> WorkflowRun:
     """Validate the input, start every step of ``plan`` and return the running workflow
-    (``background``: see :class:`WorkflowRun`).
-
-    Raises:
-        WorkflowInputError: the input does not match the workflow's input schema (nothing
-            was started).
-    """
+    (``WorkflowInputError``: the input does not match the input schema; nothing started)."""
     validated = plan.validate_input(input_data)
     return WorkflowRun(
         plan,
@@ -103,15 +97,11 @@ def start_workflow(
 def run_workflow(
     plan: PlanToRun, input_data: Any, *, timeout: float | None = None
 ) -> WorkflowResult:
-    """Start ``plan`` with ``input_data`` and wait for its result.
+    """Start ``plan`` with ``input_data`` and wait for its result (``WorkflowInputError``).
 
     After ``timeout`` seconds without an output every step is closed and the result's error
     says so (an output produced while closing still counts). An exception while waiting
-    (``KeyboardInterrupt``) closes the run before it propagates.
-
-    Raises:
-        WorkflowInputError: the input does not match the workflow's input schema.
-    """
+    (``KeyboardInterrupt``) closes the run before it propagates."""
     run = start_workflow(plan, input_data)
     try:
         return run.wait(timeout)
@@ -141,14 +131,31 @@ class _Outcome:
     error: str | None
 
 
+def _result(
+    outcome: _Outcome | None, executions: Mapping[str, StepExecution], timeout: float
+) -> WorkflowResult:
+    assert outcome is not None  # decided before the run's end
+    results: dict[str, StepResult] = {}
+    for step_id, execution in executions.items():
+        try:
+            results[step_id] = execution.wait(timeout)
+        except TimeoutError:  # pragma: no cover - the runner records a result in time
+            _log.error("step %r has no result after the workflow closed it", step_id)
+    return WorkflowResult(
+        output_id=outcome.output_id,
+        output_data=outcome.output_data,
+        is_error=outcome.is_error,
+        error=outcome.error,
+        step_results=results,
+    )
+
+
 class WorkflowRun:
     """One run of a planned workflow (see the module docstring); made by
     :meth:`WorkflowPlan.start <arcaflow_steps.workflow.WorkflowPlan.start>`.
 
-    Its events are processed on an executor thread of its own, or, made with
-    ``background=False``, on the thread that calls :meth:`run_to_end` (which must then be
-    called: a thread that would only wait anyway, such as a ``foreach`` worker, saves starting
-    one per run).
+    Its events are processed on an executor thread of its own, or (``background=False``) by
+    the thread that calls :meth:`run_to_end`, which must then be called.
 
     Thread safety: safe to share; ``wait``, ``close`` and ``force_close`` may be called from
     any thread.
@@ -182,8 +189,7 @@ class WorkflowRun:
         self._outcome: _Outcome | None = None
         # Set by close()/force_close() from any thread; read by the executor thread.
         self._closing_reason: str | None = None
-        # Guards _first_changes: taken by whoever processes the events.
-        self._events_lock = threading.Lock()
+        self._events_lock = threading.Lock()  # guards _first_changes
         self._done = threading.Event()
         self._result: WorkflowResult | None = None
         self._events: queue.SimpleQueue[StepEvent | None] = queue.SimpleQueue()
@@ -227,13 +233,8 @@ class WorkflowRun:
         return self._result
 
     def run_to_end(self) -> WorkflowResult:
-        """Process the run's events on this thread until it ended; return its result.
-
-        Only for a run made with ``background=False``, and only once.
-
-        Raises:
-            RuntimeError: the run has an executor thread, or its events are processed already.
-        """
+        """Process the events of a run made with ``background=False`` on this thread until it
+        ended; return its result. RuntimeError: another thread processes them."""
         with self._events_lock:
             if self._thread is not None or self._first_changes is None:
                 raise RuntimeError("this workflow run's events are processed elsewhere")
@@ -265,7 +266,7 @@ class WorkflowRun:
         else:
             self._runner.close()
 
-    # -- the executor thread -----------------------------------------------------------------
+    # -- processing the events ---------------------------------------------------------------
 
     def _main(self) -> None:
         with self._events_lock:
@@ -285,29 +286,12 @@ class WorkflowRun:
             self._runner.close()
             for closer in self._closers:  # their steps ended: they are returning
                 closer.join(self._runner.close_timeout)
-            self._result = self._build_result()
+            self._result = _result(self._outcome, self._executions, self._runner.close_timeout)
             self._done.set()
 
     def _decide(self, outcome: _Outcome) -> None:
         if self._outcome is None:
             self._outcome = outcome
-
-    def _build_result(self) -> WorkflowResult:
-        outcome = self._outcome
-        assert outcome is not None
-        results: dict[str, StepResult] = {}
-        for step_id, execution in self._executions.items():
-            try:
-                results[step_id] = execution.wait(self._runner.close_timeout)
-            except TimeoutError:  # pragma: no cover - the runner records a result in time
-                _log.error("step %r has no result after the workflow closed it", step_id)
-        return WorkflowResult(
-            output_id=outcome.output_id,
-            output_data=outcome.output_data,
-            is_error=outcome.is_error,
-            error=outcome.error,
-            step_results=results,
-        )
 
     # -- events ------------------------------------------------------------------------------
 
@@ -401,12 +385,12 @@ class WorkflowRun:
     def _no_output_error(self) -> str:
         if self._closing_reason is not None:
             return self._closing_reason
-        reasons = []
-        for output_id in self._outputs:
-            if output_id in self._failed_outputs:
-                reasons.append(f"{output_id} failed: {self._failed_outputs[output_id]}")
-            else:
-                reasons.append(f"{output_id} {self._explain(('workflow_output', output_id))}")
+        reasons = [
+            f"{output_id} failed: {self._failed_outputs[output_id]}"
+            if output_id in self._failed_outputs
+            else f"{output_id} {self._explain(('workflow_output', output_id))}"
+            for output_id in self._outputs
+        ]
         return "no output can be produced any more: " + "; ".join(reasons)
 
     def _explain(self, node: Node) -> str:
