@@ -30,7 +30,8 @@ from arcaflow_steps.workflow._expressions._ast import (
     UnaryOperator,
 )
 from arcaflow_steps.workflow._expressions._format import format_node
-from arcaflow_steps.workflow._expressions._parser import MAX_DEPTH, _parser, _plain_path
+from arcaflow_steps.workflow._expressions._grammar import _parser
+from arcaflow_steps.workflow._expressions._parser import MAX_DEPTH, _plain_path
 
 B = BinaryOperator
 U = UnaryOperator
