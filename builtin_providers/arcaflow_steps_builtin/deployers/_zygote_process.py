@@ -136,9 +136,21 @@ def fork_zygote(control_fd: int, preload: Sequence[str]) -> ForkedZygote | None:
             )
     if threading.active_count() != 1:
         return None
-    pid = os.fork()
+    # A Ctrl-C before the child is in run_forked's try block would raise into our caller's
+    # code in the child: the signal waits until then.
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        pid = os.fork()
+    except BaseException:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        raise
     if pid == 0:  # pragma: no cover - the child never returns (coverage cannot follow it)
-        _zygote.run_forked(control_fd, preload)
+        try:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+            _zygote.run_forked(control_fd, preload)
+        finally:
+            os._exit(1)
+    signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
     return ForkedZygote(pid)
 
 
