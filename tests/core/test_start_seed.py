@@ -290,6 +290,9 @@ def test_ctrl_c_ends_an_unclaimed_seed(tmp_path: Path, marker: str) -> None:
         marker,
         """
         import signal
+        # As a CLI in a terminal's foreground: whoever started pytest may have ignored SIGINT
+        # (a background job), which the seed would inherit.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         assert _start_seed.plant()
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         print(_start_seed._seed.pid, flush=True)
