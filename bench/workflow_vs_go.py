@@ -24,6 +24,9 @@ builds it), never pulled.
 Engines: ``go-python``, ``go-docker``, ``ours-python``, ``ours-docker``, ``ours-docker-mux``.
 One warm-up run per cell, then ``--runs`` timed runs interleaved across engines; the median is
 reported. Every run must exit 0 and print the expected number of greetings, or the cell fails.
+Before each run the harness waits (at most 30 s) until at most 15 % of the CPUs are busy over
+half a second (``settle``): a docker cell leaves seconds of container and network-namespace
+teardown behind it, which would otherwise land on the next cell.
 
 Usage (after ``bench/setup.sh`` and ``bash .ci/containers.sh``)::
 
@@ -43,6 +46,7 @@ import os
 import statistics
 import sys
 import tempfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -215,6 +219,8 @@ class Cell:
     walls: list[float] = dataclasses.field(default_factory=list)
     cpus: list[float] = dataclasses.field(default_factory=list)
     loads: list[float] = dataclasses.field(default_factory=list)
+    #: Seconds waited for a quiet machine before each run (warm-up included).
+    settled: list[float] = dataclasses.field(default_factory=list)
     failure: str | None = None
 
     @property
@@ -223,10 +229,42 @@ class Cell:
         return None if self.failure or not self.walls else statistics.median(self.walls)
 
 
+#: Before each run: wait (at most this many seconds) until the CPUs are quiet.
+SETTLE_LIMIT = 30.0
+#: Quiet: at most this share of the CPUs busy over one window of this many seconds.
+SETTLE_BUSY = 0.15
+SETTLE_WINDOW = 0.5
+
+
+def _cpu_times() -> tuple[int, int]:
+    """Return (busy, total) jiffies of all CPUs (``/proc/stat``)."""
+    with open("/proc/stat") as stat:
+        fields = [int(field) for field in stat.readline().split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def settle() -> float:
+    """Wait until the machine is quiet (see ``SETTLE_*``); return how long that took.
+
+    A docker cell leaves the daemon and the kernel removing hundreds of containers and their
+    network namespaces for seconds after the engine exited: without this, that work lands on
+    whichever cell runs next (ours-python followed go-docker in every run)."""
+    started = time.monotonic()
+    while time.monotonic() - started < SETTLE_LIMIT:
+        busy, total = _cpu_times()
+        time.sleep(SETTLE_WINDOW)
+        busy_after, total_after = _cpu_times()
+        if (busy_after - busy) <= SETTLE_BUSY * max(total_after - total, 1):
+            break
+    return time.monotonic() - started
+
+
 def run_cell_once(setup: Setup, cell: Cell, case: Case, directory: Path, *, timed: bool) -> None:
-    """Run one (engine, case) once; record the run or the failure."""
+    """Run one (engine, case) once, on a quiet machine; record the run or the failure."""
     if cell.failure:
         return
+    cell.settled.append(settle())
     try:
         argv = write_files(setup, cell.engine, case, directory)
     except NotAvailableError as exc:
@@ -317,11 +355,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                     run_cell_once(setup, cell, case, root / case.name / engine, timed=run > 0)
                     median = cell.walls[-1] if cell.walls and run > 0 else None
                     status = cell.failure or (f"{median:.2f} s" if median else "warm-up")
-                    print(f"[run {run}] {case.name} {engine}: {status}", file=sys.stderr)
+                    waited = f" (waited {cell.settled[-1]:.1f} s for quiet)" if cell.settled else ""
+                    print(f"[run {run}] {case.name} {engine}: {status}{waited}", file=sys.stderr)
     report = (
         f"Measured {started:%Y-%m-%d %H:%M} UTC on {machine_description()}; "
-        f"{args.runs} timed runs per cell after one warm-up, median wall time.\n\n"
-        + render(cells, cases, engines)
+        f"{args.runs} timed runs per cell after one warm-up, each started on a quiet machine, "
+        "median wall time.\n\n" + render(cells, cases, engines)
     )
     print(report)
     if not args.no_write:
