@@ -13,15 +13,18 @@ once. The child, the *seed*, puts /dev/null on its stdio, closes every other des
 its end of a socket pair (a pipe it inherited must not stay open after the CLI: whoever reads
 the CLI's output would wait for the seed too), imports a few standard library modules that a
 claimant would import anyway (so a claim costs no more time than a fork at that moment), and
-waits for one message. :func:`claim` hands the seed out once; :meth:`StartSeed.become` sends the
+calls the *preparations* installed distributions name (entry point group
+:data:`PREPARATIONS_GROUP`, found by :func:`preparations` without importing
+``importlib.metadata``: a claimant's imports, done while the CLI is still importing itself),
+and waits for one message. :func:`claim` hands the seed out once; :meth:`StartSeed.become` sends the
 message, with descriptors: the seed imports a module and calls one of its functions with them,
 and from then on the seed is that function's process (the function must not return: if it
 returns or raises, the seed exits). The claimant reaps it (it is our child).
 
 Only a warm-up may claim the seed (:mod:`arcaflow_steps._warm_up`), so once the warm-ups were
-called, :func:`release` closes the socket and reaps the seed, which exits when its socket
-closes (also at interpreter exit: :func:`plant` registers it; and when this process dies, even
-by SIGKILL, the kernel closes it). The seed also checks every second that its parent is still
+called, :func:`release` kills and reaps an unclaimed seed (also at interpreter exit:
+:func:`plant` registers it; when this process dies, even by SIGKILL, the kernel closes the
+socket and the seed exits). The seed also checks every second that its parent is still
 this process. Nothing of the seed is left behind either way.
 
 Standard library only: this module is imported before the rest of arcaflow-steps.
@@ -42,7 +45,7 @@ import threading
 from collections.abc import Sequence
 from typing import Final, final
 
-__all__ = ["StartSeed", "claim", "plant", "release"]
+__all__ = ["PREPARATIONS_GROUP", "StartSeed", "claim", "plant", "preparations", "release"]
 
 #: Standard library modules the seed imports while it waits: what a plugin SDK's zygote
 #: imports first (a claim then costs no import the CLI had already done).
@@ -62,10 +65,11 @@ PRE_IMPORTS: Final = (
     "traceback",
     "typing",
 )
+#: The entry point group of the seed's preparations: ``name = "module:function"``, a function
+#: without arguments the seed calls before it waits for its claim.
+PREPARATIONS_GROUP: Final = "arcaflow.start_seed"
 #: Seconds between the seed's checks that its parent is still alive.
 _PARENT_CHECK: Final = 1.0
-#: Seconds :func:`release` waits for an unclaimed seed to exit before it kills it.
-_RELEASE_WAIT: Final = 2.0
 #: The largest claim message, and how many descriptors it may carry.
 _MAX_MESSAGE: Final = 1 << 16
 _MAX_FDS: Final = 16
@@ -103,55 +107,34 @@ class StartSeed:
             )
             self._control.sendmsg([message.encode()], ancillary)
         except OSError:
-            self._reap(kill=True)
+            self._reap()
             raise
         finally:
             self._control.close()
         return self.pid
 
     def _close(self) -> None:
-        """Close our end of the socket (an unclaimed seed exits) and reap the seed."""
+        """End the unclaimed seed (it may be in the middle of a preparation) and reap it."""
         self._control.close()
-        self._reap(kill=False)
+        self._reap()
 
-    def _reap(self, *, kill: bool) -> None:
-        if not kill and _wait_exited(self.pid, _RELEASE_WAIT):
-            return
+    def _reap(self) -> None:
+        """Kill the seed (a seed has nothing to finish) and reap it."""
         with contextlib.suppress(OSError):
-            os.kill(self.pid, 9)
+            os.kill(self.pid, signal.SIGKILL)
         with contextlib.suppress(ChildProcessError):
             os.waitpid(self.pid, 0)
 
 
-def _wait_exited(pid: int, timeout: float) -> bool:
-    """Reap ``pid`` once it exits, waiting up to ``timeout`` seconds (on a pidfd)."""
-    try:
-        pidfd = os.pidfd_open(pid)
-    except OSError:  # already reaped, or no pidfds: a blocking reap is as short
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, 0)
-        return True
-    try:
-        import select
-
-        if not select.select([pidfd], [], [], timeout)[0]:
-            return False
-    finally:
-        os.close(pidfd)
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, 0)
-    return True
-
-
 def plant() -> bool:
     """Fork the seed (once per process, from its main thread while it has no other thread);
-    return whether a seed is planted. Does nothing where ``os.fork`` or pidfds are missing."""
+    return whether a seed is planted. Does nothing where ``os.fork`` is missing."""
     global _seed
     with _lock:
         if _seed is not None:
             return True
         if (
-            not hasattr(os, "pidfd_open")
+            not hasattr(os, "fork")
             or threading.current_thread() is not threading.main_thread()
             or threading.active_count() != 1
         ):
@@ -203,7 +186,7 @@ def claim() -> StartSeed | None:
 
 
 def release() -> None:
-    """Let an unclaimed seed exit, and reap it (idempotent)."""
+    """End an unclaimed seed and reap it (idempotent)."""
     global _seed
     with _lock:
         seed, _seed = _seed, None
@@ -223,6 +206,8 @@ def _serve(control: socket.socket, *, parent: int) -> None:  # pragma: no cover 
         os.closerange(keep + 1, 1 << 20)
         for name in PRE_IMPORTS:
             importlib.import_module(name)
+        for value in preparations():
+            _prepare(value)
         control.settimeout(_PARENT_CHECK)
         while True:
             try:
@@ -246,3 +231,63 @@ def _serve(control: socket.socket, *, parent: int) -> None:  # pragma: no cover 
     except BaseException:  # a Ctrl-C, a failed claim: the claimant sees the process end
         code = 1
     os._exit(code)
+
+
+def preparations(path: Sequence[str] | None = None) -> list[str]:
+    """Return the ``module:function`` values of the :data:`PREPARATIONS_GROUP` entry points of
+    the distributions on ``path`` (default ``sys.path``), each once, in ``path`` order (of two
+    distributions of one name, the first counts, as for ``importlib.metadata``)."""
+    values: list[str] = []
+    distributions: set[str] = set()
+    for entry in sys.path if path is None else path:
+        try:
+            names = sorted(os.listdir(entry or "."))
+        except OSError:
+            continue
+        for name in names:
+            stem, dot, suffix = name.rpartition(".")
+            if not dot or suffix not in ("dist-info", "egg-info"):
+                continue
+            distribution = stem.split("-", 1)[0].lower().replace("-", "_").replace(".", "_")
+            if distribution in distributions:
+                continue
+            distributions.add(distribution)
+            try:
+                with open(os.path.join(entry or ".", name, "entry_points.txt")) as file:
+                    text = file.read()
+            except (OSError, UnicodeDecodeError):
+                continue
+            for value in _group_values(text, PREPARATIONS_GROUP):
+                if value not in values:
+                    values.append(value)
+    return values
+
+
+def _group_values(text: str, group: str) -> list[str]:
+    """Return the values (extras dropped) of ``group``'s entries in an ``entry_points.txt``."""
+    values = []
+    section = None
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line[0] in "#;":
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1].strip()
+        elif section == group and "=" in line:
+            value = line.partition("=")[2].partition("[")[0].strip()
+            if value:
+                values.append(value)
+    return values
+
+
+def _prepare(value: str) -> None:  # pragma: no cover - in the seed
+    """Call the preparation ``module:function``; one that fails is skipped."""
+    try:
+        module, _, attribute = value.partition(":")
+        target: object = importlib.import_module(module.strip())
+        for part in attribute.strip().split(".") if attribute.strip() else ():
+            target = getattr(target, part)
+        if callable(target):
+            target()
+    except Exception:
+        pass

@@ -7,7 +7,9 @@ whatever its claimant tells it (:meth:`StartSeed.become`: a module's function, c
 descriptors and JSON arguments, that never returns). A warm-up that would fork the CLI to get
 a process on this interpreter (a fork server's zygote) claims it instead: that process, and
 every process it forks, is then ~12 MB smaller. There is one seed per run, for the first
-warm-up that claims it; once every warm-up was called an unclaimed seed exits. Standard
+warm-up that claims it; once every warm-up was called an unclaimed seed is ended. Before
+its claim the seed calls the functions named in the entry point group ``arcaflow.start_seed``
+(*preparations*: a claimant's imports, done while the CLI is still importing itself). Standard
 library only: importing this module costs nothing.
 """
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import collections
 import os
 import signal
+import subprocess
 import sys
 import time
 import uuid
@@ -20,6 +21,7 @@ import pytest
 from plugin_support import marked, wait_gone
 
 from arcaflow_steps import DeploymentError
+from arcaflow_steps._start_seed import preparations
 from arcaflow_steps_builtin.deployers import _forkserver, _zygote
 from arcaflow_steps_builtin.deployers._forkserver import ForkServer
 from arcaflow_steps_builtin.deployers._zygote_process import is_running_interpreter
@@ -229,6 +231,31 @@ def test_a_plugins_stdout_is_buffered_even_when_unbuffered_is_asked(
             connection.close()
     finally:
         server.close()
+
+
+def test_the_start_up_seed_is_prepared_with_the_sdk_bound_as_a_zygote_binds_it(
+    tmp_path: Path,
+) -> None:
+    """The start-up seed imports the SDK before its claim (``prepare_seed``, entry point group
+    ``arcaflow.start_seed``) with the argv and buffered stdout a zygote gives it; the seed's
+    own ``sys.argv`` and ``sys.stdout`` are put back, and ``serve`` takes the bound stdout."""
+    assert "arcaflow_steps_builtin.deployers._zygote:prepare_seed" in preparations()
+    script = tmp_path / "prepare.py"
+    script.write_text(
+        "import inspect, sys\n"
+        "from arcaflow_steps_builtin.deployers import _zygote\n"
+        "argv, stdout = list(sys.argv), sys.stdout\n"
+        "_zygote.prepare_seed()\n"
+        "from arcaflow_plugin_sdk import plugin\n"
+        "defaults = inspect.signature(plugin.run).parameters\n"
+        "print(sys.argv == argv, sys.stdout is stdout, defaults['argv'].default,\n"
+        "      defaults['stdout'].default is _zygote._prepared_stdout,\n"
+        "      type(_zygote._prepared_stdout.buffer).__name__)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert "True True ('plugin', '--atp') True BufferedWriter" == result.stdout.strip()
 
 
 def test_the_running_interpreter_is_known_by_each_of_its_names_in_its_directory(

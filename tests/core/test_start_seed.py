@@ -333,3 +333,106 @@ def test_no_seed_is_planted_beside_another_thread(tmp_path: Path, marker: str) -
 def test_without_a_seed_claim_and_release_do_nothing() -> None:
     assert _start_seed.claim() is None
     _start_seed.release()
+
+
+PREPARATION = """
+import os, time
+
+prepared_in = None
+
+def prepare():
+    global prepared_in
+    prepared_in = os.getpid()
+
+def fail():
+    raise RuntimeError("a broken preparation")
+
+def slow():
+    time.sleep(60)
+
+def report(fd):
+    os.write(fd, f"prepared in {prepared_in}, claimed in {os.getpid()}".encode())
+    os._exit(0)
+"""
+
+
+def install_preparations(directory: Path, distribution: str, entries: str) -> None:
+    """Make ``directory`` hold a distribution whose ``arcaflow.start_seed`` group is ``entries``."""
+    (directory / "seed_preparation.py").write_text(PREPARATION)
+    info = directory / f"{distribution}-1.0.dist-info"
+    info.mkdir()
+    (info / "entry_points.txt").write_text(f"[arcaflow.start_seed]\n{entries}\n")
+
+
+def test_the_seed_calls_the_preparations_before_it_is_claimed(tmp_path: Path, marker: str) -> None:
+    install_preparations(
+        tmp_path, "prepared", "broken = seed_preparation:fail\nfirst = seed_preparation:prepare"
+    )
+    process = start(
+        tmp_path,
+        marker,
+        """
+        assert _start_seed.plant()
+        time.sleep(0.5)  # the preparations run while the planter goes on
+        seed = _start_seed.claim()
+        read, write = os.pipe()
+        pid = seed.become("seed_preparation", "report", [write])
+        os.close(write)
+        os.waitpid(pid, 0)
+        print(os.read(read, 1000).decode(), pid)
+        """,
+    )
+    words = finish(process).split()
+    # The failing preparation was skipped; the other ran in the seed itself.
+    assert ["prepared", "in", words[5] + ",", "claimed", "in", words[5], words[5]] == words
+    wait_none_marked(marker)
+
+
+def test_releasing_a_seed_in_the_middle_of_a_preparation_does_not_wait_for_it(
+    tmp_path: Path, marker: str
+) -> None:
+    install_preparations(tmp_path, "slow", "slow = seed_preparation:slow")
+    process = start(
+        tmp_path,
+        marker,
+        """
+        assert _start_seed.plant()
+        time.sleep(0.3)
+        started = time.monotonic()
+        _start_seed.release()
+        print(round(time.monotonic() - started))
+        """,
+    )
+    assert "0" == finish(process).strip()
+    wait_none_marked(marker)
+
+
+def test_preparations_come_from_the_entry_points_of_the_distributions_on_the_path(
+    tmp_path: Path,
+) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    for directory in (first, second):
+        directory.mkdir()
+    (first / "alpha-1.0.dist-info").mkdir()
+    (first / "alpha-1.0.dist-info" / "entry_points.txt").write_text(
+        "# a comment\n[console_scripts]\nalpha = alpha:main\n\n"
+        "[arcaflow.start_seed]\n"
+        "one = alpha.seed:prepare [extra]\n"
+        "again = alpha.seed:prepare\n"
+        "[other]\nx = y:z\n"
+    )
+    (first / "beta.egg-info").mkdir()
+    (first / "beta.egg-info" / "entry_points.txt").write_text(
+        "[arcaflow.start_seed]\nb = beta:prepare\n"
+    )
+    (first / "no_entry_points-2.0.dist-info").mkdir()
+    (second / "alpha-0.9.dist-info").mkdir()  # shadowed by the first alpha on the path
+    (second / "alpha-0.9.dist-info" / "entry_points.txt").write_text(
+        "[arcaflow.start_seed]\nold = alpha.old:prepare\n"
+    )
+    (second / "gamma-3.dist-info").mkdir()
+    (second / "gamma-3.dist-info" / "entry_points.txt").write_text(
+        "[arcaflow.start_seed]\ng = gamma:prepare\n"
+    )
+    path = [str(first), str(tmp_path / "missing"), str(second)]
+    assert ["alpha.seed:prepare", "beta:prepare", "gamma:prepare"] == _start_seed.preparations(path)

@@ -43,6 +43,7 @@ from typing import Any, Final, final
 
 from arcaflow_steps import DeploymentError
 
+from . import _zygote  # standard library only, like the script it also is
 from ._leftovers import owner_token
 from ._live import LiveSet
 from ._process import (
@@ -77,13 +78,7 @@ _MAX_PACKET: Final = 1 << 16
 #: The error of a request whose zygote died before it answered.
 _EXITED: Final = "the fork server exited"
 #: Modules every zygote preloads.
-DEFAULT_PRELOAD: Final = (
-    "arcaflow_plugin_sdk.plugin",
-    # plugin.run() imports the ATP server lazily, and building its message schemas costs
-    # ~10 ms of CPU per process; predefined_schemas holds the cancel signal.
-    "arcaflow_plugin_sdk.atp",
-    "arcaflow_plugin_sdk.predefined_schemas",
-)
+DEFAULT_PRELOAD: Final = _zygote.SDK_MODULES
 
 #: Every fork server not closed yet; closed at interpreter exit (their zygotes kill the rest).
 _SERVERS: Final[LiveSet[ForkServer]] = LiveSet(lambda server: server.close())
