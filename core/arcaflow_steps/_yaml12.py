@@ -251,13 +251,19 @@ class DataBuilder:
         #: With ``record_positions``: the key path of every mapping entry and list item ->
         #: the 1-based (line, column) where it starts (a mapping entry: at its key).
         self.positions: dict[Path, tuple[int, int]] | None = {} if record_positions else None
+        #: With ``record_positions``: the key path of every boolean, integer and float value ->
+        #: its text as written (``0x10``, ``1.50``, ``TRUE``), which a string field takes.
+        self.scalar_texts: dict[Path, str] | None = {} if record_positions else None
 
     def build(self, node: yaml.Node, path: Path) -> Any:
         """Return the data of ``node``, found at ``path``."""
         tag = node.tag
         if isinstance(node, yaml.ScalarNode):
             if tag in _SCALAR_TAGS:
-                return _scalar(node, path)
+                value = _scalar(node, path)
+                if self.scalar_texts is not None and isinstance(value, bool | int | float):
+                    self.scalar_texts[path] = node.value
+                return value
             return self.build_tagged(node, path)
         if id(node) in self._open:
             raise YamlError(
@@ -298,6 +304,8 @@ class DataBuilder:
             raise YamlError(
                 f"{_KIND[type(node)]} cannot be a mapping key", mark=node.start_mark, path=path
             )
+        if node.tag in _SCALAR_TAGS:
+            return _scalar(node, path)  # a key's text is not its value's
         return self.build(node, path)
 
     def build_value(self, node: yaml.Node, path: Path) -> Any:

@@ -30,6 +30,7 @@ from ._records import (
     StringEnumSchema,
     StringSchema,
 )
+from ._scalar_texts import scalar_text
 from ._units import parse_units, unit_names
 
 __all__ = ["describe_value"]
@@ -72,8 +73,11 @@ def _check_string(
     schema: StringSchema, value: Any, path: str, scope: ScopeSchema | None, problems: _Problems
 ) -> Any:
     if not isinstance(value, str):
-        # The SDK turns an integer into its decimal string, and so a boolean into 'True'.
-        converted = _int_to_str(value) if isinstance(value, int) else None
+        # The text it was written as, in a workflow (see _scalar_texts); else as the SDK: an
+        # integer becomes its decimal string, and so a boolean 'True'.
+        converted = scalar_text(value, path)
+        if converted is None and isinstance(value, int):
+            converted = _int_to_str(value)
         if converted is None:
             problems.append(
                 ValidationProblem(

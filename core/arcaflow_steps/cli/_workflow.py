@@ -311,10 +311,11 @@ def _load_input(files: WorkflowFiles, plan: WorkflowPlan) -> dict[str, Any]:
 
     if files.input_text is None:
         return plan.validate_input({})
-    from ..workflow._yaml import load_data_yaml
+    from .._schema._scalar_texts import scalar_texts
+    from ..workflow._yaml import load_data_yaml_texts
 
     source = str(files.input_path)
-    data = load_data_yaml(files.input_text, source)
+    data, texts = load_data_yaml_texts(files.input_text, source)
     if data is None:
         raise WorkflowInputError(
             "the input file holds no data (it is empty, only comments or null); it must be "
@@ -322,7 +323,9 @@ def _load_input(files: WorkflowFiles, plan: WorkflowPlan) -> dict[str, Any]:
             source=source,
         )
     try:
-        return plan.validate_input(data)
+        # A string field given a number or boolean gets its text, as in the Go engine.
+        with scalar_texts({f"$.input.{path}": text for path, text in texts.items()}):
+            return plan.validate_input(data)
     except WorkflowInputError as exc:
         raise WorkflowInputError(exc.problem, source=source) from None
 

@@ -30,6 +30,7 @@ import attrs
 
 from .._errors import SchemaValidationError
 from .._events import StepObserver
+from .._schema._scalar_texts import scalar_texts
 from ..schema import (
     ObjectSchema,
     ScopeSchema,
@@ -138,7 +139,9 @@ def plan_workflow(workflow: WorkflowModel, context: WorkflowContext) -> Workflow
             line and column when the workflow was read from text).
     """
     try:
-        return _plan(workflow, context)
+        # A string field given a number or boolean gets its text, as in the Go engine.
+        with scalar_texts(workflow.positions.texts()):
+            return _plan(workflow, context)
     except InvalidWorkflowError as exc:
         raise workflow.positions.place(exc, workflow.source) from None
 
@@ -156,8 +159,8 @@ def _plan(workflow: WorkflowModel, context: WorkflowContext) -> WorkflowPlan:
     }
     root = root_type(input_schema, step_types)
     needs = _dependencies(workflow, steps)
-    for step in steps.values():
-        check_stage_inputs(step, root, source=workflow.source)
+    for step_id, step in steps.items():
+        steps[step_id] = check_stage_inputs(step, root, source=workflow.source)
     outputs = {
         output_id: plan_output(workflow, output_id, template, root)
         for output_id, template in workflow.outputs.items()

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from typing import Final
 
+import attrs
+
 from .._errors import SchemaValidationError, quote
 from ..schema import (
     ObjectSchema,
@@ -35,7 +37,7 @@ from ._plan_records import PlannedOutput, PlannedStep
 from ._plan_steps import problems_error
 from ._references import template_expressions
 from ._template import Template, is_literal
-from ._template_types import check_template, infer_template_type
+from ._template_types import check_template, infer_template_type, with_scalar_texts
 
 __all__ = ["ERROR_OUTPUT_ID", "check_stage_inputs", "plan_output"]
 
@@ -53,14 +55,17 @@ def _type_expressions(template: Template, root: ObjectSchema, where: str, source
             raise InvalidWorkflowError(str(exc), path=path, source=source) from None
 
 
-def check_stage_inputs(step: PlannedStep, root: ObjectSchema, *, source: str) -> None:
-    """Check every deferred stage of ``step`` against its input schema.
+def check_stage_inputs(step: PlannedStep, root: ObjectSchema, *, source: str) -> PlannedStep:
+    """Check every deferred stage of ``step`` against its input schema; return the step with
+    the numbers and booleans its templates give string fields as written
+    (:func:`~._template_types.with_scalar_texts`).
 
     Raises:
         InvalidWorkflowError: an expression does not type, a field does not fit, or a
             required field is missing.
     """
     lifecycle = step.prepared.lifecycle
+    deferred: dict[str, dict[str, Template]] = {}
     for stage_id, fields in step.deferred_inputs.items():
         schema = lifecycle.stage(stage_id).input_schema
         for field, prop in schema.items():
@@ -69,7 +74,15 @@ def check_stage_inputs(step: PlannedStep, root: ObjectSchema, *, source: str) ->
                     f"missing required field {quote(field)}", path=step.path, source=source
                 )
         for field, template in fields.items():
-            _check_field(template, schema[field], f"{step.path}.{field}", root, source)
+            where = f"{step.path}.{field}"
+            _check_field(template, schema[field], where, root, source)
+        deferred[stage_id] = {
+            field: with_scalar_texts(template, schema[field].type, None, f"{step.path}.{field}")
+            for field, template in fields.items()
+        }
+    return (
+        attrs.evolve(step, deferred_inputs=deferred) if deferred != step.deferred_inputs else step
+    )
 
 
 def _check_field(

@@ -1,4 +1,5 @@
-"""Where things are in a workflow file: key paths to lines and columns, for messages.
+"""Where things are in a workflow file: key paths to lines and columns, for messages, and
+the text numbers and booleans were written as, for string fields.
 
 The YAML loader records where every mapping entry (at its key) and list item starts
 (``DataBuilder(record_positions=True)``). Problems found later — the file's shape, the plan —
@@ -32,6 +33,13 @@ class SourcePositions:
     """Key path (a tuple of keys and indexes) -> 1-based ``(line, column)`` in one file."""
 
     by_path: Mapping[tuple[Any, ...], tuple[int, int]] = attrs.field(factory=dict)
+    #: Key path -> the text of a boolean, integer or float as written (for string fields).
+    scalar_texts: Mapping[tuple[Any, ...], str] = attrs.field(factory=dict)
+
+    def texts(self) -> dict[str, str]:
+        """Return the written text of every boolean, integer and float by formatted key path
+        (``steps.a.input.name``), for :func:`arcaflow_steps._schema._scalar_texts.scalar_texts`."""
+        return {format_path(path): text for path, text in self.scalar_texts.items()}
 
     def locate(self, path: str) -> tuple[int, int] | None:
         """Return where ``path`` (formatted as in messages) or its nearest written ancestor

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from .._schema._scalar_texts import scalar_text
 from .._schema._validate import check_value
 from ..schema import (
     AnySchema,
@@ -50,7 +51,7 @@ from ._expressions import assignable_problems, infer_type
 from ._expressions._scoped import UnresolvedRefError, describe, detach, resolve
 from ._template import Expr, OneOf, SoftOptional, Template, WaitOptional, is_literal
 
-__all__ = ["INFERRED_OBJECT_ID", "check_template", "infer_template_type"]
+__all__ = ["INFERRED_OBJECT_ID", "check_template", "infer_template_type", "with_scalar_texts"]
 
 #: The id (prefix) of the objects inferred from mappings.
 INFERRED_OBJECT_ID: Final = "inferred_schema"
@@ -220,6 +221,42 @@ class _TemplateCheck:
         for problem in assignable_problems(inferred, target, path=where):
             at, _, text = problem.partition(": ")
             self.problems.append((at, text + suffix))
+
+
+def with_scalar_texts(
+    template: Template, target: TypeSchema, scope: ScopeSchema | None, path: str
+) -> Template:
+    """Return ``template`` with each boolean, integer and float that goes to a string field
+    replaced by the text it was written as (the current scalar texts, see
+    :mod:`arcaflow_steps._schema._scalar_texts`): what validation of the literal would give,
+    for the literal parts of a template that is only validated when the run resolves it."""
+    try:
+        resolved, resolved_scope = resolve(target, scope)
+    except UnresolvedRefError:
+        return template  # reported by check_template
+    if isinstance(template, bool | int | float):
+        text = scalar_text(template, path) if isinstance(resolved, StringSchema) else None
+        return template if text is None else text
+    if isinstance(template, dict) and isinstance(resolved, ObjectSchema | MapSchema):
+        rebuilt: dict[str, Any] = {}
+        for key, value in template.items():
+            if isinstance(resolved, MapSchema):
+                value_type: TypeSchema | None = resolved.values
+            else:
+                prop = resolved.properties.get(key)
+                value_type = None if prop is None else prop.type
+            rebuilt[key] = (
+                value
+                if value_type is None
+                else with_scalar_texts(value, value_type, resolved_scope, f"{path}.{key}")
+            )
+        return rebuilt
+    if isinstance(template, list) and isinstance(resolved, ListSchema):
+        return [
+            with_scalar_texts(item, resolved.items, resolved_scope, f"{path}[{index}]")
+            for index, item in enumerate(template)
+        ]
+    return template
 
 
 def _literal_type(value: object) -> TypeSchema:

@@ -32,7 +32,12 @@ from ._expressions._ast import Expression
 from ._positions import SourcePositions
 from ._template import Expr, OneOf, SoftOptional, WaitOptional
 
-__all__ = ["load_data_yaml", "load_workflow_yaml", "load_workflow_yaml_located"]
+__all__ = [
+    "load_data_yaml",
+    "load_data_yaml_texts",
+    "load_workflow_yaml",
+    "load_workflow_yaml_located",
+]
 
 _EXPR: Final = "!expr"
 _ONEOF: Final = "!oneof"
@@ -77,7 +82,19 @@ def load_workflow_yaml_located(text: str, source: str) -> tuple[Any, SourcePosit
     """
     builder = _WorkflowBuilder(record_positions=True)
     data = _load(text, source, builder)
-    return data, SourcePositions(builder.positions or {})
+    return data, SourcePositions(builder.positions or {}, builder.scalar_texts or {})
+
+
+def load_data_yaml_texts(text: str, source: str) -> tuple[Any, dict[str, str]]:
+    """Return what :func:`load_data_yaml` returns and the text every boolean, integer and float
+    was written as, by formatted key path (``items[0].name``).
+
+    Raises:
+        InvalidWorkflowError: as :func:`load_data_yaml`.
+    """
+    builder = DataBuilder(record_positions=True)
+    data = _load(text, source, builder)
+    return data, {format_path(path): text for path, text in (builder.scalar_texts or {}).items()}
 
 
 def _load(text: str, source: str, builder: DataBuilder) -> Any:
