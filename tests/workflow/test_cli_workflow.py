@@ -97,6 +97,30 @@ def test_error_output_exits_2(tmp_path: Path) -> None:
     } == json.loads(completed.stdout)
 
 
+@pytest.mark.parametrize(("name", "code"), [("nobody", 2), ("somebody", 0)])
+def test_an_output_nobody_reads_keeps_its_exit_code(tmp_path: Path, name: str, code: int) -> None:
+    """stdout closed before the output is written (``| true``): the exit code is still the
+    output's, 2 for an error output, with no complaint about the pipe."""
+    write(tmp_path, "workflow.yaml", HELLO)
+    write(tmp_path, "input.yaml", f"name: {name}\n")
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # nobody will ever read
+    try:
+        completed = subprocess.run(
+            [CLI, "workflow", "-context", str(tmp_path), "-input", "input.yaml"],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=90,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    assert code == completed.returncode, completed.stderr
+    assert "Broken pipe" not in completed.stderr
+    assert "Traceback" not in completed.stderr
+
+
 def test_a_crash_that_leaves_no_output_exits_3(tmp_path: Path) -> None:
     """The only step crashes, so no output can be produced: nothing on stdout, exit 3, the
     reason on stderr."""

@@ -370,14 +370,19 @@ def _report(result: WorkflowResult, output_format: str, signals: RunSignals) -> 
         if signals.received is not None:
             return 128 + signals.received
         return EXIT_FATAL
-    if output_format == "json":
-        from ._common import plain
+    try:
+        if output_format == "json":
+            from ._common import plain
 
-        document = {"output_id": result.output_id, "output_data": plain(result.output_data)}
-        sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
-    else:
-        from ._output_document import format_output_document
+            document = {"output_id": result.output_id, "output_data": plain(result.output_data)}
+            sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+        else:
+            from ._output_document import format_output_document
 
-        sys.stdout.write(format_output_document(result.output_id, result.output_data))
-    sys.stdout.flush()
+            sys.stdout.write(format_output_document(result.output_id, result.output_data))
+        sys.stdout.flush()
+    except BrokenPipeError:  # nobody reads stdout (`| head`): the output still decides the code
+        from . import _discard_stdout
+
+        _discard_stdout()
     return EXIT_ERROR_OUTPUT if result.is_error else EXIT_OK
