@@ -12,11 +12,12 @@ Theory of operation. :func:`plant` (``console_main``, for the commands that run 
 once. The child, the *seed*, puts /dev/null on its stdio, closes every other descriptor but
 its end of a socket pair (a pipe it inherited must not stay open after the CLI: whoever reads
 the CLI's output would wait for the seed too), imports a few standard library modules that a
-claimant would import anyway (so a claim costs no more time than a fork at that moment), and
+claimant would import anyway (so a claim costs no more time than a fork at that moment),
 calls the *preparations* installed distributions name (entry point group
 :data:`PREPARATIONS_GROUP`, found by :func:`preparations` without importing
 ``importlib.metadata``: a claimant's imports, done while the CLI is still importing itself),
-and waits for one message. :func:`claim` hands the seed out once; :meth:`StartSeed.become` sends the
+and waits for one message (checking every second, during the preparations too, that its
+parent lives). :func:`claim` hands the seed out once; :meth:`StartSeed.become` sends the
 message, with descriptors: the seed imports a module and calls one of its functions with them,
 and from then on the seed is that function's process (the function must not return: if it
 returns or raises, the seed exits). The claimant reaps it (it is our child).
@@ -206,8 +207,7 @@ def _serve(control: socket.socket, *, parent: int) -> None:  # pragma: no cover 
         os.closerange(keep + 1, 1 << 20)
         for name in PRE_IMPORTS:
             importlib.import_module(name)
-        for value in preparations():
-            _prepare(value)
+        _prepare_all(parent)
         control.settimeout(_PARENT_CHECK)
         while True:
             try:
@@ -278,6 +278,27 @@ def _group_values(text: str, group: str) -> list[str]:
             if value:
                 values.append(value)
     return values
+
+
+def _prepare_all(parent: int) -> None:  # pragma: no cover - in the seed
+    """Call every installed preparation; checking every second meanwhile that ``parent`` is
+    still our parent (a preparation that hangs must not outlive the CLI)."""
+    values = preparations()
+    if not values:
+        return
+
+    def check_parent(_signum: int, _frame: object) -> None:
+        if os.getppid() != parent:
+            os._exit(0)
+
+    previous = signal.signal(signal.SIGALRM, check_parent)
+    signal.setitimer(signal.ITIMER_REAL, _PARENT_CHECK, _PARENT_CHECK)
+    try:
+        for value in values:
+            _prepare(value)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _prepare(value: str) -> None:  # pragma: no cover - in the seed

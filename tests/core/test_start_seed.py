@@ -407,6 +407,24 @@ def test_releasing_a_seed_in_the_middle_of_a_preparation_does_not_wait_for_it(
     wait_none_marked(marker)
 
 
+def test_a_seed_in_a_hung_preparation_ends_when_its_planter_is_killed(
+    tmp_path: Path, marker: str
+) -> None:
+    install_preparations(tmp_path, "slow", "slow = seed_preparation:slow")
+    process = start(
+        tmp_path,
+        marker,
+        "assert _start_seed.plant()\nprint(_start_seed._seed.pid, flush=True)\ntime.sleep(60)\n",
+    )
+    assert process.stdout is not None
+    int(process.stdout.readline())
+    time.sleep(0.3)  # in the preparation by now
+    assert 2 == len(marked(marker))
+    process.kill()
+    process.communicate(timeout=10)
+    wait_none_marked(marker, timeout=3)
+
+
 def test_preparations_come_from_the_entry_points_of_the_distributions_on_the_path(
     tmp_path: Path,
 ) -> None:
