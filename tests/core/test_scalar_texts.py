@@ -40,6 +40,14 @@ def test_texts_apply_only_to_strings_given_numbers_or_booleans_at_their_path() -
     assert ["True"] == validate(ListSchema(items=StringSchema()), [True])  # block ended
 
 
+def test_a_maps_keys_are_not_the_values_written_at_their_path() -> None:
+    """An input file's ``m: {1: 5}`` has the int key 1 at ``m[1]``, where the value's text is
+    recorded: the key converts as before."""
+    schema = MapSchema(keys=StringSchema(), values=StringSchema())
+    with scalar_texts({"$.m[1]": "05"}):
+        assert {"1": "05"} == validate(schema, {1: 5}, path="$.m")
+
+
 def test_the_checks_of_the_field_apply_to_the_text() -> None:
     with (
         scalar_texts({"$": "1.50"}),

@@ -21,7 +21,7 @@ from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from typing import Final
 
-__all__ = ["canonical_path", "scalar_text", "scalar_texts"]
+__all__ = ["canonical_path", "scalar_text", "scalar_texts", "without_scalar_texts"]
 
 _TEXTS: Final[ContextVar[Mapping[str, str] | None]] = ContextVar(
     "arcaflow_steps_scalar_texts", default=None
@@ -39,6 +39,12 @@ def scalar_texts(texts: Mapping[str, str]) -> Iterator[None]:
         yield
     finally:
         _TEXTS.reset(token)
+
+
+def without_scalar_texts() -> contextlib.AbstractContextManager[None]:
+    """Return a context in which no texts apply (a map's keys: a key at ``m[1]`` is not the
+    value written there)."""
+    return scalar_texts({}) if _TEXTS.get() else contextlib.nullcontext()
 
 
 def scalar_text(value: object, path: str) -> str | None:

@@ -64,6 +64,7 @@ from ._records import (
     StringSchema,
     TypeSchema,
 )
+from ._scalar_texts import without_scalar_texts
 from ._scalars import (
     _check_any,
     _check_bool,
@@ -135,7 +136,8 @@ def _check_map(
     for key, item in value.items():
         item_path = _key_path(path, key)
         before = len(problems)
-        converted = check_key(keys, key, item_path, scope, problems)
+        with without_scalar_texts():  # a key is not the value written at its path
+            converted = check_key(keys, key, item_path, scope, problems)
         if len(problems) > before:
             problems[before:] = [
                 ValidationProblem(path=problem.path, message=f"invalid key: {problem.message}")
