@@ -50,7 +50,9 @@ def check_failures(venv: TestVenv) -> dict[str, dict[str, Any]]:
         _CHECKED[venv.path] = {
             failure.get("kind")
             or failure.get("deployer")
-            or f"warm-up {failure['warm-up']}": failure
+            or next(
+                f"{key} {failure[key]}" for key in ("warm-up", "seed preparation") if key in failure
+            ): failure
             for failure in data["failures"]
         }
     return _CHECKED[venv.path]
@@ -160,6 +162,19 @@ def test_check_reports_warm_ups_run_would_skip(venv: TestVenv) -> None:
     assert ["broken-steps 0.1"] == failures["warm-up dummy"]["distributions"]
     result = venv.run_cli("check", "--format", "json")
     assert "echo" in json.loads(result.stdout)["warm_ups"]
+
+
+def test_check_reports_seed_preparations_the_seed_would_skip(venv: TestVenv) -> None:
+    """A start-up seed preparation whose module fails to import is a check failure; a good one
+    is listed as ok."""
+    failure = check_failures(venv)["seed preparation broken"]
+    assert (
+        "start-up seed preparation 'broken' from broken-steps 0.1 (entry point 'broken') cannot "
+        "be loaded: RuntimeError: broken_steps cannot be imported (on purpose) (the seed skips it)"
+    ) == failure["error"]
+    assert ["broken-steps 0.1"] == failure["distributions"]
+    result = venv.run_cli("check", "--format", "json")
+    assert {"echo", "plugin"} <= set(json.loads(result.stdout)["seed_preparations"])
 
 
 def test_run_calls_the_warm_up_first_and_closes_it_last(venv: TestVenv, tmp_path: Path) -> None:

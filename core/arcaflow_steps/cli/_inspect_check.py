@@ -26,12 +26,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Check everything; exit 1 when anything failed, naming distribution, entry point, cause."""
     from .._entry_points import WARM_UP_GROUP
+    from .._start_seed import PREPARATIONS_GROUP
 
-    scanned = scan_entry_points(args, WARM_UP_GROUP)
+    scanned = scan_entry_points(args, WARM_UP_GROUP, PREPARATIONS_GROUP)
     registry = make_registry(args, scanned)
     try:
         warm_ups, warm_up_failures = _check_warm_ups(scanned[0])
-        failures = [*registry.check(), *warm_up_failures]
+        preparations, preparation_failures = _check_seed_preparations(
+            scanned[0][PREPARATIONS_GROUP]
+        )
+        failures = [*registry.check(), *warm_up_failures, *preparation_failures]
         schema_failures = _check_runnable_schemas(registry)
         failures += schema_failures
         broken = {failure.name for failure in schema_failures}
@@ -50,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
         "kinds": ok_kinds,
         **{title: records for title, (_, records) in extensions.items()},
         "warm_ups": warm_ups,
+        "seed_preparations": preparations,
         "failures": [failure_record(failure) for failure in failures],
     }
 
@@ -72,6 +77,8 @@ def run(args: argparse.Namespace) -> int:
                 )
         for kind in warm_ups:
             out.print(Text.assemble(("ok      ", "green"), f"warm-up for kind {kind!r}"))
+        for name in preparations:
+            out.print(Text.assemble(("ok      ", "green"), f"start-up seed preparation {name!r}"))
         for failure in failures:
             out.print(Text.assemble(("FAILED  ", "bold red"), failure.message))
         summary = f"{len(failures)} problem(s) found" if failures else "everything loads"
@@ -79,6 +86,41 @@ def run(args: argparse.Namespace) -> int:
 
     emit(data, args.format, table)
     return EXIT_INVALID if failures else EXIT_OK
+
+
+def _check_seed_preparations(
+    found: Sequence[EntryPointInfo],
+) -> tuple[list[str], list[LoadFailure]]:
+    """Return the start-up seed's preparations (``arcaflow.start_seed``) that load, and the
+    failures of those the seed would skip (it imports them, and calls each without
+    arguments; here nothing is called)."""
+    from .._errors import RegistryError
+    from .._loader import LoadFailure
+
+    ok: list[str] = []
+    failures: list[LoadFailure] = []
+    for info in found:
+        try:
+            function = info.load()
+        except Exception as exc:  # reported, like a warm-up that fails to import
+            why = f"cannot be loaded: {type(exc).__name__}: {exc}"
+        else:
+            if callable(function):
+                ok.append(info.name)
+                continue
+            why = f"{info.value!r} is not callable"
+        failures.append(
+            LoadFailure(
+                what="seed preparation",
+                name=info.name,
+                sources=(info.source,),
+                error=RegistryError(
+                    f"start-up seed preparation {info.name!r} from {info.source} {why} (the "
+                    "seed skips it)"
+                ),
+            )
+        )
+    return ok, failures
 
 
 def _check_runnable_schemas(registry: Registry) -> list[LoadFailure]:
