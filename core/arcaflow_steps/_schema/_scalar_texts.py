@@ -21,7 +21,13 @@ from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from typing import Final
 
-__all__ = ["canonical_path", "scalar_text", "scalar_texts", "without_scalar_texts"]
+__all__ = [
+    "canonical_path",
+    "scalar_text",
+    "scalar_texts",
+    "scalar_texts_active",
+    "without_scalar_texts",
+]
 
 _TEXTS: Final[ContextVar[Mapping[str, str] | None]] = ContextVar(
     "arcaflow_steps_scalar_texts", default=None
@@ -39,6 +45,11 @@ def scalar_texts(texts: Mapping[str, str]) -> Iterator[None]:
         yield
     finally:
         _TEXTS.reset(token)
+
+
+def scalar_texts_active() -> bool:
+    """Return whether texts apply here (inside :func:`scalar_texts` with some texts)."""
+    return bool(_TEXTS.get())
 
 
 def without_scalar_texts() -> contextlib.AbstractContextManager[None]:
