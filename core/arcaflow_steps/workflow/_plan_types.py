@@ -73,13 +73,12 @@ def check_stage_inputs(step: PlannedStep, root: ObjectSchema, *, source: str) ->
                 raise InvalidWorkflowError(
                     f"missing required field {quote(field)}", path=step.path, source=source
                 )
+        given: dict[str, Template] = {}
         for field, template in fields.items():
             where = f"{step.path}.{field}"
             _check_field(template, schema[field], where, root, source)
-        deferred[stage_id] = {
-            field: with_scalar_texts(template, schema[field].type, None, f"{step.path}.{field}")
-            for field, template in fields.items()
-        }
+            given[field] = with_scalar_texts(template, schema[field].type, None, where)
+        deferred[stage_id] = given
     return (
         attrs.evolve(step, deferred_inputs=deferred) if deferred != step.deferred_inputs else step
     )
