@@ -118,6 +118,8 @@ def plan_output(
                 path="outputSchema",
                 source=workflow.source,
             )
+        # Literal numbers and booleans for its string fields: their text, as for stage inputs.
+        template = with_scalar_texts(template, given.schema, None, where)
         return PlannedOutput(output_id=output_id, template=template, schema=given, path=where)
     scope = _output_scope(inferred)
     if scope is None:
