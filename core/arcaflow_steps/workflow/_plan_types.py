@@ -66,6 +66,7 @@ def check_stage_inputs(step: PlannedStep, root: ObjectSchema, *, source: str) ->
     """
     lifecycle = step.prepared.lifecycle
     deferred: dict[str, dict[str, Template]] = {}
+    changed = False
     for stage_id, fields in step.deferred_inputs.items():
         schema = lifecycle.stage(stage_id).input_schema
         for field, prop in schema.items():
@@ -78,10 +79,9 @@ def check_stage_inputs(step: PlannedStep, root: ObjectSchema, *, source: str) ->
             where = f"{step.path}.{field}"
             _check_field(template, schema[field], where, root, source)
             given[field] = with_scalar_texts(template, schema[field].type, None, where)
+            changed = changed or given[field] is not template
         deferred[stage_id] = given
-    return (
-        attrs.evolve(step, deferred_inputs=deferred) if deferred != step.deferred_inputs else step
-    )
+    return attrs.evolve(step, deferred_inputs=deferred) if changed else step
 
 
 def _check_field(

@@ -28,9 +28,10 @@ Thread safety: safe to share (pure functions over immutable records).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, Final
 
-from .._schema._scalar_texts import scalar_text
+from .._schema._scalar_texts import scalar_text, scalar_texts_active
 from .._schema._validate import check_value
 from ..schema import (
     AnySchema,
@@ -229,7 +230,12 @@ def with_scalar_texts(
     """Return ``template`` with each boolean, integer and float that goes to a string field
     replaced by the text it was written as (the current scalar texts, see
     :mod:`arcaflow_steps._schema._scalar_texts`): what validation of the literal would give,
-    for the literal parts of a template that is only validated when the run resolves it."""
+    for the literal parts of a template that is only validated when the run resolves it.
+
+    A part with nothing replaced is returned as it was (the same object), so callers tell a
+    change by identity."""
+    if not scalar_texts_active():
+        return template
     try:
         resolved, resolved_scope = resolve(target, scope)
     except UnresolvedRefError:
@@ -250,13 +256,18 @@ def with_scalar_texts(
                 if value_type is None
                 else with_scalar_texts(value, value_type, resolved_scope, f"{path}.{key}")
             )
-        return rebuilt
+        return template if _same_items(rebuilt.values(), template.values()) else rebuilt
     if isinstance(template, list) and isinstance(resolved, ListSchema):
-        return [
+        items = [
             with_scalar_texts(item, resolved.items, resolved_scope, f"{path}[{index}]")
             for index, item in enumerate(template)
         ]
+        return template if _same_items(items, template) else items
     return template
+
+
+def _same_items(new: Iterable[Any], old: Iterable[Any]) -> bool:
+    return all(a is b for a, b in zip(new, old, strict=True))
 
 
 def _literal_type(value: object) -> TypeSchema:
