@@ -159,7 +159,11 @@ def test_an_unclaimed_seed_is_released_at_exit(tmp_path: Path, marker: str) -> N
     wait_none_marked(marker)
 
 
-def test_the_seed_ends_when_its_planter_is_killed(tmp_path: Path, marker: str) -> None:
+@pytest.mark.parametrize("hung", [False, True], ids=["waiting", "in-a-hung-preparation"])
+def test_the_seed_ends_when_its_planter_is_killed(tmp_path: Path, marker: str, hung: bool) -> None:
+    """Waiting for its claim, or stuck in a preparation (it checks its parent meanwhile)."""
+    if hung:
+        install_preparations(tmp_path, "slow", "slow = seed_preparation:slow")
     process = start(
         tmp_path,
         marker,
@@ -167,6 +171,8 @@ def test_the_seed_ends_when_its_planter_is_killed(tmp_path: Path, marker: str) -
     )
     assert process.stdout is not None
     int(process.stdout.readline())
+    if hung:
+        time.sleep(0.3)  # in the preparation by now
     assert 2 == len(marked(marker))
     process.kill()
     process.communicate(timeout=10)
@@ -405,24 +411,6 @@ def test_releasing_a_seed_in_the_middle_of_a_preparation_does_not_wait_for_it(
     )
     assert "0" == finish(process).strip()
     wait_none_marked(marker)
-
-
-def test_a_seed_in_a_hung_preparation_ends_when_its_planter_is_killed(
-    tmp_path: Path, marker: str
-) -> None:
-    install_preparations(tmp_path, "slow", "slow = seed_preparation:slow")
-    process = start(
-        tmp_path,
-        marker,
-        "assert _start_seed.plant()\nprint(_start_seed._seed.pid, flush=True)\ntime.sleep(60)\n",
-    )
-    assert process.stdout is not None
-    int(process.stdout.readline())
-    time.sleep(0.3)  # in the preparation by now
-    assert 2 == len(marked(marker))
-    process.kill()
-    process.communicate(timeout=10)
-    wait_none_marked(marker, timeout=3)
 
 
 def test_preparations_come_from_the_entry_points_of_the_distributions_on_the_path(
