@@ -248,7 +248,7 @@ def preparations(path: Sequence[str] | None = None) -> list[str]:
             stem, dot, suffix = name.rpartition(".")
             if not dot or suffix not in ("dist-info", "egg-info"):
                 continue
-            distribution = stem.split("-", 1)[0].lower().replace("-", "_").replace(".", "_")
+            distribution = stem.split("-", 1)[0].lower().replace(".", "_")
             if distribution in distributions:
                 continue
             distributions.add(distribution)
