@@ -14,7 +14,10 @@ does on top, its wall time for N one-container steps cannot go below this.
 Variants (``--variants``): ``default`` (the deployer's settings: bridge network, json-file
 logs), ``no-network`` (``NetworkMode: none``), ``no-logs`` (``LogConfig: none``) and
 ``bare`` (both) show what the daemon spends its time on. ``exec`` runs the same N commands as
-``docker exec`` in one running container instead, the cost of sharing a container.
+``docker exec`` in one running container instead, the cost of sharing a container. ``plugin``
+has the deployer's settings but runs the image's plugin once in each container (its step
+``hello-world`` from an input file, no ATP: interpreter, SDK import, schema, the step): the floor
+of N plugin steps in N containers, before any engine work (chain-32 runs 32 of them).
 The daemon's CPU time is read from ``/proc`` (``dockerd`` and ``containerd``); it needs a local
 daemon.
 
@@ -22,6 +25,7 @@ Usage (after ``bash .ci/containers.sh``)::
 
     python bench/docker_floor.py                          # 256 containers, 64 at a time
     python bench/docker_floor.py --count 64 --concurrency 1,4,16,64 --variants default
+    python bench/docker_floor.py --count 32 --concurrency 4 --variants default,plugin
 """
 
 from __future__ import annotations
@@ -43,7 +47,18 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "no-logs": {"log_config": {"Type": "none", "Config": {}}},
     "bare": {"network_mode": "none", "log_config": {"Type": "none", "Config": {}}},
     "exec": {},
+    "plugin": {},
 }
+#: What a variant's containers run (default ``/bin/true``).
+COMMANDS: dict[str, list[str]] = {
+    "plugin": [
+        "/bin/sh",
+        "-c",
+        "printf 'name: floor\\n' >/tmp/input.yaml && "
+        "exec python3 -m plugin_hello -s hello-world -f /tmp/input.yaml >/dev/null",
+    ],
+}
+TRUE = ["/bin/true"]
 DAEMONS = ("dockerd", "containerd")
 
 
@@ -65,9 +80,9 @@ def daemon_cpu_seconds(names: Sequence[str] = DAEMONS) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def one_container(api: Any, host_config: dict[str, Any]) -> None:
-    """Create, start, wait for and remove one container that runs ``/bin/true``."""
-    created = api.create_container(IMAGE, entrypoint=["/bin/true"], host_config=host_config)
+def one_container(api: Any, host_config: dict[str, Any], command: list[str] = TRUE) -> None:
+    """Create, start, wait for and remove one container that runs ``command``."""
+    created = api.create_container(IMAGE, entrypoint=command, host_config=host_config)
     container_id = created["Id"]
     removed = api._post(  # docker-py has no "removed" condition helper
         api._url("/containers/{0}/wait", container_id),
@@ -94,9 +109,10 @@ def run_variant(api: Any, variant: str, count: int, concurrency: int) -> tuple[f
 
     else:
         host_config = api.create_host_config(auto_remove=True, **VARIANTS[variant])
+        command = COMMANDS.get(variant, TRUE)
 
         def task(_index: int) -> None:
-            one_container(api, host_config)
+            one_container(api, host_config, command)
 
     try:
         cpu_before = daemon_cpu_seconds()

@@ -22,6 +22,7 @@ from arcaflow_steps_builtin.deployers._docker_warm_up import (
     ADOPTABLE,
     Prestarts,
     docker_step_target,
+    prestart_targets,
     warm_up_docker_steps,
 )
 from arcaflow_steps_builtin.deployers.docker import DockerDeployer, DockerDeployerFactory
@@ -207,28 +208,52 @@ def _hello(connection: Any) -> Any:
 
 @pytest.mark.docker
 @pytest.mark.usefixtures("docker")
-def test_the_first_deploy_takes_the_warm_container() -> None:
-    """The deployer created for the same configuration is the warm-up's, and its first
-    deploy of the image returns the container started ahead, not a second one."""
-    warm = warm_up_docker_steps([step(), step()])  # one container per image and configuration
+def test_the_first_deploys_take_the_warm_containers() -> None:
+    """The deployer created for the same configuration is the warm-up's; three steps of one
+    image get the probe's container and one more (started once the probe's is): the first
+    two deploys return those, the third starts its own."""
+    warm = warm_up_docker_steps([step(), step(), step()])
     assert warm is not None
+    assert (1, 1) == (len(warm.targets), len(warm.extras))
     try:
-        _wait_until(lambda: len(our_containers("docker")) == 1, "no container started ahead")
+        _wait_until(lambda: len(our_containers("docker")) == 2, "no containers started ahead")
         deployer = _create()
         assert (deployer,) == tuple(warm._prepared)  # adopted
         try:
-            (name,) = our_containers("docker")
-            connection = deployer.deploy(HELLO)
-            assert name == connection.name
-            assert {"message": "Hello, Warm!"} == _hello(connection)
-            connection.close()
-            second = deployer.deploy(HELLO)  # the next one is started as usual
-            assert name != second.name
-            second.close()
+            names = our_containers("docker")
+            connections = [deployer.deploy(HELLO) for _ in range(3)]
+            try:
+                assert sorted(names) == sorted(connection.name for connection in connections[:2])
+                assert connections[2].name not in names  # the next one is started as usual
+                for connection in connections:
+                    assert {"message": "Hello, Warm!"} == _hello(connection)
+            finally:
+                for connection in connections:
+                    connection.close()
         finally:
             deployer.close()
     finally:
         warm.close()
+    assert [] == our_containers("docker")
+
+
+def test_one_probe_per_image_and_configuration_then_the_extras() -> None:
+    """Probes: one per distinct image and configuration, at most MAX_PRESTARTS; extras: one
+    per probe whose image and configuration more than one step uses."""
+    never = {"deployer_name": "docker", "deployment": {"imagePullPolicy": "Never"}}
+    targets, extras = prestart_targets(
+        [step(), step(STEPS), step(deploy=never), step(STEPS), step(), step("x/5"), step("x/5")]
+        + [step(f"x/{index}") for index in range(5)]
+        + [step(deployment_type="python"), {"not": "a step"}]
+    )
+    assert [
+        (HELLO, {}),
+        (STEPS, {}),
+        (HELLO, {"deployment": {"imagePullPolicy": "Never"}}),
+        ("x/5", {}),
+    ] == targets
+    assert [(HELLO, {}), (STEPS, {}), ("x/5", {})] == extras
+    assert ([(HELLO, {})], []) == prestart_targets([step(), step(deployment_type="python")])
 
 
 @pytest.mark.docker
@@ -348,25 +373,30 @@ def _docker_step(step_id: str, name: str) -> str:
 @pytest.mark.docker
 @pytest.mark.usefixtures("docker")
 def test_a_workflow_runs_its_first_step_in_the_warm_container(tmp_path: Path) -> None:
-    """Two docker steps: the warm-up starts the probe's container, the first step runs in
-    it, the second gets its own; nothing is left once the CLI has exited."""
+    """Three docker steps of one image: the warm-up starts the probe's container and one
+    more, the first two steps run in them, the third gets its own; nothing is left once the
+    CLI has exited."""
     code, stderr, left = _run_workflow(
         tmp_path,
-        _docker_step("a", "A") + _docker_step("b", "!expr $.steps.a.outputs.success.message"),
+        _docker_step("a", "A")
+        + _docker_step("c", "!expr $.steps.a.outputs.success.message")
+        + _docker_step("b", "!expr $.steps.c.outputs.success.message"),
     )
     assert (0, []) == (code, left), stderr
     starters = stderr.rsplit("started by: ", 1)[1].split()[0].split(",")
-    assert ["arcaflow-steps-docker-prestart", "plugin-step-b"] == starters
+    assert ["arcaflow-steps-docker-prestart"] * 2 + ["plugin-step-b"] == starters
 
 
 @pytest.mark.docker
 @pytest.mark.usefixtures("docker")
 def test_a_workflow_that_fails_to_plan_leaves_no_warm_container(tmp_path: Path) -> None:
-    """The warm-up started a container, then planning failed (a type error): exit 1, and
-    the container is gone once the CLI has exited."""
+    """The warm-up started containers (the probe's and one more), then planning failed (a
+    type error): exit 1, and the containers are gone once the CLI has exited."""
     code, stderr, left = _run_workflow(
         tmp_path, _docker_step("a", "A") + _docker_step("b", "!expr $.steps.a.outputs.success.nope")
     )
     assert (1, []) == (code, left), stderr
     assert "no field 'nope'" in stderr
-    assert stderr.endswith("started by: arcaflow-steps-docker-prestart\n")
+    # the probe's, and the extra one unless the failure closed the warm-up before it began
+    starters = stderr.rsplit("started by: ", 1)[1].split()[0].split(",")
+    assert starters in (["arcaflow-steps-docker-prestart"] * 2, ["arcaflow-steps-docker-prestart"])
