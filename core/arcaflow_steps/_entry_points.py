@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import importlib
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from importlib import metadata
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
+
+from ._blocked_names import DISABLE_ENV, parse_blocked
 
 if TYPE_CHECKING:
     from ._error_records import KindSource
@@ -53,8 +55,6 @@ WARM_UP_GROUP: Final = "arcaflow.step_warm_ups"
 CORE_GROUPS: Final = (PROVIDER_GROUP, OBSERVER_GROUP, WARM_UP_GROUP)
 #: The prefix of every arcaflow-steps entry-point group.
 GROUP_NAMESPACE: Final = "arcaflow.step_"
-#: Comma-separated entry-point names that are not loaded, like pytest's ``-p no:NAME``.
-DISABLE_ENV: Final = "ARCAFLOW_STEPS_DISABLE_PLUGINS"
 
 #: The key of a step definition that names its kind.
 KIND_KEY: Final = "kind"
@@ -212,17 +212,3 @@ def metadata_problems(provider_entry_points: Iterable[EntryPointInfo]) -> list[M
         elif not is_valid_name(kind):
             problems.append(MetadataProblem(kind, tuple(infos), is_duplicate=False))
     return problems
-
-
-def parse_blocked(
-    environ: Mapping[str, str] | None = None, extra: Iterable[str] = ()
-) -> frozenset[str]:
-    """Return the blocked entry-point names: ``ARCAFLOW_STEPS_DISABLE_PLUGINS`` plus ``extra``.
-
-    Both accept comma-separated lists; blanks are ignored.
-    """
-    import os
-
-    env = os.environ if environ is None else environ
-    names = [*env.get(DISABLE_ENV, "").split(","), *(n for item in extra for n in item.split(","))]
-    return frozenset(name.strip() for name in names if name.strip())

@@ -15,12 +15,14 @@ the CLI's output would wait for the seed too), imports a few standard library mo
 claimant would import anyway (so a claim costs no more time than a fork at that moment),
 calls the *preparations* installed distributions name (entry point group
 :data:`PREPARATIONS_GROUP`, found by :func:`preparations` without importing
-``importlib.metadata``: a claimant's imports, done while the CLI is still importing itself),
-and waits for one message (checking every second, during the preparations too, that its
-parent lives). :func:`claim` hands the seed out once; :meth:`StartSeed.become` sends the
-message, with descriptors: the seed imports a module and calls one of its functions with them,
-and from then on the seed is that function's process (the function must not return: if it
-returns or raises, the seed exits). The claimant reaps it (it is our child).
+``importlib.metadata``: a claimant's imports, done while the CLI is still importing itself;
+not those ``ARCAFLOW_STEPS_DISABLE_PLUGINS`` blocks, and none when the command line may block
+some: ``plant(prepare=False)``), and waits for one message (checking every second, during the
+preparations too, that its parent lives). :func:`claim` hands the seed out once;
+:meth:`StartSeed.become` sends the message, with descriptors: the seed imports a module and
+calls one of its functions with them, and from then on the seed is that function's process
+(the function must not return: if it returns or raises, the seed exits). The claimant reaps
+it (it is our child).
 
 Only a warm-up may claim the seed (:mod:`arcaflow_steps._warm_up`), so once the warm-ups were
 called, :func:`release` kills and reaps an unclaimed seed (also at interpreter exit:
@@ -43,8 +45,10 @@ import signal
 import socket
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Final, final
+
+from ._blocked_names import parse_blocked
 
 __all__ = ["PREPARATIONS_GROUP", "StartSeed", "claim", "plant", "preparations", "release"]
 
@@ -127,9 +131,13 @@ class StartSeed:
             os.waitpid(self.pid, 0)
 
 
-def plant() -> bool:
+def plant(*, prepare: bool = True) -> bool:
     """Fork the seed (once per process, from its main thread while it has no other thread);
-    return whether a seed is planted. Does nothing where ``os.fork`` is missing."""
+    return whether a seed is planted. Does nothing where ``os.fork`` is missing.
+
+    ``prepare=False``: the seed calls no preparation (the command line does so when its
+    arguments may block entry points: they are not parsed yet, and a blocked distribution's
+    code must not run)."""
     global _seed
     with _lock:
         if _seed is not None:
@@ -159,7 +167,7 @@ def plant() -> bool:
             try:
                 signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
                 ours.detach()  # closed below with every other descriptor
-                _serve(theirs, parent=os.getppid())
+                _serve(theirs, parent=os.getppid(), prepare=prepare)
             finally:
                 os._exit(1)
         signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
@@ -195,7 +203,9 @@ def release() -> None:
         seed._close()
 
 
-def _serve(control: socket.socket, *, parent: int) -> None:  # pragma: no cover - in the seed
+def _serve(  # pragma: no cover - in the seed
+    control: socket.socket, *, parent: int, prepare: bool
+) -> None:
     """Be the seed: wait for a claim and carry it out; never returns."""
     code = 0
     try:
@@ -207,7 +217,8 @@ def _serve(control: socket.socket, *, parent: int) -> None:  # pragma: no cover 
         os.closerange(keep + 1, 1 << 20)
         for name in PRE_IMPORTS:
             importlib.import_module(name)
-        _prepare_all(parent)
+        if prepare:
+            _prepare_all(parent)
         control.settimeout(_PARENT_CHECK)
         while True:
             try:
@@ -233,10 +244,13 @@ def _serve(control: socket.socket, *, parent: int) -> None:  # pragma: no cover 
     os._exit(code)
 
 
-def preparations(path: Sequence[str] | None = None) -> list[str]:
+def preparations(
+    path: Sequence[str] | None = None, blocked: Collection[str] = frozenset()
+) -> list[str]:
     """Return the ``module:function`` values of the :data:`PREPARATIONS_GROUP` entry points of
     the distributions on ``path`` (default ``sys.path``), each once, in ``path`` order (of two
-    distributions of one name, the first counts, as for ``importlib.metadata``)."""
+    distributions of one name, the first counts, as for ``importlib.metadata``), but those
+    whose name is ``blocked``."""
     values: list[str] = []
     distributions: set[str] = set()
     for entry in sys.path if path is None else path:
@@ -257,15 +271,16 @@ def preparations(path: Sequence[str] | None = None) -> list[str]:
                     text = file.read()
             except (OSError, UnicodeDecodeError):
                 continue
-            for value in _group_values(text, PREPARATIONS_GROUP):
-                if value not in values:
+            for entry_name, value in _group_entries(text, PREPARATIONS_GROUP):
+                if entry_name not in blocked and value not in values:
                     values.append(value)
     return values
 
 
-def _group_values(text: str, group: str) -> list[str]:
-    """Return the values (extras dropped) of ``group``'s entries in an ``entry_points.txt``."""
-    values = []
+def _group_entries(text: str, group: str) -> list[tuple[str, str]]:
+    """Return the (name, value) of ``group``'s entries in an ``entry_points.txt`` (extras
+    dropped from the values)."""
+    entries = []
     section = None
     for raw in text.splitlines():
         line = raw.strip()
@@ -274,16 +289,17 @@ def _group_values(text: str, group: str) -> list[str]:
         if line.startswith("[") and line.endswith("]"):
             section = line[1:-1].strip()
         elif section == group and "=" in line:
-            value = line.partition("=")[2].partition("[")[0].strip()
+            name, _, rest = line.partition("=")
+            value = rest.partition("[")[0].strip()
             if value:
-                values.append(value)
-    return values
+                entries.append((name.strip(), value))
+    return entries
 
 
 def _prepare_all(parent: int) -> None:  # pragma: no cover - in the seed
     """Call every installed preparation; checking every second meanwhile that ``parent`` is
     still our parent (a preparation that hangs must not outlive the CLI)."""
-    values = preparations()
+    values = preparations(blocked=parse_blocked())
     if not values:
         return
 

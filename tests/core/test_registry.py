@@ -29,6 +29,7 @@ from arcaflow_steps import (
     UnknownKindError,
     hookimpl,
 )
+from arcaflow_steps._blocked_names import mentions_blocking_options
 from arcaflow_steps._entry_points import EntryPointInfo, parse_blocked
 from arcaflow_steps._provider_rules import validate_provider
 from arcaflow_steps.schema import ObjectSchema, PropertySchema, ScopeSchema, StringSchema
@@ -536,6 +537,27 @@ def test_parse_blocked_splits_commas_and_ignores_blanks() -> None:
     assert frozenset({"a", "b", "c"}) == parse_blocked(
         {"ARCAFLOW_STEPS_DISABLE_PLUGINS": " a, ,b"}, ["c,", ""]
     )
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["run", "steps.yaml"], False),
+        (["workflow", "-context", ".", "-input", "in.yaml"], False),
+        (["run", "--", "-p"], False),  # after "--": an argument, not an option
+        (["run", "--parallelism", "2", "steps.yaml"], False),
+        (["-p", "no:echo", "run", "steps.yaml"], True),
+        (["-pno:echo", "run"], True),
+        (["run", "--disable-plugin", "echo"], True),
+        (["run", "--disable-plugin=echo"], True),
+        (["workflow", "-disable-plugin", "echo"], True),
+        (["workflow", "--p=no:echo"], True),
+    ],
+)
+def test_blocking_options_are_spotted_before_parsing(argv: list[str], expected: bool) -> None:
+    """The start-up seed is planted before the arguments are parsed: any token that may be a
+    blocking option (argparse or Go ``flag`` style) counts."""
+    assert expected == mentions_blocking_options(argv)
 
 
 def test_builtin_kinds_load_from_entry_points() -> None:

@@ -88,7 +88,11 @@ def test_list_imports_no_provider_module(venv: TestVenv) -> None:
     providers = {"good_steps", "broken_steps", "clash_steps", "badlife_steps", "acme_steps"}
     heavy = {"rich", "yaml", "cattrs", "pluggy", "attr", "attrs", "arcaflow_steps_builtin"}
     assert set() == {name.split(".")[0] for name in imported} & (providers | heavy)
-    assert ["arcaflow_steps._entry_points", "arcaflow_steps.cli._common"] == sorted(
+    assert [
+        "arcaflow_steps._blocked_names",
+        "arcaflow_steps._entry_points",
+        "arcaflow_steps.cli._common",
+    ] == sorted(
         name for name in imported if name.startswith("arcaflow_steps.") and "_inspect" not in name
     )
     assert "echo" in {entry["kind"] for entry in json.loads(result.stdout)["providers"]}
@@ -207,6 +211,38 @@ def test_run_calls_the_warm_up_first_and_closes_it_last(venv: TestVenv, tmp_path
         ["closed"],
     ] == records
     assert events.read_text()  # the steps really ran between the two
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "prepared"),
+    [
+        # The built-in 'plugin' preparation (importing the plugin SDK) is blocked in each
+        # case: it runs first, and would otherwise take longer than this run's seed lives.
+        ((), {"ARCAFLOW_STEPS_DISABLE_PLUGINS": "plugin"}, True),
+        ((), {"ARCAFLOW_STEPS_DISABLE_PLUGINS": "plugin,echo"}, False),
+        (("-p", "no:echo"), {}, False),
+        (("run", "--disable-plugin=echo"), {}, False),
+        # The options are not parsed when the seed is planted: any blocking option, even of
+        # another name, means no preparation at all (the seed is still claimed as usual).
+        (("-p", "no:plugin"), {}, False),
+    ],
+    ids=["echo-not-blocked", "environment", "option-first", "option-after-command", "other-name"],
+)
+def test_the_start_up_seed_runs_no_blocked_preparation(
+    venv: TestVenv, tmp_path: Path, args: tuple[str, ...], env: dict[str, str], prepared: bool
+) -> None:
+    """A distribution blocked by name does not run its ``arcaflow.start_seed`` preparation in
+    the seed either."""
+    steps = tmp_path / "steps.yaml"
+    steps.write_text("steps:\n  a: {kind: echo, echo: {prefix: ''}, input: {message: one}}\n")
+    log = tmp_path / "seed.log"
+    command = list(args) if args[:1] == ("run",) else [*args, "run"]
+    result = venv.run_cli(*command, "-q", str(steps), env={"GOOD_STEPS_SEED_LOG": str(log), **env})
+    echo_blocked = "echo" in " ".join([*args, *env.values()])
+    assert (result.returncode != 0) == echo_blocked, result.stderr
+    records = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+    assert prepared == bool(records), records
+    assert all(record[0] == "seed prepared" for record in records)
 
 
 def test_broken_kind_does_not_affect_others(venv: TestVenv) -> None:

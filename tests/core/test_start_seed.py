@@ -442,3 +442,27 @@ def test_preparations_come_from_the_entry_points_of_the_distributions_on_the_pat
     )
     path = [str(first), str(tmp_path / "missing"), str(second)]
     assert ["alpha.seed:prepare", "beta:prepare", "gamma:prepare"] == _start_seed.preparations(path)
+    # Blocked by entry point name (ARCAFLOW_STEPS_DISABLE_PLUGINS, read by the seed itself).
+    assert ["alpha.seed:prepare", "gamma:prepare"] == _start_seed.preparations(path, {"b", "x"})
+    assert ["gamma:prepare"] == _start_seed.preparations(path, {"one", "again", "b"})
+
+
+def test_a_seed_planted_without_preparations_calls_none(tmp_path: Path, marker: str) -> None:
+    """``plant(prepare=False)`` (the command line may block entry points): nothing runs."""
+    install_preparations(tmp_path, "prepared", "first = seed_preparation:prepare")
+    process = start(
+        tmp_path,
+        marker,
+        """
+        assert _start_seed.plant(prepare=False)
+        time.sleep(0.5)  # preparations would have run by now
+        seed = _start_seed.claim()
+        read, write = os.pipe()
+        pid = seed.become("seed_preparation", "report", [write])
+        os.close(write)
+        os.waitpid(pid, 0)
+        print(os.read(read, 1000).decode())
+        """,
+    )
+    assert finish(process).startswith("prepared in None, claimed in ")
+    wait_none_marked(marker)

@@ -122,7 +122,8 @@ class TestVenv:
         (purelib / "_arcaflow_steps_outer.pth").write_text("\n".join(lines) + "\n")
         script = venv.bin / "arcaflow-steps"
         script.write_text(
-            f"#!{venv.python}\nimport sys\nfrom arcaflow_steps.cli import main\nsys.exit(main())\n"
+            # as the installed console script ([project.scripts])
+            f"#!{venv.python}\nfrom arcaflow_steps.cli import console_main\nconsole_main()\n"
         )
         script.chmod(0o755)
         return venv

@@ -267,9 +267,11 @@ def console_main() -> NoReturn:
     global _as_program
     _as_program = True
     if _chosen_command(sys.argv[1:]) in _SEEDED_COMMANDS:
+        from .._blocked_names import mentions_blocking_options
         from .._start_seed import plant
 
-        plant()  # first: before the imports that a seed's claimant would not want
+        # first: before the imports that a seed's claimant would not want
+        plant(prepare=not mentions_blocking_options(sys.argv[1:]))
     from ._stderr import forgiving
 
     if sys.stderr is not None:

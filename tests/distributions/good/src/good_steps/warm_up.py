@@ -23,8 +23,3 @@ def warm_up(definitions):
         return None
     _log(path, ["warm-up", [dict(definition) for definition in definitions]])
     return _Logged(path)
-
-
-def prepare_seed():
-    """The start-up seed's preparation (entry point group ``arcaflow.start_seed``): nothing to
-    import ahead here."""
