@@ -374,8 +374,8 @@ def _docker_step(step_id: str, name: str) -> str:
 @pytest.mark.usefixtures("docker")
 def test_a_workflow_runs_its_first_step_in_the_warm_container(tmp_path: Path) -> None:
     """Three docker steps of one image: the warm-up starts the probe's container and one
-    more, the first two steps run in them, the third gets its own; nothing is left once the
-    CLI has exited."""
+    more; the first step runs in the probe's, one of the other two in the extra one, the
+    third gets its own; nothing is left once the CLI has exited."""
     code, stderr, left = _run_workflow(
         tmp_path,
         _docker_step("a", "A")
@@ -384,7 +384,9 @@ def test_a_workflow_runs_its_first_step_in_the_warm_container(tmp_path: Path) ->
     )
     assert (0, []) == (code, left), stderr
     starters = stderr.rsplit("started by: ", 1)[1].split()[0].split(",")
-    assert ["arcaflow-steps-docker-prestart"] * 2 + ["plugin-step-b"] == starters
+    # c and b ask for their containers at once, when planning is done: either takes the extra
+    assert ["arcaflow-steps-docker-prestart"] * 2 == starters[:2]
+    assert starters[2:] in (["plugin-step-b"], ["plugin-step-c"])
 
 
 @pytest.mark.docker
