@@ -245,15 +245,15 @@ class DataBuilder:
 
     extra_tags: tuple[str, ...] = ()
 
-    def __init__(self, *, record_positions: bool = False) -> None:
+    def __init__(self, *, record_positions: bool = False, record_texts: bool = False) -> None:
         # The collections being built: an alias to one of them would build forever.
         self._open: set[int] = set()
         #: With ``record_positions``: the key path of every mapping entry and list item ->
         #: the 1-based (line, column) where it starts (a mapping entry: at its key).
         self.positions: dict[Path, tuple[int, int]] | None = {} if record_positions else None
-        #: With ``record_positions``: the key path of every boolean, integer and float value ->
+        #: With ``record_texts``: the key path of every boolean, integer and float value ->
         #: its text as written (``0x10``, ``1.50``, ``TRUE``), which a string field takes.
-        self.scalar_texts: dict[Path, str] | None = {} if record_positions else None
+        self.scalar_texts: dict[Path, str] | None = {} if record_texts else None
 
     def build(self, node: yaml.Node, path: Path) -> Any:
         """Return the data of ``node``, found at ``path``."""

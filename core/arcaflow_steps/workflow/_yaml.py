@@ -80,7 +80,7 @@ def load_workflow_yaml_located(text: str, source: str) -> tuple[Any, SourcePosit
     Raises:
         InvalidWorkflowError: as :func:`load_workflow_yaml`.
     """
-    builder = _WorkflowBuilder(record_positions=True)
+    builder = _WorkflowBuilder(record_positions=True, record_texts=True)
     data = _load(text, source, builder)
     return data, SourcePositions(builder.positions or {}, builder.scalar_texts or {})
 
@@ -92,9 +92,9 @@ def load_data_yaml_texts(text: str, source: str) -> tuple[Any, dict[str, str]]:
     Raises:
         InvalidWorkflowError: as :func:`load_data_yaml`.
     """
-    builder = DataBuilder(record_positions=True)
+    builder = DataBuilder(record_texts=True)
     data = _load(text, source, builder)
-    return data, {format_path(path): text for path, text in (builder.scalar_texts or {}).items()}
+    return data, SourcePositions(scalar_texts=builder.scalar_texts or {}).texts()
 
 
 def _load(text: str, source: str, builder: DataBuilder) -> Any:
@@ -123,8 +123,8 @@ class _WorkflowBuilder(DataBuilder):
 
     extra_tags = (_EXPR, _ONEOF, _ORDISABLED, _SOFT_OPTIONAL, _WAIT_OPTIONAL)
 
-    def __init__(self, *, record_positions: bool = False) -> None:
-        super().__init__(record_positions=record_positions)
+    def __init__(self, *, record_positions: bool = False, record_texts: bool = False) -> None:
+        super().__init__(record_positions=record_positions, record_texts=record_texts)
         # Expression text -> its tree: generated workflows repeat the same expressions.
         self._compiled: dict[str, Expression] = {}
 
