@@ -32,6 +32,7 @@ __all__ = [
 _TEXTS: Final[ContextVar[Mapping[str, str] | None]] = ContextVar(
     "arcaflow_steps_scalar_texts", default=None
 )
+_NO_CHANGE: Final = contextlib.nullcontext()
 #: A map key as the validator writes it: ``['key']`` (``repr`` of a string key).
 _MAP_KEY: Final = re.compile(r"\[('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")\]")
 
@@ -54,8 +55,8 @@ def scalar_texts_active() -> bool:
 
 def without_scalar_texts() -> contextlib.AbstractContextManager[None]:
     """Return a context in which no texts apply (a map's keys: a key at ``m[1]`` is not the
-    value written there)."""
-    return scalar_texts({}) if _TEXTS.get() else contextlib.nullcontext()
+    value written there); outside :func:`scalar_texts` a shared no-op."""
+    return scalar_texts({}) if _TEXTS.get() else _NO_CHANGE
 
 
 def scalar_text(value: object, path: str) -> str | None:

@@ -64,7 +64,7 @@ from ._records import (
     StringSchema,
     TypeSchema,
 )
-from ._scalar_texts import scalar_texts_active, without_scalar_texts
+from ._scalar_texts import without_scalar_texts
 from ._scalars import (
     _check_any,
     _check_bool,
@@ -133,14 +133,10 @@ def _check_map(
     check_key = CHECKERS[type(keys)]
     check_value = CHECKERS[type(values)]
     result: dict[Any, Any] = {}
-    texts = scalar_texts_active()
     for key, item in value.items():
         item_path = _key_path(path, key)
         before = len(problems)
-        if texts:
-            with without_scalar_texts():  # a key is not the value written at its path
-                converted = check_key(keys, key, item_path, scope, problems)
-        else:
+        with without_scalar_texts():  # a key is not the value written at its path
             converted = check_key(keys, key, item_path, scope, problems)
         if len(problems) > before:
             problems[before:] = [
